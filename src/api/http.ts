@@ -1,0 +1,61 @@
+// Small HTTP plumbing for the admin API: JSON answers, bounded request bodies, errors
+// mapped to the codes in docs/API.md. No framework: node:http is enough for loopback admin.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+export class HttpError extends Error {
+  constructor (readonly status: number, message: string, readonly code: string) { super(message) }
+}
+
+export const CODE_STATUS: Record<string, number> = {
+  BAD_REQUEST: 400, NOT_FOUND: 404, EXISTS: 409, DELETED: 410, UNAVAILABLE: 503, INTERNAL: 500
+}
+
+export function sendJson (res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_k, v) => typeof v === 'bigint' ? v.toString(16) : v)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+export function sendError (res: ServerResponse, err: unknown): void {
+  if (err instanceof HttpError) { sendJson(res, err.status, { error: err.message, code: err.code }); return }
+  const code = (err as { code?: unknown })?.code
+  if (typeof code === 'string' && code in CODE_STATUS) {
+    sendJson(res, CODE_STATUS[code], { error: (err as Error).message, code })
+    return
+  }
+  sendJson(res, 500, { error: String((err as Error)?.message ?? err), code: 'INTERNAL' })
+}
+
+export async function readBody (req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > limit) throw new HttpError(413, `request body of ${declared} bytes exceeds the ${limit}-byte limit`, 'BAD_REQUEST')
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength
+    if (size > limit) throw new HttpError(413, `request body exceeds the ${limit}-byte limit`, 'BAD_REQUEST')
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+export async function readJson (req: IncomingMessage, limit = 1024 * 1024): Promise<Record<string, unknown>> {
+  const body = await readBody(req, limit)
+  try {
+    const v = JSON.parse(body.length === 0 ? '{}' : body.toString('utf8'))
+    if (v == null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object')
+    return v
+  } catch (err) {
+    throw new HttpError(400, `request body is not a JSON object: ${(err as Error).message}`, 'BAD_REQUEST')
+  }
+}
+
+export function intParam (q: URLSearchParams, name: string, required = true): number {
+  const raw = q.get(name)
+  if (raw == null) {
+    if (required) throw new HttpError(400, `missing query parameter '${name}'`, 'BAD_REQUEST')
+    return 0
+  }
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new HttpError(400, `query parameter '${name}' must be a non-negative integer, got '${raw}'`, 'BAD_REQUEST')
+  return Number(raw)
+}

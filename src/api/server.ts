@@ -1,0 +1,174 @@
+// The node's admin API (docs/API.md): JSON over loopback HTTP for the CLI, scripts and
+// checks, plus /metrics. Handlers translate; all logic lives in the node and VDI layer.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { formatOid, formatVid, parseVid } from '../oid.js'
+import { hex } from '../log.js'
+import { inodeJson } from '../vdi/inode.js'
+import { parseObjectRanges, ObjectRangeError } from '../cli/objectRanges.js'
+import type { DeleteRec } from '../tombstones/record.js'
+import type { BellwetherNode } from '../node/node.js'
+import { splitHostPort } from '../net/host.js'
+import { HttpError, intParam, readBody, readJson, sendError, sendJson } from './http.js'
+import { localCheck } from './localCheck.js'
+
+const VERSION = '0.1.0'
+
+type Handler = (req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void>
+
+export function recordJson (r: DeleteRec): Record<string, unknown> {
+  return {
+    origin: r.origin,
+    seq: r.seq.toString(),
+    hlc: hex(r.hlc),
+    kind: r.kind,
+    vid: formatVid(r.vid),
+    generation: r.generation,
+    count: r.kind === 'objects' ? r.indexes.length : 0,
+    ...(r.kind === 'objects' ? { indexes: Array.from(r.indexes) } : {})
+  }
+}
+
+export class AdminApi {
+  private server: Server | undefined
+  private readonly routes: Array<{ method: string, re: RegExp, fn: Handler }> = []
+
+  constructor (private readonly node: BellwetherNode, private readonly address: string) {
+    const n = node
+    const vdiName = (p: string[]): string => decodeURIComponent(p[0])
+    this.route('GET', /^\/status$/, async (_req, res) => { sendJson(res, 200, this.status()) })
+    this.route('GET', /^\/members$/, async (_req, res) => {
+      const now = Date.now()
+      sendJson(res, 200, {
+        epoch: n.membership.view.epoch.toString(),
+        members: n.membership.view.members().map((m) => ({ peerId: m.peerId, addrs: m.addrs, zone: m.zone, api: m.api, lastHeardMs: m.peerId === n.self ? 0 : now - (n.membership.view.lastHeard(m.peerId) ?? now) }))
+      })
+    })
+    this.route('GET', /^\/objlist$/, async (req, res, q) => {
+      const vidText = q.get('vid')
+      let vid: number | undefined
+      try { vid = vidText == null ? undefined : parseVid(vidText) } catch (err) { throw new HttpError(400, (err as Error).message, 'BAD_REQUEST') }
+      const oids = vid == null ? Array.from(n.store.cache) : n.store.cache.oidsOfVid(vid)
+      sendJson(res, 200, { count: oids.length, oids: oids.map(formatOid) })
+    })
+    this.route('GET', /^\/vdi$/, async (_req, res) => { sendJson(res, 200, { vdis: (await n.vdis.list()).map(inodeJson) }) })
+    this.route('POST', /^\/vdi$/, async (req, res) => {
+      const b = await readJson(req)
+      const inode = await n.vdis.create({ name: b.name as string, size: b.size as number, copies: b.copies as number | undefined, objectSize: b.objectSize as number | undefined, prealloc: b.prealloc === true })
+      sendJson(res, 200, inodeJson(inode))
+    })
+    this.route('GET', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => { sendJson(res, 200, inodeJson(await n.vdis.lookup(vdiName(p)))) })
+    this.route('DELETE', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => {
+      const { inode, records } = await n.vdis.delete(vdiName(p))
+      sendJson(res, 200, { vdi: inodeJson(inode), records: records.length })
+    })
+    this.route('POST', /^\/vdi\/([^/]+)\/discard$/, async (req, res, _q, p) => {
+      const b = await readJson(req)
+      let indexes: Uint32Array
+      try {
+        indexes = parseObjectRanges(String(b.objects ?? ''))
+      } catch (err) {
+        if (err instanceof ObjectRangeError) throw new HttpError(400, err.message, 'BAD_REQUEST')
+        throw err
+      }
+      const { inode, records } = await n.vdis.discard(vdiName(p), indexes)
+      sendJson(res, 200, { vdi: inodeJson(inode), discarded: indexes.length, records: records.length })
+    })
+    this.route('PUT', /^\/vdi\/([^/]+)\/data$/, async (req, res, q, p) => {
+      const offset = intParam(q, 'offset')
+      const body = await readBody(req, 256 * 1024 * 1024)
+      sendJson(res, 200, await n.vdis.write(vdiName(p), offset, new Uint8Array(body.buffer, body.byteOffset, body.byteLength)))
+    })
+    this.route('GET', /^\/vdi\/([^/]+)\/data$/, async (_req, res, q, p) => {
+      const offset = intParam(q, 'offset')
+      const length = intParam(q, 'length')
+      if (length > 256 * 1024 * 1024) throw new HttpError(400, 'read length above 256 MiB; read in pieces', 'BAD_REQUEST')
+      const data = await n.vdis.read(vdiName(p), offset, length)
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.byteLength })
+      res.end(data)
+    })
+    this.route('GET', /^\/vdi\/([^/]+)\/location$/, async (_req, res, q, p) => {
+      const loc = await n.vdis.location(vdiName(p), intParam(q, 'index'))
+      sendJson(res, 200, {
+        oid: formatOid(loc.oid),
+        placement: loc.placement,
+        holders: loc.holders.map((h) => ({ peerId: h.peerId, version: hex(h.version), checksum: h.checksum, generation: h.generation }))
+      })
+    })
+    this.route('GET', /^\/deletes$/, async (_req, res) => {
+      const s = n.deleteLog.summary()
+      sendJson(res, 200, { summary: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) }, records: n.deleteLog.records().map(recordJson) })
+    })
+    this.route('GET', /^\/check$/, async (_req, res) => { sendJson(res, 200, await localCheck(n)) })
+    this.route('GET', /^\/metrics$/, async (_req, res) => {
+      const text = await n.metrics.registry.metrics()
+      res.writeHead(200, { 'content-type': n.metrics.registry.contentType })
+      res.end(text)
+    })
+  }
+
+  get url (): string { return `http://${this.address}` }
+
+  status (): Record<string, unknown> {
+    const n = this.node
+    const s = n.deleteLog.summary()
+    return {
+      peerId: n.self,
+      addrs: n.multiaddrs(),
+      api: this.url,
+      dataDir: n.opts.dataDir,
+      zone: n.zone,
+      pid: process.pid,
+      epoch: n.membership.view.epoch.toString(),
+      members: n.members(),
+      objects: n.store.cache.size,
+      busy: n.busy(),
+      log: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) },
+      startedAt: new Date(n.startedAt).toISOString(),
+      uptimeMs: Date.now() - n.startedAt,
+      version: VERSION
+    }
+  }
+
+  private route (method: string, re: RegExp, fn: Handler): void {
+    this.routes.push({ method, re, fn })
+  }
+
+  async start (): Promise<void> {
+    const { host, port } = splitHostPort(this.address)
+    this.server = createServer((req, res) => { void this.dispatch(req, res) })
+    this.server.keepAliveTimeout = 5000
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject)
+      this.server!.listen(port, host, () => { this.server!.off('error', reject); resolve() })
+    })
+  }
+
+  async stop (): Promise<void> {
+    const s = this.server
+    if (s == null) return
+    this.server = undefined
+    s.closeAllConnections()
+    await new Promise<void>((resolve) => { s.close(() => { resolve() }) })
+  }
+
+  private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://x')
+      let pathMatched = false
+      for (const r of this.routes) {
+        const m = r.re.exec(url.pathname)
+        if (m == null) continue
+        pathMatched = true
+        if (r.method !== req.method) continue
+        await r.fn(req, res, url.searchParams, m.slice(1))
+        return
+      }
+      throw pathMatched
+        ? new HttpError(405, `method ${String(req.method)} not allowed on ${url.pathname}`, 'BAD_REQUEST')
+        : new HttpError(404, `no such endpoint ${url.pathname}`, 'NOT_FOUND')
+    } catch (err) {
+      if (!res.headersSent) sendError(res, err)
+      else res.destroy()
+    }
+  }
+}

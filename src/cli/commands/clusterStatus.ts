@@ -1,0 +1,185 @@
+// `bellwether cluster status|wait`: what every node of the cluster file reports, and whether
+// they have converged — same epoch, member set = exactly the running nodes, not busy, and
+// identical delete logs (count + fingerprint).
+
+import { Command } from 'commander'
+import { resolve } from 'node:path'
+import { ApiClient, type NodeStatus } from '../apiClient.js'
+import { EXIT, shortPeerId } from '../output.js'
+import type { ClusterFile, ClusterNode } from '../../cluster/clusterFile.js'
+import { isRunning, sleep } from '../../cluster/launcher.js'
+import { action, addDirJson, intArg, loadCluster, printerFor, type Ctx } from './shared.js'
+
+const STATUS_TIMEOUT_MS = 2_000
+const POLL_MS = 250
+
+export interface NodeView {
+  node: ClusterNode
+  running: boolean
+  status?: NodeStatus
+  /** why a running node gave no status */
+  error?: string
+}
+
+export function clusterStatusCommands (ctx: Ctx): Command[] {
+  const status = addDirJson(new Command('status'))
+    .description('per node: process, epoch, members, objects, delete log, agreement')
+    .action(action(ctx, async (o: { dir: string; json?: boolean }) => await showStatus(ctx, o)))
+  const wait = addDirJson(new Command('wait'))
+    .description('wait until all running nodes agree (epoch, members, not busy, delete log)')
+    .option('--timeout <s>', 'seconds', intArg('--timeout', 1, 86400), 60)
+    .action(action(ctx, async (o: { dir: string; json?: boolean; timeout: number }) => await waitConverged(ctx, o)))
+  return [status, wait]
+}
+
+export async function observe (file: ClusterFile): Promise<NodeView[]> {
+  return await Promise.all(file.nodes.map(async (node): Promise<NodeView> => {
+    if (!(await isRunning(node.pid, node.dataDir))) return { node, running: false }
+    try {
+      return { node, running: true, status: await new ApiClient(node.apiUrl, STATUS_TIMEOUT_MS).status() }
+    } catch (err) {
+      return { node, running: true, error: (err as Error).message }
+    }
+  }))
+}
+
+/** What must be identical on converged nodes. */
+export function agreementKey (s: NodeStatus): string {
+  return [s.epoch, [...s.members].sort().join(','), s.log.count, s.log.fingerprint].join('|')
+}
+
+/** Each node's agreement with the most common key among answering nodes; undefined if silent. */
+function agreements (views: NodeView[]): Map<number, boolean> {
+  const counts = new Map<string, number>()
+  for (const v of views) if (v.status !== undefined) counts.set(agreementKey(v.status), (counts.get(agreementKey(v.status)) ?? 0) + 1)
+  let best = ''
+  let bestN = 0
+  for (const [k, n] of counts) if (n > bestN) { best = k; bestN = n }
+  const out = new Map<number, boolean>()
+  for (const v of views) if (v.status !== undefined) out.set(v.node.index, agreementKey(v.status) === best)
+  return out
+}
+
+/** What keeps the running nodes from having converged; empty when they have. */
+export function judgeConvergence (views: NodeView[]): string[] {
+  const running = views.filter((v) => v.running)
+  if (running.length === 0) return ['no node is running']
+  const problems: string[] = []
+  for (const v of running) if (v.status === undefined) problems.push(`node ${v.node.index}: not answering (${v.error ?? 'no status'})`)
+  const up = running.filter((v): v is NodeView & { status: NodeStatus } => v.status !== undefined)
+
+  const epochs = new Set(up.map((v) => v.status.epoch))
+  if (epochs.size > 1) problems.push('epochs differ: ' + up.map((v) => `node ${v.node.index} ${v.status.epoch}`).join(', '))
+
+  const expected = new Set(running.map((v) => v.node.peerId))
+  for (const v of up) {
+    const seen = new Set(v.status.members)
+    const missing = [...expected].filter((id) => !seen.has(id)).map((id) => nodeName(views, id))
+    const extra = [...seen].filter((id) => !expected.has(id)).map((id) => nodeName(views, id))
+    if (missing.length > 0 || extra.length > 0) {
+      problems.push(`node ${v.node.index} members: ` +
+        [missing.length > 0 ? `missing ${missing.join(', ')}` : '', extra.length > 0 ? `extra ${extra.join(', ')}` : ''].filter(Boolean).join('; '))
+    }
+  }
+
+  for (const v of up) if (v.status.busy) problems.push(`node ${v.node.index} is busy (recovery or transfers running)`)
+
+  const logs = new Set(up.map((v) => `${v.status.log.count}/${v.status.log.fingerprint}`))
+  if (logs.size > 1) {
+    problems.push('delete logs differ: ' + up.map((v) => `node ${v.node.index} ${v.status.log.count} records fp ${v.status.log.fingerprint}`).join(', '))
+  }
+  return problems
+}
+
+function nodeName (views: NodeView[], peerId: string): string {
+  const v = views.find((x) => x.node.peerId === peerId)
+  return v !== undefined ? `node ${v.node.index}` : shortPeerId(peerId)
+}
+
+async function showStatus (ctx: Ctx, o: { dir: string; json?: boolean }): Promise<number> {
+  const p = printerFor(ctx, o)
+  const dir = resolve(o.dir)
+  const file = await loadCluster(dir)
+  const views = await observe(file)
+  const agree = agreements(views)
+  if (o.json === true) {
+    p.printJson({
+      dir,
+      copies: file.copies,
+      nodes: views.map((v) => ({
+        index: v.node.index,
+        peerId: v.node.peerId,
+        multiaddrs: v.status?.addrs ?? [v.node.multiaddr],
+        apiUrl: v.node.apiUrl,
+        dataDir: v.node.dataDir,
+        logFile: v.node.logFile,
+        zone: v.status?.zone ?? v.node.zone,
+        pid: v.running ? v.node.pid : null,
+        running: v.running,
+        reachable: v.status !== undefined,
+        epoch: v.status?.epoch ?? null,
+        members: v.status?.members ?? null,
+        busy: v.status?.busy ?? null,
+        objects: v.status?.objects ?? null,
+        log: v.status?.log ?? null,
+        agrees: agree.get(v.node.index) ?? null,
+        ...(v.error !== undefined ? { error: v.error } : {})
+      }))
+    })
+    return EXIT.OK
+  }
+  p.table(
+    ['NODE', 'PEER', 'ADDRESS', 'PID', 'RUNNING', 'EPOCH', 'MEMBERS', 'OBJECTS', 'LOG', 'AGREE'],
+    views.map((v) => {
+      const s = v.status
+      return [
+        String(v.node.index),
+        shortPeerId(v.node.peerId),
+        `${v.node.ip}:${v.node.p2pPort}`,
+        v.running ? String(v.node.pid) : '-',
+        v.running ? (s !== undefined ? 'yes' : 'no answer') : 'no',
+        s?.epoch ?? '-',
+        s !== undefined ? String(s.members.length) : '-',
+        s !== undefined ? String(s.objects) : '-',
+        s !== undefined ? `${s.log.count}/${s.log.fingerprint.slice(0, 8)}` : '-',
+        s !== undefined ? (agree.get(v.node.index) === true ? 'yes' : 'NO') : '-'
+      ]
+    })
+  )
+  for (const v of views) if (v.error !== undefined) p.note(`node ${v.node.index}: ${v.error}`)
+  return EXIT.OK
+}
+
+async function waitConverged (ctx: Ctx, o: { dir: string; json?: boolean; timeout: number }): Promise<number> {
+  const p = printerFor(ctx, o)
+  const dir = resolve(o.dir)
+  const started = Date.now()
+  const deadline = started + o.timeout * 1000
+  for (;;) {
+    // re-read each round: a concurrent `cluster stop/start` changes who should be a member
+    const views = await observe(await loadCluster(dir))
+    const problems = judgeConvergence(views)
+    const done = problems.length === 0
+    if (done || Date.now() >= deadline) {
+      const up = views.filter((v) => v.status !== undefined)
+      if (o.json === true) {
+        p.printJson({
+          converged: done,
+          waitedMs: Date.now() - started,
+          running: views.filter((v) => v.running).map((v) => v.node.index),
+          epoch: done ? up[0]?.status?.epoch ?? null : null,
+          log: done ? up[0]?.status?.log ?? null : null,
+          problems
+        })
+      } else if (done) {
+        const s = up[0]!.status!
+        p.line(`converged: ${up.length} nodes, epoch ${s.epoch}, delete log ${s.log.count} records fp ${s.log.fingerprint} (${Date.now() - started} ms)`)
+      } else {
+        p.error(`not converged after ${o.timeout} s:`)
+        for (const x of problems) p.error('  ' + x)
+      }
+      return done ? EXIT.OK : EXIT.FAILURE
+    }
+    await sleep(POLL_MS)
+  }
+}

@@ -1,0 +1,86 @@
+// `bellwether node start`: one node in the foreground until SIGTERM/SIGINT. The node module
+// is imported only here, so the other commands never pay for loading libp2p.
+
+import { Command, InvalidArgumentError, Option } from 'commander'
+import type { NodeOptions } from '../../node/options.js'
+import { LOG_LEVELS, action, hostPortArg, intArg, printerFor, type Ctx } from './shared.js'
+
+interface StartOpts {
+  data: string
+  listen: string
+  api: string
+  bootstrap?: string[]
+  zone?: number
+  copies?: number
+  logLevel?: string
+  clockOffset?: number
+  json?: boolean
+}
+
+export function nodeCommand (ctx: Ctx): Command {
+  const node = new Command('node').description('run a storage node')
+  node.command('start')
+    .description('run one node in the foreground; stops cleanly on SIGTERM/SIGINT')
+    .requiredOption('--data <dir>', 'data dir (objects, delete log, peer key)')
+    .requiredOption('--listen <host:port>', 'libp2p TCP listen address; also the dial source address', hostPortArg('--listen'))
+    .requiredOption('--api <host:port>', 'admin HTTP API address (loopback)', hostPortArg('--api'))
+    .option('--bootstrap <multiaddr...>', 'peers to join through (/ip4/A/tcp/P/p2p/ID)', multiaddrArg)
+    .option('--zone <n>', 'failure domain (default: derived from the listen address)', intArg('zone', 0, 0xffffffff))
+    .option('--copies <c>', 'default copies for VDIs created through this node', intArg('copies', 1, 255))
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
+    .option('--clock-offset <ms>', 'add this to the wall clock (clock-skew testing)', intArg('clock offset', -(2 ** 40), 2 ** 40))
+    .option('--json', 'print the ready line as JSON')
+    .action(action(ctx, async (opts: StartOpts) => await start(ctx, opts)))
+  return node
+}
+
+function multiaddrArg (value: string, prev: string[] | undefined): string[] {
+  if (!value.startsWith('/') || !value.includes('/p2p/')) {
+    throw new InvalidArgumentError(`bootstrap address '${value}' must be a multiaddr with /p2p/<peer id>`)
+  }
+  return [...(prev ?? []), value]
+}
+
+async function start (ctx: Ctx, o: StartOpts): Promise<number> {
+  const p = printerFor(ctx, o)
+  const nodeOpts: NodeOptions = {
+    dataDir: o.data,
+    listen: o.listen,
+    api: o.api,
+    bootstrap: o.bootstrap ?? [],
+    zone: o.zone,
+    copies: o.copies,
+    logLevel: o.logLevel,
+    clockOffsetMs: o.clockOffset
+  }
+  const { startNode } = await import('../../node/start.js')
+  // signals that arrive while the node is still starting must not be lost
+  let stopSignal: NodeJS.Signals | undefined
+  let wake: (() => void) | undefined
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopSignal !== undefined) {
+      // a second signal: the user wants out now, even if stop() hangs
+      p.error(`${sig} again: exiting without a clean stop`)
+      process.exit(1)
+    }
+    stopSignal = sig
+    wake?.()
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  try {
+    const running = await startNode(nodeOpts)
+    if (o.json === true) {
+      ctx.io.stdout.write(JSON.stringify({ event: 'ready', peerId: running.peerId, multiaddrs: running.multiaddrs, apiUrl: running.apiUrl }) + '\n')
+    } else {
+      p.line(`bellwether node ready: peer ${running.peerId} addrs ${running.multiaddrs.join(' ')} api ${running.apiUrl}`)
+    }
+    if (stopSignal === undefined) await new Promise<void>((resolve) => { wake = resolve })
+    await running.stop()
+    p.note(`bellwether node stopped (${stopSignal})`)
+    return 0
+  } finally {
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+  }
+}

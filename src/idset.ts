@@ -1,0 +1,702 @@
+// Compact sets of ids: IndexSet (uint32 indexes of one bucket) and OidSet (uint64 oids as a
+// map from the oid's high 32 bits to an IndexSet). Used by the object list cache and by
+// delete batches, so they must stay small (≤ ~6 B/id sparse, ~0 B/id for dense ranges) and
+// take millions of single-id updates per second. Never Set<bigint> (≈ 45 B/id).
+//
+// An IndexSet is a value-ordered list of chunks, each holding at most MAXW uint32 words in
+// one of two forms, picked per chunk by cost and switched when the other is clearly smaller:
+//   array: strictly increasing values           (4 B per id)
+//   runs:  inclusive [lo, hi] pairs, disjoint and non-adjacent within the chunk (8 B per run)
+// Chunks are disjoint and ordered, so a lookup is a binary search over chunk minimums and then
+// inside one chunk; an update moves at most MAXW words, never the whole set.
+
+import { HIGH_VDI_ATTR_BIT, HIGH_VDI_BIT, HIGH_VMSTATE_BIT, MAX_VID, OidError, formatOid, isValidHigh, oidHigh, oidToIndex, U64_MAX } from './oid.js'
+
+/** Words per chunk before it is converted or split; bounds the memmove of one update. */
+const MAXW = 2048
+/** Chunks below this many words try to merge with a neighbour. */
+const MINW = MAXW >> 2
+/** Approximate heap bytes per chunk besides its words (object, typed array, backing store). */
+const CHUNK_OVERHEAD = 208
+const SET_OVERHEAD = 64
+const TWO32 = 0x100000000
+
+class Chunk {
+  constructor (
+    public runs: boolean,
+    public a: Uint32Array,
+    public n: number,
+    public card: number
+  ) {}
+}
+
+function isU32 (i: number): boolean {
+  return (i >>> 0) === i
+}
+
+/** First k in [0, n) with a[k] >= x, else n. */
+function lowerBound (a: Uint32Array, n: number, x: number): number {
+  let lo = 0
+  let hi = n
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1
+    if (a[m] < x) lo = m + 1
+    else hi = m
+  }
+  return lo
+}
+
+/** Last pair index k with lo_k <= x, or -1. */
+function runFloor (a: Uint32Array, n: number, x: number): number {
+  let lo = 0
+  let hi = n >> 1
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1
+    if (a[2 * m] <= x) lo = m + 1
+    else hi = m
+  }
+  return lo - 1
+}
+
+function chunkHas (ch: Chunk, x: number): boolean {
+  const a = ch.a
+  if (!ch.runs) {
+    const p = lowerBound(a, ch.n, x)
+    return p < ch.n && a[p] === x
+  }
+  const k = runFloor(a, ch.n, x)
+  return k >= 0 && x <= a[2 * k + 1]
+}
+
+function grow (ch: Chunk, need: number): void {
+  if (need <= ch.a.length) return
+  const cap = Math.max(need, Math.min(MAXW + 4, Math.max(8, ch.a.length + (ch.a.length >> 1))))
+  const b = new Uint32Array(cap)
+  b.set(ch.a.subarray(0, ch.n))
+  ch.a = b
+}
+
+function shrinkIfSparse (ch: Chunk): void {
+  if (ch.a.length > 16 && ch.n < ch.a.length >> 2) {
+    ch.a = ch.a.slice(0, Math.max(8, ch.n + (ch.n >> 1)))
+  }
+}
+
+/** Replace words [from, to) of ch with repl. */
+function splice (ch: Chunk, from: number, to: number, repl: ArrayLike<number>): void {
+  const delta = repl.length - (to - from)
+  if (delta > 0) grow(ch, ch.n + delta)
+  if (delta !== 0) ch.a.copyWithin(to + delta, to, ch.n)
+  for (let k = 0; k < repl.length; k++) ch.a[from + k] = repl[k]
+  ch.n += delta
+}
+
+function countRuns (a: Uint32Array, n: number): number {
+  let r = n > 0 ? 1 : 0
+  for (let k = 1; k < n; k++) if (a[k] !== a[k - 1] + 1) r++
+  return r
+}
+
+/** Runs of a chunk as inclusive pairs, tight. */
+function pairsOf (ch: Chunk): Uint32Array {
+  if (ch.runs) return ch.a.slice(0, ch.n)
+  const out = new Uint32Array(2 * countRuns(ch.a, ch.n))
+  let w = 0
+  for (let k = 0; k < ch.n; k++) {
+    if (k === 0 || ch.a[k] !== ch.a[k - 1] + 1) {
+      if (k > 0) out[w++] = ch.a[k - 1]
+      out[w++] = ch.a[k]
+    }
+  }
+  if (ch.n > 0) out[w++] = ch.a[ch.n - 1]
+  return out
+}
+
+function valuesOf (ch: Chunk): Uint32Array {
+  if (!ch.runs) return ch.a.slice(0, ch.n)
+  const out = new Uint32Array(ch.card)
+  let w = 0
+  for (let k = 0; k < ch.n; k += 2) for (let v = ch.a[k]; v <= ch.a[k + 1]; v++) out[w++] = v
+  return out
+}
+
+function arrayChunk (values: Uint32Array): Chunk {
+  return new Chunk(false, values, values.length, values.length)
+}
+
+function runsChunk (pairs: Uint32Array, n = pairs.length): Chunk {
+  let card = 0
+  for (let k = 0; k < n; k += 2) card += pairs[k + 1] - pairs[k] + 1
+  return new Chunk(true, pairs, n, card)
+}
+
+/**
+ * A runs chunk whose array form would be clearly smaller: O(1) to check, so done on every
+ * update (an array chunk's run count costs O(n), so that direction is checked on overflow).
+ */
+function runsTooCostly (ch: Chunk): boolean {
+  return ch.runs && ch.card * 4 < ch.n * 3
+}
+
+/** The cheaper form of the same ids; hysteresis (3/4) keeps a chunk from flapping. */
+function recode (ch: Chunk): Chunk {
+  if (ch.runs) return ch.card * 4 < ch.n * 3 ? arrayChunk(valuesOf(ch)) : ch
+  const r = countRuns(ch.a, ch.n)
+  return 8 * r < ch.n * 3 ? runsChunk(pairsOf(ch)) : ch
+}
+
+/** Two ordered, disjoint chunks as one (joining touching runs), in the cheaper form. */
+function concat (x: Chunk, y: Chunk): Chunk {
+  if (!x.runs && !y.runs) {
+    const v = new Uint32Array(x.n + y.n)
+    v.set(x.a.subarray(0, x.n))
+    v.set(y.a.subarray(0, y.n), x.n)
+    return recode(arrayChunk(v))
+  }
+  const px = pairsOf(x)
+  const py = pairsOf(y)
+  const join = px.length > 0 && py.length > 0 && px[px.length - 1] + 1 === py[0]
+  const out = new Uint32Array(px.length + py.length - (join ? 2 : 0))
+  out.set(px)
+  if (join) {
+    out[px.length - 1] = py[1]
+    out.set(py.subarray(2), px.length)
+  } else {
+    out.set(py, px.length)
+  }
+  return recode(runsChunk(out))
+}
+
+/** Set of uint32 indexes (one bucket). */
+export class IndexSet {
+  private c: Chunk[] = []
+  /** mins[k] = c[k].a[0]: the chunk search reads one contiguous array, not k objects. */
+  private mins = new Uint32Array(4)
+  private sz = 0
+
+  get size (): number {
+    return this.sz
+  }
+
+  /** Last chunk whose minimum is <= x, or -1. */
+  private find (x: number): number {
+    const mins = this.mins
+    let lo = 0
+    let hi = this.c.length
+    while (lo < hi) {
+      const m = (lo + hi) >>> 1
+      if (mins[m] <= x) lo = m + 1
+      else hi = m
+    }
+    return lo - 1
+  }
+
+  /** Rebuilds mins after the chunk list itself changed (split, merge, removal). */
+  private resync (): void {
+    if (this.mins.length < this.c.length || this.mins.length > 4 * this.c.length + 16) {
+      this.mins = new Uint32Array(this.c.length + (this.c.length >> 1) + 4)
+    }
+    for (let k = 0; k < this.c.length; k++) this.mins[k] = this.c[k].a[0]
+  }
+
+  has (i: number): boolean {
+    if (!isU32(i)) return false
+    const k = this.find(i)
+    return k >= 0 && chunkHas(this.c[k], i)
+  }
+
+  add (i: number): boolean {
+    if (!isU32(i)) throw new RangeError(`IndexSet.add: ${String(i)} is not a uint32`)
+    if (this.c.length === 0) {
+      this.c.push(new Chunk(false, Uint32Array.of(i, 0, 0, 0, 0, 0, 0, 0), 1, 1))
+      this.mins[0] = i
+      this.sz = 1
+      return true
+    }
+    const ci = Math.max(0, this.find(i))
+    const ch = this.c[ci]
+    const a = ch.a
+    if (!ch.runs) {
+      const p = lowerBound(a, ch.n, i)
+      if (p < ch.n && a[p] === i) return false
+      splice(ch, p, p, [i])
+    } else {
+      const k = runFloor(a, ch.n, i)
+      if (k >= 0 && i <= a[2 * k + 1]) return false
+      const prevTouch = k >= 0 && a[2 * k + 1] + 1 === i
+      const nextTouch = 2 * k + 2 < ch.n && a[2 * k + 2] === i + 1
+      if (prevTouch && nextTouch) splice(ch, 2 * k + 1, 2 * k + 3, [])
+      else if (prevTouch) a[2 * k + 1] = i
+      else if (nextTouch) a[2 * k + 2] = i
+      else splice(ch, 2 * k + 2, 2 * k + 2, [i, i])
+    }
+    ch.card++
+    this.sz++
+    this.mins[ci] = ch.a[0]
+    if (ch.n > MAXW || runsTooCostly(ch)) this.rebalance(ci)
+    return true
+  }
+
+  delete (i: number): boolean {
+    if (!isU32(i) || this.c.length === 0) return false
+    const ci = this.find(i)
+    if (ci < 0) return false
+    const ch = this.c[ci]
+    const a = ch.a
+    if (!ch.runs) {
+      const p = lowerBound(a, ch.n, i)
+      if (p >= ch.n || a[p] !== i) return false
+      splice(ch, p, p + 1, [])
+    } else {
+      const k = runFloor(a, ch.n, i)
+      if (k < 0 || i > a[2 * k + 1]) return false
+      const lo = a[2 * k]
+      const hi = a[2 * k + 1]
+      if (lo === hi) splice(ch, 2 * k, 2 * k + 2, [])
+      else if (i === lo) a[2 * k] = i + 1
+      else if (i === hi) a[2 * k + 1] = i - 1
+      else splice(ch, 2 * k + 1, 2 * k + 1, [i - 1, i + 1])
+    }
+    ch.card--
+    this.sz--
+    this.mins[ci] = ch.a[0]
+    this.tidy(ci)
+    return true
+  }
+
+  /** Adds [lo, hiExclusive); a large range costs one run, not one word per id. */
+  addRange (lo: number, hiExclusive: number): void {
+    checkRange('addRange', lo, hiExclusive)
+    if (hiExclusive - lo <= 8) {
+      for (let i = lo; i < hiExclusive; i++) this.add(i)
+      return
+    }
+    this.deleteRange(lo, hiExclusive)
+    this.insertRun(lo, hiExclusive - 1)
+  }
+
+  /** Removes [lo, hiExclusive); returns how many ids were removed. */
+  deleteRange (lo: number, hiExclusive: number): number {
+    checkRange('deleteRange', lo, hiExclusive)
+    if (hiExclusive <= lo || this.c.length === 0) return 0
+    const hi = hiExclusive - 1
+    const first = Math.max(0, this.find(lo))
+    let removed = 0
+    let j = first
+    for (; j < this.c.length && this.c[j].a[0] <= hi; j++) {
+      const ch = this.c[j]
+      if (ch.a[0] >= lo && ch.a[ch.n - 1] <= hi) {
+        removed += ch.card
+        ch.n = 0
+        ch.card = 0
+      } else {
+        removed += cutRange(ch, lo, hi)
+      }
+    }
+    this.sz -= removed
+    // only the first and last touched chunks can survive: drop the rest in one splice
+    const kept = this.c.slice(first, j).filter(ch => ch.n > 0)
+    this.c.splice(first, j - first, ...kept)
+    this.resync()
+    for (let k = first + kept.length - 1; k >= first; k--) this.tidy(k)
+    return removed
+  }
+
+  /** Maximal runs as [lo, hiExclusive) pairs, ascending. */
+  * ranges (): IterableIterator<[number, number]> {
+    let curLo = -1
+    let curHi = -2
+    for (const ch of this.c) {
+      const a = ch.a
+      const step = ch.runs ? 2 : 1
+      for (let k = 0; k < ch.n; k += step) {
+        const lo = a[k]
+        const hi = ch.runs ? a[k + 1] : lo
+        if (lo === curHi + 1) {
+          curHi = hi
+        } else {
+          if (curLo >= 0) yield [curLo, curHi + 1]
+          curLo = lo
+          curHi = hi
+        }
+      }
+    }
+    if (curLo >= 0) yield [curLo, curHi + 1]
+  }
+
+  * [Symbol.iterator] (): IterableIterator<number> {
+    for (const ch of this.c) {
+      const a = ch.a
+      if (!ch.runs) {
+        for (let k = 0; k < ch.n; k++) yield a[k]
+      } else {
+        for (let k = 0; k < ch.n; k += 2) for (let v = a[k]; v <= a[k + 1]; v++) yield v
+      }
+    }
+  }
+
+  toArray (): Uint32Array {
+    const out = new Uint32Array(this.sz)
+    let w = 0
+    for (const ch of this.c) {
+      const a = ch.a
+      if (!ch.runs) {
+        out.set(a.subarray(0, ch.n), w)
+        w += ch.n
+      } else {
+        for (let k = 0; k < ch.n; k += 2) for (let v = a[k]; v <= a[k + 1]; v++) out[w++] = v
+      }
+    }
+    return out
+  }
+
+  /** Builds from a strictly increasing list; throws RangeError otherwise. */
+  static fromSorted (sorted: Uint32Array): IndexSet {
+    for (let k = 1; k < sorted.length; k++) {
+      if (sorted[k] <= sorted[k - 1]) {
+        throw new RangeError(`IndexSet.fromSorted: not strictly increasing at position ${k} (${sorted[k - 1]} then ${sorted[k]})`)
+      }
+    }
+    const s = new IndexSet()
+    const block = MAXW >> 1
+    for (let k = 0; k < sorted.length; k += block) {
+      let ch = recode(arrayChunk(sorted.slice(k, k + block)))
+      const last = s.c[s.c.length - 1]
+      if (last !== undefined && last.runs && ch.runs && last.n + ch.n <= MAXW >> 1) {
+        ch = concat(last, ch)
+        s.c[s.c.length - 1] = ch
+      } else {
+        s.c.push(ch)
+      }
+    }
+    s.sz = sorted.length
+    s.resync()
+    return s
+  }
+
+  /** Approximate bytes of memory held. */
+  byteSize (): number {
+    let b = SET_OVERHEAD + 8 * this.c.length
+    for (const ch of this.c) b += CHUNK_OVERHEAD + ch.a.byteLength
+    return b
+  }
+
+  clone (): IndexSet {
+    const s = new IndexSet()
+    s.c = this.c.map(ch => new Chunk(ch.runs, ch.a.slice(0, ch.n), ch.n, ch.card))
+    s.resync()
+    s.sz = this.sz
+    return s
+  }
+
+  clear (): void {
+    this.c = []
+    this.mins = new Uint32Array(4)
+    this.sz = 0
+  }
+
+  /** Inserts [lo, hi] inclusive; the caller guarantees none of it is present. */
+  private insertRun (lo: number, hi: number): void {
+    this.sz += hi - lo + 1
+    const ci = this.find(lo)
+    const run = Uint32Array.of(lo, hi)
+    if (ci < 0) {
+      this.c.unshift(runsChunk(run))
+      this.resync()
+      this.tidy(0)
+      return
+    }
+    const ch = this.c[ci]
+    if (ch.runs) {
+      const a = ch.a
+      const k = runFloor(a, ch.n, lo)
+      const prevTouch = k >= 0 && a[2 * k + 1] + 1 === lo
+      const nextTouch = 2 * k + 2 < ch.n && a[2 * k + 2] === hi + 1
+      if (prevTouch && nextTouch) splice(ch, 2 * k + 1, 2 * k + 3, [])
+      else if (prevTouch) a[2 * k + 1] = hi
+      else if (nextTouch) a[2 * k + 2] = lo
+      else splice(ch, 2 * k + 2, 2 * k + 2, run)
+      ch.card += hi - lo + 1
+      this.mins[ci] = ch.a[0]
+      this.tidy(ci)
+      return
+    }
+    // an array chunk: cut it around the new run
+    const p = lowerBound(ch.a, ch.n, lo)
+    const parts: Chunk[] = []
+    if (p > 0) parts.push(arrayChunk(ch.a.slice(0, p)))
+    parts.push(runsChunk(run))
+    if (p < ch.n) parts.push(arrayChunk(ch.a.slice(p, ch.n)))
+    this.c.splice(ci, 1, ...parts)
+    this.resync()
+    for (let k = ci + parts.length - 1; k >= ci; k--) this.tidy(k)
+  }
+
+  /** Restores chunk invariants after chunk ci changed: no empty, none over MAXW, few tiny. */
+  private tidy (ci: number): void {
+    const ch = this.c[ci]
+    if (ch === undefined) return
+    if (ch.n === 0) {
+      this.c.splice(ci, 1)
+      this.resync()
+      return
+    }
+    if (ch.n > MAXW || runsTooCostly(ch)) {
+      this.rebalance(ci)
+      return
+    }
+    if (ch.n < MINW) {
+      const right = this.c[ci + 1]
+      const left = this.c[ci - 1]
+      // cheap size pre-check so a chunk that cannot merge does not pay for a trial concat
+      if (right !== undefined && ch.n + right.n <= MAXW >> 1 && this.merge(ci)) return
+      if (left !== undefined && ch.n + left.n <= MAXW >> 1 && this.merge(ci - 1)) return
+      shrinkIfSparse(ch)
+    }
+  }
+
+  /** Merges chunks ci and ci+1 if the result fits in half a chunk. */
+  private merge (ci: number): boolean {
+    const m = concat(this.c[ci], this.c[ci + 1])
+    if (m.n > MAXW >> 1) return false
+    this.c.splice(ci, 2, m)
+    this.resync()
+    return true
+  }
+
+  /** Chunk ci is over MAXW words or in the costlier form: switch form, then split if still over. */
+  private rebalance (ci: number): void {
+    const ch = recode(this.c[ci])
+    if (ch.n <= MAXW) {
+      this.c[ci] = ch
+      this.mins[ci] = ch.a[0]
+      return
+    }
+    let h = ch.n >> 1
+    if (ch.runs) h &= ~1
+    const left = ch.a.slice(0, h + (h >> 2))
+    const right = new Uint32Array(ch.n - h + ((ch.n - h) >> 2))
+    right.set(ch.a.subarray(h, ch.n))
+    const lc = ch.runs ? runsChunk(left, h) : new Chunk(false, left, h, h)
+    const rc = ch.runs ? runsChunk(right, ch.n - h) : new Chunk(false, right, ch.n - h, ch.n - h)
+    this.c.splice(ci, 1, lc, rc)
+    this.resync()
+  }
+}
+
+/** Removes [lo, hi] inclusive from one chunk; returns how many ids went. */
+function cutRange (ch: Chunk, lo: number, hi: number): number {
+  const a = ch.a
+  if (!ch.runs) {
+    const p = lowerBound(a, ch.n, lo)
+    const q = lowerBound(a, ch.n, hi + 1)
+    splice(ch, p, q, [])
+    ch.card -= q - p
+    return q - p
+  }
+  let k0 = runFloor(a, ch.n, lo)
+  if (k0 < 0 || a[2 * k0 + 1] < lo) k0++
+  let k1 = k0
+  let removed = 0
+  const keep: number[] = []
+  for (; 2 * k1 < ch.n && a[2 * k1] <= hi; k1++) {
+    const s = a[2 * k1]
+    const e = a[2 * k1 + 1]
+    removed += Math.min(e, hi) - Math.max(s, lo) + 1
+    if (s < lo) keep.push(s, lo - 1)
+    if (e > hi) keep.push(hi + 1, e)
+  }
+  splice(ch, 2 * k0, 2 * k1, keep)
+  ch.card -= removed
+  return removed
+}
+
+function checkRange (op: string, lo: number, hiExclusive: number): void {
+  if (!isU32(lo) || !Number.isInteger(hiExclusive) || hiExclusive < 0 || hiExclusive > TWO32) {
+    throw new RangeError(`IndexSet.${op}: [${String(lo)}, ${String(hiExclusive)}) is not a uint32 range`)
+  }
+}
+
+const BUCKET_OVERHEAD = 80
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
+
+/** The four buckets a vid can own, in ascending oid order: data, attr, vmstate, inode. */
+function vidBuckets (vid: number): number[] {
+  return [vid, (HIGH_VDI_ATTR_BIT | vid) >>> 0, (HIGH_VMSTATE_BIT | vid) >>> 0, (HIGH_VDI_BIT | vid) >>> 0]
+}
+
+function checkVid (vid: number): void {
+  if (!Number.isInteger(vid) || vid < 0 || vid > MAX_VID) {
+    throw new OidError(`invalid vid ${String(vid)}: must be an integer in 0..0xffffff`)
+  }
+}
+
+function inU64 (oid: bigint): boolean {
+  return typeof oid === 'bigint' && oid >= 0n && oid <= U64_MAX
+}
+
+/**
+ * Set of uint64 oids: Map<oidHigh, IndexSet>. Only valid oids (isValidOid) can be added, so
+ * every member belongs to exactly one of the four buckets of its vid and deleteVid is exact.
+ */
+export class OidSet {
+  private m = new Map<number, IndexSet>()
+
+  add (oid: bigint): boolean {
+    if (!inU64(oid)) throw new OidError(`invalid oid ${String(oid)}: not a uint64`)
+    const high = oidHigh(oid)
+    if (!isValidHigh(high)) throw new OidError(`invalid oid ${formatOid(oid)}: reserved bits or several flag bits set`)
+    let b = this.m.get(high)
+    if (b === undefined) {
+      b = new IndexSet()
+      this.m.set(high, b)
+    }
+    return b.add(oidToIndex(oid))
+  }
+
+  delete (oid: bigint): boolean {
+    if (!inU64(oid)) return false
+    const high = oidHigh(oid)
+    const b = this.m.get(high)
+    if (b === undefined || !b.delete(oidToIndex(oid))) return false
+    if (b.size === 0) this.m.delete(high)
+    return true
+  }
+
+  has (oid: bigint): boolean {
+    if (!inU64(oid)) return false
+    const b = this.m.get(oidHigh(oid))
+    return b !== undefined && b.has(oidToIndex(oid))
+  }
+
+  /** Adds indexes [lo, hiExclusive) under one high word (e.g. a vid's data objects). */
+  addIndexRange (high: number, lo: number, hiExclusive: number): void {
+    if (!isValidHigh(high)) throw new OidError(`invalid oid high word ${String(high)}`)
+    let b = this.m.get(high)
+    if (b === undefined) {
+      b = new IndexSet()
+      this.m.set(high, b)
+    }
+    b.addRange(lo, hiExclusive)
+    if (b.size === 0) this.m.delete(high)
+  }
+
+  /** Removes indexes [lo, hiExclusive) under one high word; returns how many went. */
+  deleteIndexRange (high: number, lo: number, hiExclusive: number): number {
+    const b = this.m.get(high)
+    if (b === undefined) return 0
+    const n = b.deleteRange(lo, hiExclusive)
+    if (b.size === 0) this.m.delete(high)
+    return n
+  }
+
+  get size (): number {
+    let n = 0
+    for (const b of this.m.values()) n += b.size
+    return n
+  }
+
+  /** Removes every oid of the vid (data, inode, vmstate, attr): four map deletes. */
+  deleteVid (vid: number): number {
+    checkVid(vid)
+    let n = 0
+    for (const h of vidBuckets(vid)) {
+      const b = this.m.get(h)
+      if (b !== undefined) {
+        n += b.size
+        this.m.delete(h)
+      }
+    }
+    return n
+  }
+
+  oidsOfVid (vid: number): bigint[] {
+    checkVid(vid)
+    const out: bigint[] = []
+    for (const h of vidBuckets(vid)) {
+      const b = this.m.get(h)
+      if (b === undefined) continue
+      const base = BigInt(h) << 32n
+      for (const i of b) out.push(base | BigInt(i))
+    }
+    return out
+  }
+
+  countVid (vid: number): number {
+    checkVid(vid)
+    let n = 0
+    for (const h of vidBuckets(vid)) n += this.m.get(h)?.size ?? 0
+    return n
+  }
+
+  /** Vids with at least one oid, ascending. */
+  vids (): number[] {
+    const seen = new Uint32Array([...this.m.entries()].filter(([, b]) => b.size > 0).map(([h]) => h & MAX_VID)).sort()
+    const out: number[] = []
+    for (let k = 0; k < seen.length; k++) if (k === 0 || seen[k] !== seen[k - 1]) out.push(seen[k])
+    return out
+  }
+
+  /** Bucket keys (oid high words), ascending. */
+  highs (): number[] {
+    return Array.from(Uint32Array.from(this.m.keys()).sort())
+  }
+
+  * [Symbol.iterator] (): IterableIterator<bigint> {
+    for (const h of this.highs()) {
+      const b = this.m.get(h)
+      if (b === undefined) continue
+      const base = BigInt(h) << 32n
+      for (const i of b) yield base | BigInt(i)
+    }
+  }
+
+  toBigUint64Array (): BigUint64Array {
+    const out = new BigUint64Array(this.size)
+    // write both halves through a 32-bit view: no bigint per id
+    const w32 = new Uint32Array(out.buffer)
+    const hiOff = LITTLE_ENDIAN ? 1 : 0
+    let w = 0
+    for (const h of this.highs()) {
+      const b = this.m.get(h)
+      if (b === undefined) continue
+      const idx = b.toArray()
+      for (let k = 0; k < idx.length; k++, w++) {
+        w32[2 * w + hiOff] = h
+        w32[2 * w + 1 - hiOff] = idx[k]
+      }
+    }
+    return out
+  }
+
+  /** Approximate bytes of memory held. */
+  byteSize (): number {
+    let n = SET_OVERHEAD
+    for (const b of this.m.values()) n += BUCKET_OVERHEAD + b.byteSize()
+    return n
+  }
+
+  clear (): void {
+    this.m.clear()
+  }
+
+  /**
+   * The live bucket for a high word, if any: mutations through it show in this set, but a
+   * bucket emptied through this set's own delete is dropped from the map.
+   */
+  bucket (high: number): IndexSet | undefined {
+    return this.m.get(high)
+  }
+
+  clone (): OidSet {
+    const s = new OidSet()
+    for (const [h, b] of this.m) s.m.set(h, b.clone())
+    return s
+  }
+
+  static from (oids: Iterable<bigint>): OidSet {
+    const s = new OidSet()
+    for (const o of oids) s.add(o)
+    return s
+  }
+}

@@ -1,0 +1,319 @@
+// Membership view: turns gossiped heartbeats and the passage of time into the set of live
+// members and an epoch number. Pure state machine (sans-I/O): the node feeds it heartbeats
+// and clock readings and acts on the ViewChange values it returns; it never sends anything.
+//
+// Epochs without consensus: whenever the local member set changes, the epoch jumps past
+// every epoch this node has ever seen (`max(epoch, maxSeen) + 1`); when a peer reports the
+// same member set (equal membersHash) with a higher epoch, we adopt that epoch. Nodes that
+// agree on the set therefore agree on the epoch once they have heard each other, a joiner
+// lands past every epoch in circulation, and no node's epoch ever goes down.
+
+import { fnv1a64 } from '../oid.js'
+
+export interface MemberInfo {
+  peerId: string
+  addrs: string[]
+  zone: number
+  /** admin API URL */
+  api: string
+  /** bumped by the member whenever its own info changes (and on restart); higher wins */
+  incarnation: bigint
+}
+
+export interface HeartbeatIn extends MemberInfo {
+  epoch: bigint
+  membersHash: bigint
+  leaving: boolean
+}
+
+export interface ViewChange {
+  epoch: bigint
+  /** live members after the change, incl. self, sorted by peerId */
+  members: MemberInfo[]
+  joined: string[]
+  left: string[]
+  /**
+   * true: the inputs to placement changed (the live peer-id set, or the zone of a live
+   * member) — rebuild the ring and start recovery.
+   * false: only the epoch moved, adopted from a peer that has the same member set. Nothing
+   * has to move, but the node should re-announce (heartbeat now) so the rest of the
+   * cluster converges on the new epoch quickly.
+   */
+  placementChanged: boolean
+}
+
+export interface ViewOptions {
+  /** a member silent for longer than this is declared dead (default 5000) */
+  failAfterMs: number
+  /** a dead or departed member silent for longer than this is forgotten entirely, so
+   *  known() stays bounded. Default: never — forgetting a peer across a long partition
+   *  would mean nobody dials it again unless it is a bootstrap peer. */
+  evictAfterMs?: number
+}
+
+export const DEFAULT_FAIL_AFTER_MS = 5000
+
+export type MemberStatus = 'alive' | 'dead' | 'left'
+
+/** A heartbeat that cannot be a real one (wrong types, out-of-range numbers). The adapter
+ *  should drop it and count it; the view is untouched. */
+export class InvalidHeartbeatError extends Error {
+  override readonly name = 'InvalidHeartbeatError'
+}
+
+interface Entry {
+  info: MemberInfo
+  status: MemberStatus
+  lastHeard: number
+  /** when status last changed (used for the post-leave quarantine) */
+  since: number
+}
+
+const U64_MAX = (1n << 64n) - 1n
+const U32_MAX = 0xffffffff
+const MAX_PEER_ID_LENGTH = 256
+const utf8 = new TextEncoder()
+
+function freezeInfo (m: MemberInfo): MemberInfo {
+  return Object.freeze({
+    peerId: m.peerId,
+    addrs: Object.freeze([...m.addrs]) as string[],
+    zone: m.zone,
+    api: m.api,
+    incarnation: m.incarnation
+  })
+}
+
+function isU64 (v: unknown): v is bigint {
+  return typeof v === 'bigint' && v >= 0n && v <= U64_MAX
+}
+
+function validateInfo (m: MemberInfo, what: string): void {
+  const bad = (why: string): never => {
+    throw new InvalidHeartbeatError(`${what}: ${why}`)
+  }
+  if (typeof m !== 'object' || m === null) bad('not an object')
+  if (typeof m.peerId !== 'string' || m.peerId.length === 0 || m.peerId.length > MAX_PEER_ID_LENGTH) {
+    bad(`bad peerId ${JSON.stringify(m.peerId)}`)
+  }
+  if (!Array.isArray(m.addrs) || !m.addrs.every((a) => typeof a === 'string')) bad('addrs must be strings')
+  if (!Number.isInteger(m.zone) || m.zone < 0 || m.zone > U32_MAX) bad(`bad zone ${String(m.zone)}`)
+  if (typeof m.api !== 'string') bad('api must be a string')
+  if (!isU64(m.incarnation)) bad(`bad incarnation ${String(m.incarnation)}`)
+}
+
+function byPeerId (a: MemberInfo, b: MemberInfo): number {
+  return a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0
+}
+
+export function computeMembersHash (peerIds: readonly string[]): bigint {
+  return fnv1a64(utf8.encode([...peerIds].sort().join('\n')))
+}
+
+export class MembershipView {
+  private selfInfo: MemberInfo
+  private readonly failAfterMs: number
+  private readonly evictAfterMs: number
+  private readonly entries = new Map<string, Entry>()
+  private currentEpoch: bigint
+  private maxSeen: bigint
+  private liveCache: readonly MemberInfo[] = []
+  private hashCache = 0n
+
+  constructor (self: MemberInfo, opts: Partial<ViewOptions> = {}, initialEpoch = 0n) {
+    validateInfo(self, 'self')
+    if (!isU64(initialEpoch)) throw new RangeError(`bad initial epoch ${String(initialEpoch)}`)
+    this.failAfterMs = opts.failAfterMs ?? DEFAULT_FAIL_AFTER_MS
+    if (!(this.failAfterMs > 0)) throw new RangeError(`failAfterMs must be > 0: ${this.failAfterMs}`)
+    // Eviction before the leave quarantine ends would let a delayed heartbeat resurrect a
+    // departed member, so it never happens sooner than failAfterMs.
+    this.evictAfterMs = Math.max(opts.evictAfterMs ?? Number.POSITIVE_INFINITY, this.failAfterMs)
+    this.selfInfo = freezeInfo(self)
+    this.currentEpoch = initialEpoch
+    this.maxSeen = initialEpoch
+    this.refresh()
+  }
+
+  get epoch (): bigint {
+    return this.currentEpoch
+  }
+
+  /** The highest epoch seen in any heartbeat (or our own); the next change lands past it. */
+  get maxEpochSeen (): bigint {
+    return this.maxSeen
+  }
+
+  get self (): MemberInfo {
+    return this.selfInfo
+  }
+
+  /** Live members incl. self, sorted by peerId. */
+  members (): MemberInfo[] {
+    return [...this.liveCache]
+  }
+
+  /** A live member (self included); undefined for dead, departed or unknown peers. */
+  member (peerId: string): MemberInfo | undefined {
+    if (peerId === this.selfInfo.peerId) return this.selfInfo
+    const e = this.entries.get(peerId)
+    return e?.status === 'alive' ? e.info : undefined
+  }
+
+  status (peerId: string): MemberStatus | undefined {
+    if (peerId === this.selfInfo.peerId) return 'alive'
+    return this.entries.get(peerId)?.status
+  }
+
+  /** fnv1a64 of the sorted live peer ids joined by '\n'. */
+  membersHash (): bigint {
+    return this.hashCache
+  }
+
+  /** Every member heard of and not evicted — live, dead and departed — plus self, sorted by
+   *  peerId. The node keeps dialing these (skipping itself). */
+  known (): MemberInfo[] {
+    return [this.selfInfo, ...[...this.entries.values()].map((e) => e.info)].sort(byPeerId)
+  }
+
+  /** When we last heard from the peer (undefined for self and unknown peers). */
+  lastHeard (peerId: string): number | undefined {
+    return this.entries.get(peerId)?.lastHeard
+  }
+
+  /** The heartbeat this node should gossip now. */
+  heartbeat (leaving = false): HeartbeatIn {
+    return { ...this.selfInfo, addrs: [...this.selfInfo.addrs], epoch: this.currentEpoch, membersHash: this.hashCache, leaving }
+  }
+
+  /** Change our own advertised info. Bumps our incarnation so peers accept it over what they
+   *  have; returns a change if our zone moved (placement depends on it). */
+  updateSelf (patch: Partial<Pick<MemberInfo, 'addrs' | 'zone' | 'api'>>): ViewChange | undefined {
+    const next: MemberInfo = { ...this.selfInfo, ...patch, incarnation: this.selfInfo.incarnation + 1n }
+    validateInfo(next, 'self')
+    const zoneChanged = next.zone !== this.selfInfo.zone
+    this.selfInfo = freezeInfo(next)
+    this.refresh()
+    return zoneChanged ? this.bump([], []) : undefined
+  }
+
+  onHeartbeat (hb: HeartbeatIn, nowMs: number): ViewChange | undefined {
+    validateInfo(hb, `heartbeat from ${String(hb?.peerId)}`)
+    if (!isU64(hb.epoch)) throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad epoch ${String(hb.epoch)}`)
+    if (!isU64(hb.membersHash)) throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad membersHash`)
+    if (typeof hb.leaving !== 'boolean') throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad leaving flag`)
+
+    if (hb.epoch > this.maxSeen) this.maxSeen = hb.epoch
+    // Our own heartbeat echoed back, or one from an earlier life of this node: only its
+    // epoch matters (recorded above).
+    if (hb.peerId === this.selfInfo.peerId) return undefined
+
+    const e = this.entries.get(hb.peerId)
+    // Reordered gossip from an older incarnation must not undo what a newer one told us.
+    if (e !== undefined && hb.incarnation < e.info.incarnation) return undefined
+    if (hb.leaving) return this.leave(hb.peerId, hb, nowMs)
+    // After a graceful leave, heartbeats of the same incarnation still in flight would
+    // revive the member for failAfterMs; ignore them for that long. A restart (higher
+    // incarnation) rejoins at once.
+    if (e !== undefined && e.status === 'left' && hb.incarnation === e.info.incarnation &&
+        nowMs - e.since < this.failAfterMs) {
+      return undefined
+    }
+
+    const joined: string[] = []
+    let zoneChanged = false
+    let liveInfoChanged = false
+    if (e === undefined) {
+      this.entries.set(hb.peerId, { info: freezeInfo(hb), status: 'alive', lastHeard: nowMs, since: nowMs })
+      joined.push(hb.peerId)
+    } else {
+      if (hb.incarnation > e.info.incarnation) {
+        zoneChanged = e.status === 'alive' && hb.zone !== e.info.zone
+        liveInfoChanged = e.status === 'alive'
+        e.info = freezeInfo(hb)
+      }
+      if (e.status !== 'alive') {
+        e.status = 'alive'
+        e.since = nowMs
+        joined.push(hb.peerId)
+      }
+      if (nowMs > e.lastHeard) e.lastHeard = nowMs
+    }
+
+    if (joined.length > 0 || zoneChanged) {
+      this.refresh()
+      return this.bump(joined, [])
+    }
+    // new addrs/api of a live member: members() must hand out the fresh info
+    if (liveInfoChanged) this.refresh()
+    if (hb.membersHash === this.hashCache && hb.epoch > this.currentEpoch) {
+      this.currentEpoch = hb.epoch
+      return this.change([], [], false)
+    }
+    return undefined
+  }
+
+  /** Graceful leave learned out of band (e.g. a leave notice); immediate, no failure timeout. */
+  onLeave (peerId: string, nowMs: number): ViewChange | undefined {
+    return this.leave(peerId, undefined, nowMs)
+  }
+
+  /** Declare members silent for longer than failAfterMs dead; forget long-dead ones. */
+  tick (nowMs: number): ViewChange | undefined {
+    const left: string[] = []
+    for (const [id, e] of this.entries) {
+      const silent = nowMs - e.lastHeard
+      if (e.status === 'alive') {
+        if (silent > this.failAfterMs) {
+          e.status = 'dead'
+          e.since = nowMs
+          left.push(id)
+        }
+      } else if (silent > this.evictAfterMs && nowMs - e.since >= this.failAfterMs) {
+        this.entries.delete(id)
+      }
+    }
+    if (left.length === 0) return undefined
+    this.refresh()
+    return this.bump([], left.sort())
+  }
+
+  private leave (peerId: string, hb: HeartbeatIn | undefined, nowMs: number): ViewChange | undefined {
+    if (peerId === this.selfInfo.peerId) return undefined
+    const e = this.entries.get(peerId)
+    if (e === undefined) {
+      // Remember a departing stranger so its in-flight heartbeats cannot add it.
+      if (hb !== undefined) {
+        this.entries.set(peerId, { info: freezeInfo(hb), status: 'left', lastHeard: nowMs, since: nowMs })
+      }
+      return undefined
+    }
+    if (hb !== undefined && hb.incarnation > e.info.incarnation) e.info = freezeInfo(hb)
+    if (hb !== undefined && nowMs > e.lastHeard) e.lastHeard = nowMs
+    if (e.status === 'left') return undefined
+    const wasAlive = e.status === 'alive'
+    e.status = 'left'
+    e.since = nowMs
+    if (!wasAlive) return undefined
+    this.refresh()
+    return this.bump([], [peerId])
+  }
+
+  private bump (joined: string[], left: string[]): ViewChange {
+    const base = this.currentEpoch > this.maxSeen ? this.currentEpoch : this.maxSeen
+    this.currentEpoch = base + 1n
+    this.maxSeen = this.currentEpoch
+    return this.change(joined, left, true)
+  }
+
+  private change (joined: string[], left: string[], placementChanged: boolean): ViewChange {
+    return { epoch: this.currentEpoch, members: this.members(), joined, left, placementChanged }
+  }
+
+  private refresh (): void {
+    const live = [this.selfInfo]
+    for (const e of this.entries.values()) if (e.status === 'alive') live.push(e.info)
+    live.sort(byPeerId)
+    this.liveCache = live
+    this.hashCache = computeMembersHash(live.map((m) => m.peerId))
+  }
+}

@@ -1,0 +1,28 @@
+// Every network default in one place (the js-libp2p service convention): protocol ids,
+// topics, timeouts, size limits. Services take an `init` object that overrides these.
+export const PROTOCOL_PREFIX = 'bellwether'
+
+export const OBJ_PROTOCOL_NAME = 'obj'
+export const OBJ_PROTOCOL_VERSION = '1.0.0'
+export const OBJ_PROTOCOL = `/${PROTOCOL_PREFIX}/${OBJ_PROTOCOL_NAME}/${OBJ_PROTOCOL_VERSION}`
+
+export const TOPIC_MEMBERS = `/${PROTOCOL_PREFIX}/members/1.0.0`
+export const TOPIC_DELETES = `/${PROTOCOL_PREFIX}/deletes/1.0.0`
+
+/** largest object payload a node accepts; frames carry one object plus a small header */
+export const MAX_OBJECT_SIZE = 8 * 1024 * 1024
+export const MAX_FRAME_BYTES = MAX_OBJECT_SIZE + 64 * 1024
+
+export const REQUEST_TIMEOUT_MS = 10_000
+export const LIST_CHUNK_OIDS = 8192
+export const MAX_INBOUND_STREAMS = 256
+export const MAX_OUTBOUND_STREAMS = 256
+
+export const HEARTBEAT_INTERVAL_MS = 1000
+export const FAIL_AFTER_MS = 5000
+export const REDIAL_INTERVAL_MS = 1000
+export const DIAL_TIMEOUT_MS = 3000
+/** gossipsub's own heartbeat; grafting happens only on it (1 s default is slow to form meshes) */
+export const GOSSIP_HEARTBEAT_MS = 250
+/** how long unsent delete batches wait for a mesh before being dropped (anti-entropy repairs) */
+export const OUTBOX_MAX_BATCHES = 1024

@@ -1,0 +1,89 @@
+// Builds the libp2p host: TCP bound to the node's own loopback address for listening AND
+// dialing (so chaos tools can cut address pairs), noise, yamux, identify, ping, gossipsub
+// tuned for many co-located nodes. Nothing here knows about objects or deletes.
+import '../polyfill.js'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub, type GossipSub } from '@chainsafe/libp2p-gossipsub'
+import { floodsub } from '@libp2p/floodsub'
+import type { ConnectionGater, PrivateKey, PubSub } from '@libp2p/interface'
+import { GOSSIP_HEARTBEAT_MS } from './constants.js'
+
+export interface HostInit {
+  privateKey: PrivateKey
+  /** host:port */
+  listen: string
+  bootstrap: string[]
+  /** extra allow-list CIDRs (multiaddr form) besides loopback, e.g. for netns bridges */
+  allow?: string[]
+  connectionGater?: ConnectionGater
+  /** benchmark baseline only: floodsub instead of gossipsub */
+  pubsub?: 'gossipsub' | 'floodsub'
+}
+
+export type Services = {
+  pubsub: PubSub
+  identify: unknown
+  ping: unknown
+}
+export type Host = Libp2p<Services>
+
+export function splitHostPort (hp: string): { host: string, port: number } {
+  const m = /^([0-9.]+):(\d{1,5})$/.exec(hp)
+  if (m == null || Number(m[2]) > 65535) throw new Error(`invalid address '${hp}': expected IPv4:PORT, e.g. 127.0.0.1:7000`)
+  return { host: m[1], port: Number(m[2]) }
+}
+
+export async function createHost (init: HostInit): Promise<Host> {
+  const { host, port } = splitHostPort(init.listen)
+  const pubsub = init.pubsub === 'floodsub'
+    ? floodsub()
+    : gossipsub({
+      allowPublishToZeroTopicPeers: false,
+      emitSelf: false,
+      heartbeatInterval: GOSSIP_HEARTBEAT_MS,
+      // co-located peers share one IP; the default colocation penalty starves meshes past ~10 nodes
+      scoreParams: { IPColocationFactorWeight: 0 },
+      // every node dials every member, so meshes need room above D for clusters up to ~50
+      D: 6,
+      Dlo: 4,
+      Dhi: 16,
+      Dout: 2,
+      doPX: false
+    })
+  const node = await createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: [`/ip4/${host}/tcp/${port}`] },
+    // dialOpts are spread into net.connect(); localAddress is not in the type but is honoured
+    transports: [tcp({ dialOpts: { localAddress: host, noDelay: true } as TCPSocketOptions, listenOpts: { noDelay: true } })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],
+    connectionGater: {
+      // loopback (and our own namespaces) are the only networks bellwether uses
+      denyDialMultiaddr: () => false,
+      ...(init.connectionGater ?? {})
+    },
+    connectionManager: {
+      // without this, inbound connections from one IP are rate limited to 5/s
+      allow: ['/ip4/127.0.0.0/ipcidr/8', ...(init.allow ?? [])],
+      maxConnections: 400
+    },
+    services: {
+      pubsub: pubsub as any,
+      identify: identify(),
+      ping: ping()
+    }
+  })
+  return node as unknown as Host
+}
+
+export function asGossipSub (host: Host): GossipSub | undefined {
+  const ps = host.services.pubsub as unknown as { getMeshPeers?: unknown }
+  return typeof ps.getMeshPeers === 'function' ? ps as unknown as GossipSub : undefined
+}

@@ -1,0 +1,130 @@
+// The object protocol (/bellwether/obj/1.0.0): put, get and list objects on a peer.
+// Shaped like js-libp2p's ping service: built from components + init, start() registers
+// the handler, stop() unregisters it. The node plugs in through ObjectHandler and never
+// sees streams; this file never sees the store or the tombstones.
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from 'pino'
+import {
+  ObjRequestSchema, ObjResponseSchema, Status,
+  type GetObject, type ListObjects, type ObjResponse, type PutObject
+} from '../wire/bellwether_pb.js'
+import { exchange, serveOne } from './framing.js'
+import type { Host } from './host.js'
+import { MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, OBJ_PROTOCOL, REQUEST_TIMEOUT_MS } from './constants.js'
+
+/** The node's side of the object protocol. Calls may run concurrently; each must settle within the request timeout. */
+export interface ObjectHandler {
+  put (req: PutObject, from: string, hlc: bigint): Promise<ObjResponse>
+  get (req: GetObject, from: string, hlc: bigint): Promise<ObjResponse>
+  /** chunks of oids, ascending */
+  list (req: ListObjects, from: string, hlc: bigint): AsyncIterable<bigint[]>
+  /** current local HLC, stamped on every frame so clocks merge on each exchange */
+  stamp (): bigint
+}
+
+export interface ObjectServiceInit {
+  timeoutMs?: number
+  maxInboundStreams?: number
+  maxOutboundStreams?: number
+}
+
+export class ObjectServiceError extends Error {
+  constructor (message: string, readonly status: Status) { super(message) }
+}
+
+export class ObjectService {
+  private readonly timeoutMs: number
+  private readonly init: Required<ObjectServiceInit>
+  private started = false
+
+  constructor (private readonly host: Host, private readonly handler: ObjectHandler, private readonly log: Logger, init: ObjectServiceInit = {}) {
+    this.init = {
+      timeoutMs: init.timeoutMs ?? REQUEST_TIMEOUT_MS,
+      maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_STREAMS,
+      maxOutboundStreams: init.maxOutboundStreams ?? MAX_OUTBOUND_STREAMS
+    }
+    this.timeoutMs = this.init.timeoutMs
+  }
+
+  async start (): Promise<void> {
+    await this.host.handle(OBJ_PROTOCOL, ({ stream, connection }) => {
+      const from = connection.remotePeer.toString()
+      const signal = AbortSignal.timeout(this.timeoutMs)
+      serveOne(stream, signal, (bytes) => this.respond(bytes, from)).catch((err) => {
+        this.log.debug({ err: String(err), from }, 'object request failed')
+        stream.abort(err)
+      })
+    }, { maxInboundStreams: this.init.maxInboundStreams, maxOutboundStreams: this.init.maxOutboundStreams })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    if (this.started) await this.host.unhandle(OBJ_PROTOCOL)
+    this.started = false
+  }
+
+  private async * respond (bytes: Uint8Array, from: string): AsyncGenerator<Uint8Array> {
+    let req
+    try {
+      req = fromBinary(ObjRequestSchema, bytes)
+    } catch (err) {
+      yield encodeResponse({ status: Status.BAD_REQUEST, error: `malformed request: ${(err as Error).message}`, hlc: this.handler.stamp() })
+      return
+    }
+    try {
+      switch (req.op.case) {
+        case 'put': yield toBinary(ObjResponseSchema, await this.handler.put(req.op.value, from, req.hlc)); return
+        case 'get': yield toBinary(ObjResponseSchema, await this.handler.get(req.op.value, from, req.hlc)); return
+        case 'list':
+          for await (const oids of this.handler.list(req.op.value, from, req.hlc)) {
+            yield encodeResponse({ status: Status.OK, oids, hlc: this.handler.stamp() })
+          }
+          yield encodeResponse({ status: Status.OK, done: true, hlc: this.handler.stamp() })
+          return
+        default:
+          yield encodeResponse({ status: Status.BAD_REQUEST, error: 'request has no operation', hlc: this.handler.stamp() })
+      }
+    } catch (err) {
+      this.log.warn({ err: String(err), from, op: req.op.case }, 'object handler failed')
+      yield encodeResponse({ status: Status.ERROR, error: String((err as Error)?.message ?? err), hlc: this.handler.stamp() })
+    }
+  }
+
+  private async * call (peer: string, op: Parameters<typeof create<typeof ObjRequestSchema>>[1], signal?: AbortSignal): AsyncGenerator<ObjResponse> {
+    const sig = signal ?? AbortSignal.timeout(this.timeoutMs)
+    const stream = await this.host.dialProtocol(peerIdFromString(peer), OBJ_PROTOCOL, { signal: sig })
+    const request = toBinary(ObjRequestSchema, create(ObjRequestSchema, { ...op, hlc: this.handler.stamp() }))
+    for await (const frame of exchange(stream, request, sig)) {
+      yield fromBinary(ObjResponseSchema, frame)
+    }
+  }
+
+  private async one (peer: string, op: Parameters<typeof create<typeof ObjRequestSchema>>[1]): Promise<ObjResponse> {
+    for await (const res of this.call(peer, op)) return res
+    throw new ObjectServiceError(`peer ${peer} closed the stream without answering`, Status.ERROR)
+  }
+
+  async put (peer: string, put: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
+    return await this.one(peer, { op: { case: 'put', value: put as PutObject } })
+  }
+
+  async get (peer: string, oid: bigint, headerOnly = false): Promise<ObjResponse> {
+    return await this.one(peer, { op: { case: 'get', value: { oid, headerOnly } as GetObject } })
+  }
+
+  /** streams the peer's object list in chunks; the whole list is never one buffer */
+  async * list (peer: string, filter: { vid?: number, inodesOnly?: boolean } = {}, signal?: AbortSignal): AsyncGenerator<ObjResponse> {
+    const value = { hasVid: filter.vid != null, vid: filter.vid ?? 0, inodesOnly: filter.inodesOnly ?? false } as ListObjects
+    for await (const res of this.call(peer, { op: { case: 'list', value } }, signal)) {
+      if (res.status !== Status.OK) throw new ObjectServiceError(`list from ${peer} failed: ${res.error}`, res.status)
+      yield res
+      if (res.done) return
+    }
+    throw new ObjectServiceError(`list from ${peer} ended without its last chunk`, Status.ERROR)
+  }
+}
+
+export function encodeResponse (fields: Partial<Omit<ObjResponse, '$typeName'>>): Uint8Array {
+  return toBinary(ObjResponseSchema, create(ObjResponseSchema, fields))
+}

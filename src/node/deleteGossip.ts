@@ -1,0 +1,86 @@
+// Deletes on gossipsub: records made here are coalesced for a few milliseconds and packed
+// into size-bounded batches (many records per message, large discards already split into
+// records); batches from peers are validated before gossipsub forwards them, then ingested.
+import type { Logger } from 'pino'
+import { GossipTopic } from '../net/gossipTopic.js'
+import type { Host } from '../net/host.js'
+import { OUTBOX_MAX_BATCHES, TOPIC_DELETES } from '../net/constants.js'
+import { decodeBatch, packBatches } from '../tombstones/batch.js'
+import type { DeleteRec } from '../tombstones/record.js'
+import type { DeletePipeline } from './deletes.js'
+import type { NodeMetrics } from './metrics.js'
+
+const COALESCE_MS = 5
+
+export class DeleteGossip {
+  readonly topic: GossipTopic
+  private pending: DeleteRec[] = []
+  private timer: NodeJS.Timeout | undefined
+  private flushTimer: NodeJS.Timeout | undefined
+  private inflight: Promise<void> = Promise.resolve()
+
+  constructor (
+    host: Host,
+    private readonly pipeline: DeletePipeline,
+    private readonly metrics: NodeMetrics,
+    private readonly log: Logger
+  ) {
+    this.topic = new GossipTopic(host, TOPIC_DELETES, {
+      validate: (data, from) => this.validate(data, from),
+      deliver: (data, from) => { this.deliver(data, from) }
+    }, log, { queueWhenNoPeers: true, maxOutbox: OUTBOX_MAX_BATCHES })
+  }
+
+  start (): void {
+    this.topic.start()
+    // batches queued before the mesh formed go out as soon as it has a peer
+    this.flushTimer = setInterval(() => { void this.topic.flush() }, 250)
+  }
+
+  async stop (): Promise<void> {
+    if (this.timer != null) clearTimeout(this.timer)
+    if (this.flushTimer != null) clearInterval(this.flushTimer)
+    await this.send()
+    await this.inflight
+    this.topic.stop()
+  }
+
+  /** queue records this node made (already ingested locally) for gossip */
+  publish (recs: DeleteRec[]): void {
+    this.pending.push(...recs)
+    this.timer ??= setTimeout(() => { this.timer = undefined; void this.send() }, COALESCE_MS)
+  }
+
+  private async send (): Promise<void> {
+    const recs = this.pending
+    this.pending = []
+    if (recs.length === 0) return
+    for (const batch of packBatches(recs)) {
+      this.metrics.gossipBytes.inc({ topic: 'deletes', direction: 'out' }, batch.byteLength)
+      const r = await this.topic.publish(batch)
+      if (r !== 'sent') this.log.info({ records: recs.length, outbox: this.topic.pending }, 'no mesh peers yet: delete batch queued')
+    }
+  }
+
+  private validate (data: Uint8Array, from: string): 'accept' | 'reject' {
+    try {
+      decodeBatch(data)
+      return 'accept'
+    } catch (err) {
+      this.metrics.badInput.inc({ kind: 'delete-batch' })
+      this.log.warn({ from, bytes: data.byteLength, err: String((err as Error).message ?? err) }, 'rejected malformed delete batch')
+      return 'reject'
+    }
+  }
+
+  private deliver (data: Uint8Array, from: string): void {
+    this.metrics.gossipBytes.inc({ topic: 'deletes', direction: 'in' }, data.byteLength)
+    const recs = decodeBatch(data)
+    // serialised so records apply in arrival order and stop() can wait for them
+    this.inflight = this.inflight.then(async () => {
+      await this.pipeline.ingest(recs, 'gossip')
+    }).catch((err) => {
+      this.log.error({ from, err: String(err) }, 'ingesting gossiped deletes failed')
+    })
+  }
+}

@@ -1,0 +1,66 @@
+// The delete pipeline: every delete record, whatever brought it (this node's API, gossip,
+// anti-entropy, the log at start), goes through ingest(): persist (fsynced) → apply to the
+// tombstone index → purge covered objects from disk and cache. Applying before purging
+// means the store's write gate refuses covered writes from that moment on; purging after
+// the in-flight writes settle means none slips past between the gate and the purge.
+import type { Logger } from 'pino'
+import type { DeleteLog } from '../tombstones/deleteLog.js'
+import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
+import { describeRecord, recordCovers, type DeleteRec } from '../tombstones/record.js'
+import type { ObjectStore } from '../store/objectStore.js'
+import { vidToDataOid } from '../oid.js'
+import { hex } from '../log.js'
+import type { NodeMetrics } from './metrics.js'
+
+export type RecordSource = 'local' | 'gossip' | 'ae' | 'disk'
+
+export class DeletePipeline {
+  constructor (
+    private readonly log: DeleteLog,
+    private readonly index: TombstoneIndex,
+    private readonly store: ObjectStore,
+    private readonly metrics: NodeMetrics,
+    private readonly logger: Logger
+  ) {}
+
+  /** Persist, apply and purge; returns the records that were new to this node. */
+  async ingest (recs: DeleteRec[], source: RecordSource): Promise<DeleteRec[]> {
+    if (recs.length === 0) return []
+    const fresh = await this.log.append(recs)
+    for (const rec of fresh) this.index.apply(rec)
+    if (fresh.length === 0) return fresh
+    this.metrics.recordsApplied.inc({ source }, fresh.length)
+    this.metrics.deleteLogRecords.set(this.log.size)
+    await this.store.settle()
+    let purged = 0
+    for (const rec of fresh) purged += await this.purge(rec)
+    this.logger.info({ source, records: fresh.length, purged, first: describeRecord(fresh[0]), hlc: hex(fresh[0].hlc) }, 'delete records applied')
+    return fresh
+  }
+
+  /** At start, before serving anyone: every tombstone applied, every covered object purged. */
+  async applyAll (): Promise<number> {
+    const recs = this.log.records()
+    for (const rec of recs) this.index.apply(rec)
+    this.metrics.deleteLogRecords.set(this.log.size)
+    let purged = 0
+    for (const rec of recs) purged += await this.purge(rec)
+    return purged
+  }
+
+  private async purge (rec: DeleteRec): Promise<number> {
+    let n = 0
+    if (rec.kind === 'vdi') {
+      n = await this.store.removeVid(rec.vid, (meta) => meta.generation > rec.generation)
+    } else {
+      for (const idx of rec.indexes) {
+        const oid = vidToDataOid(rec.vid, idx)
+        if (!this.store.has(oid)) continue
+        if (await this.store.removeIf(oid, (meta) => recordCovers(rec, oid, meta.generation, meta.version))) n++
+      }
+    }
+    if (n > 0) this.metrics.oidsPurged.inc(n)
+    this.metrics.objects.set(this.store.cache.size)
+    return n
+  }
+}

@@ -1,0 +1,188 @@
+// Membership glue: gossips this node's heartbeat, feeds peers' heartbeats and time into
+// the pure MembershipView, keeps the peer store filled with members' addresses, and keeps
+// dialing known members it is not connected to — bootstrap dials only once, so without
+// this a healed partition would never reconnect.
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from 'pino'
+import { HeartbeatSchema, LogSummarySchema } from '../wire/bellwether_pb.js'
+import { GossipTopic } from '../net/gossipTopic.js'
+import type { Host } from '../net/host.js'
+import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
+import type { MemberInfo, MembershipView, ViewChange } from '../membership/view.js'
+import type { HybridClock } from '../hlc.js'
+import type { NodeMetrics } from './metrics.js'
+
+/** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
+export interface LocalState {
+  objects (): number
+  logSummary (): { count: number, fingerprint: bigint, maxHlc: bigint, ack?: bigint, gcHorizon?: bigint }
+  busy (): boolean
+}
+
+export interface PeerState {
+  epoch: bigint
+  membersHash: bigint
+  objects: bigint
+  log: { count: bigint, fingerprint: bigint, maxHlc: bigint, ack: bigint, gcHorizon: bigint }
+  busy: boolean
+  heardAt: number
+}
+
+const MAX_ADDRS = 16
+const MAX_BACKOFF_MS = 10_000
+const MAX_PARALLEL_DIALS = 8
+
+export class MembershipService {
+  readonly topic: GossipTopic
+  /** last heartbeat content of each peer (for status, agreement checks and anti-entropy triggers) */
+  readonly peers = new Map<string, PeerState>()
+  private timers: NodeJS.Timeout[] = []
+  private readonly backoff = new Map<string, { next: number, delay: number }>()
+  private dialing = 0
+  private stopped = false
+
+  constructor (
+    private readonly host: Host,
+    private readonly self: MemberInfo,
+    readonly view: MembershipView,
+    private readonly clock: HybridClock,
+    private readonly log: Logger,
+    private readonly metrics: NodeMetrics,
+    private readonly state: LocalState,
+    private readonly bootstrap: string[],
+    private readonly onChange: (change: ViewChange) => void,
+    private readonly now: () => number = Date.now
+  ) {
+    this.topic = new GossipTopic(host, TOPIC_MEMBERS, {
+      validate: (data, from) => this.validate(data, from),
+      deliver: (data) => this.deliver(data)
+    }, log, { queueWhenNoPeers: false, maxOutbox: 0 })
+  }
+
+  start (): void {
+    this.topic.start()
+    const beat = (): void => {
+      if (this.stopped) return
+      void this.beat(false)
+      // jitter keeps a cluster started at once from beating in lockstep
+      this.timers.push(setTimeout(beat, HEARTBEAT_INTERVAL_MS * (0.8 + Math.random() * 0.4)))
+    }
+    beat()
+    this.timers.push(setInterval(() => { this.applyChange(this.view.tick(this.now())) }, Math.max(200, FAIL_AFTER_MS / 10)))
+    this.timers.push(setInterval(() => { this.redial() }, REDIAL_INTERVAL_MS))
+    this.redial()
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    for (const t of this.timers) clearTimeout(t)
+    this.timers = []
+    // tell the others at once instead of letting them wait out the failure timeout
+    await this.beat(true).catch(() => {})
+    this.topic.stop()
+  }
+
+  /** publish a heartbeat now (also used right after a view change to spread the new epoch) */
+  async beat (leaving: boolean): Promise<void> {
+    const s = this.state.logSummary()
+    const hb = create(HeartbeatSchema, {
+      peerId: this.self.peerId,
+      addrs: this.host.getMultiaddrs().map((a) => a.toString()),
+      zone: this.self.zone,
+      api: this.self.api,
+      epoch: this.view.epoch,
+      membersHash: this.view.membersHash(),
+      memberCount: this.view.members().length,
+      objects: BigInt(this.state.objects()),
+      log: create(LogSummarySchema, { count: BigInt(s.count), fingerprint: s.fingerprint, maxHlc: s.maxHlc, ack: s.ack ?? 0n, gcHorizon: s.gcHorizon ?? 0n }),
+      leaving,
+      hlc: this.clock.now(),
+      busy: this.state.busy(),
+      incarnation: this.self.incarnation
+    })
+    const bytes = toBinary(HeartbeatSchema, hb)
+    this.metrics.gossipBytes.inc({ topic: 'members', direction: 'out' }, bytes.byteLength)
+    await this.topic.publish(bytes)
+  }
+
+  private validate (data: Uint8Array, from: string): 'accept' | 'reject' | 'ignore' {
+    try {
+      const hb = fromBinary(HeartbeatSchema, data)
+      if (hb.peerId !== from) throw new Error(`heartbeat for ${hb.peerId} signed by ${from}`)
+      if (hb.addrs.length > MAX_ADDRS) throw new Error(`${hb.addrs.length} addresses`)
+      for (const a of hb.addrs) multiaddr(a)
+      return 'accept'
+    } catch (err) {
+      this.metrics.badInput.inc({ kind: 'heartbeat' })
+      this.log.warn({ from, err: String((err as Error).message ?? err) }, 'rejected malformed heartbeat')
+      return 'reject'
+    }
+  }
+
+  private deliver (data: Uint8Array): void {
+    const hb = fromBinary(HeartbeatSchema, data)
+    this.metrics.gossipBytes.inc({ topic: 'members', direction: 'in' }, data.byteLength)
+    try { this.clock.observe(hb.hlc) } catch { /* a drifting clock is reported by the object path; membership still counts */ }
+    const now = this.now()
+    const known = this.view.member(hb.peerId)
+    if (known == null || known.addrs.join() !== hb.addrs.join()) {
+      this.host.peerStore.merge(peerIdFromString(hb.peerId), { multiaddrs: hb.addrs.map((a) => multiaddr(a)) }).catch((err) => {
+        this.log.debug({ err: String(err) }, 'peer store merge failed')
+      })
+    }
+    const l = hb.log
+    this.peers.set(hb.peerId, {
+      epoch: hb.epoch,
+      membersHash: hb.membersHash,
+      objects: hb.objects,
+      log: { count: l?.count ?? 0n, fingerprint: l?.fingerprint ?? 0n, maxHlc: l?.maxHlc ?? 0n, ack: l?.ack ?? 0n, gcHorizon: l?.gcHorizon ?? 0n },
+      busy: hb.busy,
+      heardAt: now
+    })
+    if (hb.leaving) this.peers.delete(hb.peerId)
+    this.applyChange(this.view.onHeartbeat({
+      peerId: hb.peerId, addrs: hb.addrs, zone: hb.zone, api: hb.api, incarnation: hb.incarnation,
+      epoch: hb.epoch, membersHash: hb.membersHash, leaving: hb.leaving
+    }, now))
+  }
+
+  private applyChange (change: ViewChange | undefined): void {
+    this.metrics.epoch.set(Number(this.view.epoch))
+    if (change == null) return
+    this.metrics.members.set(change.members.length)
+    if (change.placementChanged) this.log.info({ epoch: change.epoch.toString(), members: change.members.length, joined: change.joined, left: change.left }, 'view changed')
+    this.onChange(change)
+    void this.beat(false)
+  }
+
+  private redial (): void {
+    if (this.stopped) return
+    const now = this.now()
+    const targets: Array<{ id: string, addrs: string[] }> = []
+    for (const m of this.view.known()) {
+      if (m.peerId !== this.self.peerId) targets.push({ id: m.peerId, addrs: m.addrs })
+    }
+    for (const b of this.bootstrap) {
+      const id = b.split('/p2p/')[1]
+      if (id != null && id !== this.self.peerId && this.view.member(id) == null) targets.push({ id, addrs: [b.split('/p2p/')[0]] })
+    }
+    for (const t of targets) {
+      if (this.dialing >= MAX_PARALLEL_DIALS) return
+      if (this.host.getConnections(peerIdFromString(t.id)).length > 0) { this.backoff.delete(t.id); continue }
+      const b = this.backoff.get(t.id)
+      if (b != null && b.next > now) continue
+      const addrs = t.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${t.id}`))
+      if (addrs.length === 0) continue
+      this.dialing++
+      this.host.dial(addrs, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(() => {
+        this.backoff.delete(t.id)
+      }, (err) => {
+        const delay = Math.min(MAX_BACKOFF_MS, (b?.delay ?? 500) * 2)
+        this.backoff.set(t.id, { next: this.now() + delay, delay })
+        this.log.debug({ peer: t.id, err: String((err as Error).message ?? err) }, 'redial failed')
+      }).finally(() => { this.dialing-- })
+    }
+  }
+}

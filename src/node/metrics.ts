@@ -1,0 +1,25 @@
+// The node's Prometheus metrics (served on the admin API's /metrics). One registry per node
+// so several in-process nodes (tests, benchmarks) do not collide.
+import { Counter, Gauge, Registry } from 'prom-client'
+
+export class NodeMetrics {
+  readonly registry = new Registry()
+  readonly recordsApplied = this.counter('bw_delete_records_applied_total', 'delete records newly persisted and applied', ['source'])
+  readonly oidsPurged = this.counter('bw_oids_purged_total', 'objects removed from disk and cache because a tombstone covers them')
+  readonly writesRefused = this.counter('bw_writes_refused_total', 'object writes refused because a tombstone covers them', ['path'])
+  readonly badInput = this.counter('bw_bad_input_total', 'malformed or invalid input rejected', ['kind'])
+  readonly gossipBytes = this.counter('bw_gossip_bytes_total', 'gossip payload bytes', ['topic', 'direction'])
+  readonly objectRequests = this.counter('bw_object_requests_total', 'object protocol requests served', ['op', 'status'])
+  readonly objects = this.gauge('bw_objects', 'objects in the object list cache')
+  readonly members = this.gauge('bw_members', 'live members in the view')
+  readonly epoch = this.gauge('bw_epoch', 'membership epoch')
+  readonly deleteLogRecords = this.gauge('bw_delete_log_records', 'records in the delete log')
+
+  private counter (name: string, help: string, labelNames: string[] = []): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] })
+  }
+
+  private gauge (name: string, help: string): Gauge {
+    return new Gauge({ name, help, registers: [this.registry] })
+  }
+}

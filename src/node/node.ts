@@ -1,0 +1,188 @@
+// A bellwether node: composes the object store, delete log, tombstone index, clock,
+// membership, placement and the libp2p services, and implements ClusterIO for the VDI
+// layer. Start order matters: tombstones are applied and purged before the node listens,
+// so it never serves an object that a tombstone it already holds covers.
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Logger } from 'pino'
+import { create } from '@bufbuild/protobuf'
+import { GetObjectSchema, ListObjectsSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
+import { ObjectStore } from '../store/objectStore.js'
+import { DeleteLog } from '../tombstones/deleteLog.js'
+import { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
+import type { DeleteRec } from '../tombstones/record.js'
+import { HybridClock } from '../hlc.js'
+import { Ring } from '../placement.js'
+import { MembershipView, type ViewChange } from '../membership/view.js'
+import { createHost, splitHostPort, type Host } from '../net/host.js'
+import { ObjectService } from '../net/objectService.js'
+import { FAIL_AFTER_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
+import { loadOrCreatePeerKey } from '../net/peerKey.js'
+import { createLogger } from '../log.js'
+import { VdiService } from '../vdi/vdiService.js'
+import type { ClusterIO } from '../vdi/clusterIo.js'
+import { DeletePipeline } from './deletes.js'
+import { DeleteGossip } from './deleteGossip.js'
+import { MembershipService } from './membership.js'
+import { NodeObjectHandler } from './objectHandler.js'
+import { NodeMetrics } from './metrics.js'
+import type { NodeOptions } from './options.js'
+
+const EPOCH_FILE = 'epoch'
+
+export class BellwetherNode implements ClusterIO {
+  readonly metrics = new NodeMetrics()
+  readonly tombstones = new TombstoneIndex()
+  readonly maxObjectSize = MAX_OBJECT_SIZE
+  readonly store: ObjectStore
+  readonly deleteLog: DeleteLog
+  readonly clock: HybridClock
+  log: Logger
+  readonly startedAt = Date.now()
+  readonly vdis: VdiService
+  readonly pipeline: DeletePipeline
+  self = ''
+  zone = 0
+  private host!: Host
+  private objects!: ObjectService
+  private handler!: NodeObjectHandler
+  membership!: MembershipService
+  private deleteGossip!: DeleteGossip
+  private ring = new Ring([])
+  private stopping = false
+
+  constructor (readonly opts: NodeOptions, log?: Logger) {
+    this.log = log ?? createLogger('bellwether', opts.logLevel)
+    const offset = opts.clockOffsetMs ?? 0
+    this.clock = new HybridClock(() => Date.now() + offset)
+    this.store = new ObjectStore(join(opts.dataDir, 'obj'))
+    this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
+    this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log)
+    this.vdis = new VdiService(this, opts.copies)
+  }
+
+  async start (): Promise<void> {
+    const { dataDir } = this.opts
+    await mkdir(dataDir, { recursive: true })
+    const key = await loadOrCreatePeerKey(dataDir)
+    this.self = peerIdFromPrivateKey(key).toString()
+    this.zone = this.opts.zone ?? zoneFromAddress(this.opts.listen)
+    this.log = this.log.child({ node: this.self.slice(-8) })
+
+    // purge before serve: every tombstone we hold is applied to the store before anyone can ask for anything
+    await this.store.open()
+    const { records, tornBytes } = await this.deleteLog.open()
+    if (tornBytes > 0) this.log.warn({ tornBytes }, 'delete log had a torn tail (crash mid-append); truncated')
+    const purged = await this.pipeline.applyAll()
+    this.metrics.objects.set(this.store.cache.size)
+    this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
+
+    const epoch = await readEpoch(dataDir)
+    this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap })
+    const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
+    const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS }, epoch)
+    this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log)
+    this.objects = new ObjectService(this.host, this.handler, this.log)
+    this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
+      objects: () => this.store.cache.size,
+      logSummary: () => this.deleteLog.summary(),
+      busy: () => this.busy()
+    }, this.opts.bootstrap, (change) => { this.onViewChange(change) })
+    this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log)
+    this.rebuildRing()
+
+    await this.objects.start()
+    this.deleteGossip.start()
+    await this.host.start()
+    this.membership.start()
+    this.log.info({ peerId: this.self, addrs: this.multiaddrs(), epoch: view.epoch.toString() }, 'node started')
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    for (const part of [this.deleteGossip, this.membership, this.objects, this.host]) {
+      try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
+    }
+    await this.store.close()
+    await this.deleteLog.close()
+    this.log.info('node stopped')
+  }
+
+  /** deletes still waiting for a mesh, or (later) recovery/transfers running */
+  busy (): boolean {
+    return this.deleteGossip.topic.pending > 0
+  }
+
+  multiaddrs (): string[] {
+    return this.host.getMultiaddrs().map((a) => a.toString())
+  }
+
+  get libp2p (): Host { return this.host }
+
+  private onViewChange (change: ViewChange): void {
+    if (change.placementChanged) this.rebuildRing()
+    writeEpoch(this.opts.dataDir, change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
+  }
+
+  private rebuildRing (): void {
+    const members = this.membership?.view.members() ?? []
+    this.ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
+  }
+
+  // ---- ClusterIO ----
+
+  members (): string[] { return this.membership.view.members().map((m) => m.peerId) }
+  zones (): number { return this.ring.zoneCount() }
+  placement (oid: bigint, copies: number): string[] { return this.ring.pick(oid, copies) }
+  now (): bigint { return this.clock.now() }
+  nextSeq (): bigint { return this.deleteLog.nextSeq(this.self) + this.seqReserved++ }
+  private seqReserved = 0n
+
+  async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
+    if (peer === this.self) return await this.handler.put(create(PutObjectSchema, obj), this.self, 0n)
+    return await this.objects.put(peer, obj)
+  }
+
+  async get (peer: string, oid: bigint, headerOnly = false): Promise<ObjResponse> {
+    if (peer === this.self) return await this.handler.get(create(GetObjectSchema, { oid, headerOnly }), this.self, 0n)
+    return await this.objects.get(peer, oid, headerOnly)
+  }
+
+  async listInodes (peer: string): Promise<bigint[]> {
+    const out: bigint[] = []
+    if (peer === this.self) {
+      for await (const chunk of this.handler.list(create(ListObjectsSchema, { inodesOnly: true }), this.self, 0n)) out.push(...chunk)
+      return out
+    }
+    for await (const r of this.objects.list(peer, { inodesOnly: true })) out.push(...r.oids)
+    return out
+  }
+
+  async originate (recs: DeleteRec[]): Promise<DeleteRec[]> {
+    const fresh = await this.pipeline.ingest(recs, 'local')
+    this.seqReserved = 0n
+    this.deleteGossip.publish(fresh)
+    return fresh
+  }
+}
+
+/** 127.0.0.X → zone X: each loopback "host" its own failure domain unless told otherwise */
+function zoneFromAddress (listen: string): number {
+  const { host, port } = splitHostPort(listen)
+  const last = Number(host.split('.')[3])
+  return host === '127.0.0.1' ? port : last
+}
+
+async function readEpoch (dataDir: string): Promise<bigint> {
+  try {
+    return BigInt((await readFile(join(dataDir, EPOCH_FILE), 'utf8')).trim())
+  } catch {
+    return 0n
+  }
+}
+
+async function writeEpoch (dataDir: string, epoch: bigint): Promise<void> {
+  await writeFile(join(dataDir, EPOCH_FILE), `${epoch}\n`)
+}

@@ -1,0 +1,122 @@
+// The node's answers to the object protocol. Tombstones gate both directions: a put of a
+// covered object is refused (and re-checked by the store right before its rename), and a
+// get never serves one. Versions (HLC of the last write) keep a stale copy from
+// overwriting a newer one.
+import type { Logger } from 'pino'
+import { create } from '@bufbuild/protobuf'
+import { ObjResponseSchema, Status, type GetObject, type ListObjects, type ObjResponse, type PutObject } from '../wire/bellwether_pb.js'
+import type { ObjectHandler } from '../net/objectService.js'
+import { LIST_CHUNK_OIDS, MAX_OBJECT_SIZE } from '../net/constants.js'
+import { AdmitError, CorruptObjectError, type ObjectStore } from '../store/objectStore.js'
+import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
+import { formatOid, isValidOid, vidToVdiOid, MAX_VID } from '../oid.js'
+import type { HybridClock } from '../hlc.js'
+import type { NodeMetrics } from './metrics.js'
+
+function res (fields: Partial<Omit<ObjResponse, '$typeName'>>): ObjResponse {
+  return create(ObjResponseSchema, fields)
+}
+
+export class NodeObjectHandler implements ObjectHandler {
+  constructor (
+    private readonly store: ObjectStore,
+    private readonly tombstones: TombstoneIndex,
+    private readonly clock: HybridClock,
+    private readonly metrics: NodeMetrics,
+    private readonly log: Logger
+  ) {}
+
+  stamp (): bigint { return this.clock.now() }
+
+  /** merges a peer's clock; a wildly drifting peer is refused rather than followed */
+  private observe (hlc: bigint, op: string): ObjResponse | undefined {
+    if (hlc === 0n) return undefined
+    try {
+      this.clock.observe(hlc)
+      return undefined
+    } catch (err) {
+      this.metrics.badInput.inc({ kind: 'clock' })
+      return this.done(op, res({ status: Status.BAD_REQUEST, error: String((err as Error).message) }))
+    }
+  }
+
+  private done (op: string, r: ObjResponse): ObjResponse {
+    r.hlc = this.clock.now()
+    this.metrics.objectRequests.inc({ op, status: Status[r.status] })
+    return r
+  }
+
+  private badOid (oid: bigint, op: string): ObjResponse | undefined {
+    if (isValidOid(oid)) return undefined
+    this.metrics.badInput.inc({ kind: 'oid' })
+    return this.done(op, res({ status: Status.BAD_REQUEST, error: `invalid oid ${oid.toString(16)}: reserved bits set or more than one type flag` }))
+  }
+
+  async put (req: PutObject, from: string, hlc: bigint): Promise<ObjResponse> {
+    const bad = this.badOid(req.oid, 'put') ?? this.observe(hlc, 'put')
+    if (bad != null) return bad
+    if (req.data.byteLength > MAX_OBJECT_SIZE) {
+      this.metrics.badInput.inc({ kind: 'oversized' })
+      return this.done('put', res({ status: Status.BAD_REQUEST, error: `object of ${req.data.byteLength} bytes exceeds the ${MAX_OBJECT_SIZE}-byte limit` }))
+    }
+    const reason = this.tombstones.covers(req.oid, req.generation, req.version)
+    if (reason != null) {
+      this.metrics.writesRefused.inc({ path: 'put' })
+      return this.done('put', res({ status: Status.DELETED, oid: req.oid, error: `object ${formatOid(req.oid)} is deleted: ${reason}` }))
+    }
+    const existing = await this.store.stat(req.oid).catch(() => undefined)
+    if (existing != null && existing.version > req.version) {
+      return this.done('put', res({ status: Status.STALE, oid: req.oid, version: existing.version, generation: existing.generation, error: `object ${formatOid(req.oid)} has a newer version` }))
+    }
+    try {
+      const meta = await this.store.put(req.oid, req.data, {
+        generation: req.generation,
+        version: req.version,
+        admit: (oid, m) => this.tombstones.covers(oid, m.generation, m.version)
+      })
+      this.metrics.objects.set(this.store.cache.size)
+      return this.done('put', res({ status: Status.OK, oid: req.oid, generation: meta.generation, version: meta.version, checksum: meta.checksum, length: meta.length }))
+    } catch (err) {
+      if (err instanceof AdmitError) {
+        this.metrics.writesRefused.inc({ path: 'put' })
+        return this.done('put', res({ status: Status.DELETED, oid: req.oid, error: err.message }))
+      }
+      this.log.error({ err: String(err), oid: formatOid(req.oid), from }, 'put failed')
+      return this.done('put', res({ status: Status.ERROR, oid: req.oid, error: String((err as Error).message) }))
+    }
+  }
+
+  async get (req: GetObject, _from: string, hlc: bigint): Promise<ObjResponse> {
+    const bad = this.badOid(req.oid, 'get') ?? this.observe(hlc, 'get')
+    if (bad != null) return bad
+    try {
+      const got = req.headerOnly
+        ? await this.store.stat(req.oid).then((meta) => meta == null ? undefined : { meta, data: new Uint8Array(0) })
+        : await this.store.get(req.oid)
+      if (got == null) return this.done('get', res({ status: Status.NOT_FOUND, oid: req.oid }))
+      const { meta, data } = got
+      const reason = this.tombstones.covers(req.oid, meta.generation, meta.version)
+      if (reason != null) return this.done('get', res({ status: Status.DELETED, oid: req.oid, error: reason }))
+      return this.done('get', res({ status: Status.OK, oid: req.oid, generation: meta.generation, version: meta.version, checksum: meta.checksum, length: meta.length, data }))
+    } catch (err) {
+      const corrupt = err instanceof CorruptObjectError
+      this.log.error({ err: String(err), oid: formatOid(req.oid) }, corrupt ? 'corrupt object' : 'get failed')
+      return this.done('get', res({ status: Status.ERROR, oid: req.oid, error: String((err as Error).message) }))
+    }
+  }
+
+  async * list (req: ListObjects, _from: string, hlc: bigint): AsyncIterable<bigint[]> {
+    this.observe(hlc, 'list')
+    this.metrics.objectRequests.inc({ op: 'list', status: 'OK' })
+    if (req.hasVid && (req.vid < 1 || req.vid > MAX_VID)) throw new Error(`invalid vid ${req.vid}`)
+    const cache = this.store.cache
+    if (req.inodesOnly) {
+      const inodes = cache.vids().filter((vid) => !(req.hasVid && vid !== req.vid)).map(vidToVdiOid).filter((oid) => cache.has(oid))
+      for (let i = 0; i < inodes.length; i += LIST_CHUNK_OIDS) yield inodes.slice(i, i + LIST_CHUNK_OIDS)
+      return
+    }
+    // a snapshot (8 B/id), so purges during a long stream cannot tear the iteration
+    const snap = req.hasVid ? BigUint64Array.from(cache.oidsOfVid(req.vid)) : cache.toBigUint64Array()
+    for (let i = 0; i < snap.length; i += LIST_CHUNK_OIDS) yield Array.from(snap.subarray(i, i + LIST_CHUNK_OIDS))
+  }
+}

@@ -1,0 +1,26 @@
+// What `bellwether node start` accepts; the CLI parses flags into this, tests build it directly.
+export interface NodeOptions {
+  /** data dir: objects, delete log, peer key */
+  dataDir: string
+  /** libp2p TCP listen address host:port; the host is also the dial source address */
+  listen: string
+  /** admin HTTP API host:port (loopback) */
+  api: string
+  /** full multiaddrs with /p2p/<peer id> */
+  bootstrap: string[]
+  /** failure domain; replicas go to distinct zones. Default: derived from the listen address */
+  zone?: number
+  /** default copies for VDIs created through this node */
+  copies?: number
+  /** pino level */
+  logLevel?: string
+  /** added to the node's wall clock, for clock-skew chaos */
+  clockOffsetMs?: number
+}
+
+export interface RunningNode {
+  readonly peerId: string
+  readonly apiUrl: string
+  readonly multiaddrs: string[]
+  stop (): Promise<void>
+}

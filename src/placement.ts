@@ -1,0 +1,135 @@
+// Object placement: Sheepdog's consistent hashing with virtual nodes and zones. Given the
+// members of an epoch, `Ring.pick` names the nodes that must hold an oid. It is a pure,
+// deterministic function of the node SET, so every node computes the same answer for the
+// same view without talking to anyone; recovery diffs two rings to decide what to move.
+
+import { fnv1a64, fnv1a64Oid } from './oid.js'
+
+export interface PlacementNode {
+  /** libp2p peer id string */
+  id: string
+  /** failure domain: no two replicas of an object share one */
+  zone: number
+}
+
+export const DEFAULT_VNODES = 128
+
+const FNV_PRIME_LO = 0x1b3 // the FNV-64 prime is 2^40 + 0x1b3
+const TWO32 = 0x1_0000_0000
+const utf8 = new TextEncoder()
+
+// Sheepdog's sd_hash(): FNV-1a, then the result folded through FNV-1a once more with itself
+// as the basis (fnv_64a_64(h, h)). Plain FNV-1a barely moves the high bits when only the
+// last byte changes, so "peer/10".."peer/19" would land in one tight cluster and ten nodes
+// with 128 vnodes each would be off balance by ~2x; the second pass spreads them.
+// The fold runs on 32-bit halves because this is on every object operation's path.
+function fold (h: bigint): bigint {
+  const hHi = Number(h >> 32n)
+  const hLo = Number(h & 0xffffffffn)
+  let hi = hHi
+  let lo = hLo
+  for (let i = 0; i < 8; i++) {
+    lo = (lo ^ ((i < 4 ? hLo >>> (8 * i) : hHi >>> (8 * (i - 4))) & 0xff)) >>> 0
+    const t = lo * FNV_PRIME_LO
+    hi = (Math.imul(hi, FNV_PRIME_LO) + Math.floor(t / TWO32) + (lo << 8)) >>> 0
+    lo = t >>> 0
+  }
+  return (BigInt(hi) << 32n) | BigInt(lo)
+}
+
+/** Ring position of arbitrary bytes (Sheepdog's sd_hash). */
+export function ringHash (bytes: Uint8Array): bigint {
+  return fold(fnv1a64(bytes))
+}
+
+export function vnodePosition (id: string, i: number): bigint {
+  return ringHash(utf8.encode(`${id}/${i}`))
+}
+
+/** Ring position of an object: sd_hash over its little-endian bytes (Sheepdog's sd_hash_oid). */
+export function oidPosition (oid: bigint): bigint {
+  return fold(fnv1a64Oid(oid))
+}
+
+export class Ring {
+  private readonly sorted: readonly PlacementNode[]
+  private readonly positions: BigUint64Array
+  private readonly owners: Int32Array
+  private readonly zones: number
+
+  constructor (nodes: readonly PlacementNode[], readonly vnodesPerNode: number = DEFAULT_VNODES) {
+    if (!Number.isInteger(vnodesPerNode) || vnodesPerNode < 1) {
+      throw new RangeError(`vnodesPerNode must be a positive integer: ${vnodesPerNode}`)
+    }
+    // Sorting by id makes the ring independent of the order the view lists its members in.
+    const sorted = nodes.map((n) => Object.freeze({ id: n.id, zone: n.zone }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    for (let i = 0; i < sorted.length; i++) {
+      const n = sorted[i]!
+      if (!Number.isInteger(n.zone) || n.zone < 0) throw new RangeError(`node ${n.id}: bad zone ${n.zone}`)
+      if (i > 0 && sorted[i - 1]!.id === n.id) throw new RangeError(`duplicate node id in ring: ${n.id}`)
+    }
+    this.sorted = Object.freeze(sorted)
+    this.zones = new Set(sorted.map((n) => n.zone)).size
+
+    const total = sorted.length * vnodesPerNode
+    const pos = new BigUint64Array(total)
+    const own = new Int32Array(total)
+    for (let n = 0, k = 0; n < sorted.length; n++) {
+      for (let i = 0; i < vnodesPerNode; i++, k++) {
+        pos[k] = vnodePosition(sorted[n]!.id, i)
+        own[k] = n
+      }
+    }
+    // Ties between positions (astronomically rare) break by node index, which is itself
+    // id order, so the ring stays deterministic.
+    const order = Array.from({ length: total }, (_, k) => k)
+      .sort((a, b) => (pos[a]! < pos[b]! ? -1 : pos[a]! > pos[b]! ? 1 : own[a]! - own[b]!))
+    this.positions = new BigUint64Array(total)
+    this.owners = new Int32Array(total)
+    for (let k = 0; k < total; k++) {
+      this.positions[k] = pos[order[k]!]!
+      this.owners[k] = own[order[k]!]!
+    }
+  }
+
+  /** The ring's nodes, sorted by id. */
+  get nodes (): readonly PlacementNode[] {
+    return this.sorted
+  }
+
+  zoneCount (): number {
+    return this.zones
+  }
+
+  /** Replica holders for `oid`, in ring order starting at its position (the first is the
+   *  primary), all in distinct zones. Like Sheepdog, copies are capped at the number of
+   *  zones: asking for 3 copies on a 2-zone cluster yields 2 nodes. */
+  pick (oid: bigint, copies: number): string[] {
+    const want = Math.min(Math.max(0, Math.floor(copies)), this.zones)
+    if (want === 0) return []
+    const out: string[] = []
+    const usedZones = new Set<number>()
+    const total = this.positions.length
+    const start = this.firstAtOrAfter(oidPosition(oid))
+    for (let step = 0; step < total && out.length < want; step++) {
+      const node = this.sorted[this.owners[(start + step) % total]!]!
+      if (usedZones.has(node.zone)) continue
+      usedZones.add(node.zone)
+      out.push(node.id)
+    }
+    return out
+  }
+
+  /** Index of the first vnode at or clockwise after `pos` (wrapping to 0). */
+  private firstAtOrAfter (pos: bigint): number {
+    let lo = 0
+    let hi = this.positions.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.positions[mid]! < pos) lo = mid + 1
+      else hi = mid
+    }
+    return lo === this.positions.length ? 0 : lo
+  }
+}

@@ -1,0 +1,23 @@
+// The seam between VDI operations and the node: who is alive, where an object belongs,
+// and object I/O on a given member (the node short-circuits calls to itself).
+import type { ObjResponse } from '../wire/bellwether_pb.js'
+import type { DeleteRec } from '../tombstones/record.js'
+import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
+
+export interface ClusterIO {
+  readonly self: string
+  readonly maxObjectSize: number
+  readonly tombstones: TombstoneIndex
+  /** live members, self included */
+  members (): string[]
+  zones (): number
+  placement (oid: bigint, copies: number): string[]
+  put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse>
+  get (peer: string, oid: bigint, headerOnly?: boolean): Promise<ObjResponse>
+  listInodes (peer: string): Promise<bigint[]>
+  /** a fresh HLC timestamp */
+  now (): bigint
+  nextSeq (): bigint
+  /** persist + apply + purge locally, then gossip */
+  originate (recs: DeleteRec[]): Promise<DeleteRec[]>
+}

@@ -1,0 +1,255 @@
+// Sheepdog's VDI operations (dog vdi create/list/write/read/delete/discard) on top of
+// ClusterIO. A VDI is found by probing vids from sd_hash_vdi(name), as Sheepdog does;
+// a deleted vid is skipped (never "free") so a probe chain is never cut short by a delete.
+import { Status, type ObjResponse } from '../wire/bellwether_pb.js'
+import { formatOid, nextVid, sdHashVdi, vidToDataOid, vidToVdiOid } from '../oid.js'
+import { makeDiscardRecords, type DeleteRec } from '../tombstones/record.js'
+import type { ClusterIO } from './clusterIo.js'
+import {
+  DEFAULT_COPIES, DEFAULT_OBJECT_SIZE, VdiError, decodeInode, encodeInode, objectCount,
+  validateGeometry, validateName, type Inode
+} from './inode.js'
+
+const MAX_PROBES = 1024
+const IO_PARALLELISM = 8
+const WRITE_RETRIES = 3
+
+export interface CreateRequest { name: string, size: number, copies?: number, objectSize?: number, prealloc?: boolean }
+
+export class VdiService {
+  /** inodes are immutable while their VDI lives; an entry is dropped once a tombstone covers it */
+  private readonly inodes = new Map<string, Inode>()
+
+  constructor (private readonly io: ClusterIO, private readonly defaultCopies = DEFAULT_COPIES) {}
+
+  async create (req: CreateRequest): Promise<Inode> {
+    const name = validateName(req.name)
+    const copies = req.copies ?? this.defaultCopies
+    const objectSize = req.objectSize ?? DEFAULT_OBJECT_SIZE
+    validateGeometry(req.size, objectSize, copies, this.io.maxObjectSize)
+    const found = await this.probe(name)
+    if (found.inode != null) throw new VdiError(`VDI '${name}' already exists (vid ${found.inode.vid.toString(16)})`, 'EXISTS')
+    const inode: Inode = { name, vid: found.freeVid, size: req.size, copies, objectSize, generation: 1, created: this.io.now() }
+    await this.writeReplicas(inode, vidToVdiOid(inode.vid), encodeInode(inode))
+    this.inodes.set(name, inode)
+    if (req.prealloc === true) {
+      const zero = new Uint8Array(objectSize)
+      await this.forEachObject(0, objectCount(inode), async (idx) => { await this.writeReplicas(inode, vidToDataOid(inode.vid, idx), zero) })
+    }
+    return inode
+  }
+
+  async lookup (name: string): Promise<Inode> {
+    validateName(name)
+    const cached = this.inodes.get(name)
+    if (cached != null && !this.io.tombstones.isVdiDeleted(cached.vid, cached.generation)) return cached
+    this.inodes.delete(name)
+    const found = await this.probe(name)
+    if (found.inode == null) throw new VdiError(`VDI '${name}' not found`, 'NOT_FOUND')
+    this.inodes.set(name, found.inode)
+    return found.inode
+  }
+
+  async list (): Promise<Inode[]> {
+    const vids = new Map<number, bigint>()
+    const lists = await Promise.allSettled(this.io.members().map(async (p) => await this.io.listInodes(p)))
+    for (const l of lists) {
+      if (l.status === 'fulfilled') for (const oid of l.value) vids.set(Number((oid >> 32n) & 0xffffffn), oid)
+    }
+    const out: Inode[] = []
+    for (const vid of [...vids.keys()].sort((a, b) => a - b)) {
+      const inode = await this.fetchInode(vid)
+      if (inode != null && !this.io.tombstones.isVdiDeleted(inode.vid, inode.generation)) out.push(inode)
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async write (name: string, offset: number, data: Uint8Array): Promise<{ written: number, objects: number }> {
+    const inode = await this.lookup(name)
+    this.checkRange(inode, offset, data.byteLength)
+    const first = Math.floor(offset / inode.objectSize)
+    const last = Math.floor((offset + data.byteLength - 1) / inode.objectSize)
+    if (data.byteLength === 0) return { written: 0, objects: 0 }
+    await this.forEachObject(first, last + 1, async (idx) => {
+      const objStart = idx * inode.objectSize
+      const from = Math.max(offset, objStart)
+      const to = Math.min(offset + data.byteLength, objStart + inode.objectSize)
+      const oid = vidToDataOid(inode.vid, idx)
+      for (let attempt = 1; ; attempt++) {
+        let content: Uint8Array
+        if (from === objStart && to === objStart + inode.objectSize) {
+          content = data.subarray(from - offset, to - offset)
+        } else {
+          // partial object: read-modify-write of the whole object, as objects are stored whole
+          content = new Uint8Array(inode.objectSize)
+          const cur = await this.readObject(inode, oid)
+          if (cur != null) content.set(cur.subarray(0, inode.objectSize))
+          content.set(data.subarray(from - offset, to - offset), from - objStart)
+        }
+        try {
+          await this.writeReplicas(inode, oid, content)
+          return
+        } catch (err) {
+          // a concurrent writer got a newer version in first: re-read and try again
+          if (!(err instanceof StaleWrite) || attempt >= WRITE_RETRIES) throw err
+        }
+      }
+    })
+    return { written: data.byteLength, objects: last - first + 1 }
+  }
+
+  async read (name: string, offset: number, length: number): Promise<Uint8Array> {
+    const inode = await this.lookup(name)
+    this.checkRange(inode, offset, length)
+    const out = new Uint8Array(length)
+    if (length === 0) return out
+    const first = Math.floor(offset / inode.objectSize)
+    const last = Math.floor((offset + length - 1) / inode.objectSize)
+    await this.forEachObject(first, last + 1, async (idx) => {
+      const data = await this.readObject(inode, vidToDataOid(inode.vid, idx))
+      if (data == null) return // never written: zeros, like a sparse Sheepdog VDI
+      const objStart = idx * inode.objectSize
+      const from = Math.max(offset, objStart)
+      const to = Math.min(offset + length, objStart + inode.objectSize)
+      out.set(data.subarray(from - objStart, to - objStart), from - offset)
+    })
+    return out
+  }
+
+  async delete (name: string): Promise<{ inode: Inode, records: DeleteRec[] }> {
+    const inode = await this.lookup(name)
+    const rec: DeleteRec = { kind: 'vdi', origin: this.io.self, seq: this.io.nextSeq(), hlc: this.io.now(), vid: inode.vid, generation: inode.generation }
+    const records = await this.io.originate([rec])
+    this.inodes.delete(name)
+    return { inode, records }
+  }
+
+  async discard (name: string, indexes: Uint32Array): Promise<{ inode: Inode, records: DeleteRec[] }> {
+    const inode = await this.lookup(name)
+    const n = objectCount(inode)
+    if (indexes.length === 0) throw new VdiError('no objects to discard', 'BAD_REQUEST')
+    for (let i = 0; i < indexes.length; i++) {
+      if (indexes[i] >= n) throw new VdiError(`object index ${indexes[i]} out of range: VDI '${name}' has ${n} objects`, 'BAD_REQUEST')
+      if (i > 0 && indexes[i] <= indexes[i - 1]) throw new VdiError('object indexes must be strictly increasing', 'BAD_REQUEST')
+    }
+    const recs = makeDiscardRecords({ origin: this.io.self, hlc: this.io.now(), vid: inode.vid, generation: inode.generation }, () => this.io.nextSeq(), indexes)
+    return { inode, records: await this.io.originate(recs) }
+  }
+
+  async location (name: string, index: number): Promise<{ oid: bigint, placement: string[], holders: Array<{ peerId: string, version: bigint, checksum: number, generation: number }> }> {
+    const inode = await this.lookup(name)
+    if (!Number.isInteger(index) || index < 0 || index >= objectCount(inode)) throw new VdiError(`object index ${index} out of range 0..${objectCount(inode) - 1}`, 'BAD_REQUEST')
+    const oid = vidToDataOid(inode.vid, index)
+    const answers = await Promise.allSettled(this.io.members().map(async (p) => ({ p, r: await this.io.get(p, oid, true) })))
+    const holders = answers.flatMap((a) => a.status === 'fulfilled' && a.value.r.status === Status.OK
+      ? [{ peerId: a.value.p, version: a.value.r.version, checksum: a.value.r.checksum, generation: a.value.r.generation }]
+      : [])
+    return { oid, placement: this.io.placement(oid, inode.copies), holders }
+  }
+
+  // ---- internals ----
+
+  private checkRange (inode: Inode, offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw new VdiError(`invalid offset/length ${offset}/${length}`, 'BAD_REQUEST')
+    if (offset + length > inode.size) throw new VdiError(`range ${offset}+${length} is beyond the end of VDI '${inode.name}' (${inode.size} bytes)`, 'BAD_REQUEST')
+  }
+
+  /** Sheepdog's probe: walk vids from the name's hash until the name or a never-used vid. */
+  private async probe (name: string): Promise<{ inode?: Inode, freeVid: number }> {
+    let vid = sdHashVdi(name)
+    if (vid === 0) vid = nextVid(vid)
+    for (let i = 0; i < MAX_PROBES; i++, vid = nextVid(vid)) {
+      if (this.io.tombstones.deletedGeneration(vid) != null) {
+        const inode = await this.fetchInode(vid)
+        if (inode != null && inode.name === name && !this.io.tombstones.isVdiDeleted(vid, inode.generation)) return { inode, freeVid: vid }
+        continue
+      }
+      const inode = await this.fetchInode(vid)
+      if (inode == null) return { freeVid: vid }
+      if (inode.name === name) return { inode, freeVid: vid }
+    }
+    throw new VdiError(`no free vid within ${MAX_PROBES} of '${name}'s hash`, 'UNAVAILABLE')
+  }
+
+  /** newest copy of a vid's inode among live members; throws UNAVAILABLE when some member could not answer and none had it */
+  private async fetchInode (vid: number): Promise<Inode | undefined> {
+    const oid = vidToVdiOid(vid)
+    const best = await this.newest(oid, this.io.members())
+    return best == null ? undefined : decodeInode(best.data, this.io.maxObjectSize)
+  }
+
+  private async readObject (inode: Inode, oid: bigint): Promise<Uint8Array | undefined> {
+    const targets = this.io.placement(oid, inode.copies)
+    const errors: string[] = []
+    for (const p of targets) {
+      try {
+        const r = await this.io.get(p, oid)
+        if (r.status === Status.OK) return r.data
+        if (r.status === Status.DELETED) throw new VdiError(`object ${formatOid(oid)} is deleted`, 'DELETED')
+        if (r.status !== Status.NOT_FOUND) errors.push(`${p}: ${r.error}`)
+      } catch (err) {
+        if (err instanceof VdiError) throw err
+        errors.push(`${p}: ${(err as Error).message}`)
+      }
+    }
+    // placement may have moved since the write (a view change before recovery ran): ask everyone else
+    const others = this.io.members().filter((p) => !targets.includes(p))
+    const best = await this.newest(oid, others, errors)
+    if (best != null) return best.data
+    if (errors.length > 0) throw new VdiError(`object ${formatOid(oid)} unreadable: ${errors.join('; ')}`, 'UNAVAILABLE')
+    return undefined
+  }
+
+  private async newest (oid: bigint, peers: string[], errors: string[] = []): Promise<ObjResponse | undefined> {
+    const answers = await Promise.allSettled(peers.map(async (p) => await this.io.get(p, oid)))
+    let best: ObjResponse | undefined
+    answers.forEach((a, i) => {
+      if (a.status === 'rejected') { errors.push(`${peers[i]}: ${String(a.reason?.message ?? a.reason)}`); return }
+      const r = a.value
+      if (r.status === Status.OK && (best == null || r.version > best.version)) best = r
+      else if (r.status !== Status.OK && r.status !== Status.NOT_FOUND && r.status !== Status.DELETED) errors.push(`${peers[i]}: ${r.error}`)
+    })
+    if (best == null && errors.length > 0 && peers.length > 0 && errors.length === peers.length) {
+      throw new VdiError(`no member answered for ${formatOid(oid)}: ${errors.join('; ')}`, 'UNAVAILABLE')
+    }
+    return best
+  }
+
+  /** a write is acknowledged only when every placement target stored it */
+  private async writeReplicas (inode: Inode, oid: bigint, data: Uint8Array): Promise<void> {
+    const targets = this.io.placement(oid, inode.copies)
+    if (targets.length === 0) throw new VdiError('no live members to place the object on', 'UNAVAILABLE')
+    const version = this.io.now()
+    const obj = { oid, generation: inode.generation, version, data }
+    const answers = await Promise.allSettled(targets.map(async (p) => await this.io.put(p, obj)))
+    const failures: string[] = []
+    let stale = false
+    answers.forEach((a, i) => {
+      if (a.status === 'rejected') { failures.push(`${targets[i]}: ${String(a.reason?.message ?? a.reason)}`); return }
+      const r = a.value
+      if (r.status === Status.OK) return
+      if (r.status === Status.DELETED) throw new VdiError(`write refused: ${r.error}`, 'DELETED')
+      if (r.status === Status.STALE) stale = true
+      failures.push(`${targets[i]}: ${Status[r.status]} ${r.error}`)
+    })
+    if (stale && failures.length === answers.filter((a) => a.status === 'fulfilled' && a.value.status === Status.STALE).length) throw new StaleWrite(oid)
+    if (failures.length > 0) throw new VdiError(`write of ${formatOid(oid)} failed on ${failures.length}/${targets.length} replicas: ${failures.join('; ')}`, 'UNAVAILABLE')
+  }
+
+  private async forEachObject (from: number, to: number, fn: (idx: number) => Promise<void>): Promise<void> {
+    let next = from
+    let failed: unknown
+    const worker = async (): Promise<void> => {
+      while (next < to && failed == null) {
+        const idx = next++
+        try { await fn(idx) } catch (err) { failed ??= err }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(IO_PARALLELISM, to - from) }, worker))
+    if (failed != null) throw failed
+  }
+}
+
+class StaleWrite extends Error {
+  constructor (oid: bigint) { super(`a newer version of ${formatOid(oid)} exists`) }
+}
