@@ -106,7 +106,11 @@ export class AdminApi {
     })
   }
 
-  get url (): string { return `http://${this.address}` }
+  /** the bound address (port 0 in the options means "any free port") */
+  get url (): string {
+    const a = this.server?.address()
+    return a != null && typeof a === 'object' ? `http://${a.address}:${a.port}` : `http://${this.address}`
+  }
 
   status (): Record<string, unknown> {
     const n = this.node

@@ -33,10 +33,20 @@ export async function main (argv: string[], io: CliIo = processIo()): Promise<nu
 
 export function buildProgram (ctx: Ctx): Command {
   const program = new Command('bellwether')
-  // set before any subcommand is added: commander copies these settings into subcommands
-  program
     .description('peer-to-peer storage for Sheepdog-style objects')
     .version(version(), '-V, --version')
+  program.addCommand(nodeCommand(ctx))
+  program.addCommand(clusterCommand(ctx))
+  program.addCommand(vdiCommand(ctx))
+  program.addCommand(objlistCommand(ctx))
+  program.addCommand(checkCommand(ctx))
+  applyEverywhere(program, ctx)
+  return program
+}
+
+/** Groups are built with `new Command`, which inherits nothing, so the whole tree is set here. */
+function applyEverywhere (cmd: Command, ctx: Ctx): void {
+  cmd
     .exitOverride()
     .configureOutput({
       writeOut: (s) => { ctx.io.stdout.write(s) },
@@ -45,12 +55,7 @@ export function buildProgram (ctx: Ctx): Command {
     })
     .showHelpAfterError('(add --help for usage)')
     .showSuggestionAfterError(true)
-  program.addCommand(nodeCommand(ctx))
-  program.addCommand(clusterCommand(ctx))
-  program.addCommand(vdiCommand(ctx))
-  program.addCommand(objlistCommand(ctx))
-  program.addCommand(checkCommand(ctx))
-  return program
+  for (const sub of cmd.commands) applyEverywhere(sub, ctx)
 }
 
 function exitCodeOf (err: unknown, io: CliIo): number {

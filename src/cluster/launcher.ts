@@ -125,8 +125,10 @@ export async function processState (pid: number | null, dataDir: string): Promis
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
   if (state === 'Z' || state === 'X') return 'gone'
   try {
-    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
-    if (argv.includes(dataDir)) return 'ours'
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8')
+    // an exiting process has released its memory (empty cmdline) before it shows as a zombie
+    if (cmdline === '') return 'gone'
+    if (cmdline.split('\0').includes(dataDir)) return 'ours'
   } catch {
     return 'gone'
   }

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bellwether.proto.
  */
 export const file_bellwether: GenFile = /*@__PURE__*/
-  fileDesc("ChBiZWxsd2V0aGVyLnByb3RvEg1iZWxsd2V0aGVyLnYxIqIBCgxEZWxldGVSZWNvcmQSDgoGb3JpZ2luGAEgASgJEgsKA3NlcRgCIAEoBBILCgNobGMYAyABKAYSJwoEa2luZBgEIAEoDjIZLmJlbGx3ZXRoZXIudjEuRGVsZXRlS2luZBILCgN2aWQYBSABKA0SEgoKZ2VuZXJhdGlvbhgGIAEoDRIPCgdpbmRleGVzGAcgASgMEg0KBWNvdW50GAggASgNIjsKC0RlbGV0ZUJhdGNoEiwKB3JlY29yZHMYASADKAsyGy5iZWxsd2V0aGVyLnYxLkRlbGV0ZVJlY29yZCJiCgpMb2dTdW1tYXJ5Eg0KBWNvdW50GAEgASgEEhMKC2ZpbmdlcnByaW50GAIgASgGEg8KB21heF9obGMYAyABKAYSCwoDYWNrGAQgASgGEhIKCmdjX2hvcml6b24YBSABKAYi+wEKCUhlYXJ0YmVhdBIPCgdwZWVyX2lkGAEgASgJEg0KBWFkZHJzGAIgAygJEgwKBHpvbmUYAyABKA0SCwoDYXBpGAQgASgJEg0KBWVwb2NoGAUgASgEEhQKDG1lbWJlcnNfaGFzaBgGIAEoBhIUCgxtZW1iZXJfY291bnQYByABKA0SDwoHb2JqZWN0cxgIIAEoBBImCgNsb2cYCSABKAsyGS5iZWxsd2V0aGVyLnYxLkxvZ1N1bW1hcnkSDwoHbGVhdmluZxgKIAEoCBILCgNobGMYCyABKAYSDAoEYnVzeRgMIAEoCBITCgtpbmNhcm5hdGlvbhgNIAEoBCJLCglQdXRPYmplY3QSCwoDb2lkGAEgASgGEhIKCmdlbmVyYXRpb24YAiABKA0SDwoHdmVyc2lvbhgDIAEoBhIMCgRkYXRhGAQgASgMIi0KCUdldE9iamVjdBILCgNvaWQYASABKAYSEwoLaGVhZGVyX29ubHkYAiABKAgiQAoLTGlzdE9iamVjdHMSDwoHaGFzX3ZpZBgBIAEoCBILCgN2aWQYAiABKA0SEwoLaW5vZGVzX29ubHkYAyABKAginQEKCk9ialJlcXVlc3QSCwoDaGxjGAEgASgGEicKA3B1dBgCIAEoCzIYLmJlbGx3ZXRoZXIudjEuUHV0T2JqZWN0SAASJwoDZ2V0GAMgASgLMhguYmVsbHdldGhlci52MS5HZXRPYmplY3RIABIqCgRsaXN0GAQgASgLMhouYmVsbHdldGhlci52MS5MaXN0T2JqZWN0c0gAQgQKAm9wIs4BCgtPYmpSZXNwb25zZRIlCgZzdGF0dXMYASABKA4yFS5iZWxsd2V0aGVyLnYxLlN0YXR1cxINCgVlcnJvchgCIAEoCRILCgNobGMYAyABKAYSCwoDb2lkGAQgASgGEhIKCmdlbmVyYXRpb24YBSABKA0SDwoHdmVyc2lvbhgGIAEoBhIQCghjaGVja3N1bRgHIAEoDRIMCgRkYXRhGAggASgMEg4KBmxlbmd0aBgJIAEoDRIMCgRvaWRzGAogAygGEgwKBGRvbmUYCyABKAgqVwoKRGVsZXRlS2luZBIbChdERUxFVEVfS0lORF9VTlNQRUNJRklFRBAAEhMKD0RFTEVURV9LSU5EX1ZESRABEhcKE0RFTEVURV9LSU5EX09CSkVDVFMQAip9CgZTdGF0dXMSDQoJU1RBVFVTX09LEAASFAoQU1RBVFVTX05PVF9GT1VORBABEhIKDlNUQVRVU19ERUxFVEVEEAISFgoSU1RBVFVTX0JBRF9SRVFVRVNUEAMSEAoMU1RBVFVTX0VSUk9SEAQSEAoMU1RBVFVTX1NUQUxFEAViBnByb3RvMw");
+  fileDesc("ChBiZWxsd2V0aGVyLnByb3RvEg1iZWxsd2V0aGVyLnYxIqIBCgxEZWxldGVSZWNvcmQSDgoGb3JpZ2luGAEgASgJEgsKA3NlcRgCIAEoBBILCgNobGMYAyABKAYSJwoEa2luZBgEIAEoDjIZLmJlbGx3ZXRoZXIudjEuRGVsZXRlS2luZBILCgN2aWQYBSABKA0SEgoKZ2VuZXJhdGlvbhgGIAEoDRIPCgdpbmRleGVzGAcgASgMEg0KBWNvdW50GAggASgNIjsKC0RlbGV0ZUJhdGNoEiwKB3JlY29yZHMYASADKAsyGy5iZWxsd2V0aGVyLnYxLkRlbGV0ZVJlY29yZCJiCgpMb2dTdW1tYXJ5Eg0KBWNvdW50GAEgASgEEhMKC2ZpbmdlcnByaW50GAIgASgGEg8KB21heF9obGMYAyABKAYSCwoDYWNrGAQgASgGEhIKCmdjX2hvcml6b24YBSABKAYi+wEKCUhlYXJ0YmVhdBIPCgdwZWVyX2lkGAEgASgJEg0KBWFkZHJzGAIgAygJEgwKBHpvbmUYAyABKA0SCwoDYXBpGAQgASgJEg0KBWVwb2NoGAUgASgEEhQKDG1lbWJlcnNfaGFzaBgGIAEoBhIUCgxtZW1iZXJfY291bnQYByABKA0SDwoHb2JqZWN0cxgIIAEoBBImCgNsb2cYCSABKAsyGS5iZWxsd2V0aGVyLnYxLkxvZ1N1bW1hcnkSDwoHbGVhdmluZxgKIAEoCBILCgNobGMYCyABKAYSDAoEYnVzeRgMIAEoCBITCgtpbmNhcm5hdGlvbhgNIAEoBCJLCglQdXRPYmplY3QSCwoDb2lkGAEgASgGEhIKCmdlbmVyYXRpb24YAiABKA0SDwoHdmVyc2lvbhgDIAEoBhIMCgRkYXRhGAQgASgMIi0KCUdldE9iamVjdBILCgNvaWQYASABKAYSEwoLaGVhZGVyX29ubHkYAiABKAgiQAoLTGlzdE9iamVjdHMSDwoHaGFzX3ZpZBgBIAEoCBILCgN2aWQYAiABKA0SEwoLaW5vZGVzX29ubHkYAyABKAginQEKCk9ialJlcXVlc3QSCwoDaGxjGAEgASgGEicKA3B1dBgCIAEoCzIYLmJlbGx3ZXRoZXIudjEuUHV0T2JqZWN0SAASJwoDZ2V0GAMgASgLMhguYmVsbHdldGhlci52MS5HZXRPYmplY3RIABIqCgRsaXN0GAQgASgLMhouYmVsbHdldGhlci52MS5MaXN0T2JqZWN0c0gAQgQKAm9wIs4BCgtPYmpSZXNwb25zZRIlCgZzdGF0dXMYASABKA4yFS5iZWxsd2V0aGVyLnYxLlN0YXR1cxINCgVlcnJvchgCIAEoCRILCgNobGMYAyABKAYSCwoDb2lkGAQgASgGEhIKCmdlbmVyYXRpb24YBSABKA0SDwoHdmVyc2lvbhgGIAEoBhIQCghjaGVja3N1bRgHIAEoDRIMCgRkYXRhGAggASgMEg4KBmxlbmd0aBgJIAEoDRIMCgRvaWRzGAogAygGEgwKBGRvbmUYCyABKAgiJAoHQWVCb3VuZBILCgNobGMYASABKAYSDAoEaGFzaBgCIAEoBiKGAQoHQWVSYW5nZRIlCgV1cHBlchgBIAEoCzIWLmJlbGx3ZXRoZXIudjEuQWVCb3VuZBIjCgRtb2RlGAIgASgOMhUuYmVsbHdldGhlci52MS5BZU1vZGUSDQoFY291bnQYAyABKAQSEwoLZmluZ2VycHJpbnQYBCABKAYSCwoDaWRzGAUgAygGIi0KCkZsb29yRW50cnkSCwoDdmlkGAEgASgNEhIKCmdlbmVyYXRpb24YAiABKA0igwIKB0FlRnJhbWUSJgoGcmFuZ2VzGAEgAygLMhYuYmVsbHdldGhlci52MS5BZVJhbmdlEiwKB3JlY29yZHMYAiADKAsyGy5iZWxsd2V0aGVyLnYxLkRlbGV0ZVJlY29yZBIMCgR3YW50GAMgAygGEgwKBGRvbmUYBCABKAgSKgoHc3VtbWFyeRgFIAEoCzIZLmJlbGx3ZXRoZXIudjEuTG9nU3VtbWFyeRISCgpmbG9vcl9oYXNoGAYgASgGEigKBWZsb29yGAcgAygLMhkuYmVsbHdldGhlci52MS5GbG9vckVudHJ5Eg0KBXJlc2V0GAggASgIEg0KBWVycm9yGAkgASgJKlcKCkRlbGV0ZUtpbmQSGwoXREVMRVRFX0tJTkRfVU5TUEVDSUZJRUQQABITCg9ERUxFVEVfS0lORF9WREkQARIXChNERUxFVEVfS0lORF9PQkpFQ1RTEAIqfQoGU3RhdHVzEg0KCVNUQVRVU19PSxAAEhQKEFNUQVRVU19OT1RfRk9VTkQQARISCg5TVEFUVVNfREVMRVRFRBACEhYKElNUQVRVU19CQURfUkVRVUVTVBADEhAKDFNUQVRVU19FUlJPUhAEEhAKDFNUQVRVU19TVEFMRRAFKkgKBkFlTW9kZRIQCgxBRV9NT0RFX1NLSVAQABIXChNBRV9NT0RFX0ZJTkdFUlBSSU5UEAESEwoPQUVfTU9ERV9JRF9MSVNUEAJiBnByb3RvMw");
 
 /**
  * A tombstone. Key for reconciliation is (hlc, origin); (origin, seq) is unique.
@@ -401,6 +401,166 @@ export const ObjResponseSchema: GenMessage<ObjResponse> = /*@__PURE__*/
   messageDesc(file_bellwether, 8);
 
 /**
+ * Records are ordered by (hlc, hash) with hash = recordHash(record). A bound is exclusive;
+ * the last range of a frame ends at (2^64-1, 2^64-1), i.e. covers the rest of the keyspace.
+ *
+ * @generated from message bellwether.v1.AeBound
+ */
+export type AeBound = Message<"bellwether.v1.AeBound"> & {
+  /**
+   * @generated from field: fixed64 hlc = 1;
+   */
+  hlc: bigint;
+
+  /**
+   * @generated from field: fixed64 hash = 2;
+   */
+  hash: bigint;
+};
+
+/**
+ * Describes the message bellwether.v1.AeBound.
+ * Use `create(AeBoundSchema)` to create a new message.
+ */
+export const AeBoundSchema: GenMessage<AeBound> = /*@__PURE__*/
+  messageDesc(file_bellwether, 9);
+
+/**
+ * @generated from message bellwether.v1.AeRange
+ */
+export type AeRange = Message<"bellwether.v1.AeRange"> & {
+  /**
+   * @generated from field: bellwether.v1.AeBound upper = 1;
+   */
+  upper?: AeBound | undefined;
+
+  /**
+   * @generated from field: bellwether.v1.AeMode mode = 2;
+   */
+  mode: AeMode;
+
+  /**
+   * @generated from field: uint64 count = 3;
+   */
+  count: bigint;
+
+  /**
+   * @generated from field: fixed64 fingerprint = 4;
+   */
+  fingerprint: bigint;
+
+  /**
+   * @generated from field: repeated fixed64 ids = 5;
+   */
+  ids: bigint[];
+};
+
+/**
+ * Describes the message bellwether.v1.AeRange.
+ * Use `create(AeRangeSchema)` to create a new message.
+ */
+export const AeRangeSchema: GenMessage<AeRange> = /*@__PURE__*/
+  messageDesc(file_bellwether, 10);
+
+/**
+ * Per-vid dead-generation floor entry: every object of vid with generation <= generation is deleted.
+ *
+ * @generated from message bellwether.v1.FloorEntry
+ */
+export type FloorEntry = Message<"bellwether.v1.FloorEntry"> & {
+  /**
+   * @generated from field: uint32 vid = 1;
+   */
+  vid: number;
+
+  /**
+   * @generated from field: uint32 generation = 2;
+   */
+  generation: number;
+};
+
+/**
+ * Describes the message bellwether.v1.FloorEntry.
+ * Use `create(FloorEntrySchema)` to create a new message.
+ */
+export const FloorEntrySchema: GenMessage<FloorEntry> = /*@__PURE__*/
+  messageDesc(file_bellwether, 11);
+
+/**
+ * @generated from message bellwether.v1.AeFrame
+ */
+export type AeFrame = Message<"bellwether.v1.AeFrame"> & {
+  /**
+   * consecutive ranges: each starts where the previous ended (the first at (0, 0))
+   *
+   * @generated from field: repeated bellwether.v1.AeRange ranges = 1;
+   */
+  ranges: AeRange[];
+
+  /**
+   * records the receiver lacks, streamed as soon as they are identified
+   *
+   * @generated from field: repeated bellwether.v1.DeleteRecord records = 2;
+   */
+  records: DeleteRecord[];
+
+  /**
+   * ids (hashes) the sender lacks and asks for
+   *
+   * @generated from field: repeated fixed64 want = 3;
+   */
+  want: bigint[];
+
+  /**
+   * the sender has nothing more to send or ask in this session
+   *
+   * @generated from field: bool done = 4;
+   */
+  done: boolean;
+
+  /**
+   * the sender's summary, on the first frame of each side
+   *
+   * @generated from field: bellwether.v1.LogSummary summary = 5;
+   */
+  summary?: LogSummary | undefined;
+
+  /**
+   * GC: the sender's floor digest; when it differs from the receiver's, floor entries follow
+   *
+   * @generated from field: fixed64 floor_hash = 6;
+   */
+  floorHash: bigint;
+
+  /**
+   * @generated from field: repeated bellwether.v1.FloorEntry floor = 7;
+   */
+  floor: FloorEntry[];
+
+  /**
+   * the receiver's ack lies behind the sender's GC horizon: records below the horizon are
+   * gone from the sender's set and only the floor stands for them
+   *
+   * @generated from field: bool reset = 8;
+   */
+  reset: boolean;
+
+  /**
+   * a session-level error (bad frame, limits); the session ends
+   *
+   * @generated from field: string error = 9;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message bellwether.v1.AeFrame.
+ * Use `create(AeFrameSchema)` to create a new message.
+ */
+export const AeFrameSchema: GenMessage<AeFrame> = /*@__PURE__*/
+  messageDesc(file_bellwether, 12);
+
+/**
  * @generated from enum bellwether.v1.DeleteKind
  */
 export enum DeleteKind {
@@ -470,4 +630,36 @@ export enum Status {
  */
 export const StatusSchema: GenEnum<Status> = /*@__PURE__*/
   enumDesc(file_bellwether, 1);
+
+/**
+ * @generated from enum bellwether.v1.AeMode
+ */
+export enum AeMode {
+  /**
+   * sender sees nothing to do in this range
+   *
+   * @generated from enum value: AE_MODE_SKIP = 0;
+   */
+  SKIP = 0,
+
+  /**
+   * count + additive fingerprint of the sender's records in the range
+   *
+   * @generated from enum value: AE_MODE_FINGERPRINT = 1;
+   */
+  FINGERPRINT = 1,
+
+  /**
+   * every id (hash) the sender holds in the range
+   *
+   * @generated from enum value: AE_MODE_ID_LIST = 2;
+   */
+  ID_LIST = 2,
+}
+
+/**
+ * Describes the enum bellwether.v1.AeMode.
+ */
+export const AeModeSchema: GenEnum<AeMode> = /*@__PURE__*/
+  enumDesc(file_bellwether, 2);
 

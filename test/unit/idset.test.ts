@@ -24,6 +24,8 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
 )
 // windows at 0, in the middle and touching 2^32-1, so edge values get exercised
 const baseArb = fc.constantFrom(0, 2 ** 31 - 5000, 2 ** 32 - SPAN)
+// tiny chunks make splits, merges and runs/array switches happen within a 12k window
+const wordsArb = fc.constantFrom(8, 16, 64, 2048)
 
 class Model {
   bits = new Uint8Array(SPAN)
@@ -109,8 +111,8 @@ function probesOf (c: Cmd): number[] {
 
 describe('IndexSet', () => {
   it('matches a naive model over random add/delete/addRange/deleteRange/has sequences', () => {
-    fc.assert(fc.property(baseArb, fc.array(cmdArb, { maxLength: 40 }), (base, cmds) => {
-      const s = new IndexSet()
+    fc.assert(fc.property(baseArb, wordsArb, fc.array(cmdArb, { maxLength: 40 }), (base, chunkWords, cmds) => {
+      const s = new IndexSet({ chunkWords })
       const m = new Model()
       for (const c of cmds) {
         apply(s, m, base, c)
@@ -124,17 +126,21 @@ describe('IndexSet', () => {
         cl.delete(cl.toArray()[0])
         expect(s.size).toBe(m.size)
       }
-    }), { numRuns: 150 })
+    }), { numRuns: 200 })
   })
 
   it('fromSorted result behaves like an incrementally built set under further updates', () => {
     fc.assert(fc.property(
       fc.uniqueArray(fc.integer({ min: 0, max: SPAN - 1 }), { maxLength: 5000 }),
+      fc.boolean(),
+      wordsArb,
       fc.array(cmdArb, { maxLength: 15 }),
-      (offs, cmds) => {
+      (offs, dense, chunkWords, cmds) => {
         const m = new Model()
         for (const o of offs) m.set(o, true)
-        const s = IndexSet.fromSorted(Uint32Array.from(m.values(0)))
+        // half the runs start from long runs, so fromSorted emits runs chunks as well
+        if (dense) for (let o = 0; o < SPAN; o += 1 + (o % 7 === 0 ? 3 : 0)) m.set(o, true)
+        const s = IndexSet.fromSorted(Uint32Array.from(m.values(0)), { chunkWords })
         checkSame(s, m, 0, [])
         for (const c of cmds) {
           apply(s, m, 0, c)
@@ -162,6 +168,7 @@ describe('IndexSet', () => {
     expect(() => s.addRange(0, 2 ** 32 + 1)).toThrow(RangeError)
     expect(() => IndexSet.fromSorted(Uint32Array.of(1, 1))).toThrow(/strictly increasing at position 1/)
     expect(() => IndexSet.fromSorted(Uint32Array.of(2, 1))).toThrow(RangeError)
+    expect(() => new IndexSet({ chunkWords: 7 })).toThrow(RangeError)
   })
 
   it('holds 1M random sparse ids in ≤ 8 B/id (byteSize and real heap), adds and deletes them fast', () => {
@@ -251,7 +258,7 @@ describe('OidSet', () => {
           expect(s.delete(c.oid)).toBe(m.delete(c.oid))
         } else if (c.op === 'has') {
           expect(s.has(c.oid)).toBe(m.has(c.oid))
-        } else {
+        } else if (c.op === 'deleteVid') {
           const gone = [...m].filter(o => oidToVid(o) === c.vid)
           for (const o of gone) m.delete(o)
           expect(s.deleteVid(c.vid)).toBe(gone.length)

@@ -12,7 +12,7 @@ import {
 } from '../../cluster/clusterFile.js'
 import { freePorts, isRunning, killProcess, sleep, spawnNode, stopProcess, type StopResult } from '../../cluster/launcher.js'
 import { peerIdOfDataDir } from '../../net/peerKey.js'
-import { LOG_LEVELS, action, addDirJson, findNode, intArg, loadCluster, printerFor, runningNodes, type Ctx } from './shared.js'
+import { LOG_LEVELS, action, addDirJson, findNode, intArg, ipv4Arg, loadCluster, printerFor, runningNodes, type Ctx } from './shared.js'
 import { clusterStatusCommands } from './clusterStatus.js'
 
 const STATUS_TIMEOUT_MS = 2_000
@@ -28,7 +28,7 @@ export function clusterCommand (ctx: Ctx): Command {
     .description('start N nodes, each on its own loopback address, and wait until they all see each other')
     .requiredOption('--nodes <n>', 'number of nodes', intArg('--nodes', 1, 200))
     .option('--copies <c>', 'default copies for VDIs', intArg('--copies', 1, 255), DEFAULT_COPIES)
-    .option('--ip-base <ip>', 'address of node 0; node i gets ip-base + i', DEFAULT_IP_BASE)
+    .option('--ip-base <ip>', 'address of node 0; node i gets ip-base + i', ipv4Arg('--ip-base'), DEFAULT_IP_BASE)
     .option('--timeout <s>', 'seconds to wait for full membership', intArg('--timeout', 1, 3600), 60)
     .addOption(new Option('--log-level <level>', 'node log level').choices(LOG_LEVELS))
     .action(action(ctx, async (o: UpOpts) => await up(ctx, o)))

@@ -3,6 +3,7 @@
 // choosing which node to talk to. Commands return their exit code; they never exit.
 
 import { InvalidArgumentError, type Command } from 'commander'
+import { isIPv4 } from 'node:net'
 import { ApiClient } from '../apiClient.js'
 import { CliError, EXIT, Printer, type CliIo } from '../output.js'
 import { parseSize } from '../units.js'
@@ -80,6 +81,13 @@ export function hostPortArg (what: string): (value: string) => string {
     if (m === null || Number(m[2]) > 65535 || m[1]!.trim() === '') {
       throw new InvalidArgumentError(`${what} must be host:port (e.g. 127.0.0.1:7000)`)
     }
+    return value
+  }
+}
+
+export function ipv4Arg (what: string): (value: string) => string {
+  return (value: string) => {
+    if (!isIPv4(value)) throw new InvalidArgumentError(`${what} must be an IPv4 address`)
     return value
   }
 }

@@ -1,0 +1,114 @@
+// In-process clusters for integration tests: real nodes, real libp2p over TCP on their own
+// 127.0.0.X addresses, real files in a temp dir. One vitest process hosts them all.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startNode, type StartedNode } from '../../src/node/start.js'
+import { peerIdOfDataDir } from '../../src/net/peerKey.js'
+
+export async function freePort (host: string): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, host, () => {
+      const a = s.address()
+      s.close(() => { resolve(typeof a === 'object' && a != null ? a.port : 0) })
+    })
+  })
+}
+
+export interface Spec { dataDir: string, ip: string, p2p: number, api: number, peerId: string }
+
+export class InprocCluster {
+  nodes: Array<StartedNode | undefined> = []
+  specs: Spec[] = []
+  constructor (readonly dir: string, readonly copies: number) {}
+
+  static async start (n: number, opts: { copies?: number, ipBase?: number } = {}): Promise<InprocCluster> {
+    const c = new InprocCluster(await mkdtemp(join(tmpdir(), 'bw-it-')), opts.copies ?? 3)
+    const base = opts.ipBase ?? 40
+    for (let i = 0; i < n; i++) await c.addSpec(`127.0.0.${base + i}`)
+    await Promise.all(c.specs.map(async (_, i) => { await c.startNode(i) }))
+    await c.waitMembers()
+    return c
+  }
+
+  async addSpec (ip: string): Promise<number> {
+    const dataDir = join(this.dir, `node-${this.specs.length}`)
+    this.specs.push({ dataDir, ip, p2p: await freePort(ip), api: await freePort(ip), peerId: await peerIdOfDataDir(dataDir) })
+    return this.specs.length - 1
+  }
+
+  multiaddr (i: number): string {
+    const s = this.specs[i]
+    return `/ip4/${s.ip}/tcp/${s.p2p}/p2p/${s.peerId}`
+  }
+
+  async startNode (i: number, extra: { clockOffsetMs?: number } = {}): Promise<StartedNode> {
+    const s = this.specs[i]
+    const node = await startNode({
+      dataDir: s.dataDir,
+      listen: `${s.ip}:${s.p2p}`,
+      api: `${s.ip}:${s.api}`,
+      bootstrap: this.specs.map((_, j) => this.multiaddr(j)).filter((_, j) => j !== i),
+      copies: this.copies,
+      logLevel: process.env.BW_TEST_LOG ?? 'silent',
+      ...extra
+    })
+    this.nodes[i] = node
+    return node
+  }
+
+  async stopNode (i: number): Promise<void> {
+    await this.nodes[i]?.stop()
+    this.nodes[i] = undefined
+  }
+
+  running (): StartedNode[] {
+    return this.nodes.filter((n): n is StartedNode => n != null)
+  }
+
+  node (i: number): StartedNode {
+    const n = this.nodes[i]
+    if (n == null) throw new Error(`node ${i} is not running`)
+    return n
+  }
+
+  /** every running node sees exactly the running nodes, with one epoch */
+  async waitMembers (timeoutMs = 30_000): Promise<void> {
+    await waitFor(() => {
+      const running = this.running()
+      const ids = running.map((n) => n.peerId).sort().join()
+      const epochs = new Set(running.map((n) => n.node.membership.view.epoch))
+      return epochs.size === 1 && running.every((n) => n.node.members().slice().sort().join() === ids)
+    }, timeoutMs, 'membership to converge')
+  }
+
+  async api (i: number, method: string, path: string, body?: unknown): Promise<{ status: number, json: any }> {
+    const r = await fetch(this.node(i).apiUrl + path, {
+      method,
+      body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body)
+    })
+    const text = await r.text()
+    let json: any
+    try { json = JSON.parse(text) } catch { json = text }
+    return { status: r.status, json }
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.running().map(async (n) => { await n.stop() }))
+    this.nodes = []
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** poll until `cond` holds; generous deadlines only — never a timing assertion */
+export async function waitFor (cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await cond()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
