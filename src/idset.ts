@@ -10,7 +10,10 @@
 // Chunks are disjoint and ordered, so a lookup is a binary search over chunk minimums and then
 // inside one chunk; an update moves at most maxw words, never the whole set.
 
-import { HIGH_VDI_ATTR_BIT, HIGH_VDI_BIT, HIGH_VMSTATE_BIT, MAX_VID, OidError, formatOid, isValidHigh, oidHigh, oidToIndex, U64_MAX } from './oid.js'
+import {
+  HIGH_VDI_ATTR_BIT, HIGH_VDI_BIT, HIGH_VMSTATE_BIT, MAX_VID, OidError, U64_MAX,
+  assertVid, formatOid, isValidHigh, oidHigh, oidToIndex
+} from './oid.js'
 
 /**
  * Default words per chunk before it is converted or split: bounds the memmove of one update.
@@ -77,9 +80,10 @@ function grow (ch: Chunk, need: number, limit: number): void {
   ch.a = b
 }
 
+/** Gives back capacity once under half is used, so deletes cannot leave > 2x slack. */
 function shrinkIfSparse (ch: Chunk): void {
-  if (ch.a.length > 16 && ch.n < ch.a.length >> 2) {
-    ch.a = ch.a.slice(0, Math.max(8, ch.n + (ch.n >> 1)))
+  if (ch.a.length > 16 && ch.n < ch.a.length >> 1) {
+    ch.a = ch.a.slice(0, Math.max(8, ch.n + (ch.n >> 2)))
   }
 }
 
@@ -312,7 +316,7 @@ export class IndexSet {
     const kept = this.c.slice(first, j).filter(ch => ch.n > 0)
     this.c.splice(first, j - first, ...kept)
     this.resync()
-    this.tidy(first)
+    for (let k = first + kept.length - 1; k >= first; k--) this.tidy(k)
     return removed
   }
 
@@ -409,6 +413,35 @@ export class IndexSet {
     this.sz = 0
   }
 
+  /** Throws if the internal representation is inconsistent; for tests, O(words). */
+  assertInvariants (): void {
+    let total = 0
+    let prevMax = -1
+    this.c.forEach((ch, k) => {
+      const fail = (why: string): never => { throw new Error(`IndexSet invariant, chunk ${k}: ${why}`) }
+      if (ch.n === 0) fail('empty chunk')
+      if (ch.n > this.maxw) fail(`${ch.n} words > ${this.maxw}`)
+      if (this.mins[k] !== ch.a[0]) fail(`mins ${this.mins[k]} != first ${ch.a[0]}`)
+      if (ch.a[0] <= prevMax) fail('overlaps or precedes the previous chunk')
+      let card = 0
+      if (ch.runs) {
+        if (ch.n % 2 !== 0) fail('odd run words')
+        for (let i = 0; i < ch.n; i += 2) {
+          if (ch.a[i + 1] < ch.a[i]) fail(`run ${i / 2} inverted`)
+          if (i > 0 && ch.a[i] <= ch.a[i - 1] + 1) fail(`run ${i / 2} touches or overlaps the previous run`)
+          card += ch.a[i + 1] - ch.a[i] + 1
+        }
+      } else {
+        for (let i = 1; i < ch.n; i++) if (ch.a[i] <= ch.a[i - 1]) fail(`not increasing at ${i}`)
+        card = ch.n
+      }
+      if (card !== ch.card) fail(`card ${ch.card} != ${card}`)
+      total += card
+      prevMax = ch.a[ch.n - 1]
+    })
+    if (total !== this.sz) throw new Error(`IndexSet invariant: size ${this.sz} != ${total}`)
+  }
+
   /** Inserts [lo, hi] inclusive; the caller guarantees none of it is present. */
   private insertRun (lo: number, hi: number): void {
     this.sz += hi - lo + 1
@@ -465,8 +498,8 @@ export class IndexSet {
       // cheap size pre-check so a chunk that cannot merge does not pay for a trial concat
       if (right !== undefined && ch.n + right.n <= this.maxw >> 1 && this.merge(ci)) return
       if (left !== undefined && ch.n + left.n <= this.maxw >> 1 && this.merge(ci - 1)) return
-      shrinkIfSparse(ch)
     }
+    shrinkIfSparse(ch)
   }
 
   /** Merges chunks ci and ci+1 if the result fits in half a chunk. */
@@ -539,12 +572,6 @@ function vidBuckets (vid: number): number[] {
   return [vid, (HIGH_VDI_ATTR_BIT | vid) >>> 0, (HIGH_VMSTATE_BIT | vid) >>> 0, (HIGH_VDI_BIT | vid) >>> 0]
 }
 
-function checkVid (vid: number): void {
-  if (!Number.isInteger(vid) || vid < 0 || vid > MAX_VID) {
-    throw new OidError(`invalid vid ${String(vid)}: must be an integer in 0..0xffffff`)
-  }
-}
-
 function inU64 (oid: bigint): boolean {
   return typeof oid === 'bigint' && oid >= 0n && oid <= U64_MAX
 }
@@ -612,7 +639,7 @@ export class OidSet {
 
   /** Removes every oid of the vid (data, inode, vmstate, attr): four map deletes. */
   deleteVid (vid: number): number {
-    checkVid(vid)
+    assertVid(vid)
     let n = 0
     for (const h of vidBuckets(vid)) {
       const b = this.m.get(h)
@@ -625,7 +652,7 @@ export class OidSet {
   }
 
   oidsOfVid (vid: number): bigint[] {
-    checkVid(vid)
+    assertVid(vid)
     const out: bigint[] = []
     for (const h of vidBuckets(vid)) {
       const b = this.m.get(h)
@@ -637,7 +664,7 @@ export class OidSet {
   }
 
   countVid (vid: number): number {
-    checkVid(vid)
+    assertVid(vid)
     let n = 0
     for (const h of vidBuckets(vid)) n += this.m.get(h)?.size ?? 0
     return n

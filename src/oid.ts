@@ -29,11 +29,15 @@ export class OidError extends Error {
 
 const TWO32 = 0x100000000
 
-function checkVid (vid: number): void {
+/** Throws OidError unless vid is an integer in 0..MAX_VID; returns it. */
+export function assertVid (vid: number): number {
   if (!Number.isInteger(vid) || vid < 0 || vid > MAX_VID) {
     throw new OidError(`invalid vid ${String(vid)}: must be an integer in 0..0xffffff`)
   }
+  return vid
 }
+
+const checkVid = assertVid
 
 function checkIndex (idx: number, what = 'object index'): void {
   if (!Number.isInteger(idx) || idx < 0 || idx > MAX_INDEX) {

@@ -44,7 +44,7 @@ export interface Location {
 
 export interface CreateVdiRequest { name: string; size: number; copies?: number; objectSize?: number; prealloc?: boolean }
 
-export const DEFAULT_TIMEOUT_MS = 10_000
+export const DEFAULT_TIMEOUT_MS = 20_000
 /** Data transfers move up to whole VDIs through one request. */
 export const DATA_TIMEOUT_MS = 120_000
 
@@ -124,9 +124,9 @@ export class ApiClient {
 
   async readData (name: string, offset: number, length: number): Promise<Uint8Array> {
     const path = `/vdi/${enc(name)}/data?offset=${offset}&length=${length}`
-    const { response, signal } = await this.send('GET', path, { timeoutMs: DATA_TIMEOUT_MS })
-    if (!response.ok) await this.parse(response, await this.body(response, 'GET', path, signal, 'text') as string)
-    return await this.body(response, 'GET', path, signal, 'bytes') as Uint8Array
+    const { response, signal, ms } = await this.send('GET', path, { timeoutMs: DATA_TIMEOUT_MS })
+    if (!response.ok) await this.parse(response, await this.body(response, 'GET', path, signal, ms, 'text') as string)
+    return await this.body(response, 'GET', path, signal, ms, 'bytes') as Uint8Array
   }
 
   private async json<T> (method: string, path: string, body?: unknown): Promise<T> {
@@ -135,11 +135,11 @@ export class ApiClient {
   }
 
   private async request (method: string, path: string, opts: { body?: string | Uint8Array; contentType?: string; timeoutMs?: number }): Promise<{ response: Response; text: string }> {
-    const { response, signal } = await this.send(method, path, opts)
-    return { response, text: await this.body(response, method, path, signal, 'text') as string }
+    const { response, signal, ms } = await this.send(method, path, opts)
+    return { response, text: await this.body(response, method, path, signal, ms, 'text') as string }
   }
 
-  private async send (method: string, path: string, opts: { body?: string | Uint8Array; contentType?: string; timeoutMs?: number }): Promise<{ response: Response; signal: AbortSignal }> {
+  private async send (method: string, path: string, opts: { body?: string | Uint8Array; contentType?: string; timeoutMs?: number }): Promise<{ response: Response; signal: AbortSignal; ms: number }> {
     const ms = opts.timeoutMs ?? this.timeoutMs
     const signal = AbortSignal.timeout(ms)
     const url = this.baseUrl + path
@@ -151,17 +151,17 @@ export class ApiClient {
         body: opts.body as BodyInit | undefined,
         headers: opts.contentType === undefined ? undefined : { 'content-type': opts.contentType }
       })
-      return { response, signal }
+      return { response, signal, ms }
     } catch (err) {
       throw this.transportError(err, method, path, ms)
     }
   }
 
-  private async body (response: Response, method: string, path: string, signal: AbortSignal, as: 'text' | 'bytes'): Promise<string | Uint8Array> {
+  private async body (response: Response, method: string, path: string, signal: AbortSignal, ms: number, as: 'text' | 'bytes'): Promise<string | Uint8Array> {
     try {
       return as === 'text' ? await response.text() : new Uint8Array(await response.arrayBuffer())
     } catch (err) {
-      throw this.transportError(err, method, path, this.timeoutMs, signal)
+      throw this.transportError(err, method, path, ms, signal)
     }
   }
 

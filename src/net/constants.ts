@@ -13,7 +13,7 @@ export const TOPIC_DELETES = `/${PROTOCOL_PREFIX}/deletes/1.0.0`
 export const MAX_OBJECT_SIZE = 8 * 1024 * 1024
 export const MAX_FRAME_BYTES = MAX_OBJECT_SIZE + 64 * 1024
 
-export const REQUEST_TIMEOUT_MS = 10_000
+export const REQUEST_TIMEOUT_MS = 5_000
 export const LIST_CHUNK_OIDS = 8192
 export const MAX_INBOUND_STREAMS = 256
 export const MAX_OUTBOUND_STREAMS = 256

@@ -11,7 +11,7 @@ import type { Host } from './host.js'
 export type Verdict = 'accept' | 'reject' | 'ignore'
 
 export interface TopicHandler {
-  /** decide before forwarding; 'reject' penalises the sender in gossipsub's scoring. Must not block. */
+  /** decide before forwarding; `from` is the message's signed author. 'reject' penalises the forwarder in gossipsub's scoring. Must not block. */
   validate (data: Uint8Array, from: string): Verdict
   /** an accepted message from another node */
   deliver (data: Uint8Array, from: string): void
@@ -59,8 +59,10 @@ export class GossipTopic {
 
   start (): void {
     const ps = this.host.services.pubsub
-    ps.topicValidators.set(this.topic, (peer: PeerId, msg: Message) => {
-      const verdict = this.handler.validate(msg.data, peer.toString())
+    ps.topicValidators.set(this.topic, (_forwarder: PeerId, msg: Message) => {
+      // judge by the author (the signer), not by the peer that forwarded the message to us
+      if (msg.type !== 'signed') { this.counters.rejected++; return TopicValidatorResult.Reject }
+      const verdict = this.handler.validate(msg.data, msg.from.toString())
       if (verdict === 'reject') this.counters.rejected++
       return verdict === 'accept' ? TopicValidatorResult.Accept : verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
     })

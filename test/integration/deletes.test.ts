@@ -111,6 +111,13 @@ describe('a 5-node cluster purges gossiped deletes', () => {
     await waitFor(() => c.running().every((n) => n.node.deleteLog.size === 3), 15_000, 'the next delete to reach everyone')
   })
 
+  it('never rejects honest gossip: forwarded heartbeats are judged by their author', async () => {
+    for (let i = 0; i < c.specs.length; i++) {
+      const text = await (await fetch(`${c.node(i).apiUrl}/metrics`)).text()
+      expect(text).not.toMatch(/bw_bad_input_total\{kind="heartbeat"\} [1-9]/)
+    }
+  })
+
   it('answers bad oids, unknown VDIs and bad requests with clear errors', async () => {
     const bad = (1n << 58n) | 5n // reserved bit set
     const r = await c.node(0).node.put(c.node(1).peerId, { oid: bad, generation: 1, version: 1n, data: new Uint8Array(1) })

@@ -7,22 +7,23 @@ import { resolve } from 'node:path'
 import { ApiClient } from '../apiClient.js'
 import { CliError, EXIT, shortPeerId } from '../output.js'
 import { judgeCluster, type CheckNodeInput } from '../../check/checker.js'
-import { action, addDirJson, loadCluster, printerFor, runningNodes, type Ctx } from './shared.js'
+import { action, addDirJson, intArg, loadCluster, printerFor, runningNodes, type Ctx } from './shared.js'
 
 /** /check lists every object of a node; give big nodes time. */
-const CHECK_TIMEOUT_MS = 60_000
+const DEFAULT_CHECK_TIMEOUT_S = 60
 
 export function checkCommand (ctx: Ctx): Command {
   return addDirJson(new Command('check'))
     .description('verify the invariants over all running nodes (cache = disk, purge, replication)')
-    .action(action(ctx, async (o: { dir: string; json?: boolean }) => {
+    .option('--timeout <s>', 'seconds to wait for each node\'s answers', intArg('--timeout', 1, 3600), DEFAULT_CHECK_TIMEOUT_S)
+    .action(action(ctx, async (o: { dir: string; json?: boolean; timeout: number }) => {
       const p = printerFor(ctx, o)
       const file = await loadCluster(resolve(o.dir))
       const nodes = await runningNodes(file)
       if (nodes.length === 0) throw new CliError(`no running node in the cluster at ${o.dir}`, EXIT.UNREACHABLE)
 
       const answers = await Promise.allSettled(nodes.map(async (n) => {
-        const c = new ApiClient(n.apiUrl, CHECK_TIMEOUT_MS)
+        const c = new ApiClient(n.apiUrl, o.timeout * 1000)
         const [status, check, deletes, vdis] = await Promise.all([c.status(), c.check(), c.deletes(), c.vdis()])
         return { input: { node: n.index, peerId: status.peerId, zone: status.zone, check, deletes: deletes.records } satisfies CheckNodeInput, vdis: vdis.vdis }
       }))

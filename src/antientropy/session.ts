@@ -1,0 +1,568 @@
+// One anti-entropy session between two nodes, sans-I/O: frames in, frames out. Range-based
+// set reconciliation over delete records keyed by (hlc, recordHash), in the manner of
+// Negentropy, except that both sides stream the records the other lacks inside the session.
+//
+// Termination rule (both sides evaluate the same predicate, so neither waits for a frame the
+// other will never send): a frame is *done* when its sender has nothing queued (records or
+// wants) after it, and *quiet* when it is done and carries no question (no FINGERPRINT or
+// ID_LIST range) and no want. The session ends at the first quiet frame whose preceding
+// frame (the other direction) was done: its sender ends after sending it, its receiver ends
+// after applying it and sends nothing. Why nothing is left open then: a done predecessor
+// means its sender had answered every want it had received and queued nothing more; the
+// quiet frame answered every question of that predecessor without opening new ones, asked
+// for nothing, and its sender's queue is empty too.
+
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import {
+  AeFrameSchema,
+  AeMode,
+  AeRangeSchema,
+  LogSummarySchema,
+  type AeFrame,
+  type AeRange,
+  type DeleteRecord,
+  type LogSummary
+} from '../wire/bellwether_pb.js'
+import { fromWire, recordHash, toWire, type DeleteRec } from '../tombstones/record.js'
+import { MAX_KEY, compareKeys, type Key, type ReconSet } from './reconSet.js'
+import {
+  BRANCH,
+  ID_LIST_THRESHOLD,
+  MAX_FRAME_BYTES,
+  MAX_FRAME_RANGES,
+  MAX_IDS_PER_FRAME,
+  MAX_RECORDS_PER_FRAME,
+  MAX_SESSION_FRAMES,
+  MAX_WANTS_PER_FRAME,
+  RANGE_BYTES_BUDGET,
+  WANT_BYTES_BUDGET
+} from './constants.js'
+
+export interface SessionOptions {
+  branch?: number
+  idListThreshold?: number
+  maxRecordsPerFrame?: number
+  maxFrameRanges?: number
+  /** frames this session accepts before ending with an error (a peer that never finishes) */
+  maxFrames?: number
+}
+
+export interface Step {
+  reply?: AeFrame
+  learned: DeleteRec[]
+  done: boolean
+  error?: string
+}
+
+export interface SessionStats {
+  rounds: number
+  framesIn: number
+  framesOut: number
+  recordsSent: number
+  recordsLearned: number
+  /** hashes sent, in ID_LIST ranges and in want lists */
+  idsSent: number
+  rangesSent: number
+}
+
+export class AeFrameError extends Error {
+  override name = 'AeFrameError'
+}
+
+export function encodeFrame(f: AeFrame): Uint8Array {
+  return toBinary(AeFrameSchema, f)
+}
+
+/** Decodes a peer's frame; throws AeFrameError when it exceeds maxBytes or is malformed. */
+export function decodeFrame(b: Uint8Array, maxBytes: number = MAX_FRAME_BYTES): AeFrame {
+  if (b.length > maxBytes) throw new AeFrameError(`frame of ${b.length} bytes exceeds the ${maxBytes}-byte limit`)
+  try {
+    return fromBinary(AeFrameSchema, b, { readUnknownFields: false })
+  } catch (e) {
+    throw new AeFrameError(`malformed frame: ${(e as Error).message}`)
+  }
+}
+
+const ZERO_KEY: Key = Object.freeze({ hlc: 0n, hash: 0n })
+/** A range count above this cannot describe a real log; it also keeps Number(count) exact. */
+const MAX_RANGE_COUNT = 1n << 40n
+
+// Conservative encoded sizes (tag + length + payload), used for budgets: an estimate above
+// the real size only makes frames a little smaller than they could be.
+const RANGE_BASE_BYTES = 2 + 2 + 18 + 2 + 11 + 9 // frame tag/len, upper tag/len + bound, mode, count, fingerprint
+const RANGE_ID_OVERHEAD = 4
+const WANT_BYTES = 8
+const FRAME_FIXED_BYTES = 128 // done, summary, error-free framing
+
+interface OutRange {
+  upper: Key
+  mode: AeMode
+  count: number
+  fp: bigint
+  ids?: BigUint64Array
+}
+
+/** Records queued for the peer: explicit hashes (wants), or "my records in [from, to) except these". */
+type Push =
+  | { kind: 'ids'; ids: BigUint64Array; pos: number }
+  | { kind: 'range'; from: Key; to: Key; except: BigUint64Array }
+
+class Violation extends Error {}
+
+export class ReconSession {
+  private readonly role: 'initiator' | 'responder'
+  private readonly set: ReconSet
+  private readonly branch: number
+  private readonly threshold: number
+  private readonly maxRecords: number
+  private readonly maxRanges: number
+  private readonly maxFrames: number
+  private state: 'idle' | 'open' | 'ended' = 'idle'
+  private sentSummary = false
+  private lastSentDone = false
+  private readonly pushes: Push[] = []
+  private pushHead = 0
+  private wants: bigint[] = []
+  private wantHead = 0
+  private peer: LogSummary | undefined
+  private readonly st: SessionStats = {
+    rounds: 0,
+    framesIn: 0,
+    framesOut: 0,
+    recordsSent: 0,
+    recordsLearned: 0,
+    idsSent: 0,
+    rangesSent: 0
+  }
+
+  constructor(role: 'initiator' | 'responder', set: ReconSet, opts: SessionOptions = {}) {
+    this.role = role
+    this.set = set
+    this.branch = opts.branch ?? BRANCH
+    this.threshold = opts.idListThreshold ?? ID_LIST_THRESHOLD
+    this.maxRecords = opts.maxRecordsPerFrame ?? MAX_RECORDS_PER_FRAME
+    this.maxRanges = opts.maxFrameRanges ?? MAX_FRAME_RANGES
+    this.maxFrames = opts.maxFrames ?? MAX_SESSION_FRAMES
+    if (!Number.isInteger(this.branch) || this.branch < 2) throw new RangeError('branch must be an integer >= 2')
+    if (!Number.isInteger(this.threshold) || this.threshold < 0 || this.threshold > 1024) {
+      throw new RangeError('idListThreshold must be an integer in 0..1024')
+    }
+    if (!Number.isInteger(this.maxRecords) || this.maxRecords < 1) throw new RangeError('maxRecordsPerFrame must be >= 1')
+    // a reply must fit one split (branch ranges) plus the remainder range and a skip before it
+    if (!Number.isInteger(this.maxRanges) || this.maxRanges < this.branch + 2) {
+      throw new RangeError(`maxFrameRanges must be >= branch + 2 (${this.branch + 2})`)
+    }
+    if (role === 'responder') this.state = 'open'
+  }
+
+  get stats(): SessionStats {
+    return { ...this.st }
+  }
+
+  /** The peer's LogSummary from its first frame, if it sent one. */
+  get peerSummary(): LogSummary | undefined {
+    return this.peer
+  }
+
+  get ended(): boolean {
+    return this.state === 'ended'
+  }
+
+  /** The initiator's first frame: the whole keyspace as one id list or `branch` fingerprints. */
+  start(): AeFrame {
+    if (this.role !== 'initiator') throw new Error('start() is for the initiator')
+    if (this.state !== 'idle') throw new Error('session already started')
+    this.state = 'open'
+    return this.finish(this.answerFor(0, this.set.size, MAX_KEY))
+  }
+
+  /** Decodes and receives; a frame that cannot be decoded ends the session with an error. */
+  receiveBytes(bytes: Uint8Array): Step {
+    if (this.state === 'ended') return { learned: [], done: true, error: 'session has ended' }
+    let f: AeFrame
+    try {
+      f = decodeFrame(bytes, MAX_FRAME_BYTES)
+    } catch (e) {
+      return this.fail((e as Error).message)
+    }
+    return this.receive(f)
+  }
+
+  receive(frame: AeFrame): Step {
+    if (this.state === 'ended') return { learned: [], done: true, error: 'session has ended' }
+    if (this.state === 'idle') return this.fail('initiator received a frame before start()')
+    try {
+      return this.handle(frame)
+    } catch (e) {
+      // a Violation is the peer's fault; anything else is ours, but it must still end the
+      // session rather than escape into the transport
+      return this.fail(e instanceof Violation ? e.message : `internal error: ${(e as Error).message}`)
+    }
+  }
+
+  private handle(f: AeFrame): Step {
+    this.st.framesIn++
+    if (this.role === 'responder') this.st.rounds++
+    if (f.error !== '') {
+      this.state = 'ended'
+      return { learned: [], done: true, error: `peer error: ${f.error.slice(0, 200)}` }
+    }
+    if (this.st.framesIn > this.maxFrames) throw new Violation(`session exceeded ${this.maxFrames} frames`)
+    const incoming = this.validate(f)
+    if (f.summary !== undefined && this.peer === undefined) this.peer = f.summary
+
+    const learned: DeleteRec[] = []
+    for (const [rec, hash] of incoming) if (this.set.add(rec, hash)) learned.push(rec)
+    this.st.recordsLearned += learned.length
+
+    const asks = f.ranges.some((r) => r.mode !== AeMode.SKIP)
+    const quietIn = f.done && !asks && f.want.length === 0
+    if (quietIn && this.lastSentDone) {
+      this.state = 'ended'
+      return { learned, done: true }
+    }
+    if (f.want.length > 0) this.pushes.push({ kind: 'ids', ids: BigUint64Array.from(f.want), pos: 0 })
+    const ranges = this.answerRanges(f.ranges)
+    const reply = this.finish(ranges)
+    const quietOut = reply.done && !reply.ranges.some((r) => r.mode !== AeMode.SKIP) && reply.want.length === 0
+    if (quietOut && f.done) this.state = 'ended'
+    return { reply, learned, done: this.state === 'ended' }
+  }
+
+  private fail(msg: string): Step {
+    this.state = 'ended'
+    return { reply: create(AeFrameSchema, { error: msg, done: true }), learned: [], done: true, error: msg }
+  }
+
+  /** Throws Violation unless the frame is well formed; returns its records with their hashes. */
+  private validate(f: AeFrame): Array<[DeleteRec, bigint]> {
+    if (f.ranges.length > this.maxRanges) throw new Violation(`frame has ${f.ranges.length} ranges, limit ${this.maxRanges}`)
+    if (f.records.length > this.maxRecords) {
+      throw new Violation(`frame has ${f.records.length} records, limit ${this.maxRecords}`)
+    }
+    if (f.want.length > MAX_WANTS_PER_FRAME) throw new Violation(`frame wants ${f.want.length} ids, limit ${MAX_WANTS_PER_FRAME}`)
+    for (let i = 1; i < f.want.length; i++) {
+      if (f.want[i]! <= f.want[i - 1]!) throw new Violation(`want list not strictly increasing at ${i}`)
+    }
+    let lower = ZERO_KEY
+    let ids = 0
+    for (let i = 0; i < f.ranges.length; i++) {
+      const r = f.ranges[i]!
+      if (r.upper === undefined) throw new Violation(`range ${i} has no upper bound`)
+      const upper: Key = { hlc: r.upper.hlc, hash: r.upper.hash }
+      if (compareKeys(upper, lower) <= 0) throw new Violation(`range ${i}: bounds not strictly increasing`)
+      lower = upper
+      if (r.mode === AeMode.SKIP) {
+        if (r.count !== 0n || r.fingerprint !== 0n || r.ids.length > 0) throw new Violation(`range ${i}: skip range carries data`)
+      } else if (r.mode === AeMode.FINGERPRINT) {
+        if (r.ids.length > 0) throw new Violation(`range ${i}: fingerprint range carries ids`)
+        if (r.count > MAX_RANGE_COUNT) throw new Violation(`range ${i}: count ${r.count} is not plausible`)
+        if (r.count === 0n && r.fingerprint !== 0n) throw new Violation(`range ${i}: empty range with a nonzero fingerprint`)
+      } else if (r.mode === AeMode.ID_LIST) {
+        if (r.fingerprint !== 0n) throw new Violation(`range ${i}: id list carries a fingerprint`)
+        if (r.count !== 0n && r.count !== BigInt(r.ids.length)) throw new Violation(`range ${i}: count disagrees with its ids`)
+        ids += r.ids.length
+        if (ids > MAX_IDS_PER_FRAME) throw new Violation(`frame lists more than ${MAX_IDS_PER_FRAME} ids`)
+        for (let j = 1; j < r.ids.length; j++) {
+          if (r.ids[j]! <= r.ids[j - 1]!) throw new Violation(`range ${i}: ids not strictly increasing at ${j}`)
+        }
+      } else {
+        throw new Violation(`range ${i}: unknown mode ${String(r.mode)}`)
+      }
+    }
+    if (f.ranges.length > 0 && compareKeys(lower, MAX_KEY) !== 0) throw new Violation('last range does not end at MAX_KEY')
+
+    const out: Array<[DeleteRec, bigint]> = []
+    const inFrame = new Map<bigint, DeleteRec>()
+    for (let i = 0; i < f.records.length; i++) {
+      let rec: DeleteRec
+      try {
+        rec = fromWire(f.records[i]!)
+      } catch (e) {
+        throw new Violation(`record ${i}: ${(e as Error).message}`)
+      }
+      const hash = recordHash(rec)
+      // same (origin, seq) must mean the same record: a different one is forged or corrupt,
+      // and accepting either silently would let two nodes disagree forever
+      const held = this.set.get(hash) ?? inFrame.get(hash)
+      if (held !== undefined && !sameRecord(held, rec)) {
+        throw new Violation(`record ${i} (${rec.origin}/${rec.seq}) conflicts with the record held for that origin and seq`)
+      }
+      inFrame.set(hash, rec)
+      out.push([rec, hash])
+    }
+    return out
+  }
+
+  /**
+   * Answers each question of the peer. Stops early when the reply's range budget runs out:
+   * everything from there on becomes one FINGERPRINT range to MAX_KEY that the peer
+   * re-examines, so nothing is lost, only a round.
+   */
+  private answerRanges(ranges: AeRange[]): OutRange[] {
+    const out: OutRange[] = []
+    let bytes = 0
+    let ids = 0
+    let lower = ZERO_KEY
+    for (const r of ranges) {
+      const upper: Key = { hlc: r.upper!.hlc, hash: r.upper!.hash }
+      if (r.mode === AeMode.ID_LIST) {
+        this.takeIdList(lower, upper, r.ids)
+      } else if (r.mode === AeMode.FINGERPRINT) {
+        const a = this.set.lowerBound(lower)
+        const b = this.set.lowerBound(upper)
+        const mine = this.set.fingerprint(a, b)
+        const theirs = Number(r.count)
+        if (mine.count === theirs && mine.sum === r.fingerprint) {
+          // equal: resolved
+        } else if (theirs === 0) {
+          // they hold nothing here: everything of ours goes, no need to list it first
+          this.pushes.push({ kind: 'range', from: lower, to: upper, except: new BigUint64Array(0) })
+        } else {
+          const answer = this.answerFor(a, b, upper)
+          const cost = answer.reduce((s, x) => s + rangeCost(x), 0)
+          const idCost = answer.reduce((s, x) => s + (x.ids?.length ?? 0), 0)
+          // +2: a skip before the answer and the remainder range after it
+          if (
+            out.length + answer.length + 2 > this.maxRanges ||
+            bytes + cost + 2 * RANGE_BASE_BYTES > RANGE_BYTES_BUDGET ||
+            ids + idCost > MAX_IDS_PER_FRAME
+          ) {
+            const a0 = this.set.lowerBound(lower)
+            const rest = this.set.fingerprint(a0, this.set.size)
+            addSkip(out, lower)
+            out.push({ upper: MAX_KEY, mode: AeMode.FINGERPRINT, count: rest.count, fp: rest.sum })
+            return out
+          }
+          addSkip(out, lower)
+          out.push(...answer)
+          bytes += cost + RANGE_BASE_BYTES
+          ids += idCost
+        }
+      }
+      lower = upper
+    }
+    return out
+  }
+
+  /** My answer for a range ending at `upper` holding my items [a, b): my ids when few, else a split. */
+  private answerFor(a: number, b: number, upper: Key): OutRange[] {
+    const m = b - a
+    if (m <= this.threshold) {
+      const ids = this.set.hashesIn(a, b).sort()
+      return [{ upper, mode: AeMode.ID_LIST, count: m, fp: 0n, ids }]
+    }
+    const parts = Math.min(this.branch, m)
+    const out: OutRange[] = []
+    let s = a
+    for (let i = 1; i <= parts; i++) {
+      const e = a + Math.floor((m * i) / parts)
+      const fp = this.set.fingerprint(s, e)
+      out.push({ upper: i === parts ? upper : this.boundBefore(e), mode: AeMode.FINGERPRINT, count: fp.count, fp: fp.sum })
+      s = e
+    }
+    return out
+  }
+
+  /**
+   * The shortest bound separating item i-1 from item i: (hlc_i, 0) when their hlcs differ,
+   * which encodes without the hash (≈ 9 bytes less per range).
+   */
+  private boundBefore(i: number): Key {
+    const hlc = this.set.hlcAt(i)
+    if (this.set.hlcAt(i - 1) < hlc) return { hlc, hash: 0n }
+    return { hlc, hash: this.set.hashAt(i) }
+  }
+
+  /** The peer listed all its ids in [lower, upper): push what it lacks, want what we lack. */
+  private takeIdList(lower: Key, upper: Key, theirs: bigint[]): void {
+    const except = BigUint64Array.from(theirs)
+    this.pushes.push({ kind: 'range', from: lower, to: upper, except })
+    for (const h of except) if (!this.set.has(h)) this.wants.push(h)
+  }
+
+  /** Fills a reply with the ranges, then queued wants, then queued records, within budget. */
+  private finish(ranges: OutRange[]): AeFrame {
+    const asks = ranges.some((r) => r.mode !== AeMode.SKIP)
+    const wireRanges: AeRange[] = []
+    let bytes = FRAME_FIXED_BYTES
+    if (asks) {
+      for (const r of ranges) {
+        bytes += rangeCost(r)
+        wireRanges.push(toWireRange(r))
+        if (r.ids !== undefined) this.st.idsSent += r.ids.length
+      }
+      const last = ranges[ranges.length - 1]!
+      if (compareKeys(last.upper, MAX_KEY) !== 0) {
+        wireRanges.push(toWireRange({ upper: MAX_KEY, mode: AeMode.SKIP, count: 0, fp: 0n }))
+        bytes += RANGE_BASE_BYTES
+      }
+      this.st.rangesSent += wireRanges.length
+    }
+    const want = this.drainWants()
+    bytes += want.length * WANT_BYTES + 8
+    const records = this.drainRecords(MAX_FRAME_BYTES - bytes)
+    const done = this.pushHead >= this.pushes.length && this.wantHead >= this.wants.length
+    const frame = create(AeFrameSchema, { ranges: wireRanges, records, want, done })
+    if (!this.sentSummary) {
+      this.sentSummary = true
+      const s = this.set.summary()
+      frame.summary = create(LogSummarySchema, { count: BigInt(s.count), fingerprint: s.fingerprint, maxHlc: s.maxHlc })
+    }
+    this.lastSentDone = done
+    this.st.framesOut++
+    if (this.role === 'initiator') this.st.rounds++
+    return frame
+  }
+
+  private drainWants(): bigint[] {
+    const limit = Math.min(MAX_WANTS_PER_FRAME, Math.floor(WANT_BYTES_BUDGET / WANT_BYTES))
+    const take: bigint[] = []
+    while (this.wantHead < this.wants.length && take.length < limit) {
+      const h = this.wants[this.wantHead++]!
+      // learned meanwhile (from this peer or elsewhere): no need to ask
+      if (!this.set.has(h)) take.push(h)
+    }
+    if (this.wantHead >= this.wants.length) {
+      this.wants = []
+      this.wantHead = 0
+    }
+    const sorted = BigUint64Array.from(take).sort()
+    const out: bigint[] = []
+    for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]!)
+    this.st.idsSent += out.length
+    return out
+  }
+
+  private drainRecords(budget: number): DeleteRecord[] {
+    const out: DeleteRecord[] = []
+    let bytes = 0
+    const fits = (w: DeleteRecord): boolean => {
+      const sz = recordWireSize(w)
+      if (out.length >= this.maxRecords || bytes + sz > budget) return false
+      bytes += sz
+      out.push(w)
+      return true
+    }
+    while (this.pushHead < this.pushes.length) {
+      if (out.length >= this.maxRecords) break
+      const p = this.pushes[this.pushHead]!
+      if (p.kind === 'ids') {
+        while (p.pos < p.ids.length) {
+          const rec = this.set.get(p.ids[p.pos]!)
+          // gone (GC) or never held: a want we cannot answer is skipped, not waited on
+          const w = rec === undefined ? undefined : wireOrUndefined(rec)
+          if (w !== undefined && !fits(w)) break
+          p.pos++
+        }
+        if (p.pos < p.ids.length) break
+      } else {
+        let i = this.set.lowerBound(p.from)
+        const end = this.set.lowerBound(p.to)
+        let full = false
+        for (; i < end; i++) {
+          const h = this.set.hashAt(i)
+          if (contains(p.except, h)) continue
+          const w = wireOrUndefined(this.set.get(h)!)
+          if (w === undefined) continue
+          if (!fits(w)) {
+            full = true
+            break
+          }
+        }
+        if (full) {
+          p.from = this.set.keyAt(i)
+          break
+        }
+      }
+      this.pushHead++
+    }
+    if (this.pushHead >= this.pushes.length) {
+      this.pushes.length = 0
+      this.pushHead = 0
+    }
+    this.st.recordsSent += out.length
+    return out
+  }
+}
+
+function addSkip(out: OutRange[], upper: Key): void {
+  if (compareKeys(upper, ZERO_KEY) === 0) return
+  const last = out[out.length - 1]
+  if (last !== undefined && last.mode === AeMode.SKIP) last.upper = upper
+  else if (last === undefined || compareKeys(last.upper, upper) < 0) out.push({ upper, mode: AeMode.SKIP, count: 0, fp: 0n })
+}
+
+function rangeCost(r: OutRange): number {
+  const n = r.ids?.length ?? 0
+  return RANGE_BASE_BYTES + (n > 0 ? RANGE_ID_OVERHEAD + 8 * n : 0)
+}
+
+function toWireRange(r: OutRange): AeRange {
+  return create(AeRangeSchema, {
+    upper: { hlc: r.upper.hlc, hash: r.upper.hash },
+    mode: r.mode,
+    count: r.mode === AeMode.FINGERPRINT ? BigInt(r.count) : 0n,
+    fingerprint: r.fp,
+    ids: r.ids === undefined ? [] : Array.from(r.ids)
+  })
+}
+
+function wireOrUndefined(rec: DeleteRec): DeleteRecord | undefined {
+  try {
+    return toWire(rec)
+  } catch {
+    // a record our own set holds but cannot encode is a local bug; sending it would only
+    // make the peer end the session
+    return undefined
+  }
+}
+
+function contains(sorted: BigUint64Array, h: bigint): boolean {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const v = sorted[mid]!
+    if (v === h) return true
+    if (v < h) lo = mid + 1
+    else hi = mid
+  }
+  return false
+}
+
+function sameRecord(a: DeleteRec, b: DeleteRec): boolean {
+  if (a.kind !== b.kind || a.origin !== b.origin || a.seq !== b.seq || a.hlc !== b.hlc) return false
+  if (a.vid !== b.vid || a.generation !== b.generation) return false
+  if (a.kind === 'vdi' || b.kind === 'vdi') return true
+  if (a.indexes.length !== b.indexes.length) return false
+  for (let i = 0; i < a.indexes.length; i++) if (a.indexes[i] !== b.indexes[i]) return false
+  return true
+}
+
+function varintSize(v: number | bigint): number {
+  let n = 1
+  let x = BigInt(v)
+  while (x >= 0x80n) {
+    x >>= 7n
+    n++
+  }
+  return n
+}
+
+const utf8Len = (s: string): number => Buffer.byteLength(s, 'utf8')
+
+/** Exact encoded size of a record inside a frame (field tag and length prefix included). */
+export function recordWireSize(w: DeleteRecord): number {
+  let n = 0
+  const ol = utf8Len(w.origin)
+  if (ol > 0) n += 1 + varintSize(ol) + ol
+  if (w.seq !== 0n) n += 1 + varintSize(w.seq)
+  if (w.hlc !== 0n) n += 9
+  if (w.kind !== 0) n += 1 + varintSize(w.kind)
+  if (w.vid !== 0) n += 1 + varintSize(w.vid)
+  if (w.generation !== 0) n += 1 + varintSize(w.generation)
+  if (w.indexes.length > 0) n += 1 + varintSize(w.indexes.length) + w.indexes.length
+  if (w.count !== 0) n += 1 + varintSize(w.count)
+  return 1 + varintSize(n) + n
+}
