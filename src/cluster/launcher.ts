@@ -72,6 +72,8 @@ export interface LaunchOptions {
   bootstrap: string[]
   copies?: number
   logLevel?: string
+  /** extra `node start` flags (benchmarks: `--pubsub floodsub`; chaos: `--clock-offset`) */
+  extraArgs?: string[]
 }
 
 export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[] {
@@ -84,6 +86,8 @@ export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[]
   ]
   if (opts.copies !== undefined) args.push('--copies', String(opts.copies))
   if (opts.logLevel !== undefined) args.push('--log-level', opts.logLevel)
+  if (opts.extraArgs !== undefined) args.push(...opts.extraArgs)
+  // last: --bootstrap is variadic and would swallow any flag after it
   if (opts.bootstrap.length > 0) args.push('--bootstrap', ...opts.bootstrap)
   return args
 }

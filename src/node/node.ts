@@ -19,6 +19,7 @@ import { createHost, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
 import { FAIL_AFTER_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
 import { loadOrCreatePeerKey } from '../net/peerKey.js'
+import { AppPartition } from '../net/partition.js'
 import { createLogger } from '../log.js'
 import { VdiService } from '../vdi/vdiService.js'
 import type { ClusterIO } from '../vdi/clusterIo.js'
@@ -42,6 +43,7 @@ export class BellwetherNode implements ClusterIO {
   readonly startedAt = Date.now()
   readonly vdis: VdiService
   readonly pipeline: DeletePipeline
+  readonly partition = new AppPartition()
   self = ''
   zone = 0
   private host!: Host
@@ -79,7 +81,7 @@ export class BellwetherNode implements ClusterIO {
     this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
 
     const epoch = await readEpoch(dataDir)
-    this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap })
+    this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, connectionGater: this.partition.gater() })
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log)

@@ -16,6 +16,8 @@ export interface NodeOptions {
   logLevel?: string
   /** added to the node's wall clock, for clock-skew chaos */
   clockOffsetMs?: number
+  /** benchmark baseline only: floodsub instead of gossipsub */
+  pubsub?: 'gossipsub' | 'floodsub'
 }
 
 export interface RunningNode {

@@ -88,7 +88,7 @@ export class InprocCluster {
   async api (i: number, method: string, path: string, body?: unknown): Promise<{ status: number, json: any }> {
     const r = await fetch(this.node(i).apiUrl + path, {
       method,
-      body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body)
+      body: body === undefined ? undefined : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body)
     })
     const text = await r.text()
     let json: any

@@ -14,6 +14,7 @@ interface StartOpts {
   copies?: number
   logLevel?: string
   clockOffset?: number
+  pubsub?: 'gossipsub' | 'floodsub'
   json?: boolean
 }
 
@@ -29,6 +30,7 @@ export function nodeCommand (ctx: Ctx): Command {
     .option('--copies <c>', 'default copies for VDIs created through this node', intArg('copies', 1, 255))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
     .option('--clock-offset <ms>', 'add this to the wall clock (clock-skew testing)', intArg('clock offset', -(2 ** 40), 2 ** 40))
+    .addOption(new Option('--pubsub <impl>', 'pubsub implementation (floodsub only as a benchmark baseline)').choices(['gossipsub', 'floodsub']).hideHelp())
     .option('--json', 'print the ready line as JSON')
     .action(action(ctx, async (opts: StartOpts) => await start(ctx, opts)))
   return node
@@ -51,7 +53,8 @@ async function start (ctx: Ctx, o: StartOpts): Promise<number> {
     zone: o.zone,
     copies: o.copies,
     logLevel: o.logLevel,
-    clockOffsetMs: o.clockOffset
+    clockOffsetMs: o.clockOffset,
+    pubsub: o.pubsub
   }
   const { startNode } = await import('../../node/start.js')
   // signals that arrive while the node is still starting must not be lost
