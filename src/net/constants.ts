@@ -26,3 +26,11 @@ export const DIAL_TIMEOUT_MS = 3000
 export const GOSSIP_HEARTBEAT_MS = 250
 /** how long unsent delete batches wait for a mesh before being dropped (anti-entropy repairs) */
 export const OUTBOX_MAX_BATCHES = 1024
+
+export const AE_PROTOCOL = `/${PROTOCOL_PREFIX}/ae/1.0.0`
+/** a whole reconciliation session, however many rounds */
+export const AE_SESSION_TIMEOUT_MS = 60_000
+/** at most this many sessions run at once on a node, whatever their trigger */
+export const AE_MAX_CONCURRENT = 4
+/** a beacon-triggered session with the same peer at most this often */
+export const AE_MIN_INTERVAL_MS = 1000

@@ -15,6 +15,9 @@ import type { NodeMetrics } from './metrics.js'
 export type RecordSource = 'local' | 'gossip' | 'ae' | 'disk'
 
 export class DeletePipeline {
+  /** told of every record newly persisted here (the anti-entropy set mirrors the log) */
+  onFresh?: (recs: DeleteRec[]) => void
+
   constructor (
     private readonly log: DeleteLog,
     private readonly index: TombstoneIndex,
@@ -29,6 +32,7 @@ export class DeletePipeline {
     const fresh = await this.log.append(recs)
     for (const rec of fresh) this.index.apply(rec)
     if (fresh.length === 0) return fresh
+    this.onFresh?.(fresh)
     this.metrics.recordsApplied.inc({ source }, fresh.length)
     this.metrics.deleteLogRecords.set(this.log.size)
     await this.store.settle()

@@ -31,13 +31,15 @@ export interface PeerState {
 }
 
 const MAX_ADDRS = 16
-const MAX_BACKOFF_MS = 10_000
+const MAX_BACKOFF_MS = 4_000
 const MAX_PARALLEL_DIALS = 8
 
 export class MembershipService {
   readonly topic: GossipTopic
   /** last heartbeat content of each peer (for status, agreement checks and anti-entropy triggers) */
   readonly peers = new Map<string, PeerState>()
+  /** every accepted heartbeat's content (anti-entropy compares summaries here) */
+  onPeerState?: (peer: string, state: PeerState) => void
   private timers: NodeJS.Timeout[] = []
   private readonly backoff = new Map<string, { next: number, delay: number }>()
   private dialing = 0
@@ -142,6 +144,7 @@ export class MembershipService {
       heardAt: now
     })
     if (hb.leaving) this.peers.delete(hb.peerId)
+    else this.onPeerState?.(hb.peerId, this.peers.get(hb.peerId)!)
     this.applyChange(this.view.onHeartbeat({
       peerId: hb.peerId, addrs: hb.addrs, zone: hb.zone, api: hb.api, incarnation: hb.incarnation,
       epoch: hb.epoch, membersHash: hb.membersHash, leaving: hb.leaving
@@ -155,6 +158,12 @@ export class MembershipService {
     if (change.placementChanged) this.log.info({ epoch: change.epoch.toString(), members: change.members.length, joined: change.joined, left: change.left }, 'view changed')
     this.onChange(change)
     void this.beat(false)
+  }
+
+  /** forget dial backoffs and dial every known member now (after a heal) */
+  redialNow (): void {
+    this.backoff.clear()
+    this.redial()
   }
 
   private redial (): void {

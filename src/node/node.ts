@@ -20,6 +20,9 @@ import { ObjectService } from '../net/objectService.js'
 import { FAIL_AFTER_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
 import { loadOrCreatePeerKey } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
+import { AntiEntropyService } from '../net/aeService.js'
+import { ReconSet } from '../antientropy/reconSet.js'
+import { AeScheduler } from './aeScheduler.js'
 import { createLogger } from '../log.js'
 import { VdiService } from '../vdi/vdiService.js'
 import type { ClusterIO } from '../vdi/clusterIo.js'
@@ -44,6 +47,10 @@ export class BellwetherNode implements ClusterIO {
   readonly vdis: VdiService
   readonly pipeline: DeletePipeline
   readonly partition = new AppPartition()
+  /** the delete records being reconciled: a mirror of the delete log, kept sorted by (hlc, hash) */
+  readonly reconSet = new ReconSet()
+  ae!: AntiEntropyService
+  aeScheduler!: AeScheduler
   self = ''
   zone = 0
   private host!: Host
@@ -61,6 +68,7 @@ export class BellwetherNode implements ClusterIO {
     this.store = new ObjectStore(join(opts.dataDir, 'obj'))
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
     this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log)
+    this.pipeline.onFresh = (recs) => { for (const r of recs) this.reconSet.add(r) }
     this.vdis = new VdiService(this, opts.copies)
   }
 
@@ -77,6 +85,7 @@ export class BellwetherNode implements ClusterIO {
     const { records, tornBytes } = await this.deleteLog.open()
     if (tornBytes > 0) this.log.warn({ tornBytes }, 'delete log had a torn tail (crash mid-append); truncated')
     const purged = await this.pipeline.applyAll()
+    for (const r of this.deleteLog.records()) this.reconSet.add(r)
     this.metrics.objects.set(this.store.cache.size)
     this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
 
@@ -84,7 +93,7 @@ export class BellwetherNode implements ClusterIO {
     this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, connectionGater: this.partition.gater() })
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS }, epoch)
-    this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log)
+    this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log, async (peer) => await this.reconciledWith(peer))
     this.objects = new ObjectService(this.host, this.handler, this.log)
     this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
       objects: () => this.store.cache.size,
@@ -92,9 +101,29 @@ export class BellwetherNode implements ClusterIO {
       busy: () => this.busy()
     }, this.opts.bootstrap, (change) => { this.onViewChange(change) })
     this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log)
+    this.ae = new AntiEntropyService(this.host, {
+      set: this.reconSet,
+      ingest: async (recs) => { await this.pipeline.ingest(recs, 'ae') },
+      completed: (report) => {
+        const prev = this.syncedAt.get(report.peer) ?? 0
+        if (report.startedAt > prev) this.syncedAt.set(report.peer, report.startedAt)
+      }
+    }, this.log)
+    this.aeScheduler = new AeScheduler(this.ae, {
+      self: this.self,
+      summary: () => this.deleteLog.summary(),
+      reachable: (peer) => !this.partition.isBlocked(peer)
+    }, this.log)
+    this.membership.onPeerState = (peer, st) => { this.aeScheduler.onBeacon(peer, st.log) }
+    this.host.addEventListener('connection:open', (evt) => {
+      const peer = evt.detail.remotePeer.toString()
+      this.connectedAt.set(peer, Date.now())
+      this.aeScheduler.onConnect(peer)
+    })
     this.rebuildRing()
 
     await this.objects.start()
+    await this.ae.start()
     this.deleteGossip.start()
     await this.host.start()
     this.membership.start()
@@ -104,7 +133,8 @@ export class BellwetherNode implements ClusterIO {
   async stop (): Promise<void> {
     if (this.stopping) return
     this.stopping = true
-    for (const part of [this.deleteGossip, this.membership, this.objects, this.host]) {
+    this.aeScheduler?.stop()
+    for (const part of [this.deleteGossip, this.membership, this.objects, this.ae, this.host]) {
       try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
     }
     await this.store.close()
@@ -114,7 +144,7 @@ export class BellwetherNode implements ClusterIO {
 
   /** deletes still waiting for a mesh, or (later) recovery/transfers running */
   busy (): boolean {
-    return this.deleteGossip.topic.pending > 0
+    return this.deleteGossip.topic.pending > 0 || this.aeScheduler.active > 0
   }
 
   multiaddrs (): string[] {
@@ -122,6 +152,20 @@ export class BellwetherNode implements ClusterIO {
   }
 
   get libp2p (): Host { return this.host }
+
+  /**
+   * Purge before serve: a peer is served objects and object lists only once this node has
+   * reconciled delete records with it since their connection opened (a rejoining node, or
+   * one that rejoined us, may hold tombstones the other lacks). Runs a session if needed.
+   */
+  async reconciledWith (peer: string): Promise<string | undefined> {
+    if (peer === this.self) return undefined
+    const ok = (): boolean => (this.syncedAt.get(peer) ?? -1) >= (this.connectedAt.get(peer) ?? 0)
+    if (ok()) return undefined
+    const report = await this.aeScheduler.syncNow(peer)
+    if (ok()) return undefined
+    return `not serving ${peer} yet: delete records not reconciled with it (${report?.error ?? 'session did not run'})`
+  }
 
   private onViewChange (change: ViewChange): void {
     if (change.placementChanged) this.rebuildRing()
@@ -141,6 +185,9 @@ export class BellwetherNode implements ClusterIO {
   now (): bigint { return this.clock.now() }
   nextSeq (): bigint { return this.deleteLog.nextSeq(this.self) + this.seqReserved++ }
   private seqReserved = 0n
+  /** per peer: when the last clean anti-entropy session with it started / its last connection opened (ms) */
+  private readonly syncedAt = new Map<string, number>()
+  private readonly connectedAt = new Map<string, number>()
 
   async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
     if (peer === this.self) return await this.handler.put(create(PutObjectSchema, obj), this.self, 0n)

@@ -23,7 +23,9 @@ export class NodeObjectHandler implements ObjectHandler {
     private readonly tombstones: TombstoneIndex,
     private readonly clock: HybridClock,
     private readonly metrics: NodeMetrics,
-    private readonly log: Logger
+    private readonly log: Logger,
+    /** tombstones first: resolves to an error text if `peer` may not be served yet */
+    private readonly gate: (peer: string) => Promise<string | undefined> = async () => undefined
   ) {}
 
   stamp (): bigint { return this.clock.now() }
@@ -86,9 +88,11 @@ export class NodeObjectHandler implements ObjectHandler {
     }
   }
 
-  async get (req: GetObject, _from: string, hlc: bigint): Promise<ObjResponse> {
+  async get (req: GetObject, from: string, hlc: bigint): Promise<ObjResponse> {
     const bad = this.badOid(req.oid, 'get') ?? this.observe(hlc, 'get')
     if (bad != null) return bad
+    const closed = await this.gate(from)
+    if (closed != null) return this.done('get', res({ status: Status.ERROR, oid: req.oid, error: closed }))
     try {
       const got = req.headerOnly
         ? await this.store.stat(req.oid).then((meta) => meta == null ? undefined : { meta, data: new Uint8Array(0) })
@@ -105,8 +109,10 @@ export class NodeObjectHandler implements ObjectHandler {
     }
   }
 
-  async * list (req: ListObjects, _from: string, hlc: bigint): AsyncIterable<bigint[]> {
+  async * list (req: ListObjects, from: string, hlc: bigint): AsyncIterable<bigint[]> {
     this.observe(hlc, 'list')
+    const closed = await this.gate(from)
+    if (closed != null) throw new Error(closed)
     this.metrics.objectRequests.inc({ op: 'list', status: 'OK' })
     if (req.hasVid && (req.vid < 1 || req.vid > MAX_VID)) throw new Error(`invalid vid ${req.vid}`)
     const cache = this.store.cache

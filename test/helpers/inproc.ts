@@ -112,3 +112,30 @@ export async function waitFor (cond: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
+
+/** `bellwether check` over the running in-process nodes (same judge as the CLI) */
+export async function checkCluster (c: InprocCluster): Promise<import('../../src/check/checker.js').CheckReport> {
+  const { judgeCluster } = await import('../../src/check/checker.js')
+  const nodes = []
+  const vdis = []
+  for (let i = 0; i < c.specs.length; i++) {
+    if (c.nodes[i] == null) continue
+    const check = (await c.api(i, 'GET', '/check')).json
+    const deletes = (await c.api(i, 'GET', '/deletes')).json.records
+    vdis.push(...(await c.api(i, 'GET', '/vdi')).json.vdis)
+    nodes.push({ node: i, peerId: c.node(i).peerId, zone: c.node(i).node.zone, check, deletes })
+  }
+  return judgeCluster({ nodes, vdis })
+}
+
+/** application-level partition through each node's admin API: groups of node indexes */
+export async function partition (c: InprocCluster, groups: number[][]): Promise<void> {
+  for (const g of groups) {
+    const others = groups.filter((o) => o !== g).flat().map((j) => c.specs[j].peerId)
+    for (const i of g) if (c.nodes[i] != null) await c.api(i, 'POST', '/chaos/partition', { peers: others })
+  }
+}
+
+export async function heal (c: InprocCluster): Promise<void> {
+  for (let i = 0; i < c.specs.length; i++) if (c.nodes[i] != null) await c.api(i, 'POST', '/chaos/heal')
+}

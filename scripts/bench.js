@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// `npm run bench`: bellwether's benchmark. Each measurement is a section in scripts/bench/
+// (a module exporting { name, title, run(ctx) → [table] }); every figure is printed next to a
+// baseline measured in the same run and the ratio against it. To add a measurement, write
+// scripts/bench/<name>.js and list it in SECTIONS below.
+//
+//   npm run bench                         all sections (≈ 5 min on 2 cores)
+//   npm run bench -- --only purge,memory  some of them
+//   npm run bench -- --seed 42 --deletes 100 --markdown
+//
+// Run with --expose-gc (npm run bench does): the memory section needs global.gc().
+// Every process and temp dir the run creates is removed at the end, on failure and on
+// SIGINT/SIGTERM; a watchdog ends a run that exceeds --max-minutes the same way.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { cleanupAll, closeHttp, machineInfo, makeRng, onCleanup, renderTable } from './bench/lib.js'
+import purge from './bench/purge.js'
+import wire from './bench/wire.js'
+import memory from './bench/memory.js'
+
+const SECTIONS = [purge, wire, memory]
+
+const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--max-minutes M]
+sections:
+${SECTIONS.map((s) => `  ${s.name.padEnd(8)} ${s.title}`).join('\n')}`
+
+function parseCli () {
+  let a
+  try {
+    a = parseArgs({
+      options: {
+        only: { type: 'string' },
+        seed: { type: 'string' },
+        deletes: { type: 'string' },
+        markdown: { type: 'boolean', default: false },
+        'max-minutes': { type: 'string', default: '20' },
+        help: { type: 'boolean', short: 'h', default: false }
+      }
+    }).values
+  } catch (err) {
+    console.error(`${err.message}\n${USAGE}`)
+    process.exit(64)
+  }
+  if (a.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const names = a.only === undefined ? SECTIONS.map((s) => s.name) : a.only.split(',').map((s) => s.trim()).filter(Boolean)
+  const unknown = names.filter((n) => !SECTIONS.some((s) => s.name === n))
+  if (unknown.length > 0 || names.length === 0) {
+    console.error(`unknown section(s): ${unknown.join(', ') || '(none given)'}\n${USAGE}`)
+    process.exit(64)
+  }
+  const num = (v, flag) => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0) {
+      console.error(`${flag} must be a non-negative integer`)
+      process.exit(64)
+    }
+    return n
+  }
+  return {
+    sections: SECTIONS.filter((s) => names.includes(s.name)),
+    seed: num(a.seed, '--seed') ?? (Date.now() % 0x7fffffff),
+    deletes: num(a.deletes, '--deletes'),
+    markdown: a.markdown,
+    maxMinutes: num(a['max-minutes'], '--max-minutes')
+  }
+}
+
+async function main () {
+  const opts = parseCli()
+  const started = Date.now()
+  const log = (msg) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`)
+
+  let stopping = false
+  const abort = async (why, code) => {
+    if (stopping) return
+    stopping = true
+    log(`${why}: cleaning up`)
+    await cleanupAll()
+    closeHttp()
+    process.exit(code)
+  }
+  process.on('SIGINT', () => { void abort('interrupted', 130) })
+  process.on('SIGTERM', () => { void abort('terminated', 143) })
+  const watchdog = setTimeout(() => { void abort(`still running after ${opts.maxMinutes} min`, 1) }, opts.maxMinutes * 60_000)
+
+  const m = machineInfo()
+  const header = [
+    `bellwether benchmark — ${m.date}`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memory} RAM; ${m.os}; node ${m.node}`,
+    `commit ${m.commit}; seed ${opts.seed}; sections ${opts.sections.map((s) => s.name).join(', ')}`
+  ]
+  console.log(opts.markdown ? header.map((l) => `${l}  `).join('\n') : header.join('\n'))
+  if (typeof global.gc !== 'function') log('warning: run with node --expose-gc (npm run bench does); the memory section needs it')
+
+  const tmp = await mkdtemp(join(tmpdir(), 'bellwether-bench-'))
+  onCleanup(`temp dir ${tmp}`, async () => await rm(tmp, { recursive: true, force: true }))
+  let failed = 0
+  try {
+    for (const section of opts.sections) {
+      const t0 = Date.now()
+      log(`section ${section.name}: ${section.title}`)
+      // each section gets its own rng stream, so --only gives the same workload as a full run
+      const rng = makeRng(opts.seed + SECTIONS.indexOf(section) * 7919)
+      try {
+        const tables = await section.run({ opts, rng, tmp, log })
+        for (const t of tables) console.log('\n' + renderTable(t, opts.markdown))
+        log(`section ${section.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      } catch (err) {
+        failed++
+        console.log(`\n== ${section.title}\n  FAILED: ${err?.stack ?? err}`)
+      }
+    }
+  } finally {
+    clearTimeout(watchdog)
+    await cleanupAll()
+    closeHttp()
+  }
+  console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s${failed > 0 ? `; ${failed} section(s) FAILED` : ''}`)
+  process.exitCode = failed > 0 ? 1 : 0
+}
+
+main().catch(async (err) => {
+  console.error(err?.stack ?? err)
+  await cleanupAll()
+  closeHttp()
+  process.exit(1)
+})

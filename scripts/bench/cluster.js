@@ -1,0 +1,90 @@
+// A benchmark cluster: N separate `bellwether node start` processes on 127.0.0.10+i, launched
+// exactly as `bellwether cluster up` does (same launcher, same cluster file, so the real
+// `bellwether cluster down --purge` stops and removes it), plus the one knob `cluster up`
+// does not expose: extra `node start` flags (`--pubsub floodsub` for the baseline).
+// Every cluster registers its own cleanup: the processes and its data dir go away even when
+// the run fails or is interrupted.
+import { spawn } from 'node:child_process'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { api, onCleanup, sleep } from './lib.js'
+import { binPath, freePorts, spawnNode, stopProcess } from '../../dist/cluster/launcher.js'
+import {
+  DEFAULT_IP_BASE, apiUrlOf, ipAdd, nodeDataDir, nodeLogFile, nodeMultiaddr, writeClusterFile
+} from '../../dist/cluster/clusterFile.js'
+import { peerIdOfDataDir } from '../../dist/net/peerKey.js'
+
+const READY_TIMEOUT_MS = 60_000
+
+/**
+ * Starts `nodes` node processes in `dir` and resolves once every node sees all of them.
+ * Returns { nodes, dir, pubsub, stop() }; stop() is idempotent and also runs on cleanup.
+ */
+export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub = 'gossipsub', ipBase = DEFAULT_IP_BASE, log = () => {} }) {
+  await mkdir(dir, { recursive: true })
+  const extraArgs = pubsub === 'gossipsub' ? [] : ['--pubsub', pubsub]
+  // keys first: every node's full multiaddr must be known before any process starts
+  const nodes = await Promise.all(Array.from({ length: count }, async (_, i) => {
+    const ip = ipAdd(ipBase, i)
+    const dataDir = nodeDataDir(dir, i)
+    const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
+    return {
+      index: i, peerId, ip, p2pPort, apiPort, apiUrl: apiUrlOf(ip, apiPort),
+      multiaddr: nodeMultiaddr(ip, p2pPort, peerId), dataDir, logFile: nodeLogFile(dir, i), pid: null, zone: i
+    }
+  }))
+  const file = { version: 1, createdAt: new Date().toISOString(), copies, ipBase, logLevel: 'warn', nodes }
+  await writeClusterFile(dir, file)
+
+  const cluster = { dir, nodes, pubsub, stop: async () => {} }
+  cluster.stop = onCleanup(`${pubsub} cluster in ${dir}`, async () => await stopCluster(cluster))
+  try {
+    for (const n of nodes) {
+      n.pid = spawnNode(n, { bootstrap: nodes.filter((x) => x !== n).map((x) => x.multiaddr), copies, logLevel: 'warn', extraArgs })
+    }
+  } finally {
+    await writeClusterFile(dir, file) // whatever started must be findable by `cluster down`
+  }
+  const t0 = Date.now()
+  await waitForMembers(cluster, count)
+  log(`${count}-node ${pubsub} cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${dir})`)
+  return cluster
+}
+
+async function waitForMembers (cluster, want) {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    const seen = await Promise.all(cluster.nodes.map(async (n) => {
+      try { return (await api(`${n.apiUrl}/status`, { timeoutMs: 2000 })).members.length } catch { return 0 }
+    }))
+    if (seen.every((s) => s >= want)) return
+    if (Date.now() > deadline) {
+      throw new Error(`${cluster.pubsub} cluster did not form within ${READY_TIMEOUT_MS / 1000} s: members seen ${seen.join(',')}; logs in ${cluster.dir}/node-*/node.log`)
+    }
+    await sleep(200)
+  }
+}
+
+/**
+ * `bellwether cluster down --purge --dir DIR` (the product's own teardown); if that fails,
+ * signal our pids directly and remove the dir ourselves.
+ */
+async function stopCluster (cluster) {
+  const code = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [binPath(), 'cluster', 'down', '--purge', '--dir', cluster.dir], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let err = ''
+    child.stderr.on('data', (d) => { err += d })
+    child.on('error', () => resolve(-1))
+    child.on('exit', (c) => {
+      if (c !== 0) process.stderr.write(`cluster down in ${cluster.dir} exited ${c}: ${err.trim()}\n`)
+      resolve(c)
+    })
+  })
+  if (code !== 0) await Promise.all(cluster.nodes.map(async (n) => await stopProcess(n.pid, n.dataDir, 3000)))
+  await rm(cluster.dir, { recursive: true, force: true })
+}
+
+/** Path for a cluster's dir under the run's temp root. */
+export function clusterDir (root, name) {
+  return join(root, name)
+}

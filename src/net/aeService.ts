@@ -1,0 +1,148 @@
+// The anti-entropy stream protocol (/bellwether/ae/1.0.0): carries one ReconSession's
+// frames over a libp2p stream with it-pipe + length-prefixed framing. The session is pure;
+// this adapter only moves bytes, enforces the deadline, and hands learned records to the
+// node (which persists, applies and purges them before the session goes on).
+import * as lp from 'it-length-prefixed'
+import { pipe } from 'it-pipe'
+import { pushable } from 'it-pushable'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Stream } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { ReconSession, decodeFrame, encodeFrame } from '../antientropy/session.js'
+import { MAX_FRAME_BYTES } from '../antientropy/constants.js'
+import type { ReconSet } from '../antientropy/reconSet.js'
+import type { DeleteRec } from '../tombstones/record.js'
+import type { AeFrame, LogSummary } from '../wire/bellwether_pb.js'
+import type { Host } from './host.js'
+import { AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
+
+/** The node's side of anti-entropy. */
+export interface AeHandler {
+  /** the live set being reconciled; sessions add what they learn to it */
+  readonly set: ReconSet
+  /** persist, apply and purge records a session learned; resolves once they are durable */
+  ingest (recs: DeleteRec[], peer: string): Promise<void>
+  /** decorate this side's first frame (GC: ack, horizon, floor) and read the peer's */
+  decorate?: (frame: AeFrame, peer: string) => void
+  /** a session finished cleanly; `peerSummary` is what the peer reported at its start */
+  completed?: (report: SessionReport, peerSummary: LogSummary | undefined) => void
+  /** the peer's first frame (GC: floor, reset) before the session handles it */
+  inspect?: (frame: AeFrame, peer: string) => Promise<void>
+}
+
+export interface SessionReport {
+  peer: string
+  role: 'initiator' | 'responder'
+  startedAt: number
+  ms: number
+  bytesIn: number
+  bytesOut: number
+  framesIn: number
+  framesOut: number
+  rounds: number
+  learned: number
+  sent: number
+  error?: string
+}
+
+export interface AeTotals {
+  started: number
+  completed: number
+  failed: number
+  bytesIn: number
+  bytesOut: number
+  recordsLearned: number
+  recordsSent: number
+}
+
+const RECENT = 32
+
+export class AntiEntropyService {
+  readonly totals: AeTotals = { started: 0, completed: 0, failed: 0, bytesIn: 0, bytesOut: 0, recordsLearned: 0, recordsSent: 0 }
+  /** the last few sessions, newest last (admin API) */
+  readonly recent: SessionReport[] = []
+  private started = false
+
+  constructor (private readonly host: Host, private readonly handler: AeHandler, private readonly log: Logger, private readonly timeoutMs = AE_SESSION_TIMEOUT_MS) {}
+
+  async start (): Promise<void> {
+    await this.host.handle(AE_PROTOCOL, ({ stream, connection }) => {
+      const peer = connection.remotePeer.toString()
+      void this.run(stream, peer, 'responder').catch(() => {})
+    }, { maxInboundStreams: MAX_INBOUND_STREAMS })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    if (this.started) await this.host.unhandle(AE_PROTOCOL)
+    this.started = false
+  }
+
+  /** run one session as initiator with `peer` */
+  async sync (peer: string): Promise<SessionReport> {
+    const signal = AbortSignal.timeout(this.timeoutMs)
+    const stream = await this.host.dialProtocol(peerIdFromString(peer), AE_PROTOCOL, { signal })
+    return await this.run(stream, peer, 'initiator')
+  }
+
+  private async run (stream: Stream, peer: string, role: 'initiator' | 'responder'): Promise<SessionReport> {
+    const session = new ReconSession(role, this.handler.set)
+    const report: SessionReport = { peer, role, startedAt: Date.now(), ms: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, learned: 0, sent: 0 }
+    this.totals.started++
+    const out = pushable<Uint8Array>()
+    const timer = setTimeout(() => { stream.abort(new Error(`anti-entropy session with ${peer} timed out after ${this.timeoutMs} ms`)) }, this.timeoutMs)
+    const sinkDone = pipe(out, (src) => lp.encode(src), stream.sink).catch((err) => { report.error ??= String(err?.message ?? err) })
+    let firstOut = true
+    let firstIn = true
+    const send = (frame: AeFrame): void => {
+      if (firstOut) { this.handler.decorate?.(frame, peer); firstOut = false }
+      const bytes = encodeFrame(frame)
+      report.bytesOut += bytes.byteLength
+      out.push(bytes)
+    }
+    try {
+      if (role === 'initiator') send(session.start())
+      for await (const chunk of lp.decode(stream.source, { maxDataLength: MAX_FRAME_BYTES })) {
+        const bytes = chunk.subarray()
+        report.bytesIn += bytes.byteLength
+        if (firstIn && this.handler.inspect != null) {
+          firstIn = false
+          // a malformed first frame is left for the session to reject with its error
+          let frame: AeFrame | undefined
+          try { frame = decodeFrame(bytes) } catch {}
+          if (frame != null) await this.handler.inspect(frame, peer)
+        }
+        const step = session.receiveBytes(bytes)
+        if (step.learned.length > 0) await this.handler.ingest(step.learned, peer)
+        if (step.reply != null) send(step.reply)
+        if (step.error != null) report.error = step.error
+        if (step.done) break
+      }
+      if (!session.ended && report.error == null) report.error = 'peer closed the stream mid-session'
+    } catch (err) {
+      report.error ??= String((err as Error)?.message ?? err)
+    } finally {
+      clearTimeout(timer)
+      out.end()
+      await sinkDone
+      await stream.close().catch(() => { stream.abort(new Error('close failed')) })
+      const st = session.stats
+      Object.assign(report, { ms: Date.now() - report.startedAt, framesIn: st.framesIn, framesOut: st.framesOut, rounds: st.rounds, learned: st.recordsLearned, sent: st.recordsSent })
+      this.account(report)
+      if (report.error == null) this.handler.completed?.(report, session.peerSummary)
+    }
+    if (report.error != null) this.log.debug({ peer, role, err: report.error }, 'anti-entropy session failed')
+    return report
+  }
+
+  private account (r: SessionReport): void {
+    if (r.error == null) this.totals.completed++
+    else this.totals.failed++
+    this.totals.bytesIn += r.bytesIn
+    this.totals.bytesOut += r.bytesOut
+    this.totals.recordsLearned += r.learned
+    this.totals.recordsSent += r.sent
+    this.recent.push(r)
+    if (this.recent.length > RECENT) this.recent.shift()
+  }
+}
