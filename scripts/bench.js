@@ -11,18 +11,18 @@
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().
 // Every process and temp dir the run creates is removed at the end, on failure and on
 // SIGINT/SIGTERM; a watchdog ends a run that exceeds --max-minutes the same way.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { cleanupAll, closeHttp, machineInfo, makeRng, onCleanup, renderTable } from './bench/lib.js'
+import { cleanupAll, closeHttp, isClosing, machineInfo, makeRng, onCleanup, renderTable } from './bench/lib.js'
 import purge from './bench/purge.js'
 import wire from './bench/wire.js'
 import memory from './bench/memory.js'
 
 const SECTIONS = [purge, wire, memory]
 
-const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--max-minutes M]
+const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
 sections:
 ${SECTIONS.map((s) => `  ${s.name.padEnd(8)} ${s.title}`).join('\n')}`
 
@@ -35,6 +35,7 @@ function parseCli () {
         seed: { type: 'string' },
         deletes: { type: 'string' },
         markdown: { type: 'boolean', default: false },
+        'markdown-file': { type: 'string' },
         'max-minutes': { type: 'string', default: '20' },
         help: { type: 'boolean', short: 'h', default: false }
       }
@@ -67,6 +68,7 @@ function parseCli () {
     seed: num(a.seed, '--seed') ?? (Date.now() % 0x7fffffff),
     deletes: num(a.deletes, '--deletes'),
     markdown: a.markdown,
+    markdownFile: a['markdown-file'],
     maxMinutes: num(a['max-minutes'], '--max-minutes')
   }
 }
@@ -92,28 +94,41 @@ async function main () {
   const m = machineInfo()
   const header = [
     `bellwether benchmark — ${m.date}`,
-    `machine: ${m.cpu}, ${m.cores} cores, ${m.memory} RAM; ${m.os}; node ${m.node}`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memory} RAM; ${m.os}; node ${m.node}; load average at start ${m.load}`,
     `commit ${m.commit}; seed ${opts.seed}; sections ${opts.sections.map((s) => s.name).join(', ')}`
   ]
-  console.log(opts.markdown ? header.map((l) => `${l}  `).join('\n') : header.join('\n'))
+  const mdHeader = header.map((l) => `${l}  `).join('\n')
+  const md = [mdHeader] // the same results in Markdown, for --markdown-file
+  console.log(opts.markdown ? mdHeader : header.join('\n'))
   if (typeof global.gc !== 'function') log('warning: run with node --expose-gc (npm run bench does); the memory section needs it')
 
   const tmp = await mkdtemp(join(tmpdir(), 'bellwether-bench-'))
-  onCleanup(`temp dir ${tmp}`, async () => await rm(tmp, { recursive: true, force: true }))
+  try {
+    onCleanup(`temp dir ${tmp}`, async () => await rm(tmp, { recursive: true, force: true }))
+  } catch (err) { // interrupted while the dir was being made
+    await rm(tmp, { recursive: true, force: true })
+    throw err
+  }
   let failed = 0
   try {
     for (const section of opts.sections) {
+      if (isClosing()) break
       const t0 = Date.now()
       log(`section ${section.name}: ${section.title}`)
       // each section gets its own rng stream, so --only gives the same workload as a full run
-      const rng = makeRng(opts.seed + SECTIONS.indexOf(section) * 7919)
+      const seed = opts.seed + SECTIONS.indexOf(section) * 7919
       try {
-        const tables = await section.run({ opts, rng, tmp, log })
-        for (const t of tables) console.log('\n' + renderTable(t, opts.markdown))
+        const tables = await section.run({ opts, seed, rng: makeRng(seed), tmp, log })
+        for (const t of tables) {
+          console.log('\n' + renderTable(t, opts.markdown))
+          md.push(renderTable(t, true))
+        }
         log(`section ${section.name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
       } catch (err) {
+        if (isClosing()) break // interrupted: the failure is only the teardown under its feet
         failed++
         console.log(`\n== ${section.title}\n  FAILED: ${err?.stack ?? err}`)
+        md.push(`### ${section.title}\n\nFAILED: ${err?.message ?? err}`)
       }
     }
   } finally {
@@ -121,7 +136,12 @@ async function main () {
     await cleanupAll()
     closeHttp()
   }
-  console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s${failed > 0 ? `; ${failed} section(s) FAILED` : ''}`)
+  const total = `total ${((Date.now() - started) / 1000).toFixed(0)} s${failed > 0 ? `; ${failed} section(s) FAILED` : ''}`
+  console.log(`\n${total}`)
+  if (opts.markdownFile !== undefined) {
+    await writeFile(opts.markdownFile, md.join('\n\n') + `\n\n${total}\n`)
+    log(`results written to ${opts.markdownFile} (Markdown)`)
+  }
   process.exitCode = failed > 0 ? 1 : 0
 }
 

@@ -4,8 +4,8 @@
 // does not expose: extra `node start` flags (`--pubsub floodsub` for the baseline).
 // Every cluster registers its own cleanup: the processes and its data dir go away even when
 // the run fails or is interrupted.
-import { spawn } from 'node:child_process'
-import { mkdir, rm } from 'node:fs/promises'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { api, onCleanup, sleep } from './lib.js'
 import { binPath, freePorts, spawnNode, stopProcess } from '../../dist/cluster/launcher.js'
@@ -21,10 +21,13 @@ const READY_TIMEOUT_MS = 60_000
  * Returns { nodes, dir, pubsub, stop() }; stop() is idempotent and also runs on cleanup.
  */
 export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub = 'gossipsub', ipBase = DEFAULT_IP_BASE, log = () => {} }) {
+  const cluster = { dir, nodes: [], pubsub, stop: async () => {} }
+  // registered before anything exists, so an interrupted start is undone as well
+  cluster.stop = onCleanup(`${pubsub} cluster in ${dir}`, async () => await stopCluster(cluster))
   await mkdir(dir, { recursive: true })
   const extraArgs = pubsub === 'gossipsub' ? [] : ['--pubsub', pubsub]
   // keys first: every node's full multiaddr must be known before any process starts
-  const nodes = await Promise.all(Array.from({ length: count }, async (_, i) => {
+  const nodes = cluster.nodes = await Promise.all(Array.from({ length: count }, async (_, i) => {
     const ip = ipAdd(ipBase, i)
     const dataDir = nodeDataDir(dir, i)
     const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
@@ -35,9 +38,6 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
   }))
   const file = { version: 1, createdAt: new Date().toISOString(), copies, ipBase, logLevel: 'warn', nodes }
   await writeClusterFile(dir, file)
-
-  const cluster = { dir, nodes, pubsub, stop: async () => {} }
-  cluster.stop = onCleanup(`${pubsub} cluster in ${dir}`, async () => await stopCluster(cluster))
   try {
     for (const n of nodes) {
       n.pid = spawnNode(n, { bootstrap: nodes.filter((x) => x !== n).map((x) => x.multiaddr), copies, logLevel: 'warn', extraArgs })
@@ -80,8 +80,35 @@ async function stopCluster (cluster) {
       resolve(c)
     })
   })
-  if (code !== 0) await Promise.all(cluster.nodes.map(async (n) => await stopProcess(n.pid, n.dataDir, 3000)))
+  // our own pids as well: a process spawned after the cluster file was last written is not in it
+  await Promise.all(cluster.nodes.map(async (n) => await stopProcess(n.pid, n.dataDir, 3000)))
   await rm(cluster.dir, { recursive: true, force: true })
+}
+
+let clkTck
+/** CPU seconds (user + system) used so far by each node process; NaN for one that is gone. */
+async function cpuSeconds (cluster) {
+  clkTck ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  return await Promise.all(cluster.nodes.map(async (n) => {
+    try {
+      const stat = await readFile(`/proc/${n.pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return (Number(f[11]) + Number(f[12])) / clkTck // fields 14 and 15: utime, stime
+    } catch {
+      return NaN
+    }
+  }))
+}
+
+/**
+ * CPU the whole cluster uses while idle, over `ms`, in percent of one core (summed over
+ * nodes): context for latency figures taken on a machine with few cores.
+ */
+export async function idleCpuPercent (cluster, ms = 3000) {
+  const a = await cpuSeconds(cluster)
+  await sleep(ms)
+  const b = await cpuSeconds(cluster)
+  return (b.reduce((s, x, i) => s + x - a[i], 0) / (ms / 1000)) * 100
 }
 
 /** Path for a cluster's dir under the run's temp root. */

@@ -2,26 +2,27 @@
 // result tables, a keep-alive HTTP/JSON client for the nodes' admin API, Prometheus text
 // parsing, and the cleanup registry that undoes everything a run created (also on SIGINT).
 import http from 'node:http'
-import { cpus, totalmem, release } from 'node:os'
+import { cpus, loadavg, totalmem, release } from 'node:os'
 import { execFileSync } from 'node:child_process'
 
 // ---------------------------------------------------------------- randomness
 
-/** xorshift128+ seeded from one 32-bit seed: the whole run is reproducible from it. */
+/** sfc32 (128-bit state, period ≥ 2^32) seeded from one integer: the run is reproducible from it. */
 export function makeRng (seed) {
-  let s0 = (seed >>> 0) ^ 0x9e3779b9
-  let s1 = Math.imul(seed >>> 0, 0x85ebca6b) ^ 0xc2b2ae35
+  let a = 0x9e3779b9
+  let b = 0x243f6a88
+  let c = 0xb7e15162
+  let d = seed >>> 0
   const next = () => {
-    let x = s0
-    const y = s1
-    s0 = y
-    x ^= x << 23
-    x ^= x >>> 17
-    x ^= y ^ (y >>> 26)
-    s1 = x
-    return ((s0 + s1) >>> 0) / 0x100000000
+    const t = (a + b + d) | 0
+    d = (d + 1) | 0
+    a = b ^ (b >>> 9)
+    b = (c + (c << 3)) | 0
+    c = (c << 21) | (c >>> 11)
+    c = (c + t) | 0
+    return (t >>> 0) / 0x100000000
   }
-  for (let i = 0; i < 16; i++) next()
+  for (let i = 0; i < 20; i++) next()
   return {
     /** uniform in [0, 1) */
     next,
@@ -136,6 +137,7 @@ export function machineInfo () {
     node: process.version,
     os: `${process.platform} ${release()}`,
     date: new Date().toISOString(),
+    load: loadavg().map((l) => l.toFixed(2)).join(' '),
     commit
   }
 }
@@ -144,13 +146,29 @@ export function machineInfo () {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
 
-/** One request to a node's admin API; resolves { status, json, text }. Never follows redirects. */
-export function request (url, { method = 'GET', body, timeoutMs = 10_000, type = 'application/json' } = {}) {
+/**
+ * One request to a node's admin API; resolves { status, json, text }. GETs reuse keep-alive
+ * connections (the 2 ms polls would otherwise open thousands) and are retried once when the
+ * node closed an idle connection under us; other methods get a fresh connection, so a write
+ * is never sent twice.
+ */
+export async function request (url, opts = {}) {
+  const method = opts.method ?? 'GET'
+  if (method !== 'GET') return await requestOnce(url, opts, false)
+  try {
+    return await requestOnce(url, opts, agent)
+  } catch (err) {
+    if (err?.code !== 'ECONNRESET' && err?.code !== 'EPIPE') throw err
+    return await requestOnce(url, opts, agent)
+  }
+}
+
+function requestOnce (url, { method = 'GET', body, timeoutMs = 10_000, type = 'application/json' }, via) {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : (body instanceof Uint8Array ? body : Buffer.from(JSON.stringify(body)))
     const req = http.request(url, {
       method,
-      agent,
+      agent: via,
       headers: payload === undefined ? {} : { 'content-type': type, 'content-length': payload.byteLength }
     }, (res) => {
       const chunks = []
@@ -213,9 +231,22 @@ export async function nodeMetrics (node) {
 // ---------------------------------------------------------------- cleanup
 
 const cleanups = []
+let closing = false
 
-/** Registers an undo step; returns a function that runs it now (once) and unregisters it. */
+/** true once cleanup has begun (interrupt, watchdog or the end of the run) */
+export const isClosing = () => closing
+
+export class Aborted extends Error {
+  name = 'Aborted'
+}
+
+/**
+ * Registers an undo step; returns a function that runs it now (once) and unregisters it.
+ * Register BEFORE creating the resource: once the run is shutting down this throws Aborted,
+ * so nothing new is started behind the cleanup's back.
+ */
 export function onCleanup (label, fn) {
+  if (closing) throw new Aborted(`run is shutting down; not starting ${label}`)
   const entry = { label, fn, done: false }
   cleanups.push(entry)
   return async () => {
@@ -228,6 +259,7 @@ export function onCleanup (label, fn) {
 
 /** Runs every pending undo step, newest first; errors are reported, never thrown. */
 export async function cleanupAll () {
+  closing = true
   while (cleanups.length > 0) {
     const entry = cleanups.pop()
     if (entry.done) continue

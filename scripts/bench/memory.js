@@ -9,9 +9,14 @@
 // so they are not counted. Purge = one whole VDI: OidSet.deleteVid(vid) against deleting that
 // VDI's oids one by one from the Set (given the list, its best case).
 // Peak memory ≈ 0.8 GB (one Set<bigint> of 10M at a time).
+// The work runs in a child process (this same file, node --expose-gc): a fresh heap that no
+// cluster traffic disturbs, and a long synchronous build that Ctrl-C or the run's cleanup can
+// still stop at once.
+import { fork } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 import { OidSet } from '../../dist/idset.js'
-import { fmtBytes, fmtMs, fmtPerId, fmtRatio, int, sparseIndexes } from './lib.js'
+import { fmtBytes, fmtMs, fmtPerId, fmtRatio, int, makeRng, onCleanup, sparseIndexes } from './lib.js'
 
 const DENSE_VIDS = 10
 const DENSE_PER_VID = 1_000_000
@@ -24,47 +29,73 @@ export default {
   name: 'memory',
   title: 'Object list cache at 10M oids: OidSet vs Set<bigint> (memory per oid, purge of one VDI)',
   async run (ctx) {
-    if (typeof global.gc !== 'function') throw new Error('needs node --expose-gc (use npm run bench)')
-    const vids = distinctVids(ctx.rng, DENSE_VIDS + SPARSE_VIDS)
-    const denseVids = vids.slice(0, DENSE_VIDS)
-    const sparseVids = vids.slice(DENSE_VIDS)
-    const shuffled = permutation(ctx.rng, TOTAL)
-
-    // dense: position p ↦ (denseVids[p / 1M], p % 1M)
-    const dense = {
-      vid: (p) => denseVids[Math.floor(p / DENSE_PER_VID)],
-      idx: (p) => p % DENSE_PER_VID
-    }
-    // sparse: position p ↦ (sparseVids[p / 10k], sparseIdx[p])
-    const sparseIdx = new Uint32Array(TOTAL)
-    for (let v = 0; v < SPARSE_VIDS; v++) sparseIdx.set(sparseIndexes(ctx.rng, SPARSE_PER_VID, SPARSE_RANGE), v * SPARSE_PER_VID)
-    const sparse = {
-      vid: (p) => sparseVids[Math.floor(p / SPARSE_PER_VID)],
-      idx: (p) => sparseIdx[p]
-    }
-
-    const cases = [
-      { label: 'dense, in order', data: dense, order: null, victim: denseVids[0], victimSize: DENSE_PER_VID },
-      { label: 'dense, random order', data: dense, order: shuffled, victim: denseVids[0], victimSize: DENSE_PER_VID, sameSetAs: 0 },
-      { label: 'sparse, random order', data: sparse, order: shuffled, victim: sparseVids[0], victimSize: SPARSE_PER_VID }
-    ]
-    const results = []
-    for (const c of cases) {
-      const r = { label: c.label }
-      Object.assign(r, measureOidSet(c))
-      ctx.log(`memory: OidSet ${c.label}: ${fmtPerId(r.oidBytes / TOTAL)}/oid, built in ${fmtMs(r.oidBuildMs)}`)
-      if (c.sameSetAs === undefined) {
-        Object.assign(r, measureBigintSet(c))
-        ctx.log(`memory: Set<bigint> ${c.label}: ${fmtPerId(r.setBytes / TOTAL)}/oid, built in ${fmtMs(r.setBuildMs)}`)
-      } else {
-        const o = results[c.sameSetAs]
-        Object.assign(r, { setBytes: o.setBytes, setBuildMs: NaN, setPurgeMs: o.setPurgeMs, setReused: true })
-      }
-      r.victimSize = c.victimSize
-      results.push(r)
-    }
-    return [memoryTable(results), timeTable(results)]
+    return await runInChild(ctx)
   }
+}
+
+const SELF = fileURLToPath(import.meta.url)
+
+function runInChild (ctx) {
+  return new Promise((resolve, reject) => {
+    let child
+    const stop = onCleanup('memory child process', async () => { if (child !== undefined && child.exitCode === null) child.kill('SIGKILL') })
+    child = fork(SELF, ['--child', String(ctx.seed)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    let tables
+    child.on('message', (m) => {
+      if (m.log !== undefined) ctx.log(m.log)
+      if (m.tables !== undefined) tables = m.tables
+      if (m.error !== undefined) reject(new Error(m.error))
+    })
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      void stop()
+      if (tables !== undefined) resolve(tables)
+      else reject(new Error(`memory child exited with ${signal ?? code}`))
+    })
+  })
+}
+
+function measureAll (rng, log) {
+  if (typeof global.gc !== 'function') throw new Error('needs node --expose-gc')
+  const vids = distinctVids(rng, DENSE_VIDS + SPARSE_VIDS)
+  const denseVids = vids.slice(0, DENSE_VIDS)
+  const sparseVids = vids.slice(DENSE_VIDS)
+  const shuffled = permutation(rng, TOTAL)
+
+  // dense: position p ↦ (denseVids[p / 1M], p % 1M)
+  const dense = {
+    vid: (p) => denseVids[Math.floor(p / DENSE_PER_VID)],
+    idx: (p) => p % DENSE_PER_VID
+  }
+  // sparse: position p ↦ (sparseVids[p / 10k], sparseIdx[p])
+  const sparseIdx = new Uint32Array(TOTAL)
+  for (let v = 0; v < SPARSE_VIDS; v++) sparseIdx.set(sparseIndexes(rng, SPARSE_PER_VID, SPARSE_RANGE), v * SPARSE_PER_VID)
+  const sparse = {
+    vid: (p) => sparseVids[Math.floor(p / SPARSE_PER_VID)],
+    idx: (p) => sparseIdx[p]
+  }
+
+  const cases = [
+    { label: 'dense, in order', data: dense, order: null, victim: denseVids[0], victimSize: DENSE_PER_VID },
+    { label: 'dense, random order', data: dense, order: shuffled, victim: denseVids[0], victimSize: DENSE_PER_VID, sameSetAs: 0 },
+    { label: 'sparse, random order', data: sparse, order: shuffled, victim: sparseVids[0], victimSize: SPARSE_PER_VID }
+  ]
+  const results = []
+  for (const c of cases) {
+    const r = { label: c.label }
+    Object.assign(r, measureOidSet(c))
+    log(`memory: OidSet ${c.label}: ${fmtPerId(r.oidBytes / TOTAL)}/oid, built in ${fmtMs(r.oidBuildMs)}`)
+    if (c.sameSetAs === undefined) {
+      Object.assign(r, measureBigintSet(c))
+      log(`memory: Set<bigint> ${c.label}: ${fmtPerId(r.setBytes / TOTAL)}/oid, built in ${fmtMs(r.setBuildMs)}`)
+    } else {
+      const o = results[c.sameSetAs]
+      Object.assign(r, { setBytes: o.setBytes, setBuildMs: NaN, setPurgeMs: o.setPurgeMs, setReused: true })
+    }
+    r.victimSize = c.victimSize
+    results.push(r)
+  }
+  return [memoryTable(results), timeTable(results)]
 }
 
 function heapNow () {
@@ -86,6 +117,7 @@ function measureOidSet ({ data, order, victim, victimSize }) {
   const oidBytes = heapNow() - m0
   if (s.size !== TOTAL) throw new Error(`OidSet holds ${s.size}, expected ${TOTAL}`)
   const estimate = s.byteSize()
+  global.gc() // no collection left pending from the build inside the timed purge
   const t1 = performance.now()
   const removed = s.deleteVid(victim)
   const oidPurgeMs = performance.now() - t1
@@ -106,6 +138,7 @@ function measureBigintSet ({ data, order, victim, victimSize }) {
   // (the victim is the first VDI of the layout: positions 0 .. victimSize-1)
   const list = Array.from({ length: victimSize }, (_, p) => oidAt(data, p))
   if (list.some((o) => Number(o >> 32n) !== victim)) throw new Error('victim VDI layout mismatch')
+  global.gc()
   const t1 = performance.now()
   for (const o of list) s.delete(o)
   const setPurgeMs = performance.now() - t1
@@ -168,4 +201,16 @@ function permutation (rng, n) {
     p[j] = t
   }
   return p
+}
+
+// child mode: last in the file, so every const above is initialised before it runs
+if (process.argv[1] === SELF && process.argv[2] === '--child') {
+  const log = (msg) => process.send({ log: msg })
+  let answer
+  try {
+    answer = { tables: measureAll(makeRng(Number(process.argv[3])), log) }
+  } catch (err) {
+    answer = { error: err?.stack ?? String(err) }
+  }
+  process.send(answer, () => process.disconnect())
 }

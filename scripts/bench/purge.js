@@ -15,7 +15,8 @@
 // (bw_gossip_bytes_total{topic="deletes"}: payload bytes handed to / received from pubsub,
 // without libp2p framing, signatures or forwarding duplicates).
 import { performance } from 'node:perf_hooks'
-import { startCluster, clusterDir } from './cluster.js'
+import { cpus } from 'node:os'
+import { startCluster, clusterDir, idleCpuPercent } from './cluster.js'
 import {
   api, fmtBytes, fmtMs, fmtRatio, int, mapLimit, nodeMetrics, percentile, sleep, sumMetric
 } from './lib.js'
@@ -58,6 +59,7 @@ async function measureCluster (ctx, pubsub, deletes) {
     })
     ctx.log(`${pubsub}: ${total} VDIs of ${OBJECTS} × ${OBJECT_SIZE} B (copies ${COPIES}) created and written in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 
+    const idleCpu = await idleCpuPercent(cluster, 2000)
     let expected = await agreedLogCount(nodes)
     const measured = []
     let before
@@ -75,6 +77,7 @@ async function measureCluster (ctx, pubsub, deletes) {
     ctx.log(`${pubsub}: ${measured.length} deletes measured, ${timeouts} timed out`)
     return {
       pubsub,
+      idleCpu,
       n: measured.length,
       timeouts,
       recordMs: measured.map((m) => m.recordMs),
@@ -148,6 +151,7 @@ function latencyTable ({ gossipsub: g, floodsub: f }) {
     notes: [
       `VDIs of ${OBJECTS} objects × ${OBJECT_SIZE} B, copies ${COPIES}, written; each deleted through a random node; ${WARMUP} warm-up deletes not counted.`,
       `Polled every ${POLL_MS} ms per node after each answer: figures over-state by ≤ one poll period + one round trip. p99 is nearest-rank (with < 100 deletes it is the maximum).`,
+      `CPU of the 10 idle node processes just before the deletes (% of one core; this machine has ${cpus().length}): gossipsub ${g.idleCpu.toFixed(0)} %, floodsub ${f.idleCpu.toFixed(0)} %.`,
       `records applied during the measured deletes (10 nodes × records): gossipsub ${g.appliedBySource}; floodsub ${f.appliedBySource}.`,
       `oids purged (disk + cache), all nodes: gossipsub ${int(g.purged)}, floodsub ${int(f.purged)} (expected ${int(g.n * (OBJECTS + 1) * COPIES)} = deletes × ${OBJECTS + 1} objects × ${COPIES} copies).`
     ]

@@ -2,6 +2,14 @@
 // set reconciliation over delete records keyed by (hlc, recordHash), in the manner of
 // Negentropy, except that both sides stream the records the other lacks inside the session.
 //
+// Answering a FINGERPRINT range: equal → resolved; the peer holds nothing there → push all of
+// ours (no list needed); we hold ≤ idListThreshold (or one) → our id list; else split into
+// `branch` fingerprints by our own items. Only the side with few items lists them: a side
+// with 10^5 items facing a peer with 3 splits instead, and the peer lists its 3 next round,
+// so ids never cost more than the records they save. Receiving an id list resolves its
+// range: we push what the peer lacks and want what we lack. Pushes are queued lazily
+// ("our items in [a, b) except these ids") and drained into each frame within its limits.
+//
 // Termination rule (both sides evaluate the same predicate, so neither waits for a frame the
 // other will never send): a frame is *done* when its sender has nothing queued (records or
 // wants) after it, and *quiet* when it is done and carries no question (no FINGERPRINT or
@@ -48,9 +56,13 @@ export interface SessionOptions {
 }
 
 export interface Step {
+  /** send this to the peer (also when `done`: the last frame of the session) */
   reply?: AeFrame
+  /** records added to the set by this frame, in arrival order */
   learned: DeleteRec[]
+  /** the session is over; nothing more will be sent or accepted */
   done: boolean
+  /** why the session failed: the peer's frame was invalid (reply carries it) or the peer reported one */
   error?: string
 }
 
@@ -194,16 +206,20 @@ export class ReconSession {
   receive(frame: AeFrame): Step {
     if (this.state === 'ended') return { learned: [], done: true, error: 'session has ended' }
     if (this.state === 'idle') return this.fail('initiator received a frame before start()')
+    // filled as records are applied, so a failure after that still reports them
+    const learned: DeleteRec[] = []
     try {
-      return this.handle(frame)
+      return this.handle(frame, learned)
     } catch (e) {
       // a Violation is the peer's fault; anything else is ours, but it must still end the
       // session rather than escape into the transport
-      return this.fail(e instanceof Violation ? e.message : `internal error: ${(e as Error).message}`)
+      const step = this.fail(e instanceof Violation ? e.message : `internal error: ${(e as Error).message}`)
+      step.learned = learned
+      return step
     }
   }
 
-  private handle(f: AeFrame): Step {
+  private handle(f: AeFrame, learned: DeleteRec[]): Step {
     this.st.framesIn++
     if (this.role === 'responder') this.st.rounds++
     if (f.error !== '') {
@@ -214,9 +230,12 @@ export class ReconSession {
     const incoming = this.validate(f)
     if (f.summary !== undefined && this.peer === undefined) this.peer = f.summary
 
-    const learned: DeleteRec[] = []
-    for (const [rec, hash] of incoming) if (this.set.add(rec, hash)) learned.push(rec)
-    this.st.recordsLearned += learned.length
+    for (const [rec, hash] of incoming) {
+      if (this.set.add(rec, hash)) {
+        learned.push(rec)
+        this.st.recordsLearned++
+      }
+    }
 
     const asks = f.ranges.some((r) => r.mode !== AeMode.SKIP)
     const quietIn = f.done && !asks && f.want.length === 0
@@ -467,7 +486,7 @@ export class ReconSession {
         let full = false
         for (; i < end; i++) {
           const h = this.set.hashAt(i)
-          if (contains(p.except, h) && h % 7n !== 0n) continue
+          if (contains(p.except, h)) continue
           const w = wireOrUndefined(this.set.get(h)!)
           if (w === undefined) continue
           if (!fits(w)) {

@@ -152,6 +152,8 @@ export interface SimParams {
   /** which side lacks the d records; default the initiator (a node back from a partition) */
   lacking?: 'initiator' | 'responder'
   opts?: SessionOptions
+  /** reuse records (and their hashes) from an earlier makeRecords(n, seed) across runs */
+  pool?: { records: DeleteRec[]; hashes: bigint[] }
 }
 
 export interface SimResult extends Omit<SessionRun, 'learnedByInitiator' | 'learnedByResponder'> {
@@ -173,7 +175,9 @@ export function simulate(p: SimParams): SimResult {
   if (!Number.isInteger(n) || n < 0 || !Number.isInteger(d) || d < 0 || d > n) {
     throw new RangeError(`need integers 0 <= d <= n, got n=${n} d=${d}`)
   }
-  const recs = makeRecords(n, seed)
+  if (p.pool !== undefined && p.pool.records.length !== n) throw new RangeError('pool must hold exactly n records')
+  const recs = p.pool?.records ?? makeRecords(n, seed)
+  const hashes = p.pool?.hashes
   const r = rng(seed ^ 0x5bd1e995)
   const missing = new Uint8Array(n)
   if (clustered) {
@@ -195,7 +199,7 @@ export function simulate(p: SimParams): SimResult {
   let missingRecordBytes = 0
   for (let i = 0; i < n; i++) {
     const rec = recs[i]!
-    const h = recordHash(rec)
+    const h = hashes?.[i] ?? recordHash(rec)
     const sz = encodedRecordSize(rec)
     baselineBytes += sz
     full.add(rec, h)

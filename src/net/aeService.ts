@@ -14,7 +14,7 @@ import type { ReconSet } from '../antientropy/reconSet.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { AeFrame, LogSummary } from '../wire/bellwether_pb.js'
 import type { Host } from './host.js'
-import { AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
+import { AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
 
 /** The node's side of anti-entropy. */
 export interface AeHandler {
@@ -80,8 +80,8 @@ export class AntiEntropyService {
 
   /** run one session as initiator with `peer` */
   async sync (peer: string): Promise<SessionReport> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
-    const stream = await this.host.dialProtocol(peerIdFromString(peer), AE_PROTOCOL, { signal })
+    // a stopped or paused peer must not pin a session slot: opening the stream has its own short deadline
+    const stream = await this.host.dialProtocol(peerIdFromString(peer), AE_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     return await this.run(stream, peer, 'initiator')
   }
 
@@ -113,7 +113,11 @@ export class AntiEntropyService {
           if (frame != null) await this.handler.inspect(frame, peer)
         }
         const step = session.receiveBytes(bytes)
-        if (step.learned.length > 0) await this.handler.ingest(step.learned, peer)
+        if (step.learned.length > 0) {
+          report.learned += step.learned.length
+          this.totals.recordsLearned += step.learned.length
+          await this.handler.ingest(step.learned, peer)
+        }
         if (step.reply != null) send(step.reply)
         if (step.error != null) report.error = step.error
         if (step.done) break
@@ -127,7 +131,7 @@ export class AntiEntropyService {
       await sinkDone
       await stream.close().catch(() => { stream.abort(new Error('close failed')) })
       const st = session.stats
-      Object.assign(report, { ms: Date.now() - report.startedAt, framesIn: st.framesIn, framesOut: st.framesOut, rounds: st.rounds, learned: st.recordsLearned, sent: st.recordsSent })
+      Object.assign(report, { ms: Date.now() - report.startedAt, framesIn: st.framesIn, framesOut: st.framesOut, rounds: st.rounds, sent: st.recordsSent })
       this.account(report)
       if (report.error == null) this.handler.completed?.(report, session.peerSummary)
     }
@@ -140,7 +144,6 @@ export class AntiEntropyService {
     else this.totals.failed++
     this.totals.bytesIn += r.bytesIn
     this.totals.bytesOut += r.bytesOut
-    this.totals.recordsLearned += r.learned
     this.totals.recordsSent += r.sent
     this.recent.push(r)
     if (this.recent.length > RECENT) this.recent.shift()

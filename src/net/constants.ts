@@ -13,7 +13,7 @@ export const TOPIC_DELETES = `/${PROTOCOL_PREFIX}/deletes/1.0.0`
 export const MAX_OBJECT_SIZE = 8 * 1024 * 1024
 export const MAX_FRAME_BYTES = MAX_OBJECT_SIZE + 64 * 1024
 
-export const REQUEST_TIMEOUT_MS = 5_000
+export const REQUEST_TIMEOUT_MS = 10_000
 export const LIST_CHUNK_OIDS = 8192
 export const MAX_INBOUND_STREAMS = 256
 export const MAX_OUTBOUND_STREAMS = 256
@@ -29,7 +29,7 @@ export const OUTBOX_MAX_BATCHES = 1024
 
 export const AE_PROTOCOL = `/${PROTOCOL_PREFIX}/ae/1.0.0`
 /** a whole reconciliation session, however many rounds */
-export const AE_SESSION_TIMEOUT_MS = 60_000
+export const AE_SESSION_TIMEOUT_MS = 20_000
 /** at most this many sessions run at once on a node, whatever their trigger */
 export const AE_MAX_CONCURRENT = 4
 /** a beacon-triggered session with the same peer at most this often */

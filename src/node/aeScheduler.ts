@@ -18,6 +18,8 @@ export interface SchedulerDeps {
 interface PeerSlot {
   running: boolean
   queued: boolean
+  /** someone is waiting on this session (serve gate): it skips the global cap */
+  urgent: boolean
   notBefore: number
   mismatchSince: number | undefined
   failures: number
@@ -71,7 +73,9 @@ export class AeScheduler {
   /** run (or join) a session with `peer`; resolves with its report, undefined if it never ran */
   async syncNow (peer: string): Promise<SessionReport | undefined> {
     return await new Promise((resolve) => {
-      this.slot(peer).waiters.push(resolve)
+      const slot = this.slot(peer)
+      slot.waiters.push(resolve)
+      slot.urgent = true
       this.request(peer)
     })
   }
@@ -79,7 +83,7 @@ export class AeScheduler {
   private slot (peer: string): PeerSlot {
     let s = this.peers.get(peer)
     if (s == null) {
-      s = { running: false, queued: false, notBefore: 0, mismatchSince: undefined, failures: 0, waiters: [] }
+      s = { running: false, queued: false, urgent: false, notBefore: 0, mismatchSince: undefined, failures: 0, waiters: [] }
       this.peers.set(peer, s)
     }
     return s
@@ -95,12 +99,15 @@ export class AeScheduler {
   }
 
   private pump (): void {
-    while (!this.stopped && this.running < AE_MAX_CONCURRENT && this.queue.length > 0) {
-      const i = this.queue.findIndex((p) => !this.slot(p).running)
+    while (!this.stopped && this.queue.length > 0) {
+      // demand-driven sessions (a request is waiting on them) go first and skip the cap
+      let i = this.queue.findIndex((p) => !this.slot(p).running && this.slot(p).urgent)
+      if (i < 0 && this.running < AE_MAX_CONCURRENT) i = this.queue.findIndex((p) => !this.slot(p).running)
       if (i < 0) return
       const peer = this.queue.splice(i, 1)[0]
       const slot = this.slot(peer)
       slot.queued = false
+      slot.urgent = false
       if (!this.deps.reachable(peer)) {
         for (const w of slot.waiters.splice(0)) w(undefined)
         continue

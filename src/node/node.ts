@@ -4,7 +4,7 @@
 // so it never serves an object that a tombstone it already holds covers.
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import { create } from '@bufbuild/protobuf'
 import { GetObjectSchema, ListObjectsSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
@@ -112,7 +112,8 @@ export class BellwetherNode implements ClusterIO {
     this.aeScheduler = new AeScheduler(this.ae, {
       self: this.self,
       summary: () => this.deleteLog.summary(),
-      reachable: (peer) => !this.partition.isBlocked(peer)
+      // sessions ride existing connections; connecting is the membership redialer's job
+      reachable: (peer) => !this.partition.isBlocked(peer) && this.host.getConnections(peerIdFromString(peer)).length > 0
     }, this.log)
     this.membership.onPeerState = (peer, st) => { this.aeScheduler.onBeacon(peer, st.log) }
     this.host.addEventListener('connection:open', (evt) => {

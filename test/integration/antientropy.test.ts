@@ -20,7 +20,7 @@ function holders (c: InprocCluster, vid: number, nodes: number[]): number {
   return nodes.reduce((s, i) => s + (c.nodes[i]?.node.store.cache.countVid(vid) ?? 0), 0)
 }
 
-describe('anti-entropy after a partition heals', () => {
+describe('anti-entropy after a partition heals', { timeout: 180_000 }, () => {
   let c: InprocCluster
   beforeAll(async () => { c = await InprocCluster.start(10, { copies: 3, ipBase: 70 }) }, 120_000)
   afterAll(async () => { await c?.stop() })

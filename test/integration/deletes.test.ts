@@ -17,7 +17,7 @@ async function diskOids (dataDir: string): Promise<string[]> {
   return (await readdir(join(dataDir, 'obj'))).filter((f) => /^[0-9a-f]{16}$/.test(f))
 }
 
-describe('a 5-node cluster purges gossiped deletes', () => {
+describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () => {
   let c: InprocCluster
   beforeAll(async () => { c = await InprocCluster.start(5, { copies: 3, ipBase: 40 }) })
   afterAll(async () => { await c?.stop() })
