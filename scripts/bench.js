@@ -23,6 +23,11 @@ import memory from './bench/memory.js'
 const SECTIONS = [purge, wire, memory]
 
 const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
+  --only          run only these sections (below)
+  --seed          one seed for every random choice (printed at the top of each run)
+  --deletes       purge: measured deletes per cluster (default 100, at least 20)
+  --markdown      print the tables as Markdown; --markdown-file also writes them to PATH
+  --max-minutes   watchdog: clean up and fail after this long (default 20)
 sections:
 ${SECTIONS.map((s) => `  ${s.name.padEnd(8)} ${s.title}`).join('\n')}`
 

@@ -53,9 +53,9 @@ export function sparseIndexes (rng, n, range) {
 
 // ---------------------------------------------------------------- statistics and formatting
 
-/** Nearest-rank percentile (p in 0..100) of finite numbers. */
+/** Nearest-rank percentile (p in 0..100); Infinity (a timeout) counts as the slowest value. */
 export function percentile (values, p) {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b)
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
   if (v.length === 0) return NaN
   return v[Math.min(v.length - 1, Math.max(0, Math.ceil((p / 100) * v.length) - 1))]
 }
@@ -63,6 +63,7 @@ export function percentile (values, p) {
 export const median = (values) => percentile(values, 50)
 
 export function fmtMs (ms) {
+  if (ms === Infinity) return 'timeout'
   if (!Number.isFinite(ms)) return 'n/a'
   if (ms < 0.1) return `${(ms * 1000).toFixed(1)} µs`
   if (ms < 10) return `${ms.toFixed(2)} ms`

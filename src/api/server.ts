@@ -96,7 +96,12 @@ export class AdminApi {
     })
     this.route('GET', /^\/deletes$/, async (_req, res) => {
       const s = n.deleteLog.summary()
-      sendJson(res, 200, { summary: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) }, records: n.deleteLog.records().map(recordJson) })
+      sendJson(res, 200, {
+        summary: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) },
+        gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floorHash: hex(n.floor.hash()), folded: n.gc.folded },
+        floor: n.floor.entries(),
+        records: n.deleteLog.records().map(recordJson)
+      })
     })
     this.route('GET', /^\/antientropy$/, async (_req, res) => {
       sendJson(res, 200, { active: n.aeScheduler.active, totals: n.ae.totals, recent: n.ae.recent })
@@ -146,6 +151,7 @@ export class AdminApi {
       objects: n.store.cache.size,
       busy: n.busy(),
       log: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) },
+      gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, floorHash: hex(n.floor.hash()) },
       ae: { active: n.aeScheduler.active, ...n.ae.totals },
       partitioned: n.partition.peers,
       startedAt: new Date(n.startedAt).toISOString(),

@@ -40,6 +40,8 @@ export interface CheckNodeInput {
   zone?: number
   check: LocalCheck
   deletes: DeleteRecordJson[]
+  /** folded whole-VDI deletes: [vid, generation] pairs (GET /deletes `floor`) */
+  floor?: Array<[number, number]>
 }
 
 export interface CheckInput {
@@ -113,6 +115,10 @@ export function judgeCluster (input: CheckInput): CheckReport {
   for (const n of input.nodes) {
     const idx = new TombstoneIndex()
     own.set(n, idx)
+    for (const [vid, gen] of n.floor ?? []) {
+      idx.applyFloor(vid, gen)
+      union.applyFloor(vid, gen)
+    }
     for (const j of n.deletes) {
       let rec: DeleteRec
       try {

@@ -93,7 +93,7 @@ export class ApiClient {
   async status (): Promise<NodeStatus> { return await this.json('GET', '/status') }
   async members (): Promise<{ epoch: string; members: MemberInfo[] }> { return await this.json('GET', '/members') }
   async vdis (): Promise<{ vdis: VdiInfo[] }> { return await this.json('GET', '/vdi') }
-  async deletes (): Promise<{ summary: LogSummary; records: DeleteRecordJson[] }> { return await this.json('GET', '/deletes') }
+  async deletes (): Promise<{ summary: LogSummary; records: DeleteRecordJson[]; floor?: Array<[number, number]> }> { return await this.json('GET', '/deletes') }
   async check (): Promise<LocalCheck> { return await this.json('GET', '/check') }
 
   async objlist (vid?: string): Promise<{ count: number; oids: string[] }> {

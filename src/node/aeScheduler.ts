@@ -10,7 +10,7 @@ import { AE_MAX_CONCURRENT, AE_MIN_INTERVAL_MS } from '../net/constants.js'
 
 export interface SchedulerDeps {
   self: string
-  summary (): { count: number, fingerprint: bigint }
+  summary (): { count: number, fingerprint: bigint, floorHash: bigint }
   /** only members in the view and not cut off by a partition are worth a dial */
   reachable (peer: string): boolean
 }
@@ -50,10 +50,10 @@ export class AeScheduler {
   get active (): number { return this.running }
 
   /** a peer's beacon arrived */
-  onBeacon (peer: string, summary: { count: bigint, fingerprint: bigint }): void {
+  onBeacon (peer: string, summary: { count: bigint, fingerprint: bigint, floorHash: bigint }): void {
     const mine = this.deps.summary()
     const slot = this.slot(peer)
-    if (BigInt(mine.count) === summary.count && mine.fingerprint === summary.fingerprint) {
+    if (BigInt(mine.count) === summary.count && mine.fingerprint === summary.fingerprint && mine.floorHash === summary.floorHash) {
       slot.mismatchSince = undefined
       return
     }

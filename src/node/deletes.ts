@@ -17,6 +17,8 @@ export type RecordSource = 'local' | 'gossip' | 'ae' | 'disk'
 export class DeletePipeline {
   /** told of every record newly persisted here (the anti-entropy set mirrors the log) */
   onFresh?: (recs: DeleteRec[]) => void
+  /** drops records the GC floor already stands for, before they reach the log */
+  filter?: (recs: DeleteRec[]) => DeleteRec[]
 
   constructor (
     private readonly log: DeleteLog,
@@ -28,6 +30,7 @@ export class DeletePipeline {
 
   /** Persist, apply and purge; returns the records that were new to this node. */
   async ingest (recs: DeleteRec[], source: RecordSource): Promise<DeleteRec[]> {
+    if (this.filter != null) recs = this.filter(recs)
     if (recs.length === 0) return []
     const fresh = await this.log.append(recs)
     for (const rec of fresh) this.index.apply(rec)
@@ -50,6 +53,15 @@ export class DeletePipeline {
     let purged = 0
     for (const rec of recs) purged += await this.purge(rec)
     return purged
+  }
+
+  /** every object of vid with generation <= gen (a whole-VDI record, or a floor entry) */
+  async purgeVid (vid: number, gen: number): Promise<number> {
+    await this.store.settle()
+    const n = await this.store.removeVid(vid, (meta) => meta.generation > gen)
+    if (n > 0) this.metrics.oidsPurged.inc(n)
+    this.metrics.objects.set(this.store.cache.size)
+    return n
   }
 
   private async purge (rec: DeleteRec): Promise<number> {

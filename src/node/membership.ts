@@ -17,7 +17,7 @@ import type { NodeMetrics } from './metrics.js'
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
 export interface LocalState {
   objects (): number
-  logSummary (): { count: number, fingerprint: bigint, maxHlc: bigint, ack?: bigint, gcHorizon?: bigint }
+  logSummary (): { count: number, fingerprint: bigint, maxHlc: bigint, ack?: bigint, gcHorizon?: bigint, floorHash?: bigint }
   busy (): boolean
 }
 
@@ -25,9 +25,11 @@ export interface PeerState {
   epoch: bigint
   membersHash: bigint
   objects: bigint
-  log: { count: bigint, fingerprint: bigint, maxHlc: bigint, ack: bigint, gcHorizon: bigint }
+  log: { count: bigint, fingerprint: bigint, maxHlc: bigint, ack: bigint, gcHorizon: bigint, floorHash: bigint }
   busy: boolean
   heardAt: number
+  /** the sender's clock when it sent the heartbeat (the time its summary describes) */
+  hlc: bigint
 }
 
 const MAX_ADDRS = 16
@@ -98,7 +100,7 @@ export class MembershipService {
       membersHash: this.view.membersHash(),
       memberCount: this.view.members().length,
       objects: BigInt(this.state.objects()),
-      log: create(LogSummarySchema, { count: BigInt(s.count), fingerprint: s.fingerprint, maxHlc: s.maxHlc, ack: s.ack ?? 0n, gcHorizon: s.gcHorizon ?? 0n }),
+      log: create(LogSummarySchema, { count: BigInt(s.count), fingerprint: s.fingerprint, maxHlc: s.maxHlc, ack: s.ack ?? 0n, gcHorizon: s.gcHorizon ?? 0n, floorHash: s.floorHash ?? 0n }),
       leaving,
       hlc: this.clock.now(),
       busy: this.state.busy(),
@@ -139,9 +141,10 @@ export class MembershipService {
       epoch: hb.epoch,
       membersHash: hb.membersHash,
       objects: hb.objects,
-      log: { count: l?.count ?? 0n, fingerprint: l?.fingerprint ?? 0n, maxHlc: l?.maxHlc ?? 0n, ack: l?.ack ?? 0n, gcHorizon: l?.gcHorizon ?? 0n },
+      log: { count: l?.count ?? 0n, fingerprint: l?.fingerprint ?? 0n, maxHlc: l?.maxHlc ?? 0n, ack: l?.ack ?? 0n, gcHorizon: l?.gcHorizon ?? 0n, floorHash: l?.floorHash ?? 0n },
       busy: hb.busy,
-      heardAt: now
+      heardAt: now,
+      hlc: hb.hlc
     })
     if (hb.leaving) this.peers.delete(hb.peerId)
     else this.onPeerState?.(hb.peerId, this.peers.get(hb.peerId)!)

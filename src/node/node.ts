@@ -23,6 +23,10 @@ import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
 import { ReconSet } from '../antientropy/reconSet.js'
 import { AeScheduler } from './aeScheduler.js'
+import { Floor } from '../tombstones/floor.js'
+import { TombstoneGc } from './gc.js'
+import { create as createMsg } from '@bufbuild/protobuf'
+import { FloorEntrySchema, LogSummarySchema } from '../wire/bellwether_pb.js'
 import { createLogger } from '../log.js'
 import { VdiService } from '../vdi/vdiService.js'
 import type { ClusterIO } from '../vdi/clusterIo.js'
@@ -34,6 +38,8 @@ import { NodeMetrics } from './metrics.js'
 import type { NodeOptions } from './options.js'
 
 const EPOCH_FILE = 'epoch'
+const GC_INTERVAL_MS = 2000
+const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
 
 export class BellwetherNode implements ClusterIO {
   readonly metrics = new NodeMetrics()
@@ -51,6 +57,9 @@ export class BellwetherNode implements ClusterIO {
   readonly reconSet = new ReconSet()
   ae!: AntiEntropyService
   aeScheduler!: AeScheduler
+  readonly floor: Floor
+  gc!: TombstoneGc
+  private gcTimer: NodeJS.Timeout | undefined
   self = ''
   zone = 0
   private host!: Host
@@ -69,6 +78,7 @@ export class BellwetherNode implements ClusterIO {
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
     this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log)
     this.pipeline.onFresh = (recs) => { for (const r of recs) this.reconSet.add(r) }
+    this.floor = Floor.inDataDir(opts.dataDir)
     this.vdis = new VdiService(this, opts.copies)
   }
 
@@ -84,7 +94,13 @@ export class BellwetherNode implements ClusterIO {
     await this.store.open()
     const { records, tornBytes } = await this.deleteLog.open()
     if (tornBytes > 0) this.log.warn({ tornBytes }, 'delete log had a torn tail (crash mid-append); truncated')
-    const purged = await this.pipeline.applyAll()
+    await this.floor.open()
+    let purged = 0
+    for (const [vid, gen] of this.floor.entries()) {
+      this.tombstones.applyFloor(vid, gen)
+      purged += await this.pipeline.purgeVid(vid, gen)
+    }
+    purged += await this.pipeline.applyAll()
     for (const r of this.deleteLog.records()) this.reconSet.add(r)
     this.metrics.objects.set(this.store.cache.size)
     this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
@@ -92,30 +108,70 @@ export class BellwetherNode implements ClusterIO {
     const epoch = await readEpoch(dataDir)
     this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, connectionGater: this.partition.gater() })
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
-    const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS }, epoch)
+    const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log, async (peer) => await this.reconciledWith(peer))
     this.objects = new ObjectService(this.host, this.handler, this.log)
     this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
       objects: () => this.store.cache.size,
-      logSummary: () => this.deleteLog.summary(),
+      logSummary: () => ({ ...this.deleteLog.summary(), ack: this.gc.ack(), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
       busy: () => this.busy()
     }, this.opts.bootstrap, (change) => { this.onViewChange(change) })
     this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log)
+    this.gc = new TombstoneGc({
+      self: this.self,
+      floor: this.floor,
+      log: this.deleteLog,
+      index: this.tombstones,
+      set: this.reconSet,
+      members: () => this.membership.view.known().map((m) => m.peerId),
+      now: () => this.clock.now(),
+      purgeVid: async (vid, gen) => await this.pipeline.purgeVid(vid, gen),
+      logger: this.log
+    })
+    this.pipeline.filter = (recs) => this.gc.filter(recs)
     this.ae = new AntiEntropyService(this.host, {
       set: this.reconSet,
       ingest: async (recs) => { await this.pipeline.ingest(recs, 'ae') },
-      completed: (report) => {
+      decorate: (frame, peer) => {
+        frame.summary ??= createMsg(LogSummarySchema, {})
+        frame.summary.now = this.clock.now()
+        frame.summary.ack = this.gc.ack()
+        frame.summary.gcHorizon = this.floor.horizon
+        frame.summary.floorHash = this.floor.hash()
+        frame.floorHash = this.floor.hash()
+        const theirs = this.peerFloorHash.get(peer)
+        frame.reset = this.gc.needsReset(peer)
+        if (this.floor.size > 0 && (frame.reset || theirs !== this.floor.hash())) {
+          frame.floor = this.floor.entries().map(([vid, generation]) => createMsg(FloorEntrySchema, { vid, generation }))
+        }
+      },
+      inspect: async (frame, peer) => {
+        this.peerFloorHash.set(peer, frame.floorHash)
+        if (frame.summary != null) this.gc.noteAck(peer, frame.summary.ack)
+        if (frame.floor.length > 0) await this.gc.applyFloor(frame.floor)
+      },
+      completed: (report, peerSummary) => {
         const prev = this.syncedAt.get(report.peer) ?? 0
         if (report.startedAt > prev) this.syncedAt.set(report.peer, report.startedAt)
+        if (peerSummary != null) this.gc.noteSession(report.peer, peerSummary.now)
       }
     }, this.log)
     this.aeScheduler = new AeScheduler(this.ae, {
       self: this.self,
-      summary: () => this.deleteLog.summary(),
+      summary: () => ({ ...this.deleteLog.summary(), floorHash: this.floor.hash() }),
       // sessions ride existing connections; connecting is the membership redialer's job
       reachable: (peer) => !this.partition.isBlocked(peer) && this.host.getConnections(peerIdFromString(peer)).length > 0
     }, this.log)
-    this.membership.onPeerState = (peer, st) => { this.aeScheduler.onBeacon(peer, st.log) }
+    this.membership.onPeerState = (peer, st) => {
+      this.gc.noteAck(peer, st.log.ack)
+      // an identical summary means we hold every record the peer held when it beat: as good as a session
+      const mine = this.deleteLog.summary()
+      if (BigInt(mine.count) === st.log.count && mine.fingerprint === st.log.fingerprint && this.floor.hash() === st.log.floorHash) {
+        this.gc.noteSession(peer, st.hlc)
+      }
+      this.peerFloorHash.set(peer, st.log.floorHash)
+      this.aeScheduler.onBeacon(peer, st.log)
+    }
     this.host.addEventListener('connection:open', (evt) => {
       const peer = evt.detail.remotePeer.toString()
       this.connectedAt.set(peer, Date.now())
@@ -128,12 +184,16 @@ export class BellwetherNode implements ClusterIO {
     this.deleteGossip.start()
     await this.host.start()
     this.membership.start()
+    this.gcTimer = setInterval(() => {
+      this.gc.collect().catch((err) => { this.log.error({ err: String(err) }, 'tombstone GC failed') })
+    }, GC_INTERVAL_MS)
     this.log.info({ peerId: this.self, addrs: this.multiaddrs(), epoch: view.epoch.toString() }, 'node started')
   }
 
   async stop (): Promise<void> {
     if (this.stopping) return
     this.stopping = true
+    if (this.gcTimer != null) clearInterval(this.gcTimer)
     this.aeScheduler?.stop()
     for (const part of [this.deleteGossip, this.membership, this.objects, this.ae, this.host]) {
       try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
@@ -184,11 +244,23 @@ export class BellwetherNode implements ClusterIO {
   zones (): number { return this.ring.zoneCount() }
   placement (oid: bigint, copies: number): string[] { return this.ring.pick(oid, copies) }
   now (): bigint { return this.clock.now() }
-  nextSeq (): bigint { return this.deleteLog.nextSeq(this.self) + this.seqReserved++ }
+  nextSeq (): bigint {
+    // folded records left the log, but their seqs stay used (the floor file remembers them)
+    const next = this.deleteLog.nextSeq(this.self)
+    const base = next > this.floor.seq(this.self) ? next : this.floor.seq(this.self) + 1n
+    return base + this.seqReserved++
+  }
+
+  /** the vid's whole-VDI delete is folded (stable everywhere): its next generation may be created */
+  stableFloor (vid: number): number | undefined {
+    return this.floor.get(vid)
+  }
   private seqReserved = 0n
   /** per peer: when the last clean anti-entropy session with it started / its last connection opened (ms) */
   private readonly syncedAt = new Map<string, number>()
   private readonly connectedAt = new Map<string, number>()
+  /** per peer: its floor digest as last announced (decides whether a session ships our floor) */
+  private readonly peerFloorHash = new Map<string, bigint>()
 
   async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
     if (peer === this.self) return await this.handler.put(create(PutObjectSchema, obj), this.self, 0n)

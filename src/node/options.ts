@@ -16,6 +16,8 @@ export interface NodeOptions {
   logLevel?: string
   /** added to the node's wall clock, for clock-skew chaos */
   clockOffsetMs?: number
+  /** a member silent this long leaves the membership for good, so the GC horizon can advance (default 24 h) */
+  evictAfterMs?: number
   /** benchmark baseline only: floodsub instead of gossipsub */
   pubsub?: 'gossipsub' | 'floodsub'
 }

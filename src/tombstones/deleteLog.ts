@@ -2,7 +2,7 @@
 // (u32 LE length | u32 LE crc32(payload) | encodeRecord(rec)). Owns crash recovery of the file,
 // dedupe by (origin, seq), per-origin sequence bookkeeping and the additive summary.
 
-import { open as openFile, type FileHandle } from 'node:fs/promises'
+import { open as openFile, rename, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { MAX_RECORD_BYTES } from './constants.js'
@@ -211,6 +211,39 @@ export class DeleteLog {
       m.set(origin, { contiguous: o.contiguous, max: o.above.length > 0 ? o.above[o.above.length - 1]! : o.contiguous })
     }
     return m
+  }
+
+  /**
+   * GC: rewrites the log without the records `drop` selects (temp file, fsync, rename, dir
+   * fsync), so a crash leaves either the old log or the new one. Per-origin sequence
+   * bookkeeping is kept in memory; what survives a restart is the caller's (the floor file).
+   * Returns how many records were dropped.
+   */
+  async compact(drop: (r: DeleteRec) => boolean): Promise<number> {
+    if (!this.fh || this.closed) throw new DeleteLogError('delete log is not open')
+    while (this.flushing) await this.flushing
+    const kept = this.records().filter((r) => !drop(r))
+    const dropped = this.held.length - kept.length
+    if (dropped === 0) return 0
+    const buf = kept.length === 0 ? Buffer.alloc(0) : Buffer.concat(kept.map(frame))
+    const tmp = `${this.path}.compact-${process.pid}`
+    const fh = await openFile(tmp, 'w')
+    try {
+      await writeAll(fh, buf, 0)
+      if (this.fsync) await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await this.fh.close()
+    await rename(tmp, this.path)
+    if (this.fsync) await syncDir(dirname(this.path))
+    this.fh = await openFile(this.path, 'r+')
+    this.end = buf.length
+    this.held = kept
+    this.sorted = true
+    this.fingerprint = 0n
+    for (const r of kept) this.fingerprint = (this.fingerprint + recordHash(r)) & U64_MASK
+    return dropped
   }
 
   /** Waits for in-flight appends, then closes the file. Further appends reject. */

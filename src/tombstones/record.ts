@@ -135,7 +135,7 @@ const M1 = 0xff51afd7ed558ccdn
 const M2 = 0xc4ceb9fe1a85ec53n
 
 /** murmur3 fmix64. */
-function fmix64(k: bigint): bigint {
+export function fmix64(k: bigint): bigint {
   k ^= k >> 33n
   k = (k * M1) & U64_MASK
   k ^= k >> 33n

@@ -35,6 +35,11 @@ export class TombstoneIndex {
     else this.applyDiscard(rec.vid, rec.generation, rec.hlc, rec.indexes)
   }
 
+  /** A folded whole-VDI delete (a floor entry): same effect as its record had. */
+  applyFloor(vid: number, generation: number): void {
+    this.applyVdi(vid, generation)
+  }
+
   /**
    * A reason string if the object (oid, its generation, its version = HLC of its last write)
    * is covered by a tombstone; undefined if not. The common miss costs one Map lookup, or for

@@ -15,6 +15,8 @@ export interface ClusterIO {
   put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse>
   get (peer: string, oid: bigint, headerOnly?: boolean): Promise<ObjResponse>
   listInodes (peer: string): Promise<bigint[]>
+  /** the vid's folded (causally stable) deleted generation, if any: only then may the vid be reused */
+  stableFloor (vid: number): number | undefined
   /** a fresh HLC timestamp */
   now (): bigint
   nextSeq (): bigint

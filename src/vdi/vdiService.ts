@@ -29,7 +29,7 @@ export class VdiService {
     validateGeometry(req.size, objectSize, copies, this.io.maxObjectSize)
     const found = await this.probe(name)
     if (found.inode != null) throw new VdiError(`VDI '${name}' already exists (vid ${found.inode.vid.toString(16)})`, 'EXISTS')
-    const inode: Inode = { name, vid: found.freeVid, size: req.size, copies, objectSize, generation: 1, created: this.io.now() }
+    const inode: Inode = { name, vid: found.freeVid, size: req.size, copies, objectSize, generation: found.generation, created: this.io.now() }
     await this.writeReplicas(inode, vidToVdiOid(inode.vid), encodeInode(inode))
     this.inodes.set(name, inode)
     if (req.prealloc === true) {
@@ -154,19 +154,24 @@ export class VdiService {
     if (offset + length > inode.size) throw new VdiError(`range ${offset}+${length} is beyond the end of VDI '${inode.name}' (${inode.size} bytes)`, 'BAD_REQUEST')
   }
 
-  /** Sheepdog's probe: walk vids from the name's hash until the name or a never-used vid. */
-  private async probe (name: string): Promise<{ inode?: Inode, freeVid: number }> {
+  /**
+   * Sheepdog's probe: walk vids from the name's hash until the name or a free vid. A vid
+   * whose delete is not yet stable is never free (a node that missed the delete may still
+   * hold old-generation objects); once folded it is free again, for the next generation.
+   */
+  private async probe (name: string): Promise<{ inode?: Inode, freeVid: number, generation: number }> {
     let vid = sdHashVdi(name)
     if (vid === 0) vid = nextVid(vid)
     for (let i = 0; i < MAX_PROBES; i++, vid = nextVid(vid)) {
-      if (this.io.tombstones.deletedGeneration(vid) != null) {
-        const inode = await this.fetchInode(vid)
-        if (inode != null && inode.name === name && !this.io.tombstones.isVdiDeleted(vid, inode.generation)) return { inode, freeVid: vid }
+      const deleted = this.io.tombstones.deletedGeneration(vid)
+      const inode = await this.fetchInode(vid)
+      const live = inode != null && !this.io.tombstones.isVdiDeleted(vid, inode.generation) ? inode : undefined
+      if (live != null) {
+        if (live.name === name) return { inode: live, freeVid: vid, generation: live.generation }
         continue
       }
-      const inode = await this.fetchInode(vid)
-      if (inode == null) return { freeVid: vid }
-      if (inode.name === name) return { inode, freeVid: vid }
+      if (deleted == null) return { freeVid: vid, generation: 1 }
+      if (this.io.stableFloor(vid) === deleted) return { freeVid: vid, generation: deleted + 1 }
     }
     throw new VdiError(`no free vid within ${MAX_PROBES} of '${name}'s hash`, 'UNAVAILABLE')
   }

@@ -25,8 +25,9 @@ export class InprocCluster {
   specs: Spec[] = []
   constructor (readonly dir: string, readonly copies: number) {}
 
-  static async start (n: number, opts: { copies?: number, ipBase?: number } = {}): Promise<InprocCluster> {
+  static async start (n: number, opts: { copies?: number, ipBase?: number, evictAfterMs?: number } = {}): Promise<InprocCluster> {
     const c = new InprocCluster(await mkdtemp(join(tmpdir(), 'bw-it-')), opts.copies ?? 3)
+    if (opts.evictAfterMs != null) c.defaults.evictAfterMs = opts.evictAfterMs
     const base = opts.ipBase ?? 40
     for (let i = 0; i < n; i++) await c.addSpec(`127.0.0.${base + i}`)
     await Promise.all(c.specs.map(async (_, i) => { await c.startNode(i) }))
@@ -45,7 +46,10 @@ export class InprocCluster {
     return `/ip4/${s.ip}/tcp/${s.p2p}/p2p/${s.peerId}`
   }
 
-  async startNode (i: number, extra: { clockOffsetMs?: number } = {}): Promise<StartedNode> {
+  /** node options every (re)start of this cluster gets, e.g. a short eviction time */
+  defaults: { evictAfterMs?: number } = {}
+
+  async startNode (i: number, extra: { clockOffsetMs?: number, evictAfterMs?: number } = {}): Promise<StartedNode> {
     const s = this.specs[i]
     const node = await startNode({
       dataDir: s.dataDir,
@@ -54,6 +58,7 @@ export class InprocCluster {
       bootstrap: this.specs.map((_, j) => this.multiaddr(j)).filter((_, j) => j !== i),
       copies: this.copies,
       logLevel: process.env.BW_TEST_LOG ?? 'silent',
+      ...this.defaults,
       ...extra
     })
     this.nodes[i] = node
@@ -121,9 +126,9 @@ export async function checkCluster (c: InprocCluster): Promise<import('../../src
   for (let i = 0; i < c.specs.length; i++) {
     if (c.nodes[i] == null) continue
     const check = (await c.api(i, 'GET', '/check')).json
-    const deletes = (await c.api(i, 'GET', '/deletes')).json.records
+    const del = (await c.api(i, 'GET', '/deletes')).json
     vdis.push(...(await c.api(i, 'GET', '/vdi')).json.vdis)
-    nodes.push({ node: i, peerId: c.node(i).peerId, zone: c.node(i).node.zone, check, deletes })
+    nodes.push({ node: i, peerId: c.node(i).peerId, zone: c.node(i).node.zone, check, deletes: del.records, floor: del.floor })
   }
   return judgeCluster({ nodes, vdis })
 }

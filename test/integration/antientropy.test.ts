@@ -26,7 +26,7 @@ describe('anti-entropy after a partition heals', { timeout: 180_000 }, () => {
   afterAll(async () => { await c?.stop() })
 
   it('the minority side purges deletes it missed: whole VDIs and explicit discards', async () => {
-    const vids = []
+    const vids: number[] = []
     for (let k = 0; k < 4; k++) vids.push(await makeVdi(c, k, `p${k}`, 24))
     const minority = [7, 8, 9]
     const majority = [0, 1, 2, 3, 4, 5, 6]

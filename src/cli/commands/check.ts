@@ -25,7 +25,7 @@ export function checkCommand (ctx: Ctx): Command {
       const answers = await Promise.allSettled(nodes.map(async (n) => {
         const c = new ApiClient(n.apiUrl, o.timeout * 1000)
         const [status, check, deletes, vdis] = await Promise.all([c.status(), c.check(), c.deletes(), c.vdis()])
-        return { input: { node: n.index, peerId: status.peerId, zone: status.zone, check, deletes: deletes.records } satisfies CheckNodeInput, vdis: vdis.vdis }
+        return { input: { node: n.index, peerId: status.peerId, zone: status.zone, check, deletes: deletes.records, floor: deletes.floor } satisfies CheckNodeInput, vdis: vdis.vdis }
       }))
       const failed = answers.flatMap((a, i) => a.status === 'rejected' ? [`node ${nodes[i]!.index}: ${(a.reason as Error)?.message ?? a.reason}`] : [])
       if (failed.length > 0) throw new CliError(`cannot check, running node(s) did not answer:\n  ${failed.join('\n  ')}`, EXIT.UNREACHABLE)

@@ -15,6 +15,7 @@ interface StartOpts {
   logLevel?: string
   clockOffset?: number
   pubsub?: 'gossipsub' | 'floodsub'
+  evictAfter?: number
   json?: boolean
 }
 
@@ -30,6 +31,7 @@ export function nodeCommand (ctx: Ctx): Command {
     .option('--copies <c>', 'default copies for VDIs created through this node', intArg('copies', 1, 255))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
     .option('--clock-offset <ms>', 'add this to the wall clock (clock-skew testing)', intArg('clock offset', -(2 ** 40), 2 ** 40))
+    .option('--evict-after <ms>', 'a member silent this long leaves for good so tombstone GC can advance (default 24 h)', intArg('evict after', 1000, 2 ** 40))
     .addOption(new Option('--pubsub <impl>', 'pubsub implementation (floodsub only as a benchmark baseline)').choices(['gossipsub', 'floodsub']).hideHelp())
     .option('--json', 'print the ready line as JSON')
     .action(action(ctx, async (opts: StartOpts) => await start(ctx, opts)))
@@ -54,7 +56,8 @@ async function start (ctx: Ctx, o: StartOpts): Promise<number> {
     copies: o.copies,
     logLevel: o.logLevel,
     clockOffsetMs: o.clockOffset,
-    pubsub: o.pubsub
+    pubsub: o.pubsub,
+    evictAfterMs: o.evictAfter
   }
   const { startNode } = await import('../../node/start.js')
   // signals that arrive while the node is still starting must not be lost

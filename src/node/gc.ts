@@ -1,0 +1,147 @@
+// Tombstone GC by causal stability, never by a clock. A node's ack is the HLC up to which it
+// holds every delete record of every current member: the oldest "peer clock at the start of
+// my last clean session with it" over all members. The GC horizon is the smallest ack of all
+// current members (evicted ones no longer count). Whole-VDI records at or below the horizon
+// fold into the floor (one entry per vid, kept forever); discards of a folded generation go
+// with them. A peer that lags behind the horizon, or whose floor differs, is sent the floor.
+import type { Logger } from 'pino'
+import type { DeleteLog } from '../tombstones/deleteLog.js'
+import type { Floor } from '../tombstones/floor.js'
+import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
+import { recordHash, type DeleteRec } from '../tombstones/record.js'
+import type { ReconSet } from '../antientropy/reconSet.js'
+
+/** the smallest peer snapshot time over all other members; 0 if any member was never reconciled */
+export function computeAck (self: string, members: string[], synced: ReadonlyMap<string, bigint>, now: bigint): bigint {
+  let ack = now
+  for (const m of members) {
+    if (m === self) continue
+    const t = synced.get(m)
+    if (t == null) return 0n
+    if (t < ack) ack = t
+  }
+  return ack
+}
+
+/** the smallest ack over all members; never moves back */
+export function computeHorizon (members: string[], acks: ReadonlyMap<string, bigint>, previous: bigint): bigint {
+  let h: bigint | undefined
+  for (const m of members) {
+    const a = acks.get(m) ?? 0n
+    if (h == null || a < h) h = a
+  }
+  return h != null && h > previous ? h : previous
+}
+
+/** is `rec` subsumed by the floor (so it must neither be kept nor re-learned)? */
+export function coveredByFloor (rec: DeleteRec, floorGen: number | undefined): boolean {
+  return floorGen != null && rec.generation <= floorGen
+}
+
+export interface GcDeps {
+  self: string
+  floor: Floor
+  log: DeleteLog
+  index: TombstoneIndex
+  set: ReconSet
+  /** current (not evicted) members, self included, whether alive or not */
+  members (): string[]
+  now (): bigint
+  /** purge every object of vid with generation <= gen */
+  purgeVid (vid: number, gen: number): Promise<number>
+  logger: Logger
+}
+
+export class TombstoneGc {
+  /** per peer: its clock at the start of my last clean session with it */
+  private readonly synced = new Map<string, bigint>()
+  /** per peer: the ack it last announced (heartbeat or session) */
+  private readonly acks = new Map<string, bigint>()
+  private running: Promise<void> | undefined
+  folded = 0
+
+  constructor (private readonly d: GcDeps) {}
+
+  get horizon (): bigint { return this.d.floor.horizon }
+
+  ack (): bigint { return computeAck(this.d.self, this.d.members(), this.synced, this.d.now()) }
+
+  noteSession (peer: string, peerNow: bigint): void {
+    if (peerNow > (this.synced.get(peer) ?? 0n)) this.synced.set(peer, peerNow)
+  }
+
+  noteAck (peer: string, ack: bigint): void {
+    if (ack > (this.acks.get(peer) ?? 0n)) this.acks.set(peer, ack)
+  }
+
+  peerAck (peer: string): bigint | undefined { return this.acks.get(peer) }
+
+  /** a peer behind our horizon may lack records we folded: it gets the floor (a reset) */
+  needsReset (peer: string): boolean {
+    return this.horizon > 0n && (this.acks.get(peer) ?? 0n) < this.horizon
+  }
+
+  /** records the floor already stands for are dropped on arrival (and from the set) */
+  filter (recs: DeleteRec[]): DeleteRec[] {
+    const keep: DeleteRec[] = []
+    for (const r of recs) {
+      if (coveredByFloor(r, this.d.floor.get(r.vid))) this.d.set.remove(recordHash(r))
+      else keep.push(r)
+    }
+    return keep
+  }
+
+  /** floor entries from a peer: persist, apply, purge (apply = purge, as for records) */
+  async applyFloor (entries: Array<{ vid: number, generation: number }>): Promise<number> {
+    const raised = entries.filter((e) => this.d.floor.raise(e.vid, e.generation))
+    if (raised.length === 0) return 0
+    await this.d.floor.save()
+    let purged = 0
+    for (const e of raised) {
+      this.d.index.applyFloor(e.vid, e.generation)
+      purged += await this.d.purgeVid(e.vid, e.generation)
+    }
+    await this.dropFolded()
+    this.d.logger.info({ entries: raised.length, purged }, 'applied floor entries from a peer')
+    return purged
+  }
+
+  /** one GC round: advance the horizon if every member acknowledged more, and fold */
+  async collect (): Promise<number> {
+    if (this.running != null) { await this.running; return 0 }
+    let n = 0
+    this.running = (async () => {
+      const members = this.d.members()
+      const acks = new Map(this.acks)
+      acks.set(this.d.self, this.ack())
+      const h = computeHorizon(members, acks, this.d.floor.horizon)
+      if (h <= this.d.floor.horizon && !this.hasFoldable()) return
+      this.d.floor.horizon = h
+      for (const r of this.d.log.records()) {
+        if (r.kind === 'vdi' && r.hlc <= h) this.d.floor.raise(r.vid, r.generation)
+      }
+      n = await this.dropFolded()
+    })()
+    try { await this.running } finally { this.running = undefined }
+    return n
+  }
+
+  private hasFoldable (): boolean {
+    const h = this.d.floor.horizon
+    return this.d.log.records().some((r) => r.kind === 'vdi' && r.hlc <= h)
+  }
+
+  /** floor first (durable), then the log without what it now stands for */
+  private async dropFolded (): Promise<number> {
+    const floor = this.d.floor
+    const gone = this.d.log.records().filter((r) => coveredByFloor(r, floor.get(r.vid)))
+    if (gone.length === 0) { await floor.save(); return 0 }
+    for (const r of gone) floor.noteSeq(r.origin, r.seq)
+    await floor.save()
+    const dropped = await this.d.log.compact((r) => coveredByFloor(r, floor.get(r.vid)))
+    for (const r of gone) this.d.set.remove(recordHash(r))
+    this.folded += dropped
+    this.d.logger.info({ dropped, horizon: floor.horizon.toString(16), floor: floor.size, log: this.d.log.size }, 'tombstones folded into the floor')
+    return dropped
+  }
+}
