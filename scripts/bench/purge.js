@@ -17,10 +17,11 @@
 // (bw_gossip_bytes_total{topic="deletes"}: payload bytes handed to / received from pubsub,
 // without libp2p framing, signatures or forwarding duplicates).
 import { performance } from 'node:perf_hooks'
+import { readFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { startCluster, clusterDir, idleCpuPercent } from './cluster.js'
 import {
-  api, fmtBytes, fmtMs, fmtRatio, int, mapLimit, nodeMetrics, percentile, sleep, sumMetric
+  api, fmtBytes, fmtMs, fmtRatio, int, isClosing, mapLimit, nodeMetrics, percentile, sleep, sumMetric
 } from './lib.js'
 
 const OBJECTS = 16
@@ -40,8 +41,16 @@ export default {
     const deletes = Math.max(20, ctx.opts.deletes ?? 100)
     const runs = {}
     for (const pubsub of ['gossipsub', 'floodsub']) {
-      runs[pubsub] = await measureCluster(ctx, pubsub, deletes)
+      try {
+        runs[pubsub] = await measureCluster(ctx, pubsub, deletes)
+      } catch (err) {
+        if (isClosing()) throw err
+        // keep the other cluster's figures: this one shows as n/a with the reason
+        ctx.log(`${pubsub}: FAILED: ${err?.message ?? err}`)
+        runs[pubsub] = failedRun(pubsub, err)
+      }
     }
+    if (runs.gossipsub.n === 0 && runs.floodsub.n === 0) throw new Error(runs.gossipsub.errors.concat(runs.floodsub.errors).join('; '))
     return [latencyTable(runs), wireTable(runs)]
   }
 }
@@ -76,7 +85,8 @@ async function measureCluster (ctx, pubsub, deletes) {
         if (i >= WARMUP) measured.push(r)
         if (!Number.isFinite(r.recordMs) || !Number.isFinite(r.purgedMs)) {
           timeouts++
-          errors.push(`delete of ${vdis[i].name} not complete on every node within ${DELETE_TIMEOUT_MS / 1000} s`)
+          errors.push(`delete of ${vdis[i].name} not complete within ${DELETE_TIMEOUT_MS / 1000} s on node(s) ${r.lagging.map((n) => n.index).join(', ')}`)
+          for (const n of r.lagging) ctx.log(`${pubsub}: node ${n.index} lags; end of its log:\n${await logTail(n.logFile)}`)
         }
       } catch (err) {
         failed++
@@ -114,6 +124,21 @@ async function measureCluster (ctx, pubsub, deletes) {
   }
 }
 
+async function logTail (path, lines = 5) {
+  try {
+    return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(-lines).map((l) => '    ' + l.slice(0, 400)).join('\n')
+  } catch {
+    return '    (no log)'
+  }
+}
+
+function failedRun (pubsub, err) {
+  return {
+    pubsub, idleCpu: NaN, n: 0, timeouts: 0, failed: 0, errors: [`cluster failed: ${err?.message ?? err}`],
+    recordMs: [], purgedMs: [], outBytes: NaN, inBytes: NaN, applied: NaN, appliedBySource: 'n/a', purged: NaN, receivers: 9
+  }
+}
+
 /** Delete records this node has newly persisted and applied, from any source (monotonic). */
 async function appliedTotal (node) {
   return sumMetric(await nodeMetrics(node), 'bw_delete_records_applied_total')
@@ -141,7 +166,8 @@ async function measureDelete (nodes, origin, vdi) {
   }))
   return {
     purgedMs: Math.max(...perNode.map((p) => p.purgedMs)),
-    recordMs: Math.max(...perNode.map((p) => p.recordMs))
+    recordMs: Math.max(...perNode.map((p) => p.recordMs)),
+    lagging: nodes.filter((_, k) => !Number.isFinite(perNode[k].purgedMs) || !Number.isFinite(perNode[k].recordMs))
   }
 }
 

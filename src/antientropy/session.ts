@@ -45,6 +45,7 @@ import {
   RANGE_BYTES_BUDGET,
   WANT_BYTES_BUDGET
 } from './constants.js'
+import { sortedIndexOf } from '../sorted.js'
 
 export interface SessionOptions {
   branch?: number
@@ -543,16 +544,7 @@ function wireOrUndefined(rec: DeleteRec): DeleteRecord | undefined {
 }
 
 function contains(sorted: BigUint64Array, h: bigint): boolean {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const v = sorted[mid]!
-    if (v === h) return true
-    if (v < h) lo = mid + 1
-    else hi = mid
-  }
-  return false
+  return sortedIndexOf(sorted, h) >= 0
 }
 
 function sameRecord(a: DeleteRec, b: DeleteRec): boolean {

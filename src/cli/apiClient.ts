@@ -7,13 +7,74 @@ import { EXIT } from './output.js'
 
 export interface LogSummary { count: number; fingerprint: string; maxHlc: string }
 
+/** Tombstone GC state: HLCs and the floor hash as hex strings. */
+export interface GcStatus {
+  /** the HLC up to which this node holds every delete record of every member ("0…0": none yet) */
+  ack: string
+  /** the GC horizon: records at or below it are folded into the floor ("0…0": nothing folded yet) */
+  horizon: string
+  /** number of floor entries (one per vid whose whole-VDI delete was folded) */
+  floor: number
+  floorHash: string
+}
+
+/** Anti-entropy session counters since the node started. */
+export interface AeTotals {
+  started: number; completed: number; failed: number
+  bytesIn: number; bytesOut: number
+  recordsLearned: number; recordsSent: number
+}
+
+export interface AeStatus extends AeTotals {
+  /** sessions running now */
+  active: number
+}
+
 export interface NodeStatus {
   peerId: string; addrs: string[]; api: string; dataDir: string; zone: number; pid: number
   epoch: string; members: string[]
   objects: number; busy: boolean
   log: LogSummary
+  // optional: nodes built before anti-entropy (and unit-test fixtures) do not send them
+  gc?: GcStatus
+  ae?: AeStatus
+  /** peers this node refuses and hangs up on (application-level partition) */
+  partitioned?: string[]
   startedAt: string; uptimeMs: number; version: string
 }
+
+export interface AeSessionReport {
+  peer: string
+  role: 'initiator' | 'responder'
+  /** epoch milliseconds */
+  startedAt: number
+  ms: number
+  bytesIn: number; bytesOut: number
+  framesIn: number; framesOut: number
+  rounds: number
+  /** records this node learned / sent in the session */
+  learned: number; sent: number
+  error?: string
+}
+
+export interface AntiEntropyInfo {
+  active: number
+  totals: AeTotals
+  /** the last few sessions, newest last */
+  recent: AeSessionReport[]
+}
+
+export interface DeletesGc { ack: string; horizon: string; floorHash: string; folded: number }
+
+export interface DeletesInfo {
+  summary: LogSummary
+  gc?: DeletesGc
+  /** [vid (number), generation]: every object of vid with generation <= it is deleted */
+  floor?: Array<[number, number]>
+  records: DeleteRecordJson[]
+}
+
+export interface ChaosState { partitioned: string[] }
 
 export interface MemberInfo { peerId: string; addrs: string[]; zone: number; api: string; lastHeardMs: number }
 
@@ -93,8 +154,14 @@ export class ApiClient {
   async status (): Promise<NodeStatus> { return await this.json('GET', '/status') }
   async members (): Promise<{ epoch: string; members: MemberInfo[] }> { return await this.json('GET', '/members') }
   async vdis (): Promise<{ vdis: VdiInfo[] }> { return await this.json('GET', '/vdi') }
-  async deletes (): Promise<{ summary: LogSummary; records: DeleteRecordJson[]; floor?: Array<[number, number]> }> { return await this.json('GET', '/deletes') }
+  async deletes (): Promise<DeletesInfo> { return await this.json('GET', '/deletes') }
   async check (): Promise<LocalCheck> { return await this.json('GET', '/check') }
+  async antientropy (): Promise<AntiEntropyInfo> { return await this.json('GET', '/antientropy') }
+
+  async chaos (): Promise<ChaosState> { return await this.json('GET', '/chaos') }
+  /** replaces any previous partition of this node */
+  async partition (peers: string[]): Promise<ChaosState> { return await this.json('POST', '/chaos/partition', { peers }) }
+  async heal (): Promise<ChaosState> { return await this.json('POST', '/chaos/heal', {}) }
 
   async objlist (vid?: string): Promise<{ count: number; oids: string[] }> {
     return await this.json('GET', vid === undefined ? '/objlist' : `/objlist?vid=${encodeURIComponent(vid)}`)

@@ -12,6 +12,7 @@ import { SizeError } from './units.js'
 import { ClusterFileError } from '../cluster/clusterFile.js'
 import { packageRoot } from '../cluster/launcher.js'
 import { OidError } from '../oid.js'
+import { chaosCommand } from './commands/chaos.js'
 import { checkCommand } from './commands/check.js'
 import { clusterCommand } from './commands/cluster.js'
 import { nodeCommand } from './commands/node.js'
@@ -40,6 +41,7 @@ export function buildProgram (ctx: Ctx): Command {
   program.addCommand(vdiCommand(ctx))
   program.addCommand(objlistCommand(ctx))
   program.addCommand(checkCommand(ctx))
+  program.addCommand(chaosCommand(ctx))
   applyEverywhere(program, ctx)
   return program
 }

@@ -277,14 +277,19 @@ export class ObjectStore {
     }
   }
 
-  private async readWhole (oid: bigint): Promise<Buffer | undefined> {
-    let fh: FileHandle
+  /** the object's file opened for reading, or undefined when there is none */
+  private async openObject (oid: bigint): Promise<FileHandle | undefined> {
     try {
-      fh = await open(this.path(oid), 'r')
+      return await open(this.path(oid), 'r')
     } catch (err) {
       if (isEnoent(err)) return undefined
       throw err
     }
+  }
+
+  private async readWhole (oid: bigint): Promise<Buffer | undefined> {
+    const fh = await this.openObject(oid)
+    if (fh === undefined) return undefined
     try {
       return await fh.readFile()
     } finally {
@@ -293,13 +298,8 @@ export class ObjectStore {
   }
 
   private async statFile (oid: bigint): Promise<ObjectMeta | undefined> {
-    let fh: FileHandle
-    try {
-      fh = await open(this.path(oid), 'r')
-    } catch (err) {
-      if (isEnoent(err)) return undefined
-      throw err
-    }
+    const fh = await this.openObject(oid)
+    if (fh === undefined) return undefined
     try {
       const buf = new Uint8Array(HEADER_SIZE)
       const { bytesRead } = await fh.read(buf, 0, HEADER_SIZE, 0)

@@ -7,6 +7,7 @@ import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { MAX_RECORD_BYTES } from './constants.js'
 import { compareRecords, decodeRecord, encodeRecord, recordHash, type DeleteRec } from './record.js'
+import { sortedIndexOf } from '../sorted.js'
 
 /** The log's file name inside a node's data directory. */
 export const DELETE_LOG_FILE = 'deletes.log'
@@ -173,7 +174,7 @@ export class DeleteLog {
     const o = this.origins.get(origin)
     if (!o) return false
     if (seq <= o.contiguous) return seq >= 1n
-    return bsearch(o.above, seq) >= 0
+    return sortedIndexOf(o.above, seq) >= 0
   }
 
   /** 1 + the highest seq held for `origin` (1 for an unknown origin). */
@@ -265,7 +266,7 @@ export class DeleteLog {
       while (k < o.above.length && o.above[k] === o.contiguous + 1n) o.contiguous = o.above[k++]!
       if (k > 0) o.above.splice(0, k)
     } else {
-      const at = bsearch(o.above, r.seq)
+      const at = sortedIndexOf(o.above, r.seq)
       o.above.splice(-(at + 1), 0, r.seq)
     }
     const last = this.held[this.held.length - 1]
@@ -285,19 +286,6 @@ function frame(r: DeleteRec): Buffer {
   return b
 }
 
-/** Index of x in sorted a, or -(insertion point) - 1. */
-function bsearch(a: bigint[], x: bigint): number {
-  let lo = 0
-  let hi = a.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const v = a[mid]!
-    if (v === x) return mid
-    if (v < x) lo = mid + 1
-    else hi = mid
-  }
-  return -(lo + 1)
-}
 
 /** A complete frame with a matching crc at `pos`, or undefined. */
 function frameAt(data: Buffer, pos: number): Buffer | undefined {

@@ -6,6 +6,7 @@ import { DeleteKind, DeleteRecordSchema, type DeleteRecord } from '../wire/bellw
 import { MAX_VID, fnv1a64, formatVid, isDataObj, oidToIndex, oidToVid } from '../oid.js'
 import { decodeIndexes, encodeIndexes } from '../codec/deltaVarint.js'
 import { MAX_INDEXES_PER_RECORD, MAX_ORIGIN_LENGTH } from './constants.js'
+import { sortedIndexOf } from '../sorted.js'
 
 /**
  * A tombstone. Identity is (origin, seq); reconciliation order is (hlc, origin, seq).
@@ -158,26 +159,13 @@ export function recordHash(rec: DeleteRec): bigint {
   return fmix64(fnv1a64(buf))
 }
 
-/** Lower bound in a sorted Uint32Array. */
-function bsearch(a: Uint32Array, x: number): boolean {
-  let lo = 0
-  let hi = a.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const v = a[mid]!
-    if (v === x) return true
-    if (v < x) lo = mid + 1
-    else hi = mid
-  }
-  return false
-}
 
 /** Does `rec` delete the object `oid` whose generation and version (HLC of last write) are given? */
 export function recordCovers(rec: DeleteRec, oid: bigint, generation: number, version: bigint): boolean {
   if (oidToVid(oid) !== rec.vid) return false
   if (rec.kind === 'vdi') return generation <= rec.generation
   return (
-    generation === rec.generation && version <= rec.hlc && isDataObj(oid) && bsearch(rec.indexes, oidToIndex(oid))
+    generation === rec.generation && version <= rec.hlc && isDataObj(oid) && 0 <= sortedIndexOf(rec.indexes, oidToIndex(oid))
   )
 }
 

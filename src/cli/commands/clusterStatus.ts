@@ -1,6 +1,7 @@
 // `bellwether cluster status|wait`: what every node of the cluster file reports, and whether
-// they have converged — same epoch, member set = exactly the running nodes, not busy, and
-// identical delete logs (count + fingerprint).
+// they have converged — same epoch, member set = exactly the running nodes, not busy,
+// identical delete logs (count + fingerprint) and identical tombstone floors (floor hash).
+// status also shows each node's GC horizon, floor size and anti-entropy session counters.
 
 import { Command } from 'commander'
 import { resolve } from 'node:path'
@@ -8,6 +9,7 @@ import { ApiClient, type NodeStatus } from '../apiClient.js'
 import { EXIT, shortPeerId } from '../output.js'
 import type { ClusterFile, ClusterNode } from '../../cluster/clusterFile.js'
 import { isRunning, sleep } from '../../cluster/launcher.js'
+import { pausedState } from './chaos.js'
 import { action, addDirJson, intArg, loadCluster, printerFor, type Ctx } from './shared.js'
 
 const STATUS_TIMEOUT_MS = 2_000
@@ -16,6 +18,8 @@ const POLL_MS = 250
 export interface NodeView {
   node: ClusterNode
   running: boolean
+  /** stopped by SIGSTOP (`chaos pause`): running, but it cannot answer */
+  paused?: boolean
   status?: NodeStatus
   /** why a running node gave no status */
   error?: string
@@ -35,6 +39,10 @@ export function clusterStatusCommands (ctx: Ctx): Command[] {
 export async function observe (file: ClusterFile): Promise<NodeView[]> {
   return await Promise.all(file.nodes.map(async (node): Promise<NodeView> => {
     if (!(await isRunning(node.pid, node.dataDir))) return { node, running: false }
+    // asking a stopped process would only wait for the timeout
+    if ((await pausedState(node.pid!)) === true) {
+      return { node, running: true, paused: true, error: `paused (SIGSTOP); resume it with 'bellwether chaos resume --node ${node.index}'` }
+    }
     try {
       return { node, running: true, status: await new ApiClient(node.apiUrl, STATUS_TIMEOUT_MS).status() }
     } catch (err) {
@@ -45,7 +53,7 @@ export async function observe (file: ClusterFile): Promise<NodeView[]> {
 
 /** What must be identical on converged nodes. */
 export function agreementKey (s: NodeStatus): string {
-  return [s.epoch, [...s.members].sort().join(','), s.log.count, s.log.fingerprint].join('|')
+  return [s.epoch, [...s.members].sort().join(','), s.log.count, s.log.fingerprint, s.gc?.floorHash ?? ''].join('|')
 }
 
 /** Each node's agreement with the most common key among answering nodes; undefined if silent. */
@@ -88,6 +96,12 @@ export function judgeConvergence (views: NodeView[]): string[] {
   if (logs.size > 1) {
     problems.push('delete logs differ: ' + up.map((v) => `node ${v.node.index} ${v.status.log.count} records fp ${v.status.log.fingerprint}`).join(', '))
   }
+
+  // equal logs but different floors: one node folded (or was reset with) a delete another lacks
+  const floors = new Set(up.map((v) => v.status.gc?.floorHash ?? ''))
+  if (floors.size > 1) {
+    problems.push('GC floors differ: ' + up.map((v) => `node ${v.node.index} ${v.status.gc?.floor ?? '?'} entries hash ${v.status.gc?.floorHash ?? '?'}`).join(', '))
+  }
   return problems
 }
 
@@ -96,12 +110,27 @@ function nodeName (views: NodeView[], peerId: string): string {
   return v !== undefined ? `node ${v.node.index}` : shortPeerId(peerId)
 }
 
+/** A horizon (HLC hex) in 8 digits — its low bits, which differ between nearby horizons — or "-" when 0. */
+export function shortHorizon (hex: string | undefined): string {
+  if (hex === undefined) return '?'
+  const t = hex.replace(/^0+/, '')
+  return t === '' ? '-' : t.padStart(8, '0').slice(-8)
+}
+
+/** Peer ids share their first characters ("12D3KooW…"): the tail tells them apart. */
+function peerTail (id: string): string {
+  return id.length <= 8 ? id : `…${id.slice(-6)}`
+}
+
 async function showStatus (ctx: Ctx, o: { dir: string; json?: boolean }): Promise<number> {
   const p = printerFor(ctx, o)
   const dir = resolve(o.dir)
   const file = await loadCluster(dir)
   const views = await observe(file)
   const agree = agreements(views)
+  const indexOf = new Map(file.nodes.map((n) => [n.peerId, n.index]))
+  const cutFrom = (s: NodeStatus | undefined): Array<number | string> | null =>
+    s?.partitioned === undefined ? null : s.partitioned.map((id) => indexOf.get(id) ?? id)
   if (o.json === true) {
     p.printJson({
       dir,
@@ -116,36 +145,51 @@ async function showStatus (ctx: Ctx, o: { dir: string; json?: boolean }): Promis
         zone: v.status?.zone ?? v.node.zone,
         pid: v.running ? v.node.pid : null,
         running: v.running,
+        paused: v.paused === true,
         reachable: v.status !== undefined,
         epoch: v.status?.epoch ?? null,
         members: v.status?.members ?? null,
         busy: v.status?.busy ?? null,
         objects: v.status?.objects ?? null,
         log: v.status?.log ?? null,
+        gc: v.status?.gc ?? null,
+        ae: v.status?.ae ?? null,
+        partitioned: v.status?.partitioned ?? null,
+        partitionedFrom: cutFrom(v.status),
         agrees: agree.get(v.node.index) ?? null,
         ...(v.error !== undefined ? { error: v.error } : {})
       }))
     })
     return EXIT.OK
   }
+  // ~100 columns: addresses and full ids are in --json (and in `cluster up`'s table)
   p.table(
-    ['NODE', 'PEER', 'ADDRESS', 'PID', 'RUNNING', 'EPOCH', 'MEMBERS', 'OBJECTS', 'LOG', 'AGREE'],
+    ['NODE', 'PEER', 'PID', 'STATE', 'EPOCH', 'MEMBERS', 'OBJECTS', 'LOG', 'GC', 'FLOOR', 'AE OK/ERR', 'LEARNED', 'AGREE'],
     views.map((v) => {
       const s = v.status
       return [
         String(v.node.index),
-        shortPeerId(v.node.peerId),
-        `${v.node.ip}:${v.node.p2pPort}`,
+        peerTail(v.node.peerId),
         v.running ? String(v.node.pid) : '-',
-        v.running ? (s !== undefined ? 'yes' : 'no answer') : 'no',
+        !v.running ? 'down' : v.paused === true ? 'paused' : s !== undefined ? 'up' : 'silent',
         s?.epoch ?? '-',
         s !== undefined ? String(s.members.length) : '-',
         s !== undefined ? String(s.objects) : '-',
         s !== undefined ? `${s.log.count}/${s.log.fingerprint.slice(0, 8)}` : '-',
+        s !== undefined ? shortHorizon(s.gc?.horizon) : '-',
+        s?.gc !== undefined ? String(s.gc.floor) : '-',
+        s?.ae !== undefined ? `${s.ae.completed}/${s.ae.failed}` : '-',
+        s?.ae !== undefined ? String(s.ae.recordsLearned) : '-',
         s !== undefined ? (agree.get(v.node.index) === true ? 'yes' : 'NO') : '-'
       ]
     })
   )
+  for (const v of views) {
+    const cut = cutFrom(v.status)
+    if (cut !== null && cut.length > 0) {
+      p.note(`node ${v.node.index}: partitioned from ${cut.map((x) => typeof x === 'number' ? `node ${x}` : shortPeerId(x)).join(', ')}`)
+    }
+  }
   for (const v of views) if (v.error !== undefined) p.note(`node ${v.node.index}: ${v.error}`)
   return EXIT.OK
 }
