@@ -4,13 +4,14 @@
 // baseline measured in the same run and the ratio against it. To add a measurement, write
 // scripts/bench/<name>.js and list it in SECTIONS below.
 //
-//   npm run bench                         all sections (≈ 5 min on 2 cores)
+//   npm run bench                         all sections (≈ 7 min on 2 busy cores)
 //   npm run bench -- --only purge,memory  some of them
 //   npm run bench -- --seed 42 --deletes 100 --markdown
 //
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().
 // Every process and temp dir the run creates is removed at the end, on failure and on
 // SIGINT/SIGTERM; a watchdog ends a run that exceeds --max-minutes the same way.
+// Exit status 1 when a section failed or reported problems (e.g. deletes that timed out).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -115,6 +116,7 @@ async function main () {
     throw err
   }
   let failed = 0
+  let problems = 0
   try {
     for (const section of opts.sections) {
       if (isClosing()) break
@@ -125,6 +127,7 @@ async function main () {
       try {
         const tables = await section.run({ opts, seed, rng: makeRng(seed), tmp, log })
         for (const t of tables) {
+          problems += t.problems ?? 0
           console.log('\n' + renderTable(t, opts.markdown))
           md.push(renderTable(t, true))
         }
@@ -141,13 +144,15 @@ async function main () {
     await cleanupAll()
     closeHttp()
   }
-  const total = `total ${((Date.now() - started) / 1000).toFixed(0)} s${failed > 0 ? `; ${failed} section(s) FAILED` : ''}`
+  const total = `total ${((Date.now() - started) / 1000).toFixed(0)} s` +
+    (failed > 0 ? `; ${failed} section(s) FAILED` : '') +
+    (problems > 0 ? `; ${problems} PROBLEM(S) of the system under test (see the notes above)` : '')
   console.log(`\n${total}`)
   if (opts.markdownFile !== undefined) {
     await writeFile(opts.markdownFile, md.join('\n\n') + `\n\n${total}\n`)
     log(`results written to ${opts.markdownFile} (Markdown)`)
   }
-  process.exitCode = failed > 0 ? 1 : 0
+  process.exitCode = failed > 0 || problems > 0 ? 1 : 0
 }
 
 main().catch(async (err) => {

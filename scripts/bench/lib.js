@@ -98,7 +98,8 @@ export const int = (n) => Number(n).toLocaleString('en-US')
 // ---------------------------------------------------------------- tables
 
 /**
- * A result table: { title, columns: [string], rows: [[string]], notes: [string] }.
+ * A result table: { title, columns: [string], rows: [[string]], notes: [string], problems? }.
+ * `problems` counts failures of the system under test met while measuring (the run then exits 1).
  * Printed aligned for a terminal, or as Markdown (--markdown) for docs/BENCHMARKS.md.
  */
 export function renderTable (t, markdown) {
@@ -128,8 +129,12 @@ export function machineInfo () {
   let commit = 'unknown'
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
-    if (dirty !== '') commit += ' (+ uncommitted changes)'
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n').filter(Boolean).map((l) => l.slice(3))
+    if (dirty.length > 0) {
+      const where = dirty.every((f) => f.startsWith('scripts/')) ? 'scripts/ only' : dirty.length <= 3 ? dirty.join(', ') : `${dirty.length} files`
+      commit += ` + uncommitted changes (${where})`
+    }
   } catch {}
   return {
     cpu: c[0]?.model?.trim() ?? 'unknown',

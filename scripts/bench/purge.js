@@ -179,6 +179,7 @@ function latencyTable ({ gossipsub: g, floodsub: f }) {
   }
   return {
     title: 'Purge latency: from DELETE /vdi answered to the last of 10 nodes',
+    problems: g.errors.length + f.errors.length,
     columns: ['measure', 'gossipsub', 'floodsub (baseline)', 'gossipsub / floodsub'],
     rows: [
       row('all 10 have the record, median', (r) => r.recordMs, 50),

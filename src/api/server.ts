@@ -106,6 +106,7 @@ export class AdminApi {
     this.route('GET', /^\/antientropy$/, async (_req, res) => {
       sendJson(res, 200, { active: n.aeScheduler.active, totals: n.ae.totals, recent: n.ae.recent })
     })
+    this.route('GET', /^\/recovery$/, async (_req, res) => { sendJson(res, 200, { progress: n.recovery.progress, totals: n.recovery.totals }) })
     this.route('GET', /^\/chaos$/, async (_req, res) => { sendJson(res, 200, { partitioned: n.partition.peers }) })
     this.route('POST', /^\/chaos\/partition$/, async (req, res) => {
       const b = await readJson(req)
@@ -154,6 +155,7 @@ export class AdminApi {
       gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, floorHash: hex(n.floor.hash()) },
       ae: { active: n.aeScheduler.active, ...n.ae.totals },
       partitioned: n.partition.peers,
+      recovery: { running: n.recovery.progress.running, epoch: n.recovery.progress.epoch, toRecover: n.recovery.progress.toRecover, recovered: n.recovery.progress.recovered, failed: n.recovery.progress.failed, deletedSkipped: n.recovery.progress.deletedSkipped, lastCompleteEpoch: n.recovery.progress.lastCompleteEpoch },
       startedAt: new Date(n.startedAt).toISOString(),
       uptimeMs: Date.now() - n.startedAt,
       version: VERSION

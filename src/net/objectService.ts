@@ -19,6 +19,8 @@ export interface ObjectHandler {
   get (req: GetObject, from: string, hlc: bigint): Promise<ObjResponse>
   /** chunks of oids, ascending */
   list (req: ListObjects, from: string, hlc: bigint): AsyncIterable<bigint[]>
+  /** version and generation of each listed object (0/0 if it is gone) */
+  headers (oids: bigint[]): Promise<{ versions: bigint[], generations: number[] }>
   /** current local HLC, stamped on every frame so clocks merge on each exchange */
   stamp (): bigint
 }
@@ -78,7 +80,8 @@ export class ObjectService {
         case 'get': yield toBinary(ObjResponseSchema, await this.handler.get(req.op.value, from, req.hlc)); return
         case 'list':
           for await (const oids of this.handler.list(req.op.value, from, req.hlc)) {
-            yield encodeResponse({ status: Status.OK, oids, hlc: this.handler.stamp() })
+            const meta = req.op.value.withVersions ? await this.handler.headers(oids) : {}
+            yield encodeResponse({ status: Status.OK, oids, ...meta, hlc: this.handler.stamp() })
           }
           yield encodeResponse({ status: Status.OK, done: true, hlc: this.handler.stamp() })
           return
@@ -114,8 +117,8 @@ export class ObjectService {
   }
 
   /** streams the peer's object list in chunks; the whole list is never one buffer */
-  async * list (peer: string, filter: { vid?: number, inodesOnly?: boolean } = {}, signal?: AbortSignal): AsyncGenerator<ObjResponse> {
-    const value = { hasVid: filter.vid != null, vid: filter.vid ?? 0, inodesOnly: filter.inodesOnly ?? false } as ListObjects
+  async * list (peer: string, filter: { vid?: number, inodesOnly?: boolean, withVersions?: boolean } = {}, signal?: AbortSignal): AsyncGenerator<ObjResponse> {
+    const value = { hasVid: filter.vid != null, vid: filter.vid ?? 0, inodesOnly: filter.inodesOnly ?? false, withVersions: filter.withVersions ?? false } as ListObjects
     for await (const res of this.call(peer, { op: { case: 'list', value } }, signal)) {
       if (res.status !== Status.OK) throw new ObjectServiceError(`list from ${peer} failed: ${res.error}`, res.status)
       yield res

@@ -15,11 +15,22 @@ export class NodeMetrics {
   readonly epoch = this.gauge('bw_epoch', 'membership epoch')
   readonly deleteLogRecords = this.gauge('bw_delete_log_records', 'records in the delete log')
 
+  readonly recoveryObjects = this.gauge('bw_recovery_objects', 'objects handled by recovery since start, by result', ['result'])
+
+  /** recovery totals; `attempts_on_deleted` must stay 0: a deleted oid is never requested */
+  recovery (t: { recovered: number, failed: number, deletedSkipped: number, dropped: number, attemptsOnDeleted: number }): void {
+    this.recoveryObjects.set({ result: 'recovered' }, t.recovered)
+    this.recoveryObjects.set({ result: 'failed' }, t.failed)
+    this.recoveryObjects.set({ result: 'deleted_skipped' }, t.deletedSkipped)
+    this.recoveryObjects.set({ result: 'dropped' }, t.dropped)
+    this.recoveryObjects.set({ result: 'attempts_on_deleted' }, t.attemptsOnDeleted)
+  }
+
   private counter (name: string, help: string, labelNames: string[] = []): Counter {
     return new Counter({ name, help, labelNames, registers: [this.registry] })
   }
 
-  private gauge (name: string, help: string): Gauge {
-    return new Gauge({ name, help, registers: [this.registry] })
+  private gauge (name: string, help: string, labelNames: string[] = []): Gauge {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] })
   }
 }

@@ -25,6 +25,8 @@ import { ReconSet } from '../antientropy/reconSet.js'
 import { AeScheduler } from './aeScheduler.js'
 import { Floor } from '../tombstones/floor.js'
 import { TombstoneGc } from './gc.js'
+import { Recovery, type RecoveryIO } from '../recovery/recovery.js'
+import { Status } from '../wire/bellwether_pb.js'
 import { create as createMsg } from '@bufbuild/protobuf'
 import { FloorEntrySchema, LogSummarySchema } from '../wire/bellwether_pb.js'
 import { createLogger } from '../log.js'
@@ -38,6 +40,10 @@ import { NodeMetrics } from './metrics.js'
 import type { NodeOptions } from './options.js'
 
 const EPOCH_FILE = 'epoch'
+const RECOVERED_FILE = 'recovered-epoch'
+/** view changes come in bursts (a cluster starting, a partition); recover once they settle */
+const RECOVERY_DEBOUNCE_MS = 1000
+const RECOVERY_RETRY_MS = 3000
 const GC_INTERVAL_MS = 2000
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
 
@@ -60,6 +66,10 @@ export class BellwetherNode implements ClusterIO {
   readonly floor: Floor
   gc!: TombstoneGc
   private gcTimer: NodeJS.Timeout | undefined
+  recovery!: Recovery
+  private recoveryTimer: NodeJS.Timeout | undefined
+  private recoveryAbort: AbortController | undefined
+  private recoveryRun: Promise<void> | undefined
   self = ''
   zone = 0
   private host!: Host
@@ -105,7 +115,7 @@ export class BellwetherNode implements ClusterIO {
     this.metrics.objects.set(this.store.cache.size)
     this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
 
-    const epoch = await readEpoch(dataDir)
+    const epoch = await readEpochFile(dataDir, EPOCH_FILE)
     this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, connectionGater: this.partition.gater() })
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
@@ -177,6 +187,7 @@ export class BellwetherNode implements ClusterIO {
       this.connectedAt.set(peer, Date.now())
       this.aeScheduler.onConnect(peer)
     })
+    this.recovery = new Recovery(this.recoveryIO(), this.log, await readEpochFile(dataDir, RECOVERED_FILE))
     this.rebuildRing()
 
     await this.objects.start()
@@ -194,6 +205,9 @@ export class BellwetherNode implements ClusterIO {
     if (this.stopping) return
     this.stopping = true
     if (this.gcTimer != null) clearInterval(this.gcTimer)
+    if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
+    this.recoveryAbort?.abort()
+    await this.recoveryRun
     this.aeScheduler?.stop()
     for (const part of [this.deleteGossip, this.membership, this.objects, this.ae, this.host]) {
       try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
@@ -205,7 +219,7 @@ export class BellwetherNode implements ClusterIO {
 
   /** deletes still waiting for a mesh, or (later) recovery/transfers running */
   busy (): boolean {
-    return this.deleteGossip.topic.pending > 0 || this.aeScheduler.active > 0
+    return this.deleteGossip.topic.pending > 0 || this.aeScheduler.active > 0 || this.recovery.progress.running || this.recoveryTimer != null
   }
 
   multiaddrs (): string[] {
@@ -229,8 +243,81 @@ export class BellwetherNode implements ClusterIO {
   }
 
   private onViewChange (change: ViewChange): void {
-    if (change.placementChanged) this.rebuildRing()
-    writeEpoch(this.opts.dataDir, change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
+    writeEpochFile(this.opts.dataDir, EPOCH_FILE, change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
+    if (!change.placementChanged) return
+    this.rebuildRing()
+    this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+  }
+
+  /** (re)start recovery for the current epoch after `delayMs`; a run in progress is aborted (its work stays on disk) */
+  private scheduleRecovery (delayMs: number): void {
+    if (this.stopping) return
+    if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = undefined
+      this.recoveryAbort?.abort()
+      const ctl = this.recoveryAbort = new AbortController()
+      const epoch = this.membership.view.epoch
+      const prev = this.recoveryRun ?? Promise.resolve()
+      this.recoveryRun = prev.then(async () => {
+        if (ctl.signal.aborted) return
+        const complete = await this.recovery.run(epoch, ctl.signal)
+        this.metrics.recovery(this.recovery.totals)
+        // incomplete, or copies kept until their new holders confirm: try again while the view stands
+        if (!ctl.signal.aborted && (!complete || this.recovery.progress.pendingDrops > 0) && this.membership.view.epoch === epoch) {
+          this.scheduleRecovery(RECOVERY_RETRY_MS)
+        }
+      }).catch((err) => { this.log.error({ err: String(err) }, 'recovery failed') })
+    }, delayMs)
+  }
+
+  private recoveryIO (): RecoveryIO {
+    const header = (r: { status: Status, version: bigint, generation: number }): { version: bigint, generation: number } | undefined =>
+      r.status === Status.OK ? { version: r.version, generation: r.generation } : undefined
+    return {
+      self: this.self,
+      members: () => this.members(),
+      placement: (oid, copies) => this.placement(oid, copies),
+      copiesOf: async (vid) => (await this.vdis.inodeOf(vid))?.copies,
+      reconcile: async (peer) => { const r = await this.aeScheduler.syncNow(peer); return r == null ? 'no session (peer unreachable)' : r.error },
+      list: async (peer) => {
+        const oids: bigint[] = []
+        const versions: bigint[] = []
+        const gens: number[] = []
+        const take = (o: bigint[], v: bigint[], g: number[]): void => { oids.push(...o); versions.push(...v); gens.push(...g) }
+        if (peer === this.self) {
+          for await (const chunk of this.handler.list(createMsg(ListObjectsSchema, {}), this.self, 0n)) {
+            const h = await this.handler.headers(chunk)
+            take(chunk, h.versions, h.generations)
+          }
+        } else {
+          for await (const r of this.objects.list(peer, { withVersions: true })) take(r.oids, r.versions, r.generations)
+        }
+        // an object that vanished while it was listed comes back as version 0: leave it out
+        const keep = versions.map((v) => v > 0n)
+        return {
+          peer,
+          oids: BigUint64Array.from(oids.filter((_, i) => keep[i])),
+          versions: BigUint64Array.from(versions.filter((_, i) => keep[i])),
+          generations: Uint32Array.from(gens.filter((_, i) => keep[i]))
+        }
+      },
+      fetch: async (peer, oid) => {
+        const r = await this.get(peer, oid)
+        const h = header(r)
+        return h == null ? undefined : { header: h, data: r.data }
+      },
+      store: async (oid, h, data) => {
+        const r = await this.put(this.self, { oid, generation: h.generation, version: h.version, data })
+        if (r.status === Status.OK) return 'ok'
+        if (r.status === Status.DELETED) return 'deleted'
+        if (r.status === Status.STALE) return 'stale'
+        throw new Error(`local store of ${oid.toString(16)} failed: ${r.error}`)
+      },
+      drop: async (oid, version) => await this.store.removeIf(oid, (m) => m.version === version),
+      covered: (oid, h) => this.tombstones.covers(oid, h.generation, h.version) != null,
+      completed: async (epoch) => { await writeEpochFile(this.opts.dataDir, RECOVERED_FILE, epoch) }
+    }
   }
 
   private rebuildRing (): void {
@@ -297,14 +384,14 @@ function zoneFromAddress (listen: string): number {
   return host === '127.0.0.1' ? port : last
 }
 
-async function readEpoch (dataDir: string): Promise<bigint> {
+async function readEpochFile (dataDir: string, name: string): Promise<bigint> {
   try {
-    return BigInt((await readFile(join(dataDir, EPOCH_FILE), 'utf8')).trim())
+    return BigInt((await readFile(join(dataDir, name), 'utf8')).trim())
   } catch {
     return 0n
   }
 }
 
-async function writeEpoch (dataDir: string, epoch: bigint): Promise<void> {
-  await writeFile(join(dataDir, EPOCH_FILE), `${epoch}\n`)
+async function writeEpochFile (dataDir: string, name: string, epoch: bigint): Promise<void> {
+  await writeFile(join(dataDir, name), `${epoch}\n`)
 }

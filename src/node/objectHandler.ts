@@ -109,6 +109,17 @@ export class NodeObjectHandler implements ObjectHandler {
     }
   }
 
+  async headers (oids: bigint[]): Promise<{ versions: bigint[], generations: number[] }> {
+    const versions: bigint[] = []
+    const generations: number[] = []
+    for (const oid of oids) {
+      const m = await this.store.stat(oid).catch(() => undefined)
+      versions.push(m?.version ?? 0n)
+      generations.push(m?.generation ?? 0)
+    }
+    return { versions, generations }
+  }
+
   async * list (req: ListObjects, from: string, hlc: bigint): AsyncIterable<bigint[]> {
     this.observe(hlc, 'list')
     const closed = await this.gate(from)

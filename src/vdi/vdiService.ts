@@ -50,6 +50,12 @@ export class VdiService {
     return found.inode
   }
 
+  /** the live VDI at `vid`, if any (recovery needs its copies) */
+  async inodeOf (vid: number): Promise<Inode | undefined> {
+    const inode = await this.fetchInode(vid)
+    return inode != null && !this.io.tombstones.isVdiDeleted(vid, inode.generation) ? inode : undefined
+  }
+
   async list (): Promise<Inode[]> {
     const vids = new Map<number, bigint>()
     const lists = await Promise.allSettled(this.io.members().map(async (p) => await this.io.listInodes(p)))

@@ -69,6 +69,7 @@ export function parseGroupSpec (spec: string): number[][] {
   const groups = s.split('/').map((g, gi) => {
     if (g === '') throw new InvalidArgumentError(`group ${gi + 1} is empty; expected groups of node indexes like 0,1,2/3,4`)
     return g.split(',').map((x) => {
+      if (x === '') throw new InvalidArgumentError(`group ${gi + 1} has an empty entry (two commas?); expected groups like 0,1,2/3,4`)
       if (!/^[0-9]{1,5}$/.test(x) || Number(x) > 65535) {
         throw new InvalidArgumentError(`'${x}' in group ${gi + 1} is not a node index; expected groups like 0,1,2/3,4`)
       }

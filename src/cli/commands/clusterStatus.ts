@@ -130,7 +130,9 @@ async function showStatus (ctx: Ctx, o: { dir: string; json?: boolean }): Promis
   const agree = agreements(views)
   const indexOf = new Map(file.nodes.map((n) => [n.peerId, n.index]))
   const cutFrom = (s: NodeStatus | undefined): Array<number | string> | null =>
-    s?.partitioned === undefined ? null : s.partitioned.map((id) => indexOf.get(id) ?? id)
+    s?.partitioned === undefined
+      ? null
+      : s.partitioned.map((id) => indexOf.get(id) ?? id).sort((a, b) => typeof a === typeof b ? (a < b ? -1 : a > b ? 1 : 0) : typeof a === 'number' ? -1 : 1)
   if (o.json === true) {
     p.printJson({
       dir,

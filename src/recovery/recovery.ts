@@ -1,0 +1,160 @@
+// Epoch-driven recovery: after a view change every node pulls the objects placement now
+// gives it, from the members that hold them, and drops the ones it no longer needs once
+// their new holders confirm them (never a last copy). Tombstones first: object lists are
+// exchanged only with members reconciled in this epoch, every listed oid is checked against
+// the tombstones before it is requested, and the local write is gated again before it lands
+// (a delete racing the transfer wins). The newest version wins; an older one never
+// overwrites it. The driver owns no I/O of its own: the node supplies it through RecoveryIO.
+import type { Logger } from 'pino'
+import { formatOid, oidToVid } from '../oid.js'
+import { mergeLists, type Copy, type ObjectList } from './merge.js'
+
+export interface ObjectHeader { version: bigint, generation: number }
+
+export interface RecoveryIO {
+  self: string
+  members (): string[]
+  placement (oid: bigint, copies: number): string[]
+  /** the live VDI's copies, undefined when the vid has no live VDI (deleted or unknown) */
+  copiesOf (vid: number): Promise<number | undefined>
+  /** run an anti-entropy session with the peer (tombstones first); error text on failure */
+  reconcile (peer: string): Promise<string | undefined>
+  /** the member's object list with versions, ascending (self included: the local store) */
+  list (peer: string): Promise<ObjectList>
+  fetch (peer: string, oid: bigint): Promise<{ header: ObjectHeader, data: Uint8Array } | undefined>
+  /** store locally through the tombstone gate; 'deleted' when a tombstone refused it */
+  store (oid: bigint, header: ObjectHeader, data: Uint8Array): Promise<'ok' | 'deleted' | 'stale'>
+  /** remove the local copy if it is still exactly this version */
+  drop (oid: bigint, version: bigint): Promise<boolean>
+  covered (oid: bigint, h: ObjectHeader): boolean
+  /** persist the last fully recovered epoch */
+  completed (epoch: bigint): Promise<void>
+}
+
+export interface RecoveryProgress {
+  epoch: string
+  running: boolean
+  toRecover: number
+  recovered: number
+  failed: number
+  /** listed by a peer but covered by a tombstone: never requested, never counted as work */
+  deletedSkipped: number
+  dropped: number
+  /** copies kept because their new holders did not confirm yet: another pass will retry */
+  pendingDrops: number
+  startedAt: number
+  finishedAt: number
+  lastCompleteEpoch: string
+  errors: string[]
+}
+
+const PARALLEL = 8
+const MAX_ERRORS = 20
+
+export class Recovery {
+  progress: RecoveryProgress = { epoch: '0', running: false, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, pendingDrops: 0, startedAt: 0, finishedAt: 0, lastCompleteEpoch: '0', errors: [] }
+  /** totals over every epoch, for metrics: deleted oids must never be attempted */
+  readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, attemptsOnDeleted: 0 }
+
+  constructor (private readonly io: RecoveryIO, private readonly log: Logger, lastComplete = 0n) {
+    this.progress.lastCompleteEpoch = lastComplete.toString()
+  }
+
+  /** one pass for `epoch`; `signal` aborts it when a newer view arrives (work done so far stays on disk) */
+  async run (epoch: bigint, signal: AbortSignal): Promise<boolean> {
+    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, pendingDrops: 0, startedAt: Date.now(), finishedAt: 0, errors: [] }
+    const fail = (msg: string): void => { p.failed++; this.totals.failed++; if (p.errors.length < MAX_ERRORS) p.errors.push(msg) }
+    try {
+      const peers = this.io.members().filter((m) => m !== this.io.self)
+      const lists: ObjectList[] = [await this.io.list(this.io.self)]
+      await forEach(peers, PARALLEL, signal, async (peer) => {
+        const err = await this.io.reconcile(peer)
+        if (err != null) { fail(`tombstones not reconciled with ${peer}: ${err}`); return }
+        try { lists.push(await this.io.list(peer)) } catch (e) { fail(`object list of ${peer}: ${(e as Error).message}`) }
+      })
+      const copies = new Map<number, number | undefined>()
+      const copiesOf = async (vid: number): Promise<number | undefined> => {
+        if (!copies.has(vid)) copies.set(vid, await this.io.copiesOf(vid))
+        return copies.get(vid)
+      }
+      const work: Array<{ oid: bigint, copies: Copy[] }> = []
+      for (const item of mergeLists(lists)) work.push(item)
+      await forEach(work, PARALLEL, signal, async ({ oid, copies: held }) => {
+        const n = await copiesOf(oidToVid(oid))
+        if (n == null) return // no live VDI: a tombstone or an orphan; check reports orphans
+        const targets = this.io.placement(oid, n)
+        const mine = held.find((c) => c.peer === this.io.self)
+        if (targets.includes(this.io.self)) await this.pull(oid, held, mine, fail)
+        else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held)
+      })
+      signal.throwIfAborted()
+      const complete = p.failed === 0
+      if (complete) {
+        p.lastCompleteEpoch = epoch.toString()
+        await this.io.completed(epoch)
+      }
+      this.log.info({ epoch: epoch.toString(), toRecover: p.toRecover, recovered: p.recovered, failed: p.failed, deletedSkipped: p.deletedSkipped, dropped: p.dropped }, complete ? 'recovery complete' : 'recovery incomplete; will retry')
+      return complete
+    } catch (err) {
+      if (signal.aborted) return false
+      fail(String((err as Error)?.message ?? err))
+      return false
+    } finally {
+      p.running = false
+      p.finishedAt = Date.now()
+    }
+  }
+
+  private async pull (oid: bigint, held: Copy[], mine: Copy | undefined, fail: (m: string) => void): Promise<void> {
+    const p = this.progress
+    let best: Copy | undefined
+    let deleted = false
+    for (const c of held) {
+      // a listed copy a tombstone covers is never requested (and never counted as work)
+      if (this.io.covered(oid, c)) { deleted = true; continue }
+      if (best == null || c.version > best.version) best = c
+    }
+    if (best == null) {
+      if (deleted) { p.deletedSkipped++; this.totals.deletedSkipped++ }
+      return
+    }
+    if (mine != null && mine.version >= best.version) return
+    const from = best.peer
+    p.toRecover++
+    const got = await this.io.fetch(from, oid).catch((e) => { fail(`${formatOid(oid)} from ${from}: ${(e as Error).message}`); return null })
+    if (got === null) return
+    if (got == null) { fail(`${formatOid(oid)}: ${from} no longer has it`); return }
+    const r = await this.io.store(oid, got.header, got.data)
+    if (r === 'deleted') {
+      // the delete won the race with the transfer: not a failure, and not recovered
+      p.toRecover--
+      p.deletedSkipped++
+      this.totals.deletedSkipped++
+      this.totals.attemptsOnDeleted++
+      return
+    }
+    p.recovered++
+    this.totals.recovered++
+  }
+
+  /** drop a copy placement no longer wants, only once every target lists this version or newer */
+  private async dropIfConfirmed (oid: bigint, mine: Copy, targets: string[], held: Copy[]): Promise<void> {
+    if (targets.length === 0) return
+    for (const t of targets) {
+      const c = held.find((h) => h.peer === t)
+      if (c == null || c.version < mine.version) { this.progress.pendingDrops++; return }
+    }
+    if (await this.io.drop(oid, mine.version)) { this.progress.dropped++; this.totals.dropped++ }
+  }
+}
+
+async function forEach<T> (items: T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      signal.throwIfAborted()
+      await fn(items[next++])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
