@@ -1,0 +1,92 @@
+// Recovery (issue 4) with real in-process nodes over TCP and real files: objects whose only
+// copy sat on a returning node come back, a deleted VDI never does, a joining node gets its
+// share and the old copies go only once it has them, and stale copies never win.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { InprocCluster, checkCluster, waitFor } from '../helpers/inproc.js'
+import { parseVid, vidToDataOid } from '../../src/oid.js'
+
+const OBJ = 4096
+
+describe('recovery after membership changes', { timeout: 240_000 }, () => {
+  let c: InprocCluster
+  beforeAll(async () => { c = await InprocCluster.start(4, { copies: 2, ipBase: 130 }) }, 120_000)
+  afterAll(async () => { await c?.stop() })
+
+  const quiet = async (): Promise<void> => {
+    await c.waitMembers()
+    await waitFor(() => c.running().every((n) => !n.node.busy()), 90_000, 'recovery to finish everywhere')
+  }
+  const read = async (i: number, name: string, len: number): Promise<Uint8Array> =>
+    new Uint8Array(await (await fetch(`${c.node(i).apiUrl}/vdi/${name}/data?offset=0&length=${len}`)).arrayBuffer())
+
+  it('copies 1: the only copies come back with their node; a VDI deleted meanwhile never does', async () => {
+    await quiet()
+    const one = await c.api(0, 'POST', '/vdi', { name: 'single', size: OBJ * 16, objectSize: OBJ, copies: 1 })
+    const gone = await c.api(0, 'POST', '/vdi', { name: 'doomed', size: OBJ * 16, objectSize: OBJ, copies: 2 })
+    expect([one.status, gone.status]).toEqual([200, 200])
+    const data = new Uint8Array(OBJ * 16).map((_, i) => (i * 13) & 0xff)
+    expect((await c.api(1, 'PUT', '/vdi/single/data?offset=0', data)).status).toBe(200)
+    expect((await c.api(1, 'PUT', '/vdi/doomed/data?offset=0', new Uint8Array(OBJ * 16).fill(9))).status).toBe(200)
+    const doomed = parseVid(gone.json.vid)
+    await quiet()
+    // the node with the most copies of 'doomed' goes away; 'doomed' is deleted while it is gone
+    const away = [0, 1, 2, 3].sort((a, b) => c.node(b).node.store.cache.countVid(doomed) - c.node(a).node.store.cache.countVid(doomed))[0]
+    expect(c.node(away).node.store.cache.countVid(doomed)).toBeGreaterThan(0)
+    await c.stopNode(away)
+    await c.waitMembers()
+    const via = [0, 1, 2, 3].find((i) => i !== away)!
+    expect((await c.api(via, 'DELETE', '/vdi/doomed')).status).toBe(200)
+    await c.startNode(away)
+    await quiet()
+    for (let i = 0; i < 4; i++) expect(Array.from(await read(i, 'single', OBJ * 16))).toEqual(Array.from(data))
+    expect(c.running().reduce((s, n) => s + n.node.store.cache.countVid(doomed), 0)).toBe(0)
+    // one more node joins; recovery runs again; still nothing of 'doomed' anywhere
+    const j = await c.addSpec('127.0.0.134')
+    await c.startNode(j)
+    await quiet()
+    expect(c.running().reduce((s, n) => s + n.node.store.cache.countVid(doomed), 0)).toBe(0)
+    for (const n of c.running()) {
+      expect(n.node.recovery.totals.attemptsOnDeleted).toBe(0)
+      const m = await (await fetch(`${n.apiUrl}/metrics`)).text()
+      expect(m).toMatch(/bw_recovery_objects\{result="attempts_on_deleted"\} 0/)
+    }
+    expect((await checkCluster(c)).problems).toEqual([])
+  })
+
+  it('a joining node gets its share; old copies are dropped only once their new holders have them', async () => {
+    const r = await c.api(2, 'POST', '/vdi', { name: 'spread', size: OBJ * 48, objectSize: OBJ, copies: 2 })
+    expect(r.status).toBe(200)
+    const vid = parseVid(r.json.vid)
+    expect((await c.api(2, 'PUT', '/vdi/spread/data?offset=0', new Uint8Array(OBJ * 48).fill(5))).status).toBe(200)
+    await quiet()
+    const j = await c.addSpec('127.0.0.135')
+    await c.startNode(j)
+    await quiet()
+    expect(c.node(j).node.store.cache.countVid(vid)).toBeGreaterThan(0)
+    for (let idx = 0; idx < 48; idx++) {
+      const oid = vidToDataOid(vid, idx)
+      const holders = c.running().filter((n) => n.node.store.cache.has(oid)).map((n) => n.peerId).sort()
+      expect(holders, `object ${idx}`).toEqual(c.node(0).node.placement(oid, 2).slice().sort())
+    }
+    expect((await checkCluster(c)).problems).toEqual([])
+  })
+
+  it('nodes stopped one by one while everything is overwritten come back stale and lose to the new data', async () => {
+    expect((await c.api(0, 'POST', '/vdi', { name: 'rewrite', size: OBJ * 24, objectSize: OBJ, copies: 2 })).status).toBe(200)
+    expect((await c.api(0, 'PUT', '/vdi/rewrite/data?offset=0', new Uint8Array(OBJ * 24).fill(1))).status).toBe(200)
+    await quiet()
+    for (const i of [1, 2]) {
+      await c.stopNode(i)
+      await c.waitMembers()
+      await waitFor(() => c.running().every((n) => !n.node.busy()), 90_000, 'recovery after the stop')
+    }
+    expect((await c.api(0, 'PUT', '/vdi/rewrite/data?offset=0', new Uint8Array(OBJ * 24).fill(2))).status).toBe(200)
+    for (const i of [1, 2]) await c.startNode(i)
+    await quiet()
+    for (const n of c.running()) {
+      const got = await read(c.nodes.indexOf(n), 'rewrite', OBJ * 24)
+      expect(got.every((b) => b === 2), `read through ${n.peerId}`).toBe(true)
+    }
+    expect((await checkCluster(c)).problems).toEqual([])
+  })
+})
