@@ -18,7 +18,7 @@
 // without libp2p framing, signatures or forwarding duplicates).
 import { performance } from 'node:perf_hooks'
 import { readFile } from 'node:fs/promises'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { startCluster, clusterDir, idleCpuPercent } from './cluster.js'
 import {
   api, fmtBytes, fmtMs, fmtRatio, int, isClosing, mapLimit, nodeMetrics, percentile, sleep, sumMetric
@@ -65,13 +65,15 @@ async function measureCluster (ctx, pubsub, deletes) {
     const t0 = Date.now()
     const vdis = await mapLimit(Array.from({ length: total }, (_, i) => `bench-${pubsub}-${i}`), 4, async (name) => {
       const via = ctx.rng.pick(nodes)
-      const info = await api(`${via.apiUrl}/vdi`, { method: 'POST', body: { name, size: data.length, copies: COPIES, objectSize: OBJECT_SIZE } })
-      await api(`${via.apiUrl}/vdi/${encodeURIComponent(name)}/data?offset=0`, { method: 'PUT', body: data, type: 'application/octet-stream', timeoutMs: 30_000 })
+      // generous timeouts: on a busy 2-core machine a create or write can take seconds
+      const info = await api(`${via.apiUrl}/vdi`, { method: 'POST', body: { name, size: data.length, copies: COPIES, objectSize: OBJECT_SIZE }, timeoutMs: 60_000 })
+      await api(`${via.apiUrl}/vdi/${encodeURIComponent(name)}/data?offset=0`, { method: 'PUT', body: data, type: 'application/octet-stream', timeoutMs: 60_000 })
       return { name, vid: info.vid }
     })
     ctx.log(`${pubsub}: ${total} VDIs of ${OBJECTS} × ${OBJECT_SIZE} B (copies ${COPIES}) created and written in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 
     const idleCpu = await idleCpuPercent(cluster, 2000)
+    const load = loadavg()[0]
     const measured = []
     const errors = []
     let timeouts = 0
@@ -106,6 +108,7 @@ async function measureCluster (ctx, pubsub, deletes) {
     return {
       pubsub,
       idleCpu,
+      load,
       n: measured.length,
       timeouts,
       failed,
@@ -134,7 +137,7 @@ async function logTail (path, lines = 5) {
 
 function failedRun (pubsub, err) {
   return {
-    pubsub, idleCpu: NaN, n: 0, timeouts: 0, failed: 0, errors: [`cluster failed: ${err?.message ?? err}`],
+    pubsub, idleCpu: NaN, load: NaN, n: 0, timeouts: 0, failed: 0, errors: [`cluster failed: ${err?.message ?? err}`],
     recordMs: [], purgedMs: [], outBytes: NaN, inBytes: NaN, applied: NaN, appliedBySource: 'n/a', purged: NaN, receivers: 9
   }
 }
@@ -146,7 +149,7 @@ async function appliedTotal (node) {
 
 async function measureDelete (nodes, origin, vdi) {
   const base = await Promise.all(nodes.map(appliedTotal))
-  const res = await api(`${origin.apiUrl}/vdi/${encodeURIComponent(vdi.name)}`, { method: 'DELETE' })
+  const res = await api(`${origin.apiUrl}/vdi/${encodeURIComponent(vdi.name)}`, { method: 'DELETE', timeoutMs: 30_000 })
   const t0 = performance.now()
   const deadline = t0 + DELETE_TIMEOUT_MS
   const perNode = await Promise.all(nodes.map(async (n, k) => {
@@ -191,7 +194,7 @@ function latencyTable ({ gossipsub: g, floodsub: f }) {
     notes: [
       `VDIs of ${OBJECTS} objects × ${OBJECT_SIZE} B, copies ${COPIES}, written; each deleted through a random node; ${WARMUP} warm-up deletes not counted.`,
       `Polled every ${POLL_MS} ms per node after each answer: figures over-state by ≤ one poll period + one round trip. p99 is nearest-rank (with < 100 deletes it is the maximum).`,
-      `CPU of the 10 idle node processes just before the deletes (% of one core; this machine has ${cpus().length}): gossipsub ${g.idleCpu.toFixed(0)} %, floodsub ${f.idleCpu.toFixed(0)} %.`,
+      `Just before the deletes: CPU of the 10 idle node processes (% of one core; this machine has ${cpus().length}) gossipsub ${g.idleCpu.toFixed(0)} %, floodsub ${f.idleCpu.toFixed(0)} %; machine load average (1 min) gossipsub ${g.load.toFixed(1)}, floodsub ${f.load.toFixed(1)}.`,
       `records applied during the measured deletes (10 nodes × records): gossipsub ${g.appliedBySource}; floodsub ${f.appliedBySource}.`,
       `oids purged (disk + cache), all nodes: gossipsub ${int(g.purged)}, floodsub ${int(f.purged)} (expected ${int(g.n * (OBJECTS + 1) * COPIES)} = deletes × ${OBJECTS + 1} objects × ${COPIES} copies).`,
       ...[g, f].filter((r) => r.errors.length > 0).map((r) => `${r.pubsub} PROBLEMS (a timed-out delete counts as infinitely slow in the percentiles; a failed one is left out): ${r.errors.join('; ')}`)

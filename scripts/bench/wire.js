@@ -89,17 +89,17 @@ async function endToEnd (ctx) {
     const { nodes } = cluster
     const origin = ctx.rng.pick(nodes)
     const name = 'bench-sparse'
-    const info = await api(`${origin.apiUrl}/vdi`, { method: 'POST', body: { name, size: E2E_RANGE * E2E_OBJECT_SIZE, copies: 3, objectSize: E2E_OBJECT_SIZE } })
+    const info = await api(`${origin.apiUrl}/vdi`, { method: 'POST', body: { name, size: E2E_RANGE * E2E_OBJECT_SIZE, copies: 3, objectSize: E2E_OBJECT_SIZE }, timeoutMs: 60_000 })
     const idx = sparseIndexes(ctx.rng, E2E_OBJECTS, E2E_RANGE)
     const t0 = Date.now()
     const block = new Uint8Array(E2E_OBJECT_SIZE).fill(0x5a)
     await mapLimit(Array.from(idx), 8, async (i) => {
-      await api(`${origin.apiUrl}/vdi/${name}/data?offset=${i * E2E_OBJECT_SIZE}`, { method: 'PUT', body: block, type: 'application/octet-stream' })
+      await api(`${origin.apiUrl}/vdi/${name}/data?offset=${i * E2E_OBJECT_SIZE}`, { method: 'PUT', body: block, type: 'application/octet-stream', timeoutMs: 60_000 })
     })
     ctx.log(`wire: ${int(E2E_OBJECTS)} sparse objects of a ${fmtBytes(E2E_RANGE * E2E_OBJECT_SIZE)} VDI written in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 
     const before = await Promise.all(nodes.map(nodeMetrics))
-    const res = await api(`${origin.apiUrl}/vdi/${name}/discard`, { method: 'POST', body: { objects: Array.from(idx).join(',') } })
+    const res = await api(`${origin.apiUrl}/vdi/${name}/discard`, { method: 'POST', body: { objects: Array.from(idx).join(',') }, timeoutMs: 60_000 })
     const tDiscard = performance.now()
     const want = E2E_OBJECTS * 3
     let after

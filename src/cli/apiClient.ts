@@ -30,6 +30,10 @@ export interface AeStatus extends AeTotals {
   active: number
 }
 
+export interface RecoveryStatus {
+  running: boolean; epoch: string; toRecover: number; recovered: number; failed: number; deletedSkipped: number; lastCompleteEpoch: string
+}
+
 export interface NodeStatus {
   peerId: string; addrs: string[]; api: string; dataDir: string; zone: number; pid: number
   epoch: string; members: string[]
@@ -38,6 +42,7 @@ export interface NodeStatus {
   // optional: nodes built before anti-entropy (and unit-test fixtures) do not send them
   gc?: GcStatus
   ae?: AeStatus
+  recovery?: RecoveryStatus
   /** peers this node refuses and hangs up on (application-level partition) */
   partitioned?: string[]
   startedAt: string; uptimeMs: number; version: string

@@ -131,7 +131,7 @@ async function convergedAndChecked (): Promise<void> {
   expect(r.stdout).toMatch(/: OK/)
 }
 
-describe('bellwether CLI against a 5-node process cluster', { timeout: 300_000 }, () => {
+describe('bellwether CLI against a 5-node process cluster', { timeout: 420_000 }, () => {
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it in pretest)')
     dir = await mkdtemp(join(tmpdir(), 'bw-cli-'))

@@ -156,6 +156,7 @@ async function showStatus (ctx: Ctx, o: { dir: string; json?: boolean }): Promis
         log: v.status?.log ?? null,
         gc: v.status?.gc ?? null,
         ae: v.status?.ae ?? null,
+        recovery: v.status?.recovery ?? null,
         partitioned: v.status?.partitioned ?? null,
         partitionedFrom: cutFrom(v.status),
         agrees: agree.get(v.node.index) ?? null,
@@ -190,6 +191,13 @@ async function showStatus (ctx: Ctx, o: { dir: string; json?: boolean }): Promis
     const cut = cutFrom(v.status)
     if (cut !== null && cut.length > 0) {
       p.note(`node ${v.node.index}: partitioned from ${cut.map((x) => typeof x === 'number' ? `node ${x}` : shortPeerId(x)).join(', ')}`)
+    }
+  }
+  for (const v of views) {
+    const r = v.status?.recovery
+    if (r === undefined) continue
+    if (r.running || r.failed > 0 || r.toRecover > r.recovered) {
+      p.note(`node ${v.node.index}: recovery epoch ${r.epoch}${r.running ? ' running' : ''}: ${r.recovered}/${r.toRecover} objects recovered, ${r.failed} failed, ${r.deletedSkipped} deleted skipped (last complete epoch ${r.lastCompleteEpoch})`)
     }
   }
   for (const v of views) if (v.error !== undefined) p.note(`node ${v.node.index}: ${v.error}`)
