@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { startCluster, clusterDir, idleCpuPercent } from './cluster.js'
 import {
-  api, fmtBytes, fmtMs, fmtRatio, int, isClosing, mapLimit, nodeMetrics, percentile, sleep, sumMetric
+  api, fmtBytes, fmtMs, fmtRatio, int, isClosing, nodeMetrics, percentile, sleep, sumMetric
 } from './lib.js'
 
 const OBJECTS = 16
@@ -33,12 +33,21 @@ const DELETE_TIMEOUT_MS = 10_000
 /** a cluster whose deletes keep failing or timing out is broken: stop measuring it after this many */
 const MAX_BAD_DELETES = 3
 const PAUSE_BETWEEN_MS = 50
+/** the fewest deletes measured per cluster, whatever the time budgets say */
+const MIN_DELETES = 20
+/**
+ * Time budgets per cluster, so the whole run stays near 10 minutes on a busy machine: no new
+ * VDI is created after CREATE_BUDGET_MS, and no new delete started after DELETE_BUDGET_MS,
+ * once MIN_DELETES (+ warm-ups) are reached.
+ */
+const CREATE_BUDGET_MS = 60_000
+const DELETE_BUDGET_MS = 90_000
 
 export default {
   name: 'purge',
   title: 'Purge latency and wire bytes per deleted VDI (10 node processes; gossipsub vs floodsub)',
   async run (ctx) {
-    const deletes = Math.max(20, ctx.opts.deletes ?? 100)
+    const deletes = Math.max(MIN_DELETES, ctx.opts.deletes ?? 100)
     const runs = {}
     for (const pubsub of ['gossipsub', 'floodsub']) {
       try {
@@ -59,27 +68,48 @@ async function measureCluster (ctx, pubsub, deletes) {
   const cluster = await startCluster({ dir: clusterDir(ctx.tmp, `purge-${pubsub}`), nodes: 10, copies: COPIES, pubsub, log: ctx.log })
   try {
     const { nodes } = cluster
-    const total = WARMUP + deletes
+    const wanted = WARMUP + deletes
     const data = new Uint8Array(OBJECTS * OBJECT_SIZE)
     for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff
     const t0 = Date.now()
-    const vdis = await mapLimit(Array.from({ length: total }, (_, i) => `bench-${pubsub}-${i}`), 4, async (name) => {
-      const via = ctx.rng.pick(nodes)
-      // generous timeouts: on a busy 2-core machine a create or write can take seconds
-      const info = await api(`${via.apiUrl}/vdi`, { method: 'POST', body: { name, size: data.length, copies: COPIES, objectSize: OBJECT_SIZE }, timeoutMs: 60_000 })
-      await api(`${via.apiUrl}/vdi/${encodeURIComponent(name)}/data?offset=0`, { method: 'PUT', body: data, type: 'application/octet-stream', timeoutMs: 60_000 })
-      return { name, vid: info.vid }
-    })
+    const vdis = []
+    const errors = []
+    const createErrors = []
+    let next = 0
+    const creator = async () => {
+      while (next < wanted && !(Date.now() - t0 > CREATE_BUDGET_MS && vdis.length >= WARMUP + MIN_DELETES)) {
+        if (createErrors.length >= MAX_BAD_DELETES) throw new Error(`cannot create VDIs: ${createErrors.join('; ')}`)
+        const name = `bench-${pubsub}-${next++}`
+        const via = ctx.rng.pick(nodes)
+        try {
+          // generous timeouts: on a busy 2-core machine a create or write can take seconds
+          const info = await api(`${via.apiUrl}/vdi`, { method: 'POST', body: { name, size: data.length, copies: COPIES, objectSize: OBJECT_SIZE }, timeoutMs: 60_000 })
+          await api(`${via.apiUrl}/vdi/${encodeURIComponent(name)}/data?offset=0`, { method: 'PUT', body: data, type: 'application/octet-stream', timeoutMs: 60_000 })
+          vdis.push({ name, vid: info.vid })
+        } catch (err) {
+          createErrors.push(`${name} through node ${via.index}: ${err?.message ?? err}`)
+        }
+      }
+    }
+    await Promise.all([creator(), creator(), creator(), creator()])
+    const total = vdis.length
     ctx.log(`${pubsub}: ${total} VDIs of ${OBJECTS} × ${OBJECT_SIZE} B (copies ${COPIES}) created and written in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    // a VDI that failed to create is not measured, but the failure is a problem to report
+    errors.push(...createErrors.map((e) => `create of ${e}`))
 
     const idleCpu = await idleCpuPercent(cluster, 2000)
     const load = loadavg()[0]
     const measured = []
-    const errors = []
     let timeouts = 0
     let failed = 0
     let before
+    const tDeletes = Date.now()
+    let budgetHit = total < wanted
     for (let i = 0; i < total; i++) {
+      if (Date.now() - tDeletes > DELETE_BUDGET_MS && measured.length >= MIN_DELETES) {
+        budgetHit = true
+        break
+      }
       if (i === WARMUP) before = await Promise.all(nodes.map(nodeMetrics))
       const origin = ctx.rng.pick(nodes)
       try {
@@ -94,8 +124,8 @@ async function measureCluster (ctx, pubsub, deletes) {
         failed++
         errors.push(`delete of ${vdis[i].name} through node ${origin.index}: ${err?.message ?? err}`)
       }
-      if (errors.length >= MAX_BAD_DELETES) {
-        ctx.log(`${pubsub}: stopping after ${errors.length} failed deletes: ${errors[0]}`)
+      if (timeouts + failed >= MAX_BAD_DELETES) {
+        ctx.log(`${pubsub}: stopping after ${timeouts + failed} failed deletes: ${errors[createErrors.length]}`)
         break
       }
       await sleep(PAUSE_BETWEEN_MS)
@@ -109,6 +139,7 @@ async function measureCluster (ctx, pubsub, deletes) {
       pubsub,
       idleCpu,
       load,
+      budgetHit,
       n: measured.length,
       timeouts,
       failed,
@@ -193,11 +224,12 @@ function latencyTable ({ gossipsub: g, floodsub: f }) {
     ],
     notes: [
       `VDIs of ${OBJECTS} objects × ${OBJECT_SIZE} B, copies ${COPIES}, written; each deleted through a random node; ${WARMUP} warm-up deletes not counted.`,
+      ...[g, f].filter((r) => r.budgetHit).map((r) => `${r.pubsub}: fewer deletes than asked for: the time budget (${CREATE_BUDGET_MS / 1000} s to create VDIs, ${DELETE_BUDGET_MS / 1000} s to delete them) ran out first.`),
       `Polled every ${POLL_MS} ms per node after each answer: figures over-state by ≤ one poll period + one round trip. p99 is nearest-rank (with < 100 deletes it is the maximum).`,
       `Just before the deletes: CPU of the 10 idle node processes (% of one core; this machine has ${cpus().length}) gossipsub ${g.idleCpu.toFixed(0)} %, floodsub ${f.idleCpu.toFixed(0)} %; machine load average (1 min) gossipsub ${g.load.toFixed(1)}, floodsub ${f.load.toFixed(1)}.`,
       `records applied during the measured deletes (10 nodes × records): gossipsub ${g.appliedBySource}; floodsub ${f.appliedBySource}.`,
       `oids purged (disk + cache), all nodes: gossipsub ${int(g.purged)}, floodsub ${int(f.purged)} (expected ${int(g.n * (OBJECTS + 1) * COPIES)} = deletes × ${OBJECTS + 1} objects × ${COPIES} copies).`,
-      ...[g, f].filter((r) => r.errors.length > 0).map((r) => `${r.pubsub} PROBLEMS (a timed-out delete counts as infinitely slow in the percentiles; a failed one is left out): ${r.errors.join('; ')}`)
+      ...[g, f].filter((r) => r.errors.length > 0).map((r) => `${r.pubsub} PROBLEMS (a timed-out delete counts as infinitely slow in the percentiles; a failed one, or a VDI that could not be created, is left out): ${r.errors.join('; ')}`)
     ]
   }
 }

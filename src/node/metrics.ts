@@ -17,13 +17,13 @@ export class NodeMetrics {
 
   readonly recoveryObjects = this.gauge('bw_recovery_objects', 'objects handled by recovery since start, by result', ['result'])
 
-  /** recovery totals; `attempts_on_deleted` must stay 0: a deleted oid is never requested */
-  recovery (t: { recovered: number, failed: number, deletedSkipped: number, dropped: number, attemptsOnDeleted: number }): void {
+  /** recovery totals: a deleted oid is never requested; `raced_delete` counts transfers a delete overtook (refused at the store gate) */
+  recovery (t: { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number }): void {
     this.recoveryObjects.set({ result: 'recovered' }, t.recovered)
     this.recoveryObjects.set({ result: 'failed' }, t.failed)
     this.recoveryObjects.set({ result: 'deleted_skipped' }, t.deletedSkipped)
     this.recoveryObjects.set({ result: 'dropped' }, t.dropped)
-    this.recoveryObjects.set({ result: 'attempts_on_deleted' }, t.attemptsOnDeleted)
+    this.recoveryObjects.set({ result: 'raced_delete' }, t.racedDeletes)
   }
 
   private counter (name: string, help: string, labelNames: string[] = []): Counter {

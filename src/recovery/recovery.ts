@@ -54,7 +54,7 @@ const MAX_ERRORS = 20
 export class Recovery {
   progress: RecoveryProgress = { epoch: '0', running: false, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, pendingDrops: 0, startedAt: 0, finishedAt: 0, lastCompleteEpoch: '0', errors: [] }
   /** totals over every epoch, for metrics: deleted oids must never be attempted */
-  readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, attemptsOnDeleted: 0 }
+  readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, racedDeletes: 0 }
 
   constructor (private readonly io: RecoveryIO, private readonly log: Logger, lastComplete = 0n) {
     this.progress.lastCompleteEpoch = lastComplete.toString()
@@ -128,9 +128,7 @@ export class Recovery {
     if (r === 'deleted') {
       // the delete won the race with the transfer: not a failure, and not recovered
       p.toRecover--
-      p.deletedSkipped++
-      this.totals.deletedSkipped++
-      this.totals.attemptsOnDeleted++
+      this.totals.racedDeletes++
       return
     }
     p.recovered++

@@ -46,9 +46,9 @@ describe('recovery after membership changes', { timeout: 240_000 }, () => {
     await quiet()
     expect(c.running().reduce((s, n) => s + n.node.store.cache.countVid(doomed), 0)).toBe(0)
     for (const n of c.running()) {
-      expect(n.node.recovery.totals.attemptsOnDeleted).toBe(0)
+      expect(n.node.recovery.totals.racedDeletes).toBe(0)
       const m = await (await fetch(`${n.apiUrl}/metrics`)).text()
-      expect(m).toMatch(/bw_recovery_objects\{result="attempts_on_deleted"\} 0/)
+      expect(m).toMatch(/bw_recovery_objects\{result="raced_delete"\} 0/)
     }
     expect((await checkCluster(c)).problems).toEqual([])
   })
@@ -86,6 +86,34 @@ describe('recovery after membership changes', { timeout: 240_000 }, () => {
     for (const n of c.running()) {
       const got = await read(c.nodes.indexOf(n), 'rewrite', OBJ * 24)
       expect(got.every((b) => b === 2), `read through ${n.peerId}`).toBe(true)
+    }
+    expect((await checkCluster(c)).problems).toEqual([])
+  })
+})
+
+describe('a delete racing recovery', { timeout: 240_000 }, () => {
+  let c: InprocCluster
+  beforeAll(async () => { c = await InprocCluster.start(3, { copies: 2, ipBase: 140 }) }, 120_000)
+  afterAll(async () => { await c?.stop() })
+
+  it('a node joins while a large VDI recovers onto it, the VDI is deleted mid-recovery: nothing of it remains anywhere', async () => {
+    const N = 400
+    const r = await c.api(0, 'POST', '/vdi', { name: 'big', size: OBJ * N, objectSize: OBJ, copies: 2 })
+    expect(r.status).toBe(200)
+    const vid = parseVid(r.json.vid)
+    expect((await c.api(0, 'PUT', '/vdi/big/data?offset=0', new Uint8Array(OBJ * N).fill(8))).status).toBe(200)
+    const j = await c.addSpec('127.0.0.143')
+    const joiner = await c.startNode(j)
+    // delete as soon as the joiner has started pulling its share
+    await waitFor(() => joiner.node.store.cache.countVid(vid) > 0 || joiner.node.recovery.progress.toRecover > 0, 60_000, 'the joiner to start recovering')
+    expect((await c.api(1, 'DELETE', '/vdi/big')).status).toBe(200)
+    await c.waitMembers()
+    await waitFor(() => c.running().every((n) => !n.node.busy()), 90_000, 'recovery to settle')
+    expect(c.running().reduce((s, n) => s + n.node.store.cache.countVid(vid), 0)).toBe(0)
+    for (const n of c.running()) {
+      const { readdir } = await import('node:fs/promises')
+      const files = await readdir(`${n.node.opts.dataDir}/obj`)
+      expect(files.filter((f) => f.slice(2, 8) === vid.toString(16).padStart(6, '0'))).toEqual([])
     }
     expect((await checkCluster(c)).problems).toEqual([])
   })
