@@ -46,7 +46,12 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
     await writeClusterFile(dir, file) // whatever started must be findable by `cluster down`
   }
   const t0 = Date.now()
-  await waitForMembers(cluster, count)
+  try {
+    await waitForMembers(cluster, count)
+  } catch (err) {
+    await cluster.stop() // a cluster that did not form must not idle on for the rest of the run
+    throw err
+  }
   log(`${count}-node ${pubsub} cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${dir})`)
   return cluster
 }

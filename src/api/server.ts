@@ -200,6 +200,8 @@ export class AdminApi {
         ? new HttpError(405, `method ${String(req.method)} not allowed on ${url.pathname}`, 'BAD_REQUEST')
         : new HttpError(404, `no such endpoint ${url.pathname}`, 'NOT_FOUND')
     } catch (err) {
+      const known = err instanceof HttpError || typeof (err as { code?: unknown })?.code === 'string'
+      if (!known) this.node.log.error({ err: (err as Error)?.stack ?? String(err), method: req.method, url: req.url }, 'admin API request failed')
       if (!res.headersSent) sendError(res, err)
       else res.destroy()
     }

@@ -110,7 +110,7 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
     }, 15_000, 'receivers to count both bad batches')
     // still serving, and still purging real deletes
     const gamma = await c.api(1, 'POST', '/vdi', { name: 'gamma', size: OBJ * 4, objectSize: OBJ, copies: 2 })
-    expect(gamma.status).toBe(200)
+    expect(gamma.status, JSON.stringify(gamma.json)).toBe(200)
     expect((await c.api(1, 'DELETE', '/vdi/gamma')).status).toBe(200)
     const gvid = parseVid(gamma.json.vid)
     await waitFor(() => c.running().every((n) => n.node.tombstones.isVdiDeleted(gvid, 1)), 15_000, 'the next delete to reach everyone')
