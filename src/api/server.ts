@@ -8,7 +8,7 @@ import { parseObjectRanges, ObjectRangeError } from '../cli/objectRanges.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { BellwetherNode } from '../node/node.js'
 import { splitHostPort } from '../net/host.js'
-import { HttpError, intParam, readBody, readJson, sendError, sendJson } from './http.js'
+import { CODE_STATUS, HttpError, intParam, readBody, readJson, sendError, sendJson } from './http.js'
 import { localCheck } from './localCheck.js'
 
 const VERSION = '0.1.0'
@@ -200,7 +200,8 @@ export class AdminApi {
         ? new HttpError(405, `method ${String(req.method)} not allowed on ${url.pathname}`, 'BAD_REQUEST')
         : new HttpError(404, `no such endpoint ${url.pathname}`, 'NOT_FOUND')
     } catch (err) {
-      const known = err instanceof HttpError || typeof (err as { code?: unknown })?.code === 'string'
+      const code = (err as { code?: unknown })?.code
+      const known = err instanceof HttpError || (typeof code === 'string' && code !== 'INTERNAL' && code in CODE_STATUS)
       if (!known) this.node.log.error({ err: (err as Error)?.stack ?? String(err), method: req.method, url: req.url }, 'admin API request failed')
       if (!res.headersSent) sendError(res, err)
       else res.destroy()
