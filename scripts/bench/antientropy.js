@@ -63,7 +63,8 @@ function protocolTable (ctx) {
 }
 
 async function healTable (ctx) {
-  const cluster = await startCluster({ dir: clusterDir(ctx.tmp, 'antientropy'), nodes: 10, copies: 3, log: ctx.log })
+  // its own addresses: the purge section's clusters use the default range
+  const cluster = await startCluster({ dir: clusterDir(ctx.tmp, 'antientropy'), nodes: 10, copies: 3, ipBase: '127.0.0.60', log: ctx.log })
   try {
     const nodes = cluster.nodes
     const minority = nodes.slice(7)
