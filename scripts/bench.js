@@ -20,8 +20,9 @@ import { cleanupAll, closeHttp, isClosing, machineInfo, makeRng, onCleanup, rend
 import purge from './bench/purge.js'
 import wire from './bench/wire.js'
 import memory from './bench/memory.js'
+import antientropy from './bench/antientropy.js'
 
-const SECTIONS = [purge, wire, memory]
+const SECTIONS = [purge, wire, memory, antientropy]
 
 const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
   --only          run only these sections (below)
