@@ -1,4 +1,4 @@
-// A benchmark cluster: N separate `bellwether node start` processes on 127.0.0.10+i, launched
+// A benchmark cluster: N separate `bellwether node start` processes on ipBase+i, launched
 // exactly as `bellwether cluster up` does (same launcher, same cluster file, so the real
 // `bellwether cluster down --purge` stops and removes it), plus the one knob `cluster up`
 // does not expose: extra `node start` flags (`--pubsub floodsub` for the baseline).

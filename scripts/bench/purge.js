@@ -48,8 +48,8 @@ const MIN_DELETES = 20
  * created after CREATE_BUDGET_MS, and no new delete started after DELETE_BUDGET_MS, once
  * MIN_DELETES (+ warm-ups) per cluster are reached.
  */
-const CREATE_BUDGET_MS = 90_000
-const DELETE_BUDGET_MS = 150_000
+const CREATE_BUDGET_MS = 60_000
+const DELETE_BUDGET_MS = 120_000
 
 export default {
   name: 'purge',

@@ -106,8 +106,17 @@ export class TombstoneGc {
     return purged
   }
 
+  private stopped = false
+
+  /** no new rounds; resolves once a round in progress has finished (before the log closes) */
+  async stop (): Promise<void> {
+    this.stopped = true
+    await this.running?.catch(() => {})
+  }
+
   /** one GC round: advance the horizon if every member acknowledged more, and fold */
   async collect (): Promise<number> {
+    if (this.stopped) return 0
     if (this.running != null) { await this.running; return 0 }
     let n = 0
     this.running = (async () => {

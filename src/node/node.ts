@@ -205,6 +205,7 @@ export class BellwetherNode implements ClusterIO {
     if (this.stopping) return
     this.stopping = true
     if (this.gcTimer != null) clearInterval(this.gcTimer)
+    await this.gc?.stop()
     if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
     this.recoveryAbort?.abort()
     await this.recoveryRun
