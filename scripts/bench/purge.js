@@ -150,6 +150,7 @@ async function deleteAlternating (ctx, sides) {
       } catch (err) {
         side.failed++
         side.errors.push(`delete of ${vdi.name} through node ${origin.index}: ${err?.message ?? err}`)
+        ctx.log(`${side.pubsub}: delete through node ${origin.index} failed (${err?.message ?? err}); end of its log:\n${await logTail(origin.logFile)}`)
       }
       if (side.timeouts + side.failed >= MAX_BAD) broken(ctx, side, `stopped measuring after ${side.timeouts + side.failed} failed deletes`)
       await sleep(PAUSE_BETWEEN_MS)

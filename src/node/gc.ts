@@ -58,6 +58,8 @@ export class TombstoneGc {
   /** per peer: the ack it last announced (heartbeat or session) */
   private readonly acks = new Map<string, bigint>()
   private running: Promise<void> | undefined
+  /** every fold (a GC round, or a floor from a peer) runs one at a time: they rewrite the same log */
+  private folding: Promise<unknown> = Promise.resolve()
   folded = 0
 
   constructor (private readonly d: GcDeps) {}
@@ -112,6 +114,7 @@ export class TombstoneGc {
   async stop (): Promise<void> {
     this.stopped = true
     await this.running?.catch(() => {})
+    await this.folding
   }
 
   /** one GC round: advance the horizon if every member acknowledged more, and fold */
@@ -140,8 +143,14 @@ export class TombstoneGc {
     return this.d.log.records().some((r) => r.kind === 'vdi' && r.hlc <= h)
   }
 
-  /** floor first (durable), then the log without what it now stands for */
+  /** floor first (durable), then the log without what it now stands for; serialised */
   private async dropFolded (): Promise<number> {
+    const run = this.folding.then(async () => await this.dropFoldedNow())
+    this.folding = run.catch(() => {})
+    return await run
+  }
+
+  private async dropFoldedNow (): Promise<number> {
     const floor = this.d.floor
     const gone = this.d.log.records().filter((r) => coveredByFloor(r, floor.get(r.vid)))
     if (gone.length === 0) { await floor.save(); return 0 }

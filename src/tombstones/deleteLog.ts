@@ -223,11 +223,24 @@ export class DeleteLog {
   async compact(drop: (r: DeleteRec) => boolean): Promise<number> {
     if (!this.fh || this.closed) throw new DeleteLogError('delete log is not open')
     while (this.flushing) await this.flushing
+    // hold the append queue for the whole rewrite: appends made meanwhile wait and land in the new file
+    let release!: () => void
+    this.flushing = new Promise<void>((resolve) => { release = resolve })
+    try {
+      return await this.rewrite(drop)
+    } finally {
+      this.flushing = undefined
+      release()
+      if (this.queue.length > 0) this.flushing = this.flushLoop()
+    }
+  }
+
+  private async rewrite(drop: (r: DeleteRec) => boolean): Promise<number> {
     const kept = this.records().filter((r) => !drop(r))
     const dropped = this.held.length - kept.length
-    if (dropped === 0) return 0
+    if (dropped === 0 || !this.fh) return 0
     const buf = kept.length === 0 ? Buffer.alloc(0) : Buffer.concat(kept.map(frame))
-    const tmp = `${this.path}.compact-${process.pid}`
+    const tmp = `${this.path}.compact-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
     const fh = await openFile(tmp, 'w')
     try {
       await writeAll(fh, buf, 0)
@@ -235,10 +248,12 @@ export class DeleteLog {
     } finally {
       await fh.close()
     }
-    await this.fh.close()
     await rename(tmp, this.path)
     if (this.fsync) await syncDir(dirname(this.path))
+    // swap handles only after the new file is in place: a crash before this leaves the old log whole
+    const old = this.fh
     this.fh = await openFile(this.path, 'r+')
+    await old.close()
     this.end = buf.length
     this.held = kept
     this.sorted = true
