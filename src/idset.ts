@@ -1,7 +1,7 @@
 // Compact sets of ids: IndexSet (uint32 indexes of one bucket) and OidSet (uint64 oids as a
 // map from the oid's high 32 bits to an IndexSet). Used by the object list cache and by
 // delete batches, so they must stay small (≤ ~6 B/id sparse, ~0 B/id for dense ranges) and
-// take millions of single-id updates per second. Never Set<bigint> (≈ 45 B/id).
+// take millions of single-id updates per second. Never a JS Set of bigints (≈ 45 B/id).
 //
 // An IndexSet is a value-ordered list of chunks, each holding at most maxw uint32 words in
 // one of two forms, picked per chunk by cost and switched when the other is clearly smaller:

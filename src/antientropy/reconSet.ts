@@ -98,16 +98,7 @@ export class ReconSet {
   /** First index whose key is >= k (size if none). */
   lowerBound(k: Key): number {
     this.flush()
-    let lo = 0
-    let hi = this.n
-    const { hlc, hash } = k
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const h = this.hlcs[mid]!
-      if (h < hlc || (h === hlc && this.hashes[mid]! < hash)) lo = mid + 1
-      else hi = mid
-    }
-    return lo
+    return this.lowerBoundIn(k.hlc, k.hash, this.n)
   }
 
   keyAt(i: number): Key {

@@ -15,6 +15,13 @@ export interface SchedulerDeps {
   reachable (peer: string): boolean
 }
 
+export interface Beacon { count: bigint, fingerprint: bigint, floorHash: bigint }
+
+/** equal count, fingerprint and floor: the peer holds exactly the records we hold */
+export function sameSummary (mine: { count: number, fingerprint: bigint, floorHash: bigint }, theirs: Beacon): boolean {
+  return BigInt(mine.count) === theirs.count && mine.fingerprint === theirs.fingerprint && mine.floorHash === theirs.floorHash
+}
+
 interface PeerSlot {
   running: boolean
   queued: boolean
@@ -50,10 +57,9 @@ export class AeScheduler {
   get active (): number { return this.running }
 
   /** a peer's beacon arrived */
-  onBeacon (peer: string, summary: { count: bigint, fingerprint: bigint, floorHash: bigint }): void {
-    const mine = this.deps.summary()
+  onBeacon (peer: string, summary: Beacon): void {
     const slot = this.slot(peer)
-    if (BigInt(mine.count) === summary.count && mine.fingerprint === summary.fingerprint && mine.floorHash === summary.floorHash) {
+    if (sameSummary(this.deps.summary(), summary)) {
       slot.mismatchSince = undefined
       return
     }

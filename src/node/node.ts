@@ -22,7 +22,7 @@ import { loadOrCreatePeerKey } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
 import { ReconSet } from '../antientropy/reconSet.js'
-import { AeScheduler } from './aeScheduler.js'
+import { AeScheduler, sameSummary } from './aeScheduler.js'
 import { Floor } from '../tombstones/floor.js'
 import { TombstoneGc } from './gc.js'
 import { Recovery, type RecoveryIO } from '../recovery/recovery.js'
@@ -175,8 +175,7 @@ export class BellwetherNode implements ClusterIO {
     this.membership.onPeerState = (peer, st) => {
       this.gc.noteAck(peer, st.log.ack)
       // an identical summary means we hold every record the peer held when it beat: as good as a session
-      const mine = this.deleteLog.summary()
-      if (BigInt(mine.count) === st.log.count && mine.fingerprint === st.log.fingerprint && this.floor.hash() === st.log.floorHash) {
+      if (sameSummary({ ...this.deleteLog.summary(), floorHash: this.floor.hash() }, st.log)) {
         this.gc.noteSession(peer, st.hlc)
       }
       this.peerFloorHash.set(peer, st.log.floorHash)
