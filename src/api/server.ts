@@ -12,6 +12,8 @@ import { CODE_STATUS, HttpError, intParam, readBody, readJson, sendError, sendJs
 import { localCheck } from './localCheck.js'
 
 const VERSION = '0.1.0'
+/** clock-skew chaos: two nodes skewed opposite ways stay inside the HLC 10-minute drift tolerance */
+const MAX_CLOCK_OFFSET_MS = 4 * 60 * 1000
 
 type Handler = (req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void>
 
@@ -107,7 +109,16 @@ export class AdminApi {
       sendJson(res, 200, { active: n.aeScheduler.active, totals: n.ae.totals, recent: n.ae.recent })
     })
     this.route('GET', /^\/recovery$/, async (_req, res) => { sendJson(res, 200, { progress: n.recovery.progress, totals: n.recovery.totals }) })
-    this.route('GET', /^\/chaos$/, async (_req, res) => { sendJson(res, 200, { partitioned: n.partition.peers }) })
+    this.route('GET', /^\/chaos$/, async (_req, res) => { sendJson(res, 200, { partitioned: n.partition.peers, clockOffsetMs: n.clockOffsetMs }) })
+    this.route('POST', /^\/chaos\/clock$/, async (req, res) => {
+      const b = await readJson(req)
+      const ms = b.offsetMs
+      if (typeof ms !== 'number' || !Number.isInteger(ms) || Math.abs(ms) > MAX_CLOCK_OFFSET_MS) {
+        throw new HttpError(400, `body must be { offsetMs: integer within ±${MAX_CLOCK_OFFSET_MS} }: the offset added to this node's wall clock`, 'BAD_REQUEST')
+      }
+      n.clockOffsetMs = ms
+      sendJson(res, 200, { partitioned: n.partition.peers, clockOffsetMs: n.clockOffsetMs })
+    })
     this.route('POST', /^\/chaos\/partition$/, async (req, res) => {
       const b = await readJson(req)
       const peers = b.peers
@@ -121,7 +132,7 @@ export class AdminApi {
     this.route('POST', /^\/chaos\/heal$/, async (_req, res) => {
       n.partition.heal()
       n.membership.redialNow()
-      sendJson(res, 200, { partitioned: [] })
+      sendJson(res, 200, { partitioned: [], clockOffsetMs: n.clockOffsetMs })
     })
     this.route('GET', /^\/check$/, async (_req, res) => { sendJson(res, 200, await localCheck(n)) })
     this.route('GET', /^\/metrics$/, async (_req, res) => {

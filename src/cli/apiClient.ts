@@ -79,7 +79,7 @@ export interface DeletesInfo {
   records: DeleteRecordJson[]
 }
 
-export interface ChaosState { partitioned: string[] }
+export interface ChaosState { partitioned: string[]; clockOffsetMs?: number }
 
 export interface MemberInfo { peerId: string; addrs: string[]; zone: number; api: string; lastHeardMs: number }
 
@@ -167,6 +167,8 @@ export class ApiClient {
   /** replaces any previous partition of this node */
   async partition (peers: string[]): Promise<ChaosState> { return await this.json('POST', '/chaos/partition', { peers }) }
   async heal (): Promise<ChaosState> { return await this.json('POST', '/chaos/heal', {}) }
+  /** skews the node's clock source: offsetMs is added to its wall clock from now on */
+  async skew (offsetMs: number): Promise<ChaosState> { return await this.json('POST', '/chaos/clock', { offsetMs }) }
 
   async objlist (vid?: string): Promise<{ count: number; oids: string[] }> {
     return await this.json('GET', vid === undefined ? '/objlist' : `/objlist?vid=${encodeURIComponent(vid)}`)

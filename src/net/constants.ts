@@ -15,6 +15,8 @@ export const MAX_FRAME_BYTES = MAX_OBJECT_SIZE + 64 * 1024
 
 export const REQUEST_TIMEOUT_MS = 10_000
 export const LIST_CHUNK_OIDS = 8192
+/** oids in one read-repair hint; recovery sends bigger sets in several */
+export const MAX_PURGE_HINT_OIDS = 8192
 export const MAX_INBOUND_STREAMS = 256
 export const MAX_OUTBOUND_STREAMS = 256
 

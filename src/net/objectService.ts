@@ -7,7 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import {
   ObjRequestSchema, ObjResponseSchema, Status,
-  type GetObject, type ListObjects, type ObjResponse, type PutObject
+  type GetObject, type ListObjects, type ObjResponse, type PurgeHint, type PutObject
 } from '../wire/bellwether_pb.js'
 import { exchange, serveOne } from './framing.js'
 import type { Host } from './host.js'
@@ -21,6 +21,8 @@ export interface ObjectHandler {
   list (req: ListObjects, from: string, hlc: bigint): AsyncIterable<bigint[]>
   /** version and generation of each listed object (0/0 if it is gone) */
   headers (oids: bigint[]): Promise<{ versions: bigint[], generations: number[] }>
+  /** read-repair: the sender's tombstones cover these copies of ours; purge what ours cover too */
+  purge (req: PurgeHint, from: string, hlc: bigint): Promise<ObjResponse>
   /** current local HLC, stamped on every frame so clocks merge on each exchange */
   stamp (): bigint
 }
@@ -78,6 +80,7 @@ export class ObjectService {
       switch (req.op.case) {
         case 'put': yield toBinary(ObjResponseSchema, await this.handler.put(req.op.value, from, req.hlc)); return
         case 'get': yield toBinary(ObjResponseSchema, await this.handler.get(req.op.value, from, req.hlc)); return
+        case 'purge': yield toBinary(ObjResponseSchema, await this.handler.purge(req.op.value, from, req.hlc)); return
         case 'list':
           for await (const oids of this.handler.list(req.op.value, from, req.hlc)) {
             const meta = req.op.value.withVersions ? await this.handler.headers(oids) : {}
@@ -114,6 +117,11 @@ export class ObjectService {
 
   async get (peer: string, oid: bigint, headerOnly = false): Promise<ObjResponse> {
     return await this.one(peer, { op: { case: 'get', value: { oid, headerOnly } as GetObject } })
+  }
+
+  /** read-repair: tell `peer` that tombstones cover these copies it listed */
+  async purgeHint (peer: string, hint: { oids: bigint[], generations: number[], versions: bigint[] }): Promise<ObjResponse> {
+    return await this.one(peer, { op: { case: 'purge', value: hint as PurgeHint } })
   }
 
   /** streams the peer's object list in chunks; the whole list is never one buffer */

@@ -64,6 +64,27 @@ export class DeletePipeline {
     return n
   }
 
+  /**
+   * Read-repair: purge those of `oids` that this node's own tombstones cover (a peer only
+   * hinted at them; its word alone never removes anything). Returns what was purged and
+   * the oids still held that no tombstone here covers.
+   */
+  async purgeCovered (oids: bigint[]): Promise<{ purged: number, uncovered: bigint[] }> {
+    await this.store.settle()
+    let purged = 0
+    const uncovered: bigint[] = []
+    for (const oid of oids) {
+      if (!this.store.has(oid)) continue
+      let covered = false
+      const removed = await this.store.removeIf(oid, (meta) => (covered = this.index.covers(oid, meta.generation, meta.version) != null))
+      if (removed) purged++
+      else if (!covered && this.store.has(oid)) uncovered.push(oid)
+    }
+    if (purged > 0) this.metrics.oidsPurged.inc(purged)
+    this.metrics.objects.set(this.store.cache.size)
+    return { purged, uncovered }
+  }
+
   private async purge (rec: DeleteRec): Promise<number> {
     let n = 0
     if (rec.kind === 'vdi') {

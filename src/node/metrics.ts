@@ -15,15 +15,18 @@ export class NodeMetrics {
   readonly epoch = this.gauge('bw_epoch', 'membership epoch')
   readonly deleteLogRecords = this.gauge('bw_delete_log_records', 'records in the delete log')
 
-  readonly recoveryObjects = this.gauge('bw_recovery_objects', 'objects handled by recovery since start, by result', ['result'])
+  readonly recoveryObjects = this.gauge('bw_recovery_objects', 'objects handled by recovery since start, by result (read_repaired: deleted copies a peer purged on our hint)', ['result'])
+  readonly recoveryBytes = this.gauge('bw_recovery_bytes', 'object bytes pulled by recovery since start')
 
   /** recovery totals: a deleted oid is never requested; `raced_delete` counts transfers a delete overtook (refused at the store gate) */
-  recovery (t: { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number }): void {
+  recovery (t: { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number, readRepaired: number, bytes: number }): void {
     this.recoveryObjects.set({ result: 'recovered' }, t.recovered)
     this.recoveryObjects.set({ result: 'failed' }, t.failed)
     this.recoveryObjects.set({ result: 'deleted_skipped' }, t.deletedSkipped)
     this.recoveryObjects.set({ result: 'dropped' }, t.dropped)
     this.recoveryObjects.set({ result: 'raced_delete' }, t.racedDeletes)
+    this.recoveryObjects.set({ result: 'read_repaired' }, t.readRepaired)
+    this.recoveryBytes.set(t.bytes)
   }
 
   private counter (name: string, help: string, labelNames: string[] = []): Counter {

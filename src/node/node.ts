@@ -17,7 +17,7 @@ import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
 import { createHost, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
-import { FAIL_AFTER_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
+import { FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
 import { loadOrCreatePeerKey } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
@@ -56,6 +56,8 @@ export class BellwetherNode implements ClusterIO {
   readonly clock: HybridClock
   log: Logger
   readonly startedAt = Date.now()
+  /** added to the wall clock the HLC reads (clock-skew chaos); HLCs never go backwards whatever it does */
+  clockOffsetMs: number
   readonly vdis: VdiService
   readonly pipeline: DeletePipeline
   readonly partition = new AppPartition()
@@ -82,8 +84,9 @@ export class BellwetherNode implements ClusterIO {
 
   constructor (readonly opts: NodeOptions, log?: Logger) {
     this.log = log ?? createLogger('bellwether', opts.logLevel)
-    const offset = opts.clockOffsetMs ?? 0
-    this.clock = new HybridClock(() => Date.now() + offset)
+    this.clockOffsetMs = opts.clockOffsetMs ?? 0
+    // the offset is read on every tick, so chaos can skew a running node's clock
+    this.clock = new HybridClock(() => Date.now() + this.clockOffsetMs)
     this.store = new ObjectStore(join(opts.dataDir, 'obj'))
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
     this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log)
@@ -119,7 +122,8 @@ export class BellwetherNode implements ClusterIO {
     this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, connectionGater: this.partition.gater() })
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
-    this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log, async (peer) => await this.reconciledWith(peer))
+    this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
+      async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from))
     this.objects = new ObjectService(this.host, this.handler, this.log)
     this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
       objects: () => this.store.cache.size,
@@ -186,7 +190,10 @@ export class BellwetherNode implements ClusterIO {
       this.connectedAt.set(peer, Date.now())
       this.aeScheduler.onConnect(peer)
     })
-    this.recovery = new Recovery(this.recoveryIO(), this.log, await readEpochFile(dataDir, RECOVERED_FILE))
+    this.recovery = new Recovery(this.recoveryIO(), this.log, await readEpochFile(dataDir, RECOVERED_FILE), {
+      parallel: this.opts.recoveryParallel,
+      bytesPerSec: this.opts.recoveryRate
+    })
     this.rebuildRing()
 
     await this.objects.start()
@@ -240,6 +247,19 @@ export class BellwetherNode implements ClusterIO {
     const report = await this.aeScheduler.syncNow(peer)
     if (ok()) return undefined
     return `not serving ${peer} yet: delete records not reconciled with it (${report?.error ?? 'session did not run'})`
+  }
+
+  /**
+   * A peer's tombstones cover these copies of ours. Purge what our own tombstones cover; if
+   * some are not covered here, we lack a record the peer has: reconcile with it, then retry.
+   */
+  async readRepair (oids: bigint[], from: string): Promise<number> {
+    const first = await this.pipeline.purgeCovered(oids)
+    if (first.uncovered.length === 0 || from === this.self) return first.purged
+    await this.aeScheduler.syncNow(from)
+    const second = await this.pipeline.purgeCovered(first.uncovered)
+    if (second.uncovered.length > 0) this.log.warn({ from, kept: second.uncovered.length }, 'read-repair: hinted copies not covered by any tombstone here; kept')
+    return first.purged + second.purged
   }
 
   private onViewChange (change: ViewChange): void {
@@ -316,6 +336,17 @@ export class BellwetherNode implements ClusterIO {
       },
       drop: async (oid, version) => await this.store.removeIf(oid, (m) => m.version === version),
       covered: (oid, h) => this.tombstones.covers(oid, h.generation, h.version) != null,
+      tellDeleted: async (peer, hint) => {
+        let purged = 0
+        for (let i = 0; i < hint.oids.length; i += MAX_PURGE_HINT_OIDS) {
+          const part = { oids: hint.oids.slice(i, i + MAX_PURGE_HINT_OIDS), generations: hint.generations.slice(i, i + MAX_PURGE_HINT_OIDS), versions: hint.versions.slice(i, i + MAX_PURGE_HINT_OIDS) }
+          if (peer === this.self) { purged += await this.readRepair(part.oids, peer); continue }
+          const r = await this.objects.purgeHint(peer, part)
+          if (r.status !== Status.OK) throw new Error(`purge hint refused by ${peer}: ${r.error}`)
+          purged += r.purged
+        }
+        return purged
+      },
       completed: async (epoch) => { await writeEpochFile(this.opts.dataDir, RECOVERED_FILE, epoch) }
     }
   }

@@ -4,9 +4,9 @@
 // overwriting a newer one.
 import type { Logger } from 'pino'
 import { create } from '@bufbuild/protobuf'
-import { ObjResponseSchema, Status, type GetObject, type ListObjects, type ObjResponse, type PutObject } from '../wire/bellwether_pb.js'
+import { ObjResponseSchema, Status, type GetObject, type ListObjects, type ObjResponse, type PurgeHint, type PutObject } from '../wire/bellwether_pb.js'
 import type { ObjectHandler } from '../net/objectService.js'
-import { LIST_CHUNK_OIDS, MAX_OBJECT_SIZE } from '../net/constants.js'
+import { LIST_CHUNK_OIDS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
 import { AdmitError, CorruptObjectError, type ObjectStore } from '../store/objectStore.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { formatOid, isValidOid, vidToVdiOid, MAX_VID } from '../oid.js'
@@ -25,7 +25,9 @@ export class NodeObjectHandler implements ObjectHandler {
     private readonly metrics: NodeMetrics,
     private readonly log: Logger,
     /** tombstones first: resolves to an error text if `peer` may not be served yet */
-    private readonly gate: (peer: string) => Promise<string | undefined> = async () => undefined
+    private readonly gate: (peer: string) => Promise<string | undefined> = async () => undefined,
+    /** read-repair: purge the hinted oids our own tombstones cover (reconciling with `from` first if needed) */
+    private readonly repair: (oids: bigint[], from: string) => Promise<number> = async () => 0
   ) {}
 
   stamp (): bigint { return this.clock.now() }
@@ -106,6 +108,23 @@ export class NodeObjectHandler implements ObjectHandler {
       const corrupt = err instanceof CorruptObjectError
       this.log.error({ err: String(err), oid: formatOid(req.oid) }, corrupt ? 'corrupt object' : 'get failed')
       return this.done('get', res({ status: Status.ERROR, oid: req.oid, error: String((err as Error).message) }))
+    }
+  }
+
+  async purge (req: PurgeHint, from: string, hlc: bigint): Promise<ObjResponse> {
+    const clock = this.observe(hlc, 'purge')
+    if (clock != null) return clock
+    if (req.oids.length > MAX_PURGE_HINT_OIDS) {
+      this.metrics.badInput.inc({ kind: 'oversized' })
+      return this.done('purge', res({ status: Status.BAD_REQUEST, error: `purge hint of ${req.oids.length} oids exceeds the ${MAX_PURGE_HINT_OIDS}-oid limit` }))
+    }
+    const bad = req.oids.find((oid) => !isValidOid(oid))
+    if (bad !== undefined) return this.badOid(bad, 'purge')!
+    try {
+      return this.done('purge', res({ status: Status.OK, purged: await this.repair(req.oids, from) }))
+    } catch (err) {
+      this.log.warn({ err: String(err), from }, 'read-repair failed')
+      return this.done('purge', res({ status: Status.ERROR, error: String((err as Error).message) }))
     }
   }
 

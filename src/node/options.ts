@@ -18,6 +18,10 @@ export interface NodeOptions {
   clockOffsetMs?: number
   /** a member silent this long leaves the membership for good, so the GC horizon can advance (default 24 h) */
   evictAfterMs?: number
+  /** recovery transfers in flight at once (default 8) */
+  recoveryParallel?: number
+  /** recovery byte rate over all transfers, bytes/s; 0 = unthrottled (default 64 MiB/s) */
+  recoveryRate?: number
   /** benchmark baseline only: floodsub instead of gossipsub */
   pubsub?: 'gossipsub' | 'floodsub'
 }

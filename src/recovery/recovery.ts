@@ -4,10 +4,14 @@
 // exchanged only with members reconciled in this epoch, every listed oid is checked against
 // the tombstones before it is requested, and the local write is gated again before it lands
 // (a delete racing the transfer wins). The newest version wins; an older one never
-// overwrites it. The driver owns no I/O of its own: the node supplies it through RecoveryIO.
+// overwrites it. A listed copy that a tombstone covers is never requested, and its holder is
+// told (read-repair), so it purges too. Transfers run with bounded parallelism through a
+// byte-rate throttle. The driver owns no I/O of its own: the node supplies it through RecoveryIO.
 import type { Logger } from 'pino'
 import { formatOid, oidToVid } from '../oid.js'
 import { mergeLists, type Copy, type ObjectList } from './merge.js'
+import { Throttle } from './throttle.js'
+import { DEFAULT_RECOVERY_PARALLEL, DEFAULT_RECOVERY_RATE, MAX_HINTS_PER_PEER } from './constants.js'
 
 export interface ObjectHeader { version: bigint, generation: number }
 
@@ -27,8 +31,19 @@ export interface RecoveryIO {
   /** remove the local copy if it is still exactly this version */
   drop (oid: bigint, version: bigint): Promise<boolean>
   covered (oid: bigint, h: ObjectHeader): boolean
+  /** read-repair: tell `peer` (or this node) that tombstones cover these copies it listed; resolves to how many it purged */
+  tellDeleted (peer: string, hint: DeletedHint): Promise<number>
   /** persist the last fully recovered epoch */
   completed (epoch: bigint): Promise<void>
+}
+
+export interface DeletedHint { oids: bigint[], generations: number[], versions: bigint[] }
+
+export interface RecoveryInit {
+  /** transfers in flight at once */
+  parallel?: number
+  /** bytes per second over all transfers; 0 = unthrottled */
+  bytesPerSec?: number
 }
 
 export interface RecoveryProgress {
@@ -40,6 +55,8 @@ export interface RecoveryProgress {
   /** listed by a peer but covered by a tombstone: never requested, never counted as work */
   deletedSkipped: number
   dropped: number
+  /** bytes fetched in this pass */
+  bytes: number
   /** copies kept because their new holders did not confirm yet: another pass will retry */
   pendingDrops: number
   startedAt: number
@@ -48,26 +65,29 @@ export interface RecoveryProgress {
   errors: string[]
 }
 
-const PARALLEL = 8
 const MAX_ERRORS = 20
 
 export class Recovery {
-  progress: RecoveryProgress = { epoch: '0', running: false, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, pendingDrops: 0, startedAt: 0, finishedAt: 0, lastCompleteEpoch: '0', errors: [] }
+  progress: RecoveryProgress = { epoch: '0', running: false, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: 0, finishedAt: 0, lastCompleteEpoch: '0', errors: [] }
   /** totals over every epoch, for metrics: deleted oids must never be attempted */
-  readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, racedDeletes: 0 }
+  readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, racedDeletes: 0, readRepaired: 0, bytes: 0 }
+  readonly throttle: Throttle
+  private readonly parallel: number
 
-  constructor (private readonly io: RecoveryIO, private readonly log: Logger, lastComplete = 0n) {
+  constructor (private readonly io: RecoveryIO, private readonly log: Logger, lastComplete = 0n, init: RecoveryInit = {}) {
     this.progress.lastCompleteEpoch = lastComplete.toString()
+    this.parallel = Math.max(1, init.parallel ?? DEFAULT_RECOVERY_PARALLEL)
+    this.throttle = new Throttle(init.bytesPerSec ?? DEFAULT_RECOVERY_RATE)
   }
 
   /** one pass for `epoch`; `signal` aborts it when a newer view arrives (work done so far stays on disk) */
   async run (epoch: bigint, signal: AbortSignal): Promise<boolean> {
-    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, pendingDrops: 0, startedAt: Date.now(), finishedAt: 0, errors: [] }
+    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: Date.now(), finishedAt: 0, errors: [] }
     const fail = (msg: string): void => { p.failed++; this.totals.failed++; if (p.errors.length < MAX_ERRORS) p.errors.push(msg) }
     try {
       const peers = this.io.members().filter((m) => m !== this.io.self)
       const lists: ObjectList[] = [await this.io.list(this.io.self)]
-      await forEach(peers, PARALLEL, signal, async (peer) => {
+      await forEach(peers, this.parallel, signal, async (peer) => {
         const err = await this.io.reconcile(peer)
         if (err != null) { fail(`tombstones not reconciled with ${peer}: ${err}`); return }
         try { lists.push(await this.io.list(peer)) } catch (e) { fail(`object list of ${peer}: ${(e as Error).message}`) }
@@ -78,13 +98,20 @@ export class Recovery {
         return copies.get(vid)
       }
       const work: Array<{ oid: bigint, copies: Copy[] }> = []
-      for (const item of mergeLists(lists)) work.push(item)
-      await forEach(work, PARALLEL, signal, async ({ oid, copies: held }) => {
+      const hints = new Map<string, DeletedHint>()
+      for (const item of mergeLists(lists)) {
+        // tombstones first: a covered copy is never requested, never counted as work, and its holder is told
+        const live = item.copies.filter((c) => !this.io.covered(item.oid, c) || !this.hint(hints, c, item.oid))
+        if (live.length < item.copies.length) { p.deletedSkipped++; this.totals.deletedSkipped++ }
+        if (live.length > 0) work.push({ oid: item.oid, copies: live })
+      }
+      await this.sendHints(hints, signal)
+      await forEach(work, this.parallel, signal, async ({ oid, copies: held }) => {
         const n = await copiesOf(oidToVid(oid))
-        if (n == null) return // no live VDI: a tombstone or an orphan; check reports orphans
+        if (n == null) return // no live VDI and no tombstone here: an orphan; check reports orphans
         const targets = this.io.placement(oid, n)
         const mine = held.find((c) => c.peer === this.io.self)
-        if (targets.includes(this.io.self)) await this.pull(oid, held, mine, fail)
+        if (targets.includes(this.io.self)) await this.pull(oid, held, mine, fail, signal)
         else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held)
       })
       signal.throwIfAborted()
@@ -105,25 +132,48 @@ export class Recovery {
     }
   }
 
-  private async pull (oid: bigint, held: Copy[], mine: Copy | undefined, fail: (m: string) => void): Promise<void> {
+  /** queue a read-repair hint; false once the peer's hint list is full (the copy then stays in the work, where pull skips it again) */
+  private hint (hints: Map<string, DeletedHint>, c: Copy, oid: bigint): boolean {
+    let h = hints.get(c.peer)
+    if (h == null) hints.set(c.peer, h = { oids: [], generations: [], versions: [] })
+    if (h.oids.length >= MAX_HINTS_PER_PEER) return false
+    h.oids.push(oid)
+    h.generations.push(c.generation)
+    h.versions.push(c.version)
+    return true
+  }
+
+  /** best effort: a peer that misses a hint still purges through its own anti-entropy */
+  private async sendHints (hints: Map<string, DeletedHint>, signal: AbortSignal): Promise<void> {
+    await forEach([...hints], this.parallel, signal, async ([peer, hint]) => {
+      try {
+        const purged = await this.io.tellDeleted(peer, hint)
+        this.totals.readRepaired += purged
+        if (purged > 0) this.log.info({ peer, hinted: hint.oids.length, purged }, 'read-repair: holder purged deleted copies')
+      } catch (err) {
+        this.log.debug({ peer, err: String(err) }, 'read-repair hint not delivered')
+      }
+    })
+  }
+
+  private async pull (oid: bigint, held: Copy[], mine: Copy | undefined, fail: (m: string) => void, signal: AbortSignal): Promise<void> {
     const p = this.progress
     let best: Copy | undefined
-    let deleted = false
     for (const c of held) {
-      // a listed copy a tombstone covers is never requested (and never counted as work)
-      if (this.io.covered(oid, c)) { deleted = true; continue }
+      if (this.io.covered(oid, c)) return // hint list was full: still never requested
       if (best == null || c.version > best.version) best = c
     }
-    if (best == null) {
-      if (deleted) { p.deletedSkipped++; this.totals.deletedSkipped++ }
-      return
-    }
+    if (best == null) return
     if (mine != null && mine.version >= best.version) return
     const from = best.peer
     p.toRecover++
+    await this.throttle.admit(signal)
     const got = await this.io.fetch(from, oid).catch((e) => { fail(`${formatOid(oid)} from ${from}: ${(e as Error).message}`); return null })
     if (got === null) return
     if (got == null) { fail(`${formatOid(oid)}: ${from} no longer has it`); return }
+    this.throttle.pay(got.data.byteLength)
+    p.bytes += got.data.byteLength
+    this.totals.bytes += got.data.byteLength
     const r = await this.io.store(oid, got.header, got.data)
     if (r === 'deleted') {
       // the delete won the race with the transfer: not a failure, and not recovered

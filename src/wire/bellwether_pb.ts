@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file bellwether.proto.
  */
 export const file_bellwether: GenFile = /*@__PURE__*/
-  fileDesc("ChBiZWxsd2V0aGVyLnByb3RvEg1iZWxsd2V0aGVyLnYxIqIBCgxEZWxldGVSZWNvcmQSDgoGb3JpZ2luGAEgASgJEgsKA3NlcRgCIAEoBBILCgNobGMYAyABKAYSJwoEa2luZBgEIAEoDjIZLmJlbGx3ZXRoZXIudjEuRGVsZXRlS2luZBILCgN2aWQYBSABKA0SEgoKZ2VuZXJhdGlvbhgGIAEoDRIPCgdpbmRleGVzGAcgASgMEg0KBWNvdW50GAggASgNIjsKC0RlbGV0ZUJhdGNoEiwKB3JlY29yZHMYASADKAsyGy5iZWxsd2V0aGVyLnYxLkRlbGV0ZVJlY29yZCKDAQoKTG9nU3VtbWFyeRINCgVjb3VudBgBIAEoBBITCgtmaW5nZXJwcmludBgCIAEoBhIPCgdtYXhfaGxjGAMgASgGEgsKA2FjaxgEIAEoBhISCgpnY19ob3Jpem9uGAUgASgGEgsKA25vdxgGIAEoBhISCgpmbG9vcl9oYXNoGAcgASgGIvsBCglIZWFydGJlYXQSDwoHcGVlcl9pZBgBIAEoCRINCgVhZGRycxgCIAMoCRIMCgR6b25lGAMgASgNEgsKA2FwaRgEIAEoCRINCgVlcG9jaBgFIAEoBBIUCgxtZW1iZXJzX2hhc2gYBiABKAYSFAoMbWVtYmVyX2NvdW50GAcgASgNEg8KB29iamVjdHMYCCABKAQSJgoDbG9nGAkgASgLMhkuYmVsbHdldGhlci52MS5Mb2dTdW1tYXJ5Eg8KB2xlYXZpbmcYCiABKAgSCwoDaGxjGAsgASgGEgwKBGJ1c3kYDCABKAgSEwoLaW5jYXJuYXRpb24YDSABKAQiSwoJUHV0T2JqZWN0EgsKA29pZBgBIAEoBhISCgpnZW5lcmF0aW9uGAIgASgNEg8KB3ZlcnNpb24YAyABKAYSDAoEZGF0YRgEIAEoDCItCglHZXRPYmplY3QSCwoDb2lkGAEgASgGEhMKC2hlYWRlcl9vbmx5GAIgASgIIlcKC0xpc3RPYmplY3RzEg8KB2hhc192aWQYASABKAgSCwoDdmlkGAIgASgNEhMKC2lub2Rlc19vbmx5GAMgASgIEhUKDXdpdGhfdmVyc2lvbnMYBCABKAginQEKCk9ialJlcXVlc3QSCwoDaGxjGAEgASgGEicKA3B1dBgCIAEoCzIYLmJlbGx3ZXRoZXIudjEuUHV0T2JqZWN0SAASJwoDZ2V0GAMgASgLMhguYmVsbHdldGhlci52MS5HZXRPYmplY3RIABIqCgRsaXN0GAQgASgLMhouYmVsbHdldGhlci52MS5MaXN0T2JqZWN0c0gAQgQKAm9wIvUBCgtPYmpSZXNwb25zZRIlCgZzdGF0dXMYASABKA4yFS5iZWxsd2V0aGVyLnYxLlN0YXR1cxINCgVlcnJvchgCIAEoCRILCgNobGMYAyABKAYSCwoDb2lkGAQgASgGEhIKCmdlbmVyYXRpb24YBSABKA0SDwoHdmVyc2lvbhgGIAEoBhIQCghjaGVja3N1bRgHIAEoDRIMCgRkYXRhGAggASgMEg4KBmxlbmd0aBgJIAEoDRIMCgRvaWRzGAogAygGEgwKBGRvbmUYCyABKAgSEAoIdmVyc2lvbnMYDCADKAYSEwoLZ2VuZXJhdGlvbnMYDSADKA0iJAoHQWVCb3VuZBILCgNobGMYASABKAYSDAoEaGFzaBgCIAEoBiKGAQoHQWVSYW5nZRIlCgV1cHBlchgBIAEoCzIWLmJlbGx3ZXRoZXIudjEuQWVCb3VuZBIjCgRtb2RlGAIgASgOMhUuYmVsbHdldGhlci52MS5BZU1vZGUSDQoFY291bnQYAyABKAQSEwoLZmluZ2VycHJpbnQYBCABKAYSCwoDaWRzGAUgAygGIi0KCkZsb29yRW50cnkSCwoDdmlkGAEgASgNEhIKCmdlbmVyYXRpb24YAiABKA0igwIKB0FlRnJhbWUSJgoGcmFuZ2VzGAEgAygLMhYuYmVsbHdldGhlci52MS5BZVJhbmdlEiwKB3JlY29yZHMYAiADKAsyGy5iZWxsd2V0aGVyLnYxLkRlbGV0ZVJlY29yZBIMCgR3YW50GAMgAygGEgwKBGRvbmUYBCABKAgSKgoHc3VtbWFyeRgFIAEoCzIZLmJlbGx3ZXRoZXIudjEuTG9nU3VtbWFyeRISCgpmbG9vcl9oYXNoGAYgASgGEigKBWZsb29yGAcgAygLMhkuYmVsbHdldGhlci52MS5GbG9vckVudHJ5Eg0KBXJlc2V0GAggASgIEg0KBWVycm9yGAkgASgJKlcKCkRlbGV0ZUtpbmQSGwoXREVMRVRFX0tJTkRfVU5TUEVDSUZJRUQQABITCg9ERUxFVEVfS0lORF9WREkQARIXChNERUxFVEVfS0lORF9PQkpFQ1RTEAIqfQoGU3RhdHVzEg0KCVNUQVRVU19PSxAAEhQKEFNUQVRVU19OT1RfRk9VTkQQARISCg5TVEFUVVNfREVMRVRFRBACEhYKElNUQVRVU19CQURfUkVRVUVTVBADEhAKDFNUQVRVU19FUlJPUhAEEhAKDFNUQVRVU19TVEFMRRAFKkgKBkFlTW9kZRIQCgxBRV9NT0RFX1NLSVAQABIXChNBRV9NT0RFX0ZJTkdFUlBSSU5UEAESEwoPQUVfTU9ERV9JRF9MSVNUEAJiBnByb3RvMw");
+  fileDesc("ChBiZWxsd2V0aGVyLnByb3RvEg1iZWxsd2V0aGVyLnYxIqIBCgxEZWxldGVSZWNvcmQSDgoGb3JpZ2luGAEgASgJEgsKA3NlcRgCIAEoBBILCgNobGMYAyABKAYSJwoEa2luZBgEIAEoDjIZLmJlbGx3ZXRoZXIudjEuRGVsZXRlS2luZBILCgN2aWQYBSABKA0SEgoKZ2VuZXJhdGlvbhgGIAEoDRIPCgdpbmRleGVzGAcgASgMEg0KBWNvdW50GAggASgNIjsKC0RlbGV0ZUJhdGNoEiwKB3JlY29yZHMYASADKAsyGy5iZWxsd2V0aGVyLnYxLkRlbGV0ZVJlY29yZCKDAQoKTG9nU3VtbWFyeRINCgVjb3VudBgBIAEoBBITCgtmaW5nZXJwcmludBgCIAEoBhIPCgdtYXhfaGxjGAMgASgGEgsKA2FjaxgEIAEoBhISCgpnY19ob3Jpem9uGAUgASgGEgsKA25vdxgGIAEoBhISCgpmbG9vcl9oYXNoGAcgASgGIvsBCglIZWFydGJlYXQSDwoHcGVlcl9pZBgBIAEoCRINCgVhZGRycxgCIAMoCRIMCgR6b25lGAMgASgNEgsKA2FwaRgEIAEoCRINCgVlcG9jaBgFIAEoBBIUCgxtZW1iZXJzX2hhc2gYBiABKAYSFAoMbWVtYmVyX2NvdW50GAcgASgNEg8KB29iamVjdHMYCCABKAQSJgoDbG9nGAkgASgLMhkuYmVsbHdldGhlci52MS5Mb2dTdW1tYXJ5Eg8KB2xlYXZpbmcYCiABKAgSCwoDaGxjGAsgASgGEgwKBGJ1c3kYDCABKAgSEwoLaW5jYXJuYXRpb24YDSABKAQiSwoJUHV0T2JqZWN0EgsKA29pZBgBIAEoBhISCgpnZW5lcmF0aW9uGAIgASgNEg8KB3ZlcnNpb24YAyABKAYSDAoEZGF0YRgEIAEoDCItCglHZXRPYmplY3QSCwoDb2lkGAEgASgGEhMKC2hlYWRlcl9vbmx5GAIgASgIIlcKC0xpc3RPYmplY3RzEg8KB2hhc192aWQYASABKAgSCwoDdmlkGAIgASgNEhMKC2lub2Rlc19vbmx5GAMgASgIEhUKDXdpdGhfdmVyc2lvbnMYBCABKAgiQAoJUHVyZ2VIaW50EgwKBG9pZHMYASADKAYSEwoLZ2VuZXJhdGlvbnMYAiADKA0SEAoIdmVyc2lvbnMYAyADKAYiyAEKCk9ialJlcXVlc3QSCwoDaGxjGAEgASgGEicKA3B1dBgCIAEoCzIYLmJlbGx3ZXRoZXIudjEuUHV0T2JqZWN0SAASJwoDZ2V0GAMgASgLMhguYmVsbHdldGhlci52MS5HZXRPYmplY3RIABIqCgRsaXN0GAQgASgLMhouYmVsbHdldGhlci52MS5MaXN0T2JqZWN0c0gAEikKBXB1cmdlGAUgASgLMhguYmVsbHdldGhlci52MS5QdXJnZUhpbnRIAEIECgJvcCKFAgoLT2JqUmVzcG9uc2USJQoGc3RhdHVzGAEgASgOMhUuYmVsbHdldGhlci52MS5TdGF0dXMSDQoFZXJyb3IYAiABKAkSCwoDaGxjGAMgASgGEgsKA29pZBgEIAEoBhISCgpnZW5lcmF0aW9uGAUgASgNEg8KB3ZlcnNpb24YBiABKAYSEAoIY2hlY2tzdW0YByABKA0SDAoEZGF0YRgIIAEoDBIOCgZsZW5ndGgYCSABKA0SDAoEb2lkcxgKIAMoBhIMCgRkb25lGAsgASgIEhAKCHZlcnNpb25zGAwgAygGEhMKC2dlbmVyYXRpb25zGA0gAygNEg4KBnB1cmdlZBgOIAEoDSIkCgdBZUJvdW5kEgsKA2hsYxgBIAEoBhIMCgRoYXNoGAIgASgGIoYBCgdBZVJhbmdlEiUKBXVwcGVyGAEgASgLMhYuYmVsbHdldGhlci52MS5BZUJvdW5kEiMKBG1vZGUYAiABKA4yFS5iZWxsd2V0aGVyLnYxLkFlTW9kZRINCgVjb3VudBgDIAEoBBITCgtmaW5nZXJwcmludBgEIAEoBhILCgNpZHMYBSADKAYiLQoKRmxvb3JFbnRyeRILCgN2aWQYASABKA0SEgoKZ2VuZXJhdGlvbhgCIAEoDSKDAgoHQWVGcmFtZRImCgZyYW5nZXMYASADKAsyFi5iZWxsd2V0aGVyLnYxLkFlUmFuZ2USLAoHcmVjb3JkcxgCIAMoCzIbLmJlbGx3ZXRoZXIudjEuRGVsZXRlUmVjb3JkEgwKBHdhbnQYAyADKAYSDAoEZG9uZRgEIAEoCBIqCgdzdW1tYXJ5GAUgASgLMhkuYmVsbHdldGhlci52MS5Mb2dTdW1tYXJ5EhIKCmZsb29yX2hhc2gYBiABKAYSKAoFZmxvb3IYByADKAsyGS5iZWxsd2V0aGVyLnYxLkZsb29yRW50cnkSDQoFcmVzZXQYCCABKAgSDQoFZXJyb3IYCSABKAkqVwoKRGVsZXRlS2luZBIbChdERUxFVEVfS0lORF9VTlNQRUNJRklFRBAAEhMKD0RFTEVURV9LSU5EX1ZESRABEhcKE0RFTEVURV9LSU5EX09CSkVDVFMQAip9CgZTdGF0dXMSDQoJU1RBVFVTX09LEAASFAoQU1RBVFVTX05PVF9GT1VORBABEhIKDlNUQVRVU19ERUxFVEVEEAISFgoSU1RBVFVTX0JBRF9SRVFVRVNUEAMSEAoMU1RBVFVTX0VSUk9SEAQSEAoMU1RBVFVTX1NUQUxFEAUqSAoGQWVNb2RlEhAKDEFFX01PREVfU0tJUBAAEhcKE0FFX01PREVfRklOR0VSUFJJTlQQARITCg9BRV9NT0RFX0lEX0xJU1QQAmIGcHJvdG8z");
 
 /**
  * A tombstone. Key for reconciliation is (hlc, origin); (origin, seq) is unique.
@@ -317,6 +317,37 @@ export const ListObjectsSchema: GenMessage<ListObjects> = /*@__PURE__*/
   messageDesc(file_bellwether, 6);
 
 /**
+ * Read-repair of tombstones: "you listed these copies, and my tombstones cover them". The
+ * receiver never purges on the sender's word: it checks its own tombstones and, for any it
+ * lacks, reconciles delete records with the sender first. Parallel arrays.
+ *
+ * @generated from message bellwether.v1.PurgeHint
+ */
+export type PurgeHint = Message<"bellwether.v1.PurgeHint"> & {
+  /**
+   * @generated from field: repeated fixed64 oids = 1;
+   */
+  oids: bigint[];
+
+  /**
+   * @generated from field: repeated uint32 generations = 2;
+   */
+  generations: number[];
+
+  /**
+   * @generated from field: repeated fixed64 versions = 3;
+   */
+  versions: bigint[];
+};
+
+/**
+ * Describes the message bellwether.v1.PurgeHint.
+ * Use `create(PurgeHintSchema)` to create a new message.
+ */
+export const PurgeHintSchema: GenMessage<PurgeHint> = /*@__PURE__*/
+  messageDesc(file_bellwether, 7);
+
+/**
  * @generated from message bellwether.v1.ObjRequest
  */
 export type ObjRequest = Message<"bellwether.v1.ObjRequest"> & {
@@ -346,6 +377,12 @@ export type ObjRequest = Message<"bellwether.v1.ObjRequest"> & {
      */
     value: ListObjects;
     case: "list";
+  } | {
+    /**
+     * @generated from field: bellwether.v1.PurgeHint purge = 5;
+     */
+    value: PurgeHint;
+    case: "purge";
   } | { case: undefined; value?: undefined };
 };
 
@@ -354,7 +391,7 @@ export type ObjRequest = Message<"bellwether.v1.ObjRequest"> & {
  * Use `create(ObjRequestSchema)` to create a new message.
  */
 export const ObjRequestSchema: GenMessage<ObjRequest> = /*@__PURE__*/
-  messageDesc(file_bellwether, 7);
+  messageDesc(file_bellwether, 8);
 
 /**
  * @generated from message bellwether.v1.ObjResponse
@@ -428,6 +465,13 @@ export type ObjResponse = Message<"bellwether.v1.ObjResponse"> & {
    * @generated from field: repeated uint32 generations = 13;
    */
   generations: number[];
+
+  /**
+   * PurgeHint: how many of the hinted copies this node purged
+   *
+   * @generated from field: uint32 purged = 14;
+   */
+  purged: number;
 };
 
 /**
@@ -435,7 +479,7 @@ export type ObjResponse = Message<"bellwether.v1.ObjResponse"> & {
  * Use `create(ObjResponseSchema)` to create a new message.
  */
 export const ObjResponseSchema: GenMessage<ObjResponse> = /*@__PURE__*/
-  messageDesc(file_bellwether, 8);
+  messageDesc(file_bellwether, 9);
 
 /**
  * Records are ordered by (hlc, hash) with hash = recordHash(record). A bound is exclusive;
@@ -460,7 +504,7 @@ export type AeBound = Message<"bellwether.v1.AeBound"> & {
  * Use `create(AeBoundSchema)` to create a new message.
  */
 export const AeBoundSchema: GenMessage<AeBound> = /*@__PURE__*/
-  messageDesc(file_bellwether, 9);
+  messageDesc(file_bellwether, 10);
 
 /**
  * @generated from message bellwether.v1.AeRange
@@ -497,7 +541,7 @@ export type AeRange = Message<"bellwether.v1.AeRange"> & {
  * Use `create(AeRangeSchema)` to create a new message.
  */
 export const AeRangeSchema: GenMessage<AeRange> = /*@__PURE__*/
-  messageDesc(file_bellwether, 10);
+  messageDesc(file_bellwether, 11);
 
 /**
  * Per-vid dead-generation floor entry: every object of vid with generation <= generation is deleted.
@@ -521,7 +565,7 @@ export type FloorEntry = Message<"bellwether.v1.FloorEntry"> & {
  * Use `create(FloorEntrySchema)` to create a new message.
  */
 export const FloorEntrySchema: GenMessage<FloorEntry> = /*@__PURE__*/
-  messageDesc(file_bellwether, 11);
+  messageDesc(file_bellwether, 12);
 
 /**
  * @generated from message bellwether.v1.AeFrame
@@ -595,7 +639,7 @@ export type AeFrame = Message<"bellwether.v1.AeFrame"> & {
  * Use `create(AeFrameSchema)` to create a new message.
  */
 export const AeFrameSchema: GenMessage<AeFrame> = /*@__PURE__*/
-  messageDesc(file_bellwether, 12);
+  messageDesc(file_bellwether, 13);
 
 /**
  * @generated from enum bellwether.v1.DeleteKind

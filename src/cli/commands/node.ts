@@ -16,6 +16,8 @@ interface StartOpts {
   clockOffset?: number
   pubsub?: 'gossipsub' | 'floodsub'
   evictAfter?: number
+  recoveryParallel?: number
+  recoveryRate?: number
   json?: boolean
 }
 
@@ -31,6 +33,8 @@ export function nodeCommand (ctx: Ctx): Command {
     .option('--copies <c>', 'default copies for VDIs created through this node', intArg('copies', 1, 255))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
     .option('--clock-offset <ms>', 'add this to the wall clock (clock-skew testing)', intArg('clock offset', -(2 ** 40), 2 ** 40))
+    .option('--recovery-parallel <n>', 'recovery transfers in flight at once (default 8)', intArg('recovery parallel', 1, 256))
+    .option('--recovery-rate <MiB/s>', 'recovery throttle over all transfers, MiB/s; 0 = unthrottled (default 64)', intArg('recovery rate', 0, 1_000_000))
     .option('--evict-after <ms>', 'a member silent this long leaves for good so tombstone GC can advance (default 24 h)', intArg('evict after', 1000, 2 ** 40))
     .addOption(new Option('--pubsub <impl>', 'pubsub implementation (floodsub only as a benchmark baseline)').choices(['gossipsub', 'floodsub']).hideHelp())
     .option('--json', 'print the ready line as JSON')
@@ -57,7 +61,9 @@ async function start (ctx: Ctx, o: StartOpts): Promise<number> {
     logLevel: o.logLevel,
     clockOffsetMs: o.clockOffset,
     pubsub: o.pubsub,
-    evictAfterMs: o.evictAfter
+    evictAfterMs: o.evictAfter,
+    recoveryParallel: o.recoveryParallel,
+    recoveryRate: o.recoveryRate === undefined ? undefined : o.recoveryRate * 1024 * 1024
   }
   const { startNode } = await import('../../node/start.js')
   // signals that arrive while the node is still starting must not be lost

@@ -1,0 +1,58 @@
+// The recovery throttle: a token bucket on bytes moved, so a node recovering after a long
+// absence does not starve the foreground reads and writes it serves meanwhile. Transfers
+// learn their size only when they land, so the bucket may go into debt: a transfer starts
+// while the balance is positive and pays afterwards; the next one waits for the debt to
+// clear. Time is injected so the schedule is testable without sleeping.
+
+export interface ThrottleClock {
+  now (): number
+  sleep (ms: number, signal?: AbortSignal): Promise<void>
+}
+
+export const realClock: ThrottleClock = {
+  now: () => performance.now(),
+  sleep: async (ms, signal) => {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, ms)
+      signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason) }, { once: true })
+    })
+  }
+}
+
+export class Throttle {
+  private tokens: number
+  private last: number
+  /** bytes moved since construction, for progress and benchmarks */
+  moved = 0
+
+  /** `bytesPerSec` 0 disables the throttle; `burst` is how far the bucket fills while idle */
+  constructor (readonly bytesPerSec: number, readonly burst = Math.max(bytesPerSec, 1), private readonly clock: ThrottleClock = realClock) {
+    this.tokens = burst
+    this.last = clock.now()
+  }
+
+  private refill (): void {
+    const t = this.clock.now()
+    this.tokens = Math.min(this.burst, this.tokens + (t - this.last) * this.bytesPerSec / 1000)
+    this.last = t
+  }
+
+  /** resolves once a transfer may start */
+  async admit (signal?: AbortSignal): Promise<void> {
+    if (this.bytesPerSec <= 0) return
+    for (;;) {
+      signal?.throwIfAborted()
+      this.refill()
+      if (this.tokens > 0) return
+      await this.clock.sleep(Math.ceil(-this.tokens * 1000 / this.bytesPerSec) + 1, signal)
+    }
+  }
+
+  /** charge a finished transfer */
+  pay (bytes: number): void {
+    this.moved += bytes
+    if (this.bytesPerSec <= 0) return
+    this.refill()
+    this.tokens -= bytes
+  }
+}
