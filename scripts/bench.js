@@ -6,6 +6,7 @@
 //
 //   npm run bench                         all sections (≈ 7 min on 2 busy cores)
 //   npm run bench -- --only purge,memory  some of them
+//   npm run bench -- --only recovery      one of them (recovery: ≈ 4 min)
 //   npm run bench -- --seed 42 --deletes 100 --markdown
 //
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().
@@ -21,8 +22,9 @@ import purge from './bench/purge.js'
 import wire from './bench/wire.js'
 import memory from './bench/memory.js'
 import antientropy from './bench/antientropy.js'
+import recovery from './bench/recovery.js'
 
-const SECTIONS = [purge, wire, memory, antientropy]
+const SECTIONS = [purge, wire, memory, antientropy, recovery]
 
 const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
   --only          run only these sections (below)

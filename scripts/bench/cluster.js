@@ -20,12 +20,12 @@ const READY_TIMEOUT_MS = 60_000
  * Starts `nodes` node processes in `dir` and resolves once every node sees all of them.
  * Returns { nodes, dir, pubsub, stop() }; stop() is idempotent and also runs on cleanup.
  */
-export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub = 'gossipsub', ipBase = DEFAULT_IP_BASE, log = () => {} }) {
-  const cluster = { dir, nodes: [], pubsub, stop: async () => {} }
+export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub = 'gossipsub', ipBase = DEFAULT_IP_BASE, nodeArgs = [], log = () => {} }) {
+  const cluster = { dir, nodes: [], pubsub, copies, file: undefined, extraArgs: [], stop: async () => {} }
   // registered before anything exists, so an interrupted start is undone as well
   cluster.stop = onCleanup(`${pubsub} cluster in ${dir}`, async () => await stopCluster(cluster))
   await mkdir(dir, { recursive: true })
-  const extraArgs = pubsub === 'gossipsub' ? [] : ['--pubsub', pubsub]
+  const extraArgs = cluster.extraArgs = [...(pubsub === 'gossipsub' ? [] : ['--pubsub', pubsub]), ...nodeArgs]
   // keys first: every node's full multiaddr must be known before any process starts
   const nodes = cluster.nodes = await Promise.all(Array.from({ length: count }, async (_, i) => {
     const ip = ipAdd(ipBase, i)
@@ -36,7 +36,7 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
       multiaddr: nodeMultiaddr(ip, p2pPort, peerId), dataDir, logFile: nodeLogFile(dir, i), pid: null, zone: i
     }
   }))
-  const file = { version: 1, createdAt: new Date().toISOString(), copies, ipBase, logLevel: 'warn', nodes }
+  const file = cluster.file = { version: 1, createdAt: new Date().toISOString(), copies, ipBase, logLevel: 'warn', nodes }
   await writeClusterFile(dir, file)
   try {
     for (const n of nodes) {
@@ -54,6 +54,79 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
   }
   log(`${count}-node ${pubsub} cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${dir})`)
   return cluster
+}
+
+/**
+ * One more node (index = the next one, address ipBase + index), bootstrapped from every running
+ * node, as `bellwether cluster add` does; recorded in the cluster file before it starts, so
+ * cleanup finds it. Resolves once it is spawned (not once it has joined). Returns the node.
+ */
+export async function addNode (cluster) {
+  const i = cluster.nodes.reduce((m, n) => Math.max(m, n.index + 1), 0)
+  const ip = ipAdd(cluster.file.ipBase, i)
+  const dataDir = nodeDataDir(cluster.dir, i)
+  const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
+  const node = {
+    index: i, peerId, ip, p2pPort, apiPort, apiUrl: apiUrlOf(ip, apiPort),
+    multiaddr: nodeMultiaddr(ip, p2pPort, peerId), dataDir, logFile: nodeLogFile(cluster.dir, i), pid: null, zone: i
+  }
+  cluster.nodes.push(node)
+  await startNode(cluster, node)
+  return node
+}
+
+/** (Re)starts a stopped node of the cluster: same data dir, key, address and ports. */
+export async function startNode (cluster, node) {
+  const others = cluster.nodes.filter((x) => x !== node && x.pid !== null)
+  try {
+    node.pid = spawnNode(node, { bootstrap: others.map((x) => x.multiaddr), copies: cluster.copies, logLevel: 'warn', extraArgs: cluster.extraArgs })
+  } finally {
+    await writeClusterFile(cluster.dir, cluster.file)
+  }
+}
+
+/** SIGTERM (SIGKILL after `graceMs`) one node and wait until it has exited; keeps its data. */
+export async function stopNode (cluster, node, graceMs = 10_000) {
+  await stopProcess(node.pid, node.dataDir, graceMs)
+  node.pid = null
+  await writeClusterFile(cluster.dir, cluster.file)
+}
+
+/**
+ * Resolves once every running node answers /status with the same epoch, exactly the running
+ * nodes as members, and not busy (recovery, transfers, gossip backlog) — `bellwether cluster
+ * wait` without the delete-log comparison — on `stable` polls in a row. Returns the ms waited.
+ */
+export async function waitQuiet (cluster, { timeoutMs = 120_000, pollMs = 100, stable = 2 } = {}) {
+  const t0 = Date.now()
+  let good = 0
+  let last = ''
+  for (;;) {
+    const running = cluster.nodes.filter((n) => n.pid !== null)
+    const want = new Set(running.map((n) => n.peerId))
+    const st = await Promise.all(running.map(async (n) => {
+      try { return await api(`${n.apiUrl}/status`, { timeoutMs: 3000 }) } catch (err) { return { error: err?.message ?? String(err) } }
+    }))
+    const bad = st.map((s, k) => {
+      if (s.error !== undefined) return `node ${running[k].index}: ${s.error}`
+      if (s.members.length !== want.size || !s.members.every((m) => want.has(m))) return `node ${running[k].index} sees ${s.members.length} members`
+      if (s.busy) return `node ${running[k].index} busy`
+      return ''
+    }).filter(Boolean)
+    if (bad.length === 0 && new Set(st.map((s) => s.epoch)).size > 1) bad.push(`epochs differ: ${st.map((s) => s.epoch).join(',')}`)
+    good = bad.length === 0 ? good + 1 : 0
+    if (good >= stable) return Date.now() - t0
+    last = bad.join('; ')
+    if (Date.now() - t0 > timeoutMs) {
+      // what keeps them busy: recovery progress and anti-entropy sessions of the busy ones
+      const why = await Promise.all(running.filter((n, k) => st[k]?.busy === true).map(async (n) => {
+        const [r, ae] = await Promise.all([api(`${n.apiUrl}/recovery`).catch((e) => e.message), api(`${n.apiUrl}/antientropy`).then((a) => a.active, (e) => e.message)])
+        return `node ${n.index}: recovery ${JSON.stringify(r?.progress ?? r)}; ae active ${ae}`
+      }))
+      throw new Error(`cluster in ${cluster.dir} not quiet within ${timeoutMs / 1000} s: ${last}${why.length > 0 ? '\n  ' + why.join('\n  ') : ''}`)
+    }
+    await sleep(pollMs)
+  }
 }
 
 async function waitForMembers (cluster, want) {

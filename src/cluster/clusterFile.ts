@@ -6,6 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { isIPv4 } from 'node:net'
 import { join, resolve } from 'node:path'
+import type { NetnsInfo } from '../chaos/netns.js'
 
 export const CLUSTER_FILE = 'cluster.json'
 export const CLUSTER_FILE_VERSION = 1
@@ -29,6 +30,8 @@ export interface ClusterNode {
   /** of the last launch; null when never launched or stopped through the CLI */
   pid: number | null
   zone: number
+  /** network namespace the node runs in (`cluster up --netns`); absent: the root namespace */
+  netns?: string
 }
 
 export interface ClusterFile {
@@ -37,6 +40,8 @@ export interface ClusterFile {
   copies: number
   ipBase: string
   logLevel?: string
+  /** set by `cluster up --netns`: the namespaces, bridge and subnet of this cluster */
+  netns?: NetnsInfo
   nodes: ClusterNode[]
 }
 
@@ -120,7 +125,7 @@ export function parseClusterFile (text: string, path = CLUSTER_FILE): ClusterFil
     if (pid !== null && (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0)) throw bad(`${where}pid must be a positive integer or null`)
     const ip = str(n, 'ip', where)
     if (!isIPv4(ip)) throw bad(`${where}ip '${ip}' is not an IPv4 address`)
-    return {
+    const node: ClusterNode = {
       index: int(n, 'index', where, 0, 65535),
       peerId: str(n, 'peerId', where),
       ip,
@@ -133,6 +138,11 @@ export function parseClusterFile (text: string, path = CLUSTER_FILE): ClusterFil
       pid: pid as number | null,
       zone: int(n, 'zone', where, 0, 0xffffffff)
     }
+    if (n.netns !== undefined) {
+      node.netns = str(n, 'netns', where)
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(node.netns)) throw bad(`${where}netns '${node.netns}' is not a namespace name`)
+    }
+    return node
   })
   const seen = new Set<number>()
   for (const n of nodes) {
@@ -149,6 +159,15 @@ export function parseClusterFile (text: string, path = CLUSTER_FILE): ClusterFil
     nodes: nodes.sort((a, b) => a.index - b.index)
   }
   if (raw.logLevel !== undefined) file.logLevel = str(raw, 'logLevel', '')
+  if (raw.netns !== undefined) {
+    const ns = raw.netns
+    if (!isObj(ns)) throw bad('netns must be an object')
+    const subnet = str(ns, 'subnet', 'netns.')
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(subnet) || !isIPv4(subnet.split('/')[0]!)) throw bad(`netns.subnet '${subnet}' is not an IPv4 CIDR`)
+    const hostIp = str(ns, 'hostIp', 'netns.')
+    if (!isIPv4(hostIp)) throw bad(`netns.hostIp '${hostIp}' is not an IPv4 address`)
+    file.netns = { id: str(ns, 'id', 'netns.'), subnet, hostIf: str(ns, 'hostIf', 'netns.'), hostIp }
+  }
   return file
 }
 

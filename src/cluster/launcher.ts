@@ -10,12 +10,15 @@ import { createServer, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ClusterNode } from './clusterFile.js'
+import { findTool } from '../chaos/exec.js'
 
 /** Set in every spawned node's environment: a second way to recognise it if its argv changes. */
 export const DATA_DIR_ENV = 'BELLWETHER_DATA_DIR'
 
 export const DEFAULT_STOP_GRACE_MS = 10_000
 const KILL_WAIT_MS = 5_000
+const EMPTY_CMDLINE_RETRIES = 10
+const EMPTY_CMDLINE_RETRY_MS = 10
 const POLL_MS = 50
 
 let rootCache: string | undefined
@@ -92,20 +95,32 @@ export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[]
   return args
 }
 
-/** Starts the node detached (it outlives the CLI) with stdout+stderr appended to its log file. */
+/**
+ * Starts the node detached (it outlives the CLI) with stdout+stderr appended to its log file.
+ * A node of a namespace cluster starts through `ip netns exec`, which execs in place: the pid
+ * we get is the node's own, so stop/kill/pause work the same in both kinds of cluster.
+ */
 export function spawnNode (node: ClusterNode, opts: LaunchOptions): number {
   mkdirSync(node.dataDir, { recursive: true })
+  let cmd = process.execPath
+  let argv = [binPath(), ...nodeStartArgs(node, opts)]
+  if (node.netns !== undefined) {
+    const ip = findTool('ip')
+    if (ip === null) throw new Error(`cannot start node ${node.index} in netns ${node.netns}: the ip command (iproute2) is not installed`)
+    argv = ['netns', 'exec', node.netns, cmd, ...argv]
+    cmd = ip
+  }
   const fd = openSync(node.logFile, 'a')
   try {
-    writeSync(fd, `--- bellwether node ${node.index} launched at ${new Date().toISOString()} ---\n`)
-    const child = spawn(process.execPath, [binPath(), ...nodeStartArgs(node, opts)], {
+    writeSync(fd, `--- bellwether node ${node.index} launched at ${new Date().toISOString()}${node.netns !== undefined ? ` in netns ${node.netns}` : ''} ---\n`)
+    const child = spawn(cmd, argv, {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { ...process.env, [DATA_DIR_ENV]: node.dataDir }
     })
     // spawn failures arrive as an event; without a listener they would crash the CLI
     child.on('error', () => {})
-    if (child.pid === undefined) throw new Error(`cannot start node ${node.index}: spawn of ${process.execPath} failed`)
+    if (child.pid === undefined) throw new Error(`cannot start node ${node.index}: spawn of ${cmd} failed`)
     child.unref()
     return child.pid
   } finally {
@@ -119,22 +134,32 @@ export type ProcessState = 'ours' | 'gone' | 'foreign'
 export async function processState (pid: number | null, dataDir: string): Promise<ProcessState> {
   if (pid === null || !Number.isInteger(pid) || pid <= 0) return 'gone'
   if (!existsSync('/proc/self/stat')) return aliveBySignal(pid) ? 'ours' : 'gone'
-  let stat: string
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  } catch {
-    return 'gone'
-  }
-  // the state letter follows the parenthesised command name, which may itself contain ')'
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-  if (state === 'Z' || state === 'X') return 'gone'
-  try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8')
-    // an exiting process has released its memory (empty cmdline) before it shows as a zombie
-    if (cmdline === '') return 'gone'
+  // an exiting process has released its memory (empty cmdline) before it shows as a zombie;
+  // so has one in the middle of execve (`ip netns exec` execs the node after we spawned it).
+  // Look again shortly: the first becomes a zombie or vanishes, the second gets its cmdline.
+  for (let attempt = 0; ; attempt++) {
+    let stat: string
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      return 'gone'
+    }
+    // the state letter follows the parenthesised command name, which may itself contain ')'
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    if (state === 'Z' || state === 'X') return 'gone'
+    let cmdline: string
+    try {
+      cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8')
+    } catch {
+      return 'gone'
+    }
+    if (cmdline === '') {
+      if (attempt >= EMPTY_CMDLINE_RETRIES) return 'gone'
+      await sleep(EMPTY_CMDLINE_RETRY_MS)
+      continue
+    }
     if (cmdline.split('\0').includes(dataDir)) return 'ours'
-  } catch {
-    return 'gone'
+    break
   }
   try {
     const env = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')

@@ -211,7 +211,9 @@ describe('bellwether CLI against a 5-node process cluster', { timeout: 420_000 }
       { args: ['chaos', 'partition', '--groups', '0,1,2/3,9'], code: 64, err: /no node 9 in the cluster/ },
       { args: ['chaos', 'partition', '--groups', '0,1,2,3,4'], code: 64, err: /at least two groups/ },
       { args: ['chaos', 'partition', '--groups', '0,x/1'], code: 64, err: /'x' in group 1 is not a node index/ },
-      { args: ['chaos', 'partition', '--groups', '0,1,2/3,4', '--mode', 'os'], code: 64, err: /mode os is not implemented yet; use --mode app/ },
+      { args: ['chaos', 'partition', '--groups', '0,1,2/3,4', '--mode', 'netns'], code: 64, err: /--mode netns needs a cluster started with 'bellwether cluster up --netns'/ },
+      { args: ['chaos', 'partition', '--groups', '0,1,2/3,4', '--shape', 'halves'], code: 64, err: /cannot be used with/ },
+      { args: ['chaos', 'partition', '--shape', 'isolate', '--node', '9'], code: 64, err: /node 9 is not one of the nodes/ },
       { args: ['chaos', 'pause', '--node', '99'], code: 5, err: /no node 99 in the cluster/ }
     ]
     // all refused, so independent: ask at once (each CLI start costs about a second)

@@ -68,6 +68,16 @@ describe('cluster file', () => {
     expect(() => parseClusterFile(text, 'x/cluster.json')).toThrow(why)
   })
 
+  it('records a namespace cluster (cluster up --netns); files without one still load', () => {
+    const f = sample()
+    f.netns = { id: 'abc123', subnet: '10.200.7.0/24', hostIf: 'bw-abc123', hostIp: '10.200.7.254' }
+    f.nodes = f.nodes.map((n) => ({ ...n, netns: `bw-abc123-${n.index}` }))
+    expect(parseClusterFile(JSON.stringify(f))).toEqual(f)
+    expect(parseClusterFile(JSON.stringify(sample())).netns).toBeUndefined()
+    expect(() => parseClusterFile(JSON.stringify({ ...f, netns: { ...f.netns, subnet: '10.200.7.0' } }))).toThrow(/netns\.subnet '10\.200\.7\.0' is not an IPv4 CIDR/)
+    expect(() => parseClusterFile(JSON.stringify({ ...f, nodes: [{ ...f.nodes[0], netns: 'a b' }] }))).toThrow(/nodes\[0\]\.netns 'a b' is not a namespace name/)
+  })
+
   it('reports a corrupt file on disk by path', async () => {
     const d = join(dir, 'corrupt')
     await writeClusterFile(d, sample())

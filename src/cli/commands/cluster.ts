@@ -1,5 +1,7 @@
 // `bellwether cluster up|down|add|stop|start|kill`: launching and stopping the node processes
 // of a local cluster described by DIR/cluster.json. (status and wait: clusterStatus.ts.)
+// With --netns each node runs in a network namespace of its own (src/chaos/netns.ts); down
+// removes every OS-level fault and namespace of the cluster, so nothing outlives it.
 
 import { Command, Option } from 'commander'
 import { readFile, rm, rmdir } from 'node:fs/promises'
@@ -12,6 +14,11 @@ import {
 } from '../../cluster/clusterFile.js'
 import { freePorts, isRunning, killProcess, sleep, spawnNode, stopProcess, type StopResult } from '../../cluster/launcher.js'
 import { peerIdOfDataDir } from '../../net/peerKey.js'
+import { FaultError, cleanupClusterFaults, type CleanupOutcome } from '../../chaos/faults.js'
+import {
+  MAX_NETNS_NODES, NETNS_API_PORT, NETNS_P2P_PORT, NetnsError, ensureNetns, netnsInfoFor, nodeIpOf, nodeNsName, takenSubnets,
+  type NetnsInfo
+} from '../../chaos/netns.js'
 import { LOG_LEVELS, action, addDirJson, findNode, intArg, ipv4Arg, loadCluster, printerFor, runningNodes, type Ctx } from './shared.js'
 import { clusterStatusCommands } from './clusterStatus.js'
 
@@ -19,7 +26,7 @@ const STATUS_TIMEOUT_MS = 2_000
 const POLL_MS = 250
 
 interface DirOpts { dir: string; json?: boolean }
-interface UpOpts extends DirOpts { nodes: number; copies: number; ipBase: string; timeout: number; logLevel?: string }
+interface UpOpts extends DirOpts { nodes: number; copies: number; ipBase: string; timeout: number; logLevel?: string; netns?: boolean }
 
 export function clusterCommand (ctx: Ctx): Command {
   const cluster = new Command('cluster').description('a local cluster of node processes (DIR/cluster.json)')
@@ -31,6 +38,8 @@ export function clusterCommand (ctx: Ctx): Command {
     .option('--ip-base <ip>', 'address of node 0; node i gets ip-base + i', ipv4Arg('--ip-base'), DEFAULT_IP_BASE)
     .option('--timeout <s>', 'seconds to wait for full membership', intArg('--timeout', 1, 3600), 60)
     .addOption(new Option('--log-level <level>', 'node log level').choices(LOG_LEVELS))
+    .addOption(new Option('--netns', 'each node in a network namespace of its own, on a bridge in a namespace of ours ' +
+      '(root; for chaos --mode netns)').conflicts('ipBase'))
     .action(action(ctx, async (o: UpOpts) => await up(ctx, o)))
 
   addDirJson(cluster.command('down'))
@@ -78,14 +87,28 @@ async function up (ctx: Ctx, o: UpOpts): Promise<number> {
         "run 'bellwether cluster down' first", EXIT.EXISTS)
     }
   }
-  ipAdd(o.ipBase, o.nodes - 1) // fail on a bad base before minting anything
+  // a crashed earlier run may have left nft tables or namespaces for this dir: they would cut
+  // (or hold the names of) the new cluster
+  const leftovers = await osLevel(async () => await cleanupClusterFaults(dir, { namespaces: true }))
+  if (!o.json) noteCleanup(p, leftovers, 'leftovers of an earlier run')
+  let netns: NetnsInfo | undefined
+  let ipBase = o.ipBase
+  if (o.netns === true) {
+    if (o.nodes > MAX_NETNS_NODES) throw new CliError(`--netns takes at most ${MAX_NETNS_NODES} nodes (one /24)`, EXIT.USAGE)
+    netns = await osLevel(async () => netnsInfoFor(dir, await takenSubnets()))
+    await osLevel(async () => { await ensureNetns(netns!, Array.from({ length: o.nodes }, (_, i) => i)) })
+    ipBase = nodeIpOf(netns, 0)
+  } else {
+    ipAdd(o.ipBase, o.nodes - 1) // fail on a bad base before minting anything
+  }
 
   // keys first: every node's full multiaddr must be known before any process starts
-  const nodes: ClusterNode[] = await Promise.all(Array.from({ length: o.nodes }, async (_, i) => await newNode(dir, o.ipBase, i, i)))
+  const nodes: ClusterNode[] = await Promise.all(Array.from({ length: o.nodes }, async (_, i) => await newNode(dir, ipBase, i, i, netns)))
   const file: ClusterFile = {
-    version: 1, createdAt: new Date().toISOString(), copies: o.copies, ipBase: o.ipBase, nodes
+    version: 1, createdAt: new Date().toISOString(), copies: o.copies, ipBase, nodes
   }
   if (o.logLevel !== undefined) file.logLevel = o.logLevel
+  if (netns !== undefined) file.netns = netns
   await writeClusterFile(dir, file)
   try {
     for (const n of nodes) n.pid = spawnNode(n, launchOpts(file, nodes.filter((x) => x !== n)))
@@ -105,16 +128,20 @@ async function up (ctx: Ctx, o: UpOpts): Promise<number> {
   else {
     p.table(['NODE', 'PEER', 'ADDRESS', 'API', 'PID'], nodes.map((n) =>
       [String(n.index), shortPeerId(n.peerId), `${n.ip}:${n.p2pPort}`, n.apiUrl, String(n.pid)]))
-    p.line(`cluster of ${nodes.length} nodes is up (copies ${o.copies})`)
+    p.line(`cluster of ${nodes.length} nodes is up (copies ${o.copies}${netns !== undefined ? `; namespaces bw-${netns.id}-*, subnet ${netns.subnet}` : ''})`)
   }
   return EXIT.OK
 }
 
-async function newNode (dir: string, ipBase: string, index: number, zone: number): Promise<ClusterNode> {
-  const ip = ipAdd(ipBase, index)
+async function newNode (dir: string, ipBase: string, index: number, zone: number, netns?: NetnsInfo): Promise<ClusterNode> {
+  // in a namespace the node has the whole port range to itself, and its address is not ours to bind
+  const ip = netns === undefined ? ipAdd(ipBase, index) : await osLevel(async () => nodeIpOf(netns, index))
   const dataDir = nodeDataDir(dir, index)
-  const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
-  return {
+  const [peerId, [p2pPort, apiPort]] = await Promise.all([
+    peerIdOfDataDir(dataDir),
+    netns === undefined ? freePorts(ip, 2) : Promise.resolve([NETNS_P2P_PORT, NETNS_API_PORT])
+  ])
+  const node: ClusterNode = {
     index,
     peerId,
     ip,
@@ -127,6 +154,27 @@ async function newNode (dir: string, ipBase: string, index: number, zone: number
     pid: null,
     zone
   }
+  if (netns !== undefined) node.netns = nodeNsName(netns.id, index)
+  return node
+}
+
+/** nft/ip failures (not installed, not root) as one-line CLI errors. */
+async function osLevel<T> (fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof NetnsError || err instanceof FaultError) throw new CliError(err.message, EXIT.FAILURE)
+    throw err
+  }
+}
+
+function noteCleanup (p: Printer, c: CleanupOutcome, what: string): void {
+  const parts = [
+    c.tables.length > 0 ? `nft tables ${c.tables.join(', ')}` : '',
+    c.namespaces.length > 0 ? `namespaces ${c.namespaces.join(', ')}` : '',
+    c.killed.length > 0 ? `killed pids ${c.killed.join(', ')} left in them` : ''
+  ].filter((x) => x !== '')
+  if (parts.length > 0) p.note(`removed ${what}: ${parts.join('; ')}`)
 }
 
 function launchOpts (file: ClusterFile, others: ClusterNode[]): { bootstrap: string[]; copies: number; logLevel?: string } {
@@ -176,11 +224,21 @@ async function down (ctx: Ctx, o: DirOpts & { purge?: boolean }): Promise<number
   const dir = resolve(o.dir)
   const file = await readClusterFile(dir)
   if (file === undefined) {
-    if (o.json) p.printJson({ nodes: [], purged: false })
-    else p.line(`no cluster in ${dir}; nothing to stop`)
+    const cleaned = await osLevel(async () => await cleanupClusterFaults(dir, { namespaces: true }))
+    if (o.json) p.printJson({ nodes: [], purged: false, cleanup: cleaned })
+    else {
+      noteCleanup(p, cleaned, 'leftovers')
+      p.line(`no cluster in ${dir}; nothing to stop`)
+    }
     return EXIT.OK
   }
+  // lift OS-level faults first: a node that cannot reach its peers may not stop within the grace
+  const healed = await osLevel(async () => await cleanupClusterFaults(dir, { namespaces: false }))
   const results = await Promise.all(file.nodes.map(async (n) => ({ n, pid: n.pid, result: await stopProcess(n.pid, n.dataDir) })))
+  // the namespaces go with the cluster (killing anything still inside them)
+  const cleaned = await osLevel(async () => await cleanupClusterFaults(dir, { namespaces: true }))
+  cleaned.tables.unshift(...healed.tables)
+  cleaned.skipped = [...new Set([...healed.skipped, ...cleaned.skipped])]
   const stuck = results.filter((r) => r.result === 'stuck')
   for (const r of results) if (r.result !== 'stuck') r.n.pid = null
   let purged = false
@@ -191,9 +249,10 @@ async function down (ctx: Ctx, o: DirOpts & { purge?: boolean }): Promise<number
     await writeClusterFile(dir, file)
   }
   if (o.json) {
-    p.printJson({ nodes: results.map((r) => ({ index: r.n.index, pid: r.pid, result: r.result })), purged })
+    p.printJson({ nodes: results.map((r) => ({ index: r.n.index, pid: r.pid, result: r.result })), purged, cleanup: cleaned })
   } else {
     for (const r of results) p.line(`node ${r.n.index}: ${r.result}${r.pid !== null ? ` (pid ${r.pid})` : ''}`)
+    noteCleanup(p, cleaned, 'OS-level faults')
     if (purged) p.line(`purged ${dir}`)
   }
   if (stuck.length > 0) {
@@ -222,7 +281,8 @@ async function add (ctx: Ctx, o: DirOpts & { zone?: number; timeout: number }): 
   const dir = resolve(o.dir)
   const file = await loadCluster(dir)
   const index = file.nodes.reduce((m, n) => Math.max(m, n.index + 1), 0)
-  const node = await newNode(dir, file.ipBase, index, o.zone ?? index)
+  const node = await newNode(dir, file.ipBase, index, o.zone ?? index, file.netns)
+  if (file.netns !== undefined) await osLevel(async () => { await ensureNetns(file.netns!, [index]) })
   const others = [...file.nodes]
   file.nodes.push(node)
   await writeClusterFile(dir, file)
@@ -265,6 +325,8 @@ async function startOne (ctx: Ctx, o: DirOpts & { node: number; timeout: number 
   if (await isRunning(node.pid, node.dataDir)) {
     throw new CliError(`node ${node.index} is already running (pid ${node.pid})`, EXIT.EXISTS)
   }
+  // after `cluster down` the namespaces are gone; bring back what this node needs
+  if (file.netns !== undefined) await osLevel(async () => { await ensureNetns(file.netns!, [node.index]) })
   node.pid = spawnNode(node, launchOpts(file, file.nodes.filter((x) => x !== node)))
   await writeClusterFile(dir, file)
   const deadline = Date.now() + o.timeout * 1000

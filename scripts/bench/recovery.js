@@ -1,0 +1,258 @@
+// Section "recovery": what recovery moves and how fast (issue 4), with separate node processes
+// on 127.0.0.100-114.
+//
+// 1. Join: a 9-node cluster (copies 3) holds one VDI of M objects; a 10th node is started.
+//    Timed from its spawn until the whole cluster is quiet again (every node: 10 members, one
+//    epoch, not busy — recovery finished everywhere, old copies dropped), polled every 100 ms.
+//    Objects and bytes moved = the growth of every node's GET /recovery totals (recovered,
+//    bytes) over the join, next to the ideal: a joiner of N nodes should receive copies·M/N
+//    objects and nothing else should move (consistent hashing). Ratio = moved / ideal.
+// 2. Throughput: a 5-node cluster (copies 2); one node is stopped, a VDI of K objects is
+//    written (so ≈ 2K/5 of them are placed on the stopped node), the node is restarted and
+//    recovers them. Recovery time = from the start of its first recovery pass that moved
+//    objects to the end of its last one (GET /recovery progress, polled every 50 ms), so
+//    membership and the 1 s debounce are not counted; restart → quiet is shown as well. Run
+//    for 4 KiB and for 4 MiB objects. Baselines, measured in the same run on the same cluster:
+//    - client write: the PUT that wrote the same VDI (same object size, 8 objects in flight,
+//      each to 2 replicas, fsynced) — the foreground path recovery competes with;
+//    - client read: GET of the whole VDI through the restarted node afterwards, one request per
+//      object, 8 in flight (recovery's parallelism): HTTP + object protocol, no disk write.
+//    The 4 MiB row is also compared to the 4 KiB row (per-object overhead vs bytes).
+// The node's recovery throttle (`--recovery-rate`, default 64 MiB/s) is left at its default:
+// these are the figures a user gets.
+import http from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { randomBytes } from 'node:crypto'
+import { addNode, clusterDir, startCluster, startNode, stopNode, waitQuiet } from './cluster.js'
+import { api, fmtBytes, fmtMs, fmtRatio, int, isClosing, mapLimit, sleep } from './lib.js'
+
+const JOIN = { nodes: 9, copies: 3, objects: 600, objectSize: 64 * 1024, ipBase: '127.0.0.100' }
+const TP = { nodes: 5, copies: 2, ipBase: '127.0.0.110' }
+const TP_CASES = [
+  { label: '4 KiB objects', objects: 4000, objectSize: 4 * 1024 },
+  { label: '4 MiB objects', objects: 60, objectSize: 4 * 1024 * 1024 }
+]
+const PARALLEL = 8
+const QUIET_TIMEOUT_MS = 180_000
+const MB = 1e6
+
+export default {
+  name: 'recovery',
+  title: 'Recovery: objects moved when a node joins; recovery throughput (4 KiB and 4 MiB objects)',
+  async run (ctx) {
+    // each part on its own: a failure of one still prints the other
+    const tables = []
+    for (const [title, part] of [['Join', joinTable], ['Recovery throughput', throughputTable]]) {
+      try {
+        tables.push(await part(ctx))
+      } catch (err) {
+        if (isClosing()) throw err
+        ctx.log(`recovery: ${title} failed: ${err?.stack ?? err}`)
+        tables.push({ title: `${title}: FAILED`, columns: ['error'], rows: [[String(err?.message ?? err).split('\n')[0]]], notes: String(err?.message ?? err).split('\n').slice(1), problems: 1 })
+      }
+    }
+    return tables
+  }
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: PARALLEL })
+
+/** GET, body counted and discarded (lib's request() decodes it as text); resolves the byte count */
+function rawGet (url, timeoutMs = 60_000) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent }, (res) => {
+      let n = 0
+      res.on('data', (b) => { n += b.length })
+      res.on('error', reject)
+      res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`GET ${url} → ${res.statusCode}`))))
+    })
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)))
+    req.on('error', reject)
+  })
+}
+
+async function recoveryTotals (nodes) {
+  return await Promise.all(nodes.map(async (n) => (await api(`${n.apiUrl}/recovery`, { timeoutMs: 5000 })).totals))
+}
+
+/** one VDI of `objects` × `objectSize` random bytes, written through `via` in one PUT; returns its vid and the write time */
+async function writeVdi (via, name, { objects, objectSize, copies }) {
+  const info = await api(`${via.apiUrl}/vdi`, { method: 'POST', body: { name, size: objects * objectSize, copies, objectSize } })
+  const data = randomBytes(objects * objectSize)
+  const t0 = performance.now()
+  await api(`${via.apiUrl}/vdi/${name}/data?offset=0`, { method: 'PUT', body: data, type: 'application/octet-stream', timeoutMs: 600_000 })
+  return { vid: info.vid, writeMs: performance.now() - t0, bytes: data.length }
+}
+
+async function joinTable (ctx) {
+  const { nodes: N0, copies, objects: M, objectSize } = JOIN
+  const cluster = await startCluster({ dir: clusterDir(ctx.tmp, 'recovery-join'), nodes: N0, copies, ipBase: JOIN.ipBase, log: ctx.log })
+  try {
+    const w = await writeVdi(cluster.nodes[0], 'join', JOIN)
+    ctx.log(`recovery/join: ${int(M)} objects of ${fmtBytes(objectSize)} × ${copies} copies written in ${fmtMs(w.writeMs)}`)
+    await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
+    const held0 = await Promise.all(cluster.nodes.map(async (n) => (await api(`${n.apiUrl}/objlist?vid=${w.vid}`)).count))
+    const before = await recoveryTotals(cluster.nodes)
+
+    const t0 = performance.now()
+    const joiner = await addNode(cluster)
+    // member everywhere: every old node lists it
+    let memberMs = NaN
+    for (;;) {
+      const seen = await Promise.all(cluster.nodes.map(async (n) => {
+        try { return (await api(`${n.apiUrl}/status`, { timeoutMs: 3000 })).members.includes(joiner.peerId) } catch { return false }
+      }))
+      if (seen.every(Boolean)) { memberMs = performance.now() - t0; break }
+      if (performance.now() - t0 > 60_000) throw new Error(`the joining node was not a member everywhere within 60 s: ${seen.join(',')}`)
+      await sleep(100)
+    }
+    await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
+    const quietMs = performance.now() - t0
+    const after = await recoveryTotals(cluster.nodes)
+    const joinerProgress = (await api(`${joiner.apiUrl}/recovery`)).progress
+
+    const N = cluster.nodes.length
+    const total = M + 1 // the data objects and the inode
+    const d = (k) => after.reduce((s, t, i) => s + t[k] - (before[i]?.[k] ?? 0), 0)
+    const moved = d('recovered')
+    const bytes = d('bytes')
+    const dropped = d('dropped')
+    const failed = d('failed')
+    const joinerGot = after[N - 1].recovered
+    const held = await Promise.all(cluster.nodes.map(async (n) => (await api(`${n.apiUrl}/objlist?vid=${w.vid}`)).count))
+    const ideal = (copies * total) / N
+    const idealBytes = (copies * M * objectSize) / N
+    const rows = [
+      ['objects moved (Σ recovered, all nodes)', int(moved), ideal.toFixed(0), fmtRatio(moved, ideal)],
+      ['  of which onto the joining node', int(joinerGot), ideal.toFixed(0), fmtRatio(joinerGot, ideal)],
+      ['bytes moved (Σ recovery bytes)', fmtBytes(bytes), fmtBytes(idealBytes), fmtRatio(bytes, idealBytes)],
+      ['old copies dropped (Σ dropped)', int(dropped), ideal.toFixed(0), fmtRatio(dropped, ideal)],
+      ['objects held by the joiner afterwards', int(held[N - 1]), ideal.toFixed(0), fmtRatio(held[N - 1], ideal)],
+      ['replicas in the cluster before → after', `${int(held0.reduce((a, b) => a + b, 0))} → ${int(held.reduce((a, b) => a + b, 0))}`, int(copies * total), ''],
+      ['spawn → member on every node', fmtMs(memberMs), '', ''],
+      ["joiner's recovery pass (transfer)", fmtMs(joinerProgress.finishedAt - joinerProgress.startedAt), '', ''],
+      ['spawn → cluster quiet (recovery done everywhere)', fmtMs(quietMs), '', '']
+    ]
+    const problems = failed > 0 ? 1 : 0
+    return {
+      title: `Join: a 10th node joins ${N0} nodes holding ${int(M)} objects × ${copies} copies (${fmtBytes(objectSize)} each)`,
+      columns: ['measure', 'bellwether', `ideal (copies·M/N, N=${N})`, 'ratio'],
+      rows,
+      problems,
+      notes: [
+        'ideal: with consistent hashing only the joiner gains objects — copies·(M+1)/N of them (M data objects + the inode) — and as many old copies are dropped',
+        `"joiner's recovery pass" is the last pass on the joining node (GET /recovery startedAt → finishedAt, ${int(joinerProgress.recovered)} objects recovered in it); the rest of spawn → quiet is process start, membership, the 1 s recovery debounce and the other nodes' drop passes`,
+        `objects written through node 0 in one PUT in ${fmtMs(w.writeMs)} (${(w.bytes * copies / MB / (w.writeMs / 1000)).toFixed(1)} MB/s of replicas)`,
+        ...(failed > 0 ? [`PROBLEMS: ${failed} recovery failures during the join (GET /recovery totals.failed)`] : [])
+      ]
+    }
+  } finally {
+    await cluster.stop()
+  }
+}
+
+async function throughputTable (ctx) {
+  const cluster = await startCluster({ dir: clusterDir(ctx.tmp, 'recovery-tp'), nodes: TP.nodes, copies: TP.copies, ipBase: TP.ipBase, log: ctx.log })
+  const rows = []
+  const notes = []
+  let problems = 0
+  const results = []
+  try {
+    await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
+    const x = cluster.nodes[TP.nodes - 1]
+    for (const [k, c] of TP_CASES.entries()) {
+      await stopNode(cluster, x)
+      await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
+      const name = `tp${k}`
+      const w = await writeVdi(cluster.nodes[0], name, { ...c, copies: TP.copies })
+      ctx.log(`recovery/throughput: ${c.label}: ${int(c.objects)} written in ${fmtMs(w.writeMs)} with node ${x.index} down`)
+      await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
+
+      // restart it and watch its recovery passes
+      const runs = new Map() // startedAt → last progress seen
+      const t0 = performance.now()
+      await startNode(cluster, x)
+      let watching = true
+      const watcher = (async () => {
+        while (watching) {
+          try {
+            const p = (await api(`${x.apiUrl}/recovery`, { timeoutMs: 2000 })).progress
+            if (p.startedAt > 0) runs.set(p.startedAt, p)
+          } catch {} // not listening yet
+          await sleep(50)
+        }
+      })()
+      try {
+        await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
+      } finally {
+        watching = false
+        await watcher
+      }
+      const quietMs = performance.now() - t0
+      const final = await api(`${x.apiUrl}/recovery`)
+      runs.set(final.progress.startedAt, final.progress)
+      const moving = [...runs.values()].filter((p) => p.recovered > 0 && p.finishedAt > 0)
+      const totals = final.totals // a fresh process: everything since the restart
+      if (moving.length === 0) throw new Error(`${c.label}: node ${x.index} recovered nothing after its restart (totals ${JSON.stringify(totals)})`)
+      const ms = Math.max(...moving.map((p) => p.finishedAt)) - Math.min(...moving.map((p) => p.startedAt))
+      const bytes = totals.bytes ?? totals.recovered * c.objectSize
+      if (totals.failed > 0) { problems++; notes.push(`PROBLEMS: ${c.label}: ${totals.failed} recovery failures on the restarted node`) }
+      const held = (await api(`${x.apiUrl}/objlist?vid=${w.vid}`)).count
+
+      // baseline 2: read the whole VDI back through the restarted node, one object per request, 8 in flight
+      const r0 = performance.now()
+      let readBytes = 0
+      await mapLimit(Array.from({ length: c.objects }, (_, i) => i), PARALLEL, async (i) => {
+        const n = await rawGet(`${x.apiUrl}/vdi/${name}/data?offset=${i * c.objectSize}&length=${c.objectSize}`)
+        readBytes += n
+      })
+      if (readBytes !== w.bytes) throw new Error(`read back ${readBytes} bytes of ${name} through node ${x.index}, wrote ${w.bytes}`)
+      const readMs = performance.now() - r0
+
+      const res = {
+        c, recovered: totals.recovered, held, bytes, ms, quietMs, passes: moving.length,
+        objPerS: totals.recovered / (ms / 1000),
+        mbPerS: bytes / MB / (ms / 1000),
+        writeMbPerS: w.bytes / MB / (w.writeMs / 1000),
+        writeObjPerS: c.objects / (w.writeMs / 1000),
+        readMbPerS: readBytes / MB / (readMs / 1000),
+        readObjPerS: c.objects / (readMs / 1000)
+      }
+      results.push(res)
+      ctx.log(`recovery/throughput: ${c.label}: ${int(res.recovered)} objects recovered in ${fmtMs(ms)} (${res.objPerS.toFixed(0)} obj/s, ${res.mbPerS.toFixed(1)} MB/s)`)
+      rows.push([
+        c.label, `${int(res.recovered)} (${fmtBytes(bytes)})`, fmtMs(ms), fmtMs(quietMs),
+        res.objPerS.toFixed(0), res.mbPerS.toFixed(1),
+        `${res.writeObjPerS.toFixed(0)} / ${res.writeMbPerS.toFixed(1)}`, fmtRatio(res.mbPerS, res.writeMbPerS),
+        `${res.readObjPerS.toFixed(0)} / ${res.readMbPerS.toFixed(1)}`, fmtRatio(res.mbPerS, res.readMbPerS)
+      ])
+    }
+  } finally {
+    agent.destroy()
+    await cluster.stop()
+  }
+  const [small, big] = results
+  if (small !== undefined && big !== undefined) {
+    rows.push([
+      '4 MiB / 4 KiB', '', fmtRatio(big.ms, small.ms), '', fmtRatio(big.objPerS, small.objPerS), fmtRatio(big.mbPerS, small.mbPerS),
+      `${fmtRatio(big.writeObjPerS, small.writeObjPerS)} / ${fmtRatio(big.writeMbPerS, small.writeMbPerS)}`, '',
+      `${fmtRatio(big.readObjPerS, small.readObjPerS)} / ${fmtRatio(big.readMbPerS, small.readMbPerS)}`, ''
+    ])
+  }
+  return {
+    title: `Recovery throughput: a restarted node of ${TP.nodes} (copies ${TP.copies}) recovers what was written while it was down`,
+    columns: ['case', 'recovered (bytes)', 'recovery time', 'restart → quiet', 'objects/s', 'MB/s',
+      'baseline: client write obj/s / MB/s', 'recovery / write (MB/s)', 'baseline: client read obj/s / MB/s', 'recovery / read (MB/s)'],
+    rows,
+    problems,
+    notes: [
+      'recovery time: first recovery pass that moved objects → end of the last one on the restarted node (GET /recovery, polled every 50 ms); restart → quiet adds process start, membership, the 1 s debounce and the other nodes dropping their extra copies',
+      `recovery: ${PARALLEL} transfers in flight, each a fetch over the object protocol (libp2p) and an fsynced local write; default throttle (--recovery-rate 64 MiB/s)`,
+      'baseline client write: the one PUT that wrote the VDI through node 0 (8 objects in flight, each to 2 replicas, fsynced); MB/s of VDI data, not of replicas',
+      `baseline client read: GET of every object of the VDI through the restarted node afterwards, ${PARALLEL} in flight (objects it does not hold come over the object protocol); no disk write`,
+      'MB = 10^6 bytes; the last row compares the 4 MiB run with the 4 KiB run (same cluster, same run)',
+      ...results.map((r) => `${r.c.label}: ${int(r.c.objects)} objects written while the node was down; it holds ${int(r.held)} of them afterwards, ${int(r.recovered)} recovered in ${r.passes} pass(es)`),
+      ...notes
+    ]
+  }
+}

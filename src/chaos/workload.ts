@@ -1,0 +1,526 @@
+// The client workload of a chaos run (Jepsen's "client" + "generator"): while faults happen it
+// creates VDIs, writes whole objects with unique content (derived from the op id, so every
+// write is distinguishable by its digest), reads them back, discards objects and deletes VDIs,
+// each through a random running node (seeded RNG), and records every operation in the history
+// as `invoke` then `ok` / `fail` / `info` (src/chaos/history.ts says what each one means).
+//
+// Bounds: at most `concurrency` operations in flight; each one gives up after `opTimeoutMs`
+// (a paused or cut-off node never answers: `info`); at most `maxLiveVdis` VDIs live (created
+// and not deleted); stops at `durationMs` or when the signal aborts, then waits for what is in
+// flight (bounded by the op timeout).
+//
+// What the workload avoids, so that the history checker can judge precisely:
+//   - it never writes an object again once a discard of it was invoked (a later write with a
+//     newer version would legitimately bring it back);
+//   - it discards only objects with no write in flight and no write of unknown outcome (such
+//     a write may still land after the discard, with a newer version);
+//   - it never uses a VDI again after invoking its delete, nor one whose create ended unknown.
+// Operations concurrent with a VDI delete do happen (they are the interesting race), and so do
+// concurrent writes to one object unless `sameObjectWrites: false`.
+//
+// Arrivals form one Poisson process at the sum of the rates (ops/s); each arrival is a kind
+// drawn with the rates as weights among the kinds possible right now (nothing live to write to,
+// the VDI limit reached: not possible), so the mix stays right even when the cluster is slow and
+// every slot is busy (the schedule then lags, by at most MAX_LAG_MS, and does not catch up).
+
+import { createHash, randomBytes } from 'node:crypto'
+import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
+import { formatObjectRanges } from '../cli/objectRanges.js'
+import { parseVid } from '../oid.js'
+import { seededRng } from './shapes.js'
+import { contentDigest, type HistorySink, type OpEvent, type OpF, type OpType, OP_FUNCTIONS } from './history.js'
+import { DeleteTracker, RunningNodes } from './runState.js'
+
+export type WorkloadRates = Record<OpF, number>
+
+/** ops/s per kind */
+export const DEFAULT_WORKLOAD_RATES: WorkloadRates = { create: 0.5, write: 8, read: 6, discard: 0.5, delete: 0.3 }
+export const DEFAULT_CONCURRENCY = 4
+export const DEFAULT_OBJECT_SIZE = 4096
+export const DEFAULT_OBJECTS_PER_VDI = 8
+export const DEFAULT_MAX_LIVE_VDIS = 6
+export const DEFAULT_OP_TIMEOUT_MS = 4_000
+/** once this far behind schedule (all slots busy for long), the arrivals restart from now */
+const MAX_LAG_MS = 1_000
+
+export class WorkloadError extends Error {
+  override name = 'WorkloadError'
+}
+
+/** "write=10,read=5,delete=0.2" → rates; unknown kinds and bad numbers are a WorkloadError. */
+export function parseRates (spec: string): Partial<WorkloadRates> {
+  const out: Partial<WorkloadRates> = {}
+  for (const part of spec.split(',')) {
+    const m = /^\s*([a-z]+)\s*=\s*([0-9]+(?:\.[0-9]+)?)\s*$/.exec(part)
+    if (m === null) throw new WorkloadError(`bad rate '${part.trim()}': expected kind=ops-per-second, e.g. write=10`)
+    if (!(OP_FUNCTIONS as readonly string[]).includes(m[1]!)) throw new WorkloadError(`unknown operation '${m[1]}' (one of ${OP_FUNCTIONS.join(', ')})`)
+    out[m[1] as OpF] = Number(m[2])
+  }
+  return out
+}
+
+export interface WorkloadOptions {
+  file: ClusterFile
+  durationMs: number
+  seed: number | bigint
+  history: HistorySink
+  signal?: AbortSignal
+  rates?: Partial<WorkloadRates>
+  concurrency?: number
+  objectSize?: number
+  objectsPerVdi?: number
+  maxLiveVdis?: number
+  /** replication of the VDIs (default: the cluster's copies, at most the node count) */
+  copies?: number
+  opTimeoutMs?: number
+  /** fed with every acknowledged delete/discard; give the same one to the sampler */
+  tracker?: DeleteTracker
+  /** shared with the sampler, or made from `file` (re-reading `clusterDir`/cluster.json when given) */
+  nodes?: RunningNodes
+  clusterDir?: string
+  /** VDI names are `${namePrefix}-${n}` (default: w<seed>-<random>, unique per run) */
+  namePrefix?: string
+  /**
+   * Allow two writes to the same object in flight at once (default true: the race is part of
+   * what a chaos run should exercise). false keeps every object's writes sequential.
+   */
+  sameObjectWrites?: boolean
+}
+
+export type OutcomeCounts = Record<'ok' | 'fail' | 'info', number>
+
+export interface WorkloadStats {
+  namePrefix: string
+  elapsedMs: number
+  invoked: number
+  byF: Record<OpF, OutcomeCounts>
+  vdisCreated: number
+  /** VDIs live at the end, as the workload knows them */
+  liveVdis: number
+  /** arrivals skipped because nothing fitted or no node was running */
+  skipped: number
+}
+
+interface WVdi {
+  name: string
+  vid?: string
+  generation?: number
+  state: 'creating' | 'live' | 'deleting' | 'gone' | 'unknown'
+  objects: number
+  objectSize: number
+  /** per object index: writes in flight */
+  writing: Uint16Array
+  /** per object index: 0 no discard, 1 discard in flight, 2 discard invoked and done (ok or unknown) */
+  discard: Uint8Array
+  written: Uint8Array
+  infoWrite: Uint8Array
+  created: number
+}
+
+interface Plan {
+  f: OpF
+  vdi: WVdi
+  index?: number
+  indexes?: number[]
+}
+
+/** Content of the write with op `id`: a readable header, then bytes from a per-op PRNG. */
+export function writeContent (tag: string, id: number, size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  const head = Buffer.from(`bellwether ${tag} op ${id}\n`, 'utf8')
+  out.set(head.subarray(0, size))
+  let x = createHash('sha256').update(`${tag}:${id}`).digest().readUInt32LE(0) || 0x9e3779b9
+  for (let i = head.length; i < size; i += 4) {
+    x ^= x << 13; x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5; x >>>= 0
+    out[i] = x & 0xff
+    if (i + 1 < size) out[i + 1] = (x >>> 8) & 0xff
+    if (i + 2 < size) out[i + 2] = (x >>> 16) & 0xff
+    if (i + 3 < size) out[i + 3] = x >>> 24
+  }
+  return out
+}
+
+export async function runWorkload (opts: WorkloadOptions): Promise<WorkloadStats> {
+  const h = opts.history
+  const rates: WorkloadRates = { ...DEFAULT_WORKLOAD_RATES, ...opts.rates }
+  for (const f of OP_FUNCTIONS) {
+    if (!Number.isFinite(rates[f]) || rates[f] < 0) throw new WorkloadError(`rate of ${f} must be a number ≥ 0`)
+  }
+  if (OP_FUNCTIONS.every((f) => rates[f] === 0)) throw new WorkloadError('every rate is 0: nothing to do')
+  const concurrency = posInt(opts.concurrency ?? DEFAULT_CONCURRENCY, 'concurrency', 256)
+  const objectSize = posInt(opts.objectSize ?? DEFAULT_OBJECT_SIZE, 'objectSize', 64 * 1024 * 1024)
+  const objectsPerVdi = posInt(opts.objectsPerVdi ?? DEFAULT_OBJECTS_PER_VDI, 'objectsPerVdi', 1 << 20)
+  const maxLive = posInt(opts.maxLiveVdis ?? DEFAULT_MAX_LIVE_VDIS, 'maxLiveVdis', 10_000)
+  const opTimeoutMs = posInt(opts.opTimeoutMs ?? DEFAULT_OP_TIMEOUT_MS, 'opTimeoutMs', 600_000)
+  if (!Number.isFinite(opts.durationMs) || opts.durationMs < 0) throw new WorkloadError('durationMs must be ≥ 0')
+  const copies = opts.copies ?? Math.max(1, Math.min(opts.file.copies, opts.file.nodes.length))
+  const tracker = opts.tracker ?? new DeleteTracker()
+  const nodes = opts.nodes ?? new RunningNodes(opts.file, { dir: opts.clusterDir })
+  const rng = seededRng(opts.seed)
+  const prefix = opts.namePrefix ?? `w${BigInt.asUintN(64, BigInt(opts.seed)).toString(36)}-${randomBytes(3).toString('hex')}`
+  const signal = opts.signal ?? new AbortController().signal
+  const sameObjectWrites = opts.sameObjectWrites ?? true
+
+  const byF = Object.fromEntries(OP_FUNCTIONS.map((f) => [f, { ok: 0, fail: 0, info: 0 }])) as Record<OpF, OutcomeCounts>
+  const vdis: WVdi[] = []
+  let vdiSeq = 0
+  let vdisCreated = 0
+  /** the workload forgets VDIs it will never touch again (memory stays bounded in long runs) */
+  const forget = (v: WVdi): void => {
+    const i = vdis.indexOf(v)
+    if (i >= 0) vdis.splice(i, 1)
+  }
+  let opSeq = 0
+  let invoked = 0
+  let skipped = 0
+  let nextProcess = concurrency
+  const freeProcs = Array.from({ length: concurrency }, (_, i) => concurrency - 1 - i)
+  const inflight = new Set<Promise<void>>()
+
+  h.append({
+    type: 'meta',
+    time: h.now(),
+    format: 1,
+    seed: BigInt(opts.seed).toString(),
+    info: { workload: { rates, concurrency, objectSize, objectsPerVdi, maxLiveVdis: maxLive, copies, opTimeoutMs, durationMs: opts.durationMs, namePrefix: prefix, sameObjectWrites } }
+  })
+
+  const start = h.now()
+  const end = start + opts.durationMs
+  const exp = (rate: number): number => -Math.log(1 - rng()) / rate * 1000
+  const total = OP_FUNCTIONS.reduce((a, f) => a + rates[f], 0)
+  // the first arrival at once: a VDI to work on from the first moment
+  let nextAt = start
+
+  const live = (): WVdi[] => vdis.filter((v) => v.state === 'live')
+  const pick = <T>(a: T[]): T | undefined => a.length === 0 ? undefined : a[Math.floor(rng() * a.length)]
+
+  const plan = (f: OpF): Plan | undefined => {
+    const lv = live()
+    switch (f) {
+      case 'create': {
+        if (vdis.filter((v) => v.state === 'live' || v.state === 'creating').length >= maxLive) return undefined
+        const v: WVdi = {
+          name: `${prefix}-${vdiSeq++}`,
+          state: 'creating',
+          objects: objectsPerVdi,
+          objectSize,
+          writing: new Uint16Array(objectsPerVdi),
+          discard: new Uint8Array(objectsPerVdi),
+          written: new Uint8Array(objectsPerVdi),
+          infoWrite: new Uint8Array(objectsPerVdi),
+          created: h.now()
+        }
+        vdis.push(v)
+        return { f, vdi: v }
+      }
+      case 'write': {
+        const v = pick(lv)
+        if (v === undefined) return undefined
+        const idx = pickIndex(v, (i) => v.discard[i] === 0 && (sameObjectWrites || v.writing[i] === 0))
+        if (idx === undefined) return undefined
+        v.writing[idx]!++
+        return { f, vdi: v, index: idx }
+      }
+      case 'read': {
+        const v = pick(lv)
+        if (v === undefined) return undefined
+        // mostly objects that were written, sometimes any (zeros, discarded)
+        const idx = rng() < 0.8 ? (pickIndex(v, (i) => v.written[i] === 1) ?? pickIndex(v, () => true)) : pickIndex(v, () => true)
+        return idx === undefined ? undefined : { f, vdi: v, index: idx }
+      }
+      case 'discard': {
+        const v = pick(lv)
+        if (v === undefined) return undefined
+        const ok: number[] = []
+        let kept = 0
+        for (let i = 0; i < v.objects; i++) {
+          if (v.discard[i] !== 0) continue
+          kept++
+          if (v.writing[i] === 0 && v.infoWrite[i] === 0) ok.push(i)
+        }
+        // keep at least half of the VDI's objects for writes and reads
+        const room = kept - Math.ceil(v.objects / 2)
+        if (room <= 0 || ok.length === 0) return undefined
+        const want = Math.min(room, ok.length, 1 + Math.floor(rng() * 2))
+        const chosen: number[] = []
+        while (chosen.length < want) {
+          const i = ok.splice(Math.floor(rng() * ok.length), 1)[0]!
+          chosen.push(i)
+        }
+        chosen.sort((a, b) => a - b)
+        for (const i of chosen) v.discard[i] = 1
+        return { f, vdi: v, indexes: chosen }
+      }
+      case 'delete': {
+        // keep at least one VDI to write to unless creating more is possible
+        if (lv.length < 2) return undefined
+        const v = pick(lv)!
+        v.state = 'deleting'
+        return { f, vdi: v }
+      }
+    }
+  }
+
+  const pickIndex = (v: WVdi, ok: (i: number) => boolean): number | undefined => {
+    const first = Math.floor(rng() * v.objects)
+    for (let k = 0; k < v.objects; k++) {
+      const i = (first + k) % v.objects
+      if (ok(i)) return i
+    }
+    return undefined
+  }
+
+  /** the plan will not run: give back what it reserved */
+  const cancel = (p: Plan): void => {
+    if (p.f === 'create') { p.vdi.state = 'gone'; forget(p.vdi) }
+    else if (p.f === 'write') p.vdi.writing[p.index!]!--
+    else if (p.f === 'discard') for (const i of p.indexes!) p.vdi.discard[i] = 0
+    else if (p.f === 'delete') p.vdi.state = 'live'
+  }
+
+  const execute = async (p: Plan, node: ClusterNode, proc: number): Promise<OpType> => {
+    const id = opSeq++
+    invoked++
+    const v = p.vdi
+    const base: Omit<OpEvent, 'type' | 'time'> = { id, process: proc, f: p.f, node: node.index, vdi: v.name }
+    if (v.vid !== undefined) base.vid = v.vid
+    if (v.generation !== undefined) base.generation = v.generation
+    if (p.index !== undefined) base.index = p.index
+    if (p.indexes !== undefined) base.indexes = p.indexes
+    let content: Uint8Array | undefined
+    if (p.f === 'write') {
+      content = writeContent(prefix, id, v.objectSize)
+      base.value = contentDigest(content)
+    }
+    const invokeRec: OpEvent = { ...base, type: 'invoke', time: h.now() }
+    if (p.f === 'create') Object.assign(invokeRec, { size: v.objects * v.objectSize, objectSize: v.objectSize, copies })
+    h.append(invokeRec)
+
+    let type: OpType
+    let extra: Partial<OpEvent> = {}
+    try {
+      const name = encodeURIComponent(v.name)
+      switch (p.f) {
+        case 'create': {
+          const r = await call(node, 'POST', '/vdi', { json: { name: v.name, size: v.objects * v.objectSize, objectSize: v.objectSize, copies } }, opTimeoutMs) as { vid: string; generation: number }
+          extra = vdiIdentity(r)
+          break
+        }
+        case 'write':
+          await call(node, 'PUT', `/vdi/${name}/data?offset=${p.index! * v.objectSize}`, { bytes: content }, opTimeoutMs)
+          break
+        case 'read': {
+          const data = await call(node, 'GET', `/vdi/${name}/data?offset=${p.index! * v.objectSize}&length=${v.objectSize}`, {}, opTimeoutMs, 'bytes') as Uint8Array
+          extra = { value: contentDigest(data) }
+          break
+        }
+        case 'discard':
+          await call(node, 'POST', `/vdi/${name}/discard`, { json: { objects: formatObjectRanges(Uint32Array.from(p.indexes!)) } }, opTimeoutMs)
+          break
+        case 'delete': {
+          const r = await call(node, 'DELETE', `/vdi/${name}`, {}, opTimeoutMs) as { vdi?: { vid: string; generation: number } }
+          extra = vdiIdentity(r.vdi)
+          break
+        }
+      }
+      type = 'ok'
+    } catch (err) {
+      const e = err instanceof OpFailure ? err : new OpFailure(String((err as Error)?.message ?? err), 'info', 'CLIENT')
+      // a write refused as DELETED by one replica may have landed on another that had not heard
+      // of the delete yet: not a definite failure
+      const partial = (p.f === 'write' || p.f === 'create') && e.code === 'DELETED'
+      type = (e.definite && !partial) || (p.f === 'read' && e.kind === 'server') ? 'fail' : 'info'
+      extra = { error: e.message.slice(0, 300), code: e.code }
+      if (e.code === 'REFUSED') nodes.invalidate()
+    }
+    const time = h.now()
+    const rec: OpEvent = { ...base, ...extra, type, time }
+    if (p.f === 'read' && type !== 'ok') delete rec.value
+    h.append(rec)
+    byF[p.f][type as 'ok' | 'fail' | 'info']++
+
+    // what the outcome means for the workload's model (and the tracker, at the very same time)
+    switch (p.f) {
+      case 'create':
+        if (type === 'ok') {
+          v.vid = extra.vid
+          v.generation = extra.generation
+          v.state = 'live'
+          vdisCreated++
+          if (v.vid !== undefined) tracker.vdiCreated(parseVid(v.vid), v.generation ?? 0)
+        } else {
+          v.state = type === 'fail' ? 'gone' : 'unknown'
+          forget(v)
+        }
+        break
+      case 'write':
+        v.writing[p.index!]!--
+        if (type !== 'fail') v.written[p.index!] = 1
+        if (type === 'info') v.infoWrite[p.index!] = 1
+        break
+      case 'discard':
+        for (const i of p.indexes!) v.discard[i] = type === 'fail' ? 0 : 2
+        if (type === 'ok' && v.vid !== undefined) tracker.discarded(parseVid(v.vid), p.indexes!)
+        break
+      case 'delete': {
+        v.state = 'gone'
+        forget(v)
+        const vid = extra.vid ?? v.vid
+        if (type === 'ok' && vid !== undefined) tracker.vdiDeleted(parseVid(vid), extra.generation ?? v.generation ?? 0, time)
+        break
+      }
+      case 'read':
+        break
+    }
+    return type
+  }
+
+  const launch = (p: Plan, node: ClusterNode): void => {
+    const proc = freeProcs.pop() ?? nextProcess++
+    const done: Promise<void> = execute(p, node, proc)
+      .catch((): OpType => 'info')
+      // after an info the operation may still be running: the slot goes on as a new process
+      .then((t) => { freeProcs.push(t === 'info' ? nextProcess++ : proc) })
+      .finally(() => { inflight.delete(done) })
+    inflight.add(done)
+  }
+
+  // one timer for the end of the run, raced against in-flight operations when every slot is busy
+  const ended = sleepUntil(h, end, signal)
+  /** a kind drawn by weight among those possible now, planned (reservations made) */
+  const draw = (): Plan | undefined => {
+    const kinds = OP_FUNCTIONS.filter((f) => rates[f] > 0)
+    while (kinds.length > 0) {
+      let u = rng() * kinds.reduce((a, f) => a + rates[f], 0)
+      let k = 0
+      while (k < kinds.length - 1 && u >= rates[kinds[k]!]) u -= rates[kinds[k++]!]
+      const p = plan(kinds[k]!)
+      if (p !== undefined) return p
+      kinds.splice(k, 1)
+    }
+    return undefined
+  }
+
+  while (!signal.aborted) {
+    const at = nextAt
+    if (at >= end) {
+      await ended
+      break
+    }
+    await sleepUntil(h, at, signal)
+    if (signal.aborted || h.now() >= end) break
+    nextAt = Math.max(at, h.now() - MAX_LAG_MS) + exp(total)
+    while (inflight.size >= concurrency && !signal.aborted && h.now() < end) {
+      await Promise.race([...inflight, ended])
+    }
+    if (signal.aborted || h.now() >= end) break
+    const p = draw()
+    if (p === undefined) { skipped++; continue }
+    const running = await nodes.get()
+    const node = pick(running)
+    if (node === undefined) { cancel(p); skipped++; continue }
+    launch(p, node)
+  }
+  await Promise.allSettled([...inflight])
+
+  return {
+    namePrefix: prefix,
+    elapsedMs: h.now() - start,
+    invoked,
+    byF,
+    vdisCreated,
+    liveVdis: live().length,
+    skipped
+  }
+}
+
+function vdiIdentity (r: { vid?: unknown; generation?: unknown } | undefined): Partial<OpEvent> {
+  const out: Partial<OpEvent> = {}
+  if (typeof r?.vid === 'string' && /^[0-9a-f]{6}$/.test(r.vid)) out.vid = r.vid
+  if (typeof r?.generation === 'number' && Number.isInteger(r.generation) && r.generation >= 0) out.generation = r.generation
+  return out
+}
+
+function posInt (v: number, what: string, max: number): number {
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new WorkloadError(`${what} must be an integer in 1..${max}`)
+  return v
+}
+
+async function sleepUntil (h: HistorySink, t: number, signal: AbortSignal): Promise<void> {
+  const ms = t - h.now()
+  if (ms <= 0 || signal.aborted) return
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done (): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+// ---- HTTP: one request with a hard deadline, and a precise classification of failures ----
+
+/**
+ * `definite`: the operation certainly had no effect (4xx: the node refused it before doing
+ * anything; connection refused: it never arrived). Otherwise its outcome is unknown.
+ * kind: 'client' (4xx), 'server' (5xx), 'timeout', 'network'.
+ */
+export class OpFailure extends Error {
+  constructor (message: string, readonly kind: 'client' | 'server' | 'timeout' | 'network' | 'info', readonly code: string, readonly definite = false) {
+    super(message)
+  }
+}
+
+export async function call (node: ClusterNode, method: string, path: string, body: { json?: unknown; bytes?: Uint8Array }, timeoutMs: number, want: 'json' | 'bytes' = 'json'): Promise<unknown> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  let res: Response
+  try {
+    res = await fetch(node.apiUrl.replace(/\/+$/, '') + path, {
+      method,
+      signal,
+      body: body.json !== undefined ? JSON.stringify(body.json) : body.bytes as BodyInit | undefined,
+      headers: body.json !== undefined ? { 'content-type': 'application/json' } : body.bytes !== undefined ? { 'content-type': 'application/octet-stream' } : undefined
+    })
+  } catch (err) {
+    throw transportFailure(err, signal, node, timeoutMs)
+  }
+  let buf: Uint8Array
+  try {
+    buf = new Uint8Array(await res.arrayBuffer())
+  } catch (err) {
+    throw transportFailure(err, signal, node, timeoutMs)
+  }
+  if (!res.ok) {
+    let msg = `HTTP ${res.status}`
+    let code = res.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'
+    try {
+      const j = JSON.parse(Buffer.from(buf).toString('utf8')) as { error?: unknown; code?: unknown }
+      if (typeof j.error === 'string') msg = j.error
+      if (typeof j.code === 'string') code = j.code
+    } catch {}
+    if (res.status >= 400 && res.status < 500) throw new OpFailure(msg, 'client', code, true)
+    throw new OpFailure(msg, 'server', code)
+  }
+  if (want === 'bytes') return buf
+  try {
+    return JSON.parse(Buffer.from(buf).toString('utf8'))
+  } catch {
+    throw new OpFailure(`node ${node.index} sent a malformed answer`, 'server', 'INTERNAL')
+  }
+}
+
+function transportFailure (err: unknown, signal: AbortSignal, node: ClusterNode, ms: number): OpFailure {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } }
+  if (signal.aborted || e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+    return new OpFailure(`node ${node.index} did not answer within ${ms} ms`, 'timeout', 'TIMEOUT')
+  }
+  const code = e?.cause?.code
+  if (code === 'ECONNREFUSED') return new OpFailure(`node ${node.index}: connection refused`, 'network', 'REFUSED', true)
+  return new OpFailure(`node ${node.index}: ${code ?? e?.cause?.message ?? e?.message ?? String(err)}`, 'network', 'NETWORK')
+}
+

@@ -1,0 +1,705 @@
+// The history checker (Jepsen's "checker"): judges a chaos run's operation history
+// (src/chaos/history.ts) together with the cluster's final state (gathered after heal and
+// quiescence: every running node's /check and live VDI list, plus a final read of every object
+// the history needs). Pure: no I/O; gathering is src/check/gather.ts's business.
+//
+// Definitions (counts are of distinct oids unless said otherwise; every finding names its oid
+// in hex, as formatOid prints it):
+//   - an operation "happened" if it ended `ok`; `fail` certainly had no effect; `info` (or no
+//     completion at all) may have taken effect at any time after its invoke.
+//   - LOST: an object of a VDI that was not deleted (no `ok` delete; an `info` delete only if
+//     the VDI is still live at the end) and not discarded since its acknowledged writes (writes
+//     are considered only when invoked after every non-failed discard of the object completed;
+//     an `info` discard excludes the object) with at least one acknowledged write, whose final
+//     read does not return an ALLOWED content. Allowed: the value of an acknowledged write that
+//     no other acknowledged write followed in real time (W is superseded by W2 when W2 was
+//     invoked after W completed), or the value of any write of unknown outcome (it may have
+//     landed last). Zeros (never written), an older acknowledged value, foreign content and an
+//     unreadable object are all lost. Counted per object; the finding lists the acked writes.
+//   - FALSELY PURGED ⊆ LOST: lost objects that no checked node holds at all (neither on disk
+//     nor in its object list cache) although no delete or discard covered them: a purge (or the
+//     loss of every replica) nobody asked for. Nodes that could not be asked do not count, so
+//     an unanswered node turns a would-be "falsely purged" into a plain "lost" (with a note).
+//   - COVERED: an oid of a VDI (vid, generation) whose delete was acknowledged, from the ack
+//     until a later VDI reuses the vid (its create's invoke); or an object whose discard was
+//     acknowledged, from the ack until the next write to it is invoked, unless a write to it
+//     was in flight or of unknown outcome when the discard was invoked (such a write may carry
+//     a newer version and legitimately bring it back).
+//   - REVIVED: a covered oid that a node was observed WITHOUT (a complete sample whose request
+//     was sent after the ack and after every write to that object had completed — an unknown
+//     write never completes) and then observed WITH (a later sample, or the final state).
+//     Counted per oid; the finding names the node and both times, and whether the node had
+//     held it after the ack (a purge undone) or not (then it may be a copy between two nodes
+//     that both missed the delete, e.g. recovery on the minority side of a partition: still
+//     counted, as the invariant says "never … on any node", but told apart for triage).
+//   - UNPURGED: a covered oid still held at the end by some checked node, on disk (with a
+//     generation the delete covers) or in its object list cache. A revived oid still held at
+//     the end counts in both.
+//   - STALE (caches): per node, every oid in the cache but not on disk or on disk but not in the
+//     cache at the end (GET /check); counted per (node, oid).
+//   - purge latency: per acknowledged delete/discard, from the ack to the answer of the first
+//     complete sample showing none of its oids, taking the slowest node (only nodes sampled
+//     inside the window count); resolution is the sample interval.
+//   - heal → converged: from the last heal/resume/start nemesis event to the end of the first
+//     sample round in which every running node answered completely, all agree on the delete log
+//     (same count, fingerprint and floor hash) and none holds a covered oid.
+//   - read anomalies (reported, not judged: reads during faults may be stale by design):
+//     `unexpected` = an ok read returned content never written to that object (nor zeros);
+//     `stale` = it returned zeros or a value superseded before the read was invoked.
+// ok ⇔ lost, revived, unpurged, stale and falselyPurged are all zero.
+
+import type { LocalCheck, VdiInfo } from '../cli/apiClient.js'
+import { type ContentDigest, decodeOidGroup, type HistoryEvent, HistoryError, isOpEvent, type NemesisEvent, type OpEvent, OP_FUNCTIONS, type OpF, type SampleEvent, zeroDigest } from '../chaos/history.js'
+import { formatOid, HIGH_FLAG_MASK, HIGH_RESERVED_MASK, MAX_VID, parseVid, vidToDataOid } from '../oid.js'
+
+export interface FinalNodeState {
+  node: number
+  peerId?: string
+  /** GET /check; absent when the node could not be asked (then `error`) */
+  check?: LocalCheck
+  error?: string
+}
+
+export interface FinalRead {
+  vdi: string
+  index: number
+  oid: string
+  /** the node that answered, or the last one tried */
+  node?: number
+  value?: ContentDigest
+  error?: string
+  code?: string
+}
+
+export interface FinalState {
+  nodes: FinalNodeState[]
+  /** live VDIs at the end (every node's GET /vdi, duplicates are fine) */
+  vdis: VdiInfo[]
+  reads: FinalRead[]
+}
+
+/** An object the final state must read: whole object `index` of VDI `vdi`. */
+export interface ReadPlanItem {
+  vdi: string
+  vid: string
+  index: number
+  oid: string
+  offset: number
+  length: number
+}
+
+export interface HistoryFinding {
+  oid: string
+  node?: number
+  vdi?: string
+  detail: string
+}
+
+export interface Quantiles { count: number; p50: number; p90: number; p99: number; max: number }
+
+export type OpCounts = Record<OpF, { invoked: number; ok: number; fail: number; info: number }>
+
+export interface HistoryReport {
+  ok: boolean
+  counts: { lost: number; revived: number; unpurged: number; stale: number; falselyPurged: number }
+  /** findings per kind, at most `maxFindings` each (the counts are exact) */
+  lost: HistoryFinding[]
+  falselyPurged: HistoryFinding[]
+  revived: HistoryFinding[]
+  unpurged: HistoryFinding[]
+  stale: HistoryFinding[]
+  ops: OpCounts
+  checked: {
+    /** objects whose final content was judged */
+    objects: number
+    /** acknowledged writes among them */
+    ackedWrites: number
+    /** acknowledged VDI deletes / discards whose objects were followed */
+    deletes: number
+    discards: number
+    sampleRounds: number
+    /** nodes in the final state / of them answered */
+    nodes: number
+    nodesAnswered: number
+  }
+  reads: { checked: number; unexpected: number; stale: number; findings: HistoryFinding[] }
+  purgeLatency: (Quantiles & { notPurged: number; unobserved: number }) | null
+  healToConverged: { lastHeal: number; convergedAt: number | null; ms: number | null } | null
+  notes: string[]
+}
+
+export const DEFAULT_MAX_FINDINGS = 200
+const HEALS = new Set(['heal', 'resume', 'start'])
+
+interface Op {
+  id: number
+  f: OpF
+  node: number
+  vdi: string
+  invoke: number
+  /** Infinity until it completed ok/fail (info never completes) */
+  complete: number
+  outcome: 'ok' | 'fail' | 'info' | 'pending'
+  vid?: string
+  generation?: number
+  index?: number
+  indexes?: number[]
+  /** write: written; read: returned */
+  value?: ContentDigest
+  objectSize?: number
+}
+
+interface ObjModel { writes: Op[]; discards: Op[]; reads: Op[] }
+
+interface VdiModel {
+  name: string
+  vid?: number
+  generation?: number
+  /** first time anything was invoked on this VDI (its create, normally) */
+  born: number
+  objectSize?: number
+  okDelete?: Op
+  maybeDeleted: boolean
+  objects: Map<number, ObjModel>
+}
+
+/** A window in which an oid must not be held. */
+interface Cover {
+  kind: 'vdi' | 'discard'
+  op: Op
+  vdi: VdiModel
+  vid: number
+  generation: number | undefined
+  ack: number
+  end: number
+  /** discard: the indexes it covers (after exclusions) */
+  indexes?: Set<number>
+}
+
+interface NodeSample { t0: number; t1: number; valid: boolean; held: Array<{ high: number; lows: Uint32Array }>; heldCount: number }
+
+export class HistoryJudge {
+  private readonly ops = new Map<number, Op>()
+  private readonly samples: SampleEvent[] = []
+  private readonly nemesis: NemesisEvent[] = []
+  private seed: string | undefined
+
+  constructor (private readonly opts: { maxFindings?: number } = {}) {}
+
+  /** Takes records in file order. Throws HistoryError when operations do not pair up. */
+  add (e: HistoryEvent): void {
+    if (isOpEvent(e)) return this.addOp(e)
+    if (e.type === 'sample') this.samples.push(e)
+    else if (e.type === 'nemesis') this.nemesis.push(e)
+    else if (e.type === 'meta' && e.seed !== undefined) this.seed ??= e.seed
+  }
+
+  get runSeed (): string | undefined { return this.seed }
+
+  private addOp (e: OpEvent): void {
+    const cur = this.ops.get(e.id)
+    if (e.type === 'invoke') {
+      if (cur !== undefined) throw new HistoryError(`operation ${e.id} is invoked twice`)
+      this.ops.set(e.id, {
+        id: e.id, f: e.f, node: e.node, vdi: e.vdi, invoke: e.time, complete: Infinity, outcome: 'pending',
+        vid: e.vid, generation: e.generation, index: e.index, indexes: e.indexes,
+        value: e.f === 'write' ? e.value : undefined, objectSize: e.objectSize
+      })
+      return
+    }
+    if (cur === undefined) throw new HistoryError(`operation ${e.id} completes (${e.type}) without an invoke before it`)
+    if (cur.outcome !== 'pending') throw new HistoryError(`operation ${e.id} completes twice (${cur.outcome}, then ${e.type})`)
+    if (cur.f !== e.f || cur.vdi !== e.vdi) throw new HistoryError(`operation ${e.id}: completion (${e.f} ${e.vdi}) does not match its invoke (${cur.f} ${cur.vdi})`)
+    if (e.time < cur.invoke) throw new HistoryError(`operation ${e.id} completes before it was invoked`)
+    cur.outcome = e.type as Op['outcome']
+    if (e.type !== 'info') cur.complete = e.time
+    if (e.vid !== undefined) cur.vid = e.vid
+    if (e.generation !== undefined) cur.generation = e.generation
+    if (cur.f === 'read' && e.type === 'ok') {
+      if (e.value === undefined) throw new HistoryError(`read ${e.id} is ok without a value`)
+      cur.value = e.value
+    }
+  }
+
+  /** The objects whose final content the judgement needs (read them all, through any node). */
+  readPlan (): ReadPlanItem[] {
+    const out: ReadPlanItem[] = []
+    for (const v of this.model([]).values()) {
+      if (v.vid === undefined || v.okDelete !== undefined) continue
+      for (const [index, o] of v.objects) {
+        const c = considered(o)
+        if (c === undefined || !c.some((w) => w.outcome === 'ok')) continue
+        const length = v.objectSize ?? c[0]!.value!.length
+        out.push({ vdi: v.name, vid: fmtVid(v.vid), index, oid: formatOid(vidToDataOid(v.vid, index)), offset: index * length, length })
+      }
+    }
+    return out
+  }
+
+  finish (final: FinalState): HistoryReport {
+    const max = this.opts.maxFindings ?? DEFAULT_MAX_FINDINGS
+    const notes: string[] = []
+    const vdis = this.model(final.vdis, notes)
+    const answered = final.nodes.filter((n) => n.check !== undefined)
+    for (const n of final.nodes) if (n.check === undefined) notes.push(`node ${n.node} was not checked: ${n.error ?? 'no answer'}`)
+
+    // who holds what at the end: oid → nodes (disk / cache)
+    const heldAtEnd = new Map<string, Array<{ node: number; where: 'disk' | 'cache'; generation?: number }>>()
+    const hold = (oid: string, h: { node: number; where: 'disk' | 'cache'; generation?: number }): void => {
+      let l = heldAtEnd.get(oid)
+      if (l === undefined) heldAtEnd.set(oid, (l = []))
+      l.push(h)
+    }
+    for (const n of answered) {
+      for (const o of n.check!.objects) hold(o.oid, { node: n.node, where: 'disk', generation: o.generation })
+      for (const oid of n.check!.onlyInCache) hold(oid, { node: n.node, where: 'cache' })
+    }
+
+    // ---- lost / falsely purged ----
+    const reads = new Map(final.reads.map((r) => [`${r.vdi}\0${r.index}`, r]))
+    const lost: HistoryFinding[] = []
+    const falselyPurged: HistoryFinding[] = []
+    let objects = 0
+    let ackedWrites = 0
+    const liveAtEnd = new Map(final.vdis.map((v) => [v.name, v]))
+    for (const v of vdis.values()) {
+      if (v.okDelete !== undefined) continue
+      const withAcked = [...v.objects].filter(([, o]) => o.writes.some((w) => w.outcome === 'ok'))
+      if (withAcked.length === 0) continue
+      if (v.vid === undefined) {
+        notes.push(`VDI ${v.name}: vid unknown, ${withAcked.length} acknowledged object(s) not checked`)
+        continue
+      }
+      if (v.maybeDeleted) {
+        const end = liveAtEnd.get(v.name)
+        if (end === undefined || end.vid !== fmtVid(v.vid)) continue // its delete of unknown outcome took effect
+      }
+      for (const [index, o] of withAcked) {
+        const c = considered(o)
+        if (c === undefined) continue
+        const okW = c.filter((w) => w.outcome === 'ok')
+        if (okW.length === 0) continue
+        objects++
+        ackedWrites += okW.length
+        const last = okW.filter((w) => !okW.some((w2) => w2.invoke > w.complete))
+        const allowed = new Set([...last, ...c.filter((w) => w.outcome !== 'ok')].map((w) => w.value!.digest))
+        const oid = formatOid(vidToDataOid(v.vid, index))
+        const r = reads.get(`${v.name}\0${index}`)
+        if (r?.value !== undefined && allowed.has(r.value.digest)) continue
+        const expect = `acked write${last.length > 1 ? 's' : ''} ${last.map((w) => `op ${w.id} (${w.value!.digest.slice(0, 12)}…)`).join(', ')}`
+        let why: string
+        if (r === undefined) why = 'was not read at the end'
+        else if (r.value === undefined) why = `is unreadable at the end (${r.code ?? 'error'}: ${r.error ?? '?'})`
+        else if (r.value.digest === zeroDigest(r.value.length)) why = 'reads as zeros (never written, or gone)'
+        else {
+          const older = o.writes.find((w) => w.value?.digest === r.value!.digest)
+          why = older !== undefined
+            ? `returns the older value of op ${older.id} (${older.outcome})`
+            : `returns content never written to it (${r.value.digest.slice(0, 12)}…)`
+        }
+        const holders = heldAtEnd.get(oid) ?? []
+        const f: HistoryFinding = { oid, vdi: v.name, detail: `VDI ${v.name} object ${index} ${why}; expected ${expect}; held by ${holders.length === 0 ? 'no checked node' : 'nodes ' + [...new Set(holders.map((x) => x.node))].join(',')}` }
+        lost.push(f)
+        if (holders.length === 0) {
+          if (answered.length === final.nodes.length && answered.length > 0) falselyPurged.push(f)
+          else notes.push(`${oid}: lost and held by no checked node, but not every node was checked`)
+        }
+      }
+    }
+
+    // ---- coverage windows ----
+    const covers = this.covers(vdis)
+    const vdiCovers = new Map<number, Cover[]>()
+    const discardCovers = new Map<string, Cover[]>()
+    for (const c of covers) {
+      if (c.kind === 'vdi') push(vdiCovers, c.vid, c)
+      else for (const i of c.indexes!) push(discardCovers, `${c.vid}:${i}`, c)
+    }
+    /** t is inside a window ending at `end` (t = Infinity is the end of the run: inside open windows) */
+    const before = (t: number, end: number): boolean => end === Infinity || t < end
+    /** the cover of (high, low) active at time t (Infinity: at the end), and the time from which absence counts */
+    const coverAt = (high: number, low: number, t: number, generation?: number): { c: Cover; from: number } | undefined => {
+      if ((high & HIGH_RESERVED_MASK) !== 0) return undefined
+      const vid = high & MAX_VID
+      const data = (high & HIGH_FLAG_MASK) === 0
+      for (const c of vdiCovers.get(vid) ?? []) {
+        if (generation !== undefined) {
+          // an object on disk at the end: its own generation says whether the delete covers it
+          // (a later VDI reusing the vid writes a newer one)
+          if (c.generation !== undefined && generation > c.generation) continue
+        } else if (t < c.ack || !before(t, c.end)) {
+          continue
+        }
+        return { c, from: data ? writesSettled(c.vdi, low, c.ack) : c.ack }
+      }
+      if (!data) return undefined
+      for (const c of discardCovers.get(`${vid}:${low}`) ?? []) {
+        if (!before(t, c.end)) continue
+        if (generation !== undefined && c.generation !== undefined && generation !== c.generation) continue
+        return { c, from: c.ack }
+      }
+      return undefined
+    }
+
+    // ---- revived, from samples (and the final state) ----
+    const byNode = new Map<number, NodeSample[]>()
+    const rounds = [...this.samples].sort((a, b) => a.time - b.time)
+    for (const s of rounds) {
+      for (const n of s.nodes) {
+        const valid = n.down !== true && n.error === undefined && n.truncated !== true && n.count !== undefined
+        const ns: NodeSample = { t0: n.t0, t1: n.t1, valid, held: (n.held ?? []).map(decodeOidGroup), heldCount: n.heldCount ?? 0 }
+        push(byNode, n.node, ns)
+      }
+    }
+    for (const l of byNode.values()) l.sort((a, b) => a.t0 - b.t0)
+    const revived = new Map<string, HistoryFinding>()
+    const lastHeldByNode = new Map<number, Map<string, number>>()
+    for (const [node, list] of byNode) {
+      const lastHeld = new Map<string, number>()
+      lastHeldByNode.set(node, lastHeld)
+      let lastValid = -1
+      for (let k = 0; k < list.length; k++) {
+        const s = list[k]!
+        for (const g of s.held) {
+          for (const low of g.lows) {
+            const key = oidKey(g.high, low)
+            const prev = lastHeld.get(key) ?? -1
+            lastHeld.set(key, k)
+            const cv = coverAt(g.high, low, s.t0)
+            if (cv === undefined || lastValid <= prev) continue
+            const m = list[lastValid]!
+            if (m.t0 > cv.from && m.t0 < cv.c.end && !revived.has(key)) {
+              revived.set(key, { oid: key, node, vdi: cv.c.vdi.name, detail: `node ${node} did not hold it at ${ms(m.t0)} (after the ${describe(cv.c)}), held it again at ${ms(s.t0)}${howBack(list, prev, cv.c)}` })
+            }
+          }
+        }
+        if (s.valid) lastValid = k
+      }
+    }
+
+    // ---- unpurged (and revived at the end) ----
+    const unpurged = new Map<string, HistoryFinding>()
+    for (const [oid, holders] of heldAtEnd) {
+      const high = parseInt(oid.slice(0, 8), 16)
+      const low = parseInt(oid.slice(8), 16)
+      if (Number.isNaN(high) || Number.isNaN(low)) continue
+      for (const h of holders) {
+        const cv = coverAt(high, low, Infinity, h.generation)
+        if (cv === undefined) continue
+        const f = unpurged.get(oid)
+        const where = `node ${h.node} (${h.where})`
+        if (f === undefined) unpurged.set(oid, { oid, node: h.node, vdi: cv.c.vdi.name, detail: `still held at the end by ${where} after the ${describe(cv.c)}` })
+        else f.detail += `, ${where}`
+        const list = byNode.get(h.node) ?? []
+        const prev = lastHeldByNode.get(h.node)?.get(oid) ?? -1
+        let lastValid = -1
+        for (let k = list.length - 1; k > prev; k--) if (list[k]!.valid && list[k]!.t0 < cv.c.end) { lastValid = k; break }
+        if (lastValid > prev && list[lastValid]!.t0 > cv.from && !revived.has(oid)) {
+          revived.set(oid, { oid, node: h.node, vdi: cv.c.vdi.name, detail: `node ${h.node} did not hold it at ${ms(list[lastValid]!.t0)} (after the ${describe(cv.c)}), holds it at the end${howBack(list, prev, cv.c)}` })
+        }
+      }
+    }
+
+    // ---- stale caches ----
+    const stale: HistoryFinding[] = []
+    for (const n of answered) {
+      const c = n.check!
+      for (const oid of c.onlyInCache) stale.push({ oid, node: n.node, detail: `node ${n.node}: in the object list cache, not on disk` })
+      for (const oid of c.onlyOnDisk) stale.push({ oid, node: n.node, detail: `node ${n.node}: on disk, not in the object list cache` })
+      if (!c.cacheEqualsDisk && c.onlyInCache.length === 0 && c.onlyOnDisk.length === 0) {
+        stale.push({ oid: '', node: n.node, detail: `node ${n.node} reports cache != disk without naming an oid` })
+      }
+    }
+
+    // ---- purge latency ----
+    const latencies: number[] = []
+    let notPurged = 0
+    let unobserved = 0
+    for (const c of covers) {
+      let worst = -1
+      let seen = false
+      let never = false
+      for (const list of byNode.values()) {
+        let any = false
+        let at: number | undefined
+        for (let k = firstAfter(list, c.ack); k < list.length; k++) {
+          const s = list[k]!
+          if (s.t0 >= c.end) break
+          if (!s.valid) continue
+          any = true
+          if (!holdsAny(s, c)) { at = s.t1; break }
+        }
+        if (!any) continue
+        seen = true
+        if (at === undefined) never = true
+        else worst = Math.max(worst, at - c.ack)
+      }
+      if (!seen) unobserved++
+      else if (never) notPurged++
+      else latencies.push(worst)
+    }
+
+    // ---- heal → converged ----
+    let healToConverged: HistoryReport['healToConverged'] = null
+    const heals = this.nemesis.filter((e) => HEALS.has(e.f))
+    if (heals.length > 0) {
+      const lastHeal = Math.max(...heals.map((e) => e.time))
+      let convergedAt: number | null = null
+      for (const s of rounds) {
+        if (s.time < lastHeal) continue
+        const up = s.nodes.filter((n) => n.down !== true)
+        const complete = up.length > 0 && up.every((n) => n.error === undefined && n.truncated !== true && n.count !== undefined)
+        if (!complete) continue
+        if (new Set(up.map((n) => n.fp ?? '')).size !== 1) continue
+        if (up.some((n) => (n.heldCount ?? 0) > 0)) continue
+        convergedAt = Math.max(...up.map((n) => n.t1))
+        break
+      }
+      healToConverged = { lastHeal, convergedAt, ms: convergedAt === null ? null : round3(convergedAt - lastHeal) }
+    }
+
+    // ---- reads during the run ----
+    const readFindings: HistoryFinding[] = []
+    let readsChecked = 0
+    let unexpected = 0
+    let staleReads = 0
+    for (const v of vdis.values()) {
+      if (v.vid === undefined) continue
+      for (const [index, o] of v.objects) {
+        for (const r of o.reads) {
+          if (r.outcome !== 'ok' || r.value === undefined) continue
+          readsChecked++
+          const oid = formatOid(vidToDataOid(v.vid, index))
+          const cands = o.writes.filter((w) => w.outcome !== 'fail' && w.invoke < r.complete)
+          const okBefore = o.writes.filter((w) => w.outcome === 'ok' && w.complete < r.invoke)
+          const w = cands.find((x) => x.value!.digest === r.value!.digest)
+          if (w !== undefined) {
+            const over = okBefore.find((w2) => w2.invoke > w.complete)
+            if (over !== undefined) {
+              staleReads++
+              readFindings.push({ oid, node: r.node, vdi: v.name, detail: `read op ${r.id} returned op ${w.id}'s value, superseded by op ${over.id} before the read began` })
+            }
+            continue
+          }
+          if (r.value.digest === zeroDigest(r.value.length)) {
+            const discarded = o.discards.some((d) => d.outcome !== 'fail' && d.invoke < r.complete)
+            if (okBefore.length > 0 && !discarded) {
+              staleReads++
+              readFindings.push({ oid, node: r.node, vdi: v.name, detail: `read op ${r.id} returned zeros after op ${okBefore[0]!.id} was acknowledged` })
+            }
+            continue
+          }
+          unexpected++
+          readFindings.push({ oid, node: r.node, vdi: v.name, detail: `read op ${r.id} returned content never written to this object (${r.value.digest.slice(0, 12)}…)` })
+        }
+      }
+    }
+
+    const counts = { lost: lost.length, revived: revived.size, unpurged: unpurged.size, stale: stale.length, falselyPurged: falselyPurged.length }
+    const cap = <T>(a: Iterable<T>): T[] => [...a].slice(0, max)
+    return {
+      ok: Object.values(counts).every((n) => n === 0),
+      counts,
+      lost: cap(lost),
+      falselyPurged: cap(falselyPurged),
+      revived: cap(revived.values()),
+      unpurged: cap(unpurged.values()),
+      stale: cap(stale),
+      ops: this.opCounts(),
+      checked: {
+        objects,
+        ackedWrites,
+        deletes: covers.filter((c) => c.kind === 'vdi').length,
+        discards: covers.filter((c) => c.kind === 'discard').length,
+        sampleRounds: rounds.length,
+        nodes: final.nodes.length,
+        nodesAnswered: answered.length
+      },
+      reads: { checked: readsChecked, unexpected, stale: staleReads, findings: cap(readFindings) },
+      purgeLatency: latencies.length + notPurged + unobserved === 0 ? null : { ...quantiles(latencies), notPurged, unobserved },
+      healToConverged,
+      notes: cap(notes)
+    }
+  }
+
+  private opCounts (): OpCounts {
+    const out = Object.fromEntries(OP_FUNCTIONS.map((f) => [f, { invoked: 0, ok: 0, fail: 0, info: 0 }])) as OpCounts
+    for (const op of this.ops.values()) {
+      const c = out[op.f]
+      c.invoked++
+      c[op.outcome === 'pending' ? 'info' : op.outcome]++
+    }
+    return out
+  }
+
+  /** VDIs by name with their objects' operations, vids resolved (history first, then the final VDI list). */
+  private model (finalVdis: VdiInfo[], notes: string[] = []): Map<string, VdiModel> {
+    const vdis = new Map<string, VdiModel>()
+    const ops = [...this.ops.values()].sort((a, b) => a.invoke - b.invoke || a.id - b.id)
+    for (const op of ops) {
+      let v = vdis.get(op.vdi)
+      if (v === undefined) vdis.set(op.vdi, (v = { name: op.vdi, born: op.invoke, maybeDeleted: false, objects: new Map() }))
+      const known = op.vid !== undefined && (op.f !== 'create' || op.outcome === 'ok')
+      if (known && (v.vid === undefined || op.f === 'create' || op.f === 'delete')) {
+        const vid = parseVid(op.vid!)
+        if (v.vid !== undefined && v.vid !== vid) notes.push(`VDI ${v.name}: operations disagree on its vid (${fmtVid(v.vid)}, ${op.vid})`)
+        v.vid = vid
+        if (op.generation !== undefined) v.generation = op.generation
+      }
+      if (op.f === 'create' && op.objectSize !== undefined) v.objectSize = op.objectSize
+      if (op.f === 'delete') {
+        if (op.outcome === 'ok') { if (v.okDelete === undefined || op.complete < v.okDelete.complete) v.okDelete = op }
+        else if (op.outcome !== 'fail') v.maybeDeleted = true
+      }
+      const obj = (i: number): ObjModel => {
+        let o = v!.objects.get(i)
+        if (o === undefined) v!.objects.set(i, (o = { writes: [], discards: [], reads: [] }))
+        return o
+      }
+      if (op.f === 'write' && op.index !== undefined) obj(op.index).writes.push(op)
+      if (op.f === 'read' && op.index !== undefined) obj(op.index).reads.push(op)
+      if (op.f === 'discard') for (const i of op.indexes ?? []) obj(i).discards.push(op)
+    }
+    for (const fv of finalVdis) {
+      const v = vdis.get(fv.name)
+      if (v === undefined || v.vid !== undefined) continue
+      try { v.vid = parseVid(fv.vid); v.generation = fv.generation } catch {}
+    }
+    return vdis
+  }
+
+  private covers (vdis: Map<string, VdiModel>): Cover[] {
+    const out: Cover[] = []
+    const byVid = new Map<number, VdiModel[]>()
+    for (const v of vdis.values()) if (v.vid !== undefined) push(byVid, v.vid, v)
+    for (const v of vdis.values()) {
+      if (v.vid === undefined) continue
+      if (v.okDelete !== undefined) {
+        // a later VDI at the same vid ends the window when its create was invoked
+        let end = Infinity
+        for (const u of byVid.get(v.vid)!) {
+          if (u === v || u.born <= v.born) continue
+          if (u.generation !== undefined && v.generation !== undefined && u.generation <= v.generation) continue
+          end = Math.min(end, u.born)
+        }
+        out.push({ kind: 'vdi', op: v.okDelete, vdi: v, vid: v.vid, generation: v.okDelete.generation ?? v.generation, ack: v.okDelete.complete, end })
+        continue
+      }
+      // discards of a VDI that was not deleted (a deleted one covers them all)
+      const byOp = new Map<Op, Set<number>>()
+      for (const [index, o] of v.objects) {
+        for (const d of o.discards) {
+          if (d.outcome !== 'ok') continue
+          // a write in flight (or of unknown outcome) when the discard began may win: not covered
+          if (o.writes.some((w) => w.outcome !== 'fail' && w.invoke < d.invoke && w.complete > d.invoke)) continue
+          let s = byOp.get(d)
+          if (s === undefined) byOp.set(d, (s = new Set()))
+          s.add(index)
+        }
+      }
+      for (const [d, indexes] of byOp) {
+        let end = Infinity
+        for (const i of indexes) {
+          for (const w of v.objects.get(i)!.writes) if (w.outcome !== 'fail' && w.invoke >= d.invoke) end = Math.min(end, w.invoke)
+        }
+        out.push({ kind: 'discard', op: d, vdi: v, vid: v.vid, generation: v.generation, ack: d.complete, end, indexes })
+      }
+    }
+    return out
+  }
+}
+
+/** Judges a whole history at once (see HistoryJudge for streaming). */
+export function judgeHistory (events: Iterable<HistoryEvent>, final: FinalState, opts: { maxFindings?: number } = {}): HistoryReport {
+  const j = new HistoryJudge(opts)
+  for (const e of events) j.add(e)
+  return j.finish(final)
+}
+
+/** The non-failed writes that count for the object's final content, or undefined when a discard of unknown outcome makes it unjudgeable. */
+function considered (o: ObjModel): Op[] | undefined {
+  let after = -Infinity
+  for (const d of o.discards) {
+    if (d.outcome === 'fail') continue
+    if (d.outcome !== 'ok') return undefined
+    after = Math.max(after, d.complete)
+  }
+  return o.writes.filter((w) => w.outcome !== 'fail' && w.invoke > after && w.value !== undefined)
+}
+
+/**
+ * When absence of data object `index` of a deleted VDI proves a purge: after the ack and after
+ * every write to it completed (failed ones too: cheap caution; unknown ones never complete).
+ */
+function writesSettled (v: VdiModel, index: number, ack: number): number {
+  let t = ack
+  for (const w of v.objects.get(index)?.writes ?? []) t = Math.max(t, w.complete)
+  return t
+}
+
+/** index of the first sample with t0 > t (samples sorted by t0) */
+function firstAfter (list: NodeSample[], t: number): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid]!.t0 > t) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+function holdsAny (s: NodeSample, c: Cover): boolean {
+  for (const g of s.held) {
+    if ((g.high & MAX_VID) !== c.vid || (g.high & HIGH_RESERVED_MASK) !== 0) continue
+    if (c.kind === 'vdi') return true
+    if ((g.high & HIGH_FLAG_MASK) !== 0) continue
+    for (const low of g.lows) if (c.indexes!.has(low)) return true
+  }
+  return false
+}
+
+/**
+ * For triage: a node that held the oid after the ack and then dropped it had learned the delete
+ * (a purge undone); one first seen without it may simply not have held it yet (e.g. a copy
+ * between two nodes that both missed the delete, on the minority side of a partition).
+ */
+function howBack (list: NodeSample[], prev: number, c: Cover): string {
+  return prev >= 0 && list[prev]!.t0 > c.ack
+    ? `; it had held it at ${ms(list[prev]!.t0)} after the ack and purged it (a purge undone)`
+    : '; it was not seen holding it after the ack before (a copy from a node that missed the delete?)'
+}
+
+function describe (c: Cover): string {
+  return c.kind === 'vdi'
+    ? `delete of VDI ${c.vdi.name} (op ${c.op.id}, acked at ${ms(c.ack)})`
+    : `discard of VDI ${c.vdi.name} objects ${[...c.indexes!].join(',')} (op ${c.op.id}, acked at ${ms(c.ack)})`
+}
+
+export function quantiles (values: number[]): Quantiles {
+  const a = [...values].sort((x, y) => x - y)
+  const q = (p: number): number => a.length === 0 ? 0 : round3(a[Math.min(a.length - 1, Math.max(0, Math.ceil(p * a.length) - 1))]!)
+  return { count: a.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: a.length === 0 ? 0 : round3(a[a.length - 1]!) }
+}
+
+function oidKey (high: number, low: number): string {
+  return (high >>> 0).toString(16).padStart(8, '0') + (low >>> 0).toString(16).padStart(8, '0')
+}
+
+function fmtVid (vid: number): string {
+  return vid.toString(16).padStart(6, '0')
+}
+
+function ms (t: number): string {
+  return `${round3(t)} ms`
+}
+
+function round3 (x: number): number {
+  return Math.round(x * 1000) / 1000
+}
+
+function push<K, V> (m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k)
+  if (l === undefined) m.set(k, [v])
+  else l.push(v)
+}

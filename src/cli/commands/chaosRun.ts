@@ -1,0 +1,139 @@
+// `bellwether chaos run`: the whole chaos experiment in one command (src/chaos/run.ts does
+// the work). This file turns flags into options, picks the partition mode the machine allows,
+// prints progress and the verdict, and maps the verdict to the exit code.
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { CliError, EXIT } from '../output.js'
+import { NemesisError, parseNemeses, type NemesisKind } from '../../chaos/nemesis.js'
+import { parseRates, WorkloadError, type WorkloadRates } from '../../chaos/workload.js'
+import { findTool } from '../../chaos/exec.js'
+import { chaosRun, type ChaosSummary } from '../../chaos/run.js'
+import type { PartitionMode } from '../../chaos/executor.js'
+import { action, intArg, ipv4Arg, printerFor, type Ctx } from './shared.js'
+
+/** OS-level cuts drop by address pair: a chaos run keeps off the addresses `cluster up` uses by default */
+const CHAOS_IP_BASE = '127.0.1.10'
+
+interface RunOpts {
+  dir?: string
+  out?: string
+  nodes: number
+  copies: number
+  ipBase: string
+  duration?: number
+  cycles?: number
+  nemesis: NemesisKind[]
+  seed?: bigint
+  mode: PartitionMode | 'auto'
+  hold: [number, number]
+  gap: [number, number]
+  maxSkew: number
+  rates?: Partial<WorkloadRates>
+  keep?: boolean
+  json?: boolean
+}
+
+export function chaosRunCommand (ctx: Ctx): Command {
+  return new Command('run')
+    .description('start a cluster, run a workload under a seeded nemesis schedule, heal, check the history, tear down')
+    .option('--nodes <n>', 'cluster size', intArg('--nodes', 2, 50), 5)
+    .option('--copies <c>', 'copies of the workload VDIs', intArg('--copies', 1, 255), 3)
+    .option('--ip-base <ip>', 'address of node 0 (node i gets ip-base + i); apart from `cluster up`\'s default so OS-level cuts never touch your own cluster', ipv4Arg('--ip-base'), CHAOS_IP_BASE)
+    .option('--duration <s>', 'seconds of faults (with --cycles: whichever ends first)', intArg('--duration', 1, 7 * 24 * 3600))
+    .option('--cycles <n>', 'nemesis cycles (fault, hold, heal, gap)', intArg('--cycles', 0, 1_000_000))
+    .option('--nemesis <list>', 'faults to draw from: partition,kill,pause,skew', wrap(parseNemeses), ['partition', 'kill', 'pause', 'skew'])
+    .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', seedArg)
+    .addOption(new Option('--mode <mode>', 'partitions: os (nftables, needs root), app (libp2p gater), auto = os when possible')
+      .choices(['auto', 'os', 'app']).default('auto'))
+    .option('--hold <ms>', 'how long each fault lasts, MIN-MAX', rangeArg('--hold'), [1000, 4000])
+    .option('--gap <ms>', 'quiet time after each heal, MIN-MAX', rangeArg('--gap'), [500, 2000])
+    .option('--max-skew <ms>', 'clock skews are drawn within ±this', intArg('--max-skew', 0, 4 * 60 * 1000), 3 * 60 * 1000)
+    .option('--rates <spec>', 'workload ops/s, e.g. write=8,read=6,create=0.5,discard=0.5,delete=0.3', wrap(parseRates))
+    .option('--dir <dir>', 'cluster dir for the run (default: a new temp dir)')
+    .option('--out <dir>', 'where history.jsonl and summary.json go (default: the cluster dir\'s parent run dir)')
+    .option('--keep', 'leave the cluster running after the verdict')
+    .option('--json', 'print the summary as JSON')
+    .action(action(ctx, async (o: RunOpts) => await run(ctx, o)))
+}
+
+async function run (ctx: Ctx, o: RunOpts): Promise<number> {
+  const p = printerFor(ctx, o)
+  if (o.duration === undefined && o.cycles === undefined) throw new CliError('give --duration SECONDS or --cycles N (or both): a chaos run is always bounded', EXIT.USAGE)
+  const mode = o.mode === 'auto' ? (canUseNft() ? 'os' : 'app') : o.mode
+  if (mode === 'os' && !canUseNft()) throw new CliError('--mode os needs root and the nft tool (apt install nftables); use --mode app', EXIT.USAGE)
+  const runDir = o.dir === undefined ? await mkdtemp(join(tmpdir(), 'bw-chaos-')) : resolve(o.dir)
+  const seed = o.seed ?? BigInt.asUintN(32, BigInt('0x' + randomBytes(4).toString('hex')))
+  const summary = await chaosRun({
+    dir: join(runDir, 'cluster'),
+    out: o.out ?? runDir,
+    nodes: o.nodes,
+    copies: Math.min(o.copies, o.nodes),
+    ipBase: o.ipBase,
+    seed,
+    nemeses: o.nemesis,
+    mode,
+    durationMs: o.duration === undefined ? undefined : o.duration * 1000,
+    cycles: o.cycles,
+    holdMs: o.hold,
+    gapMs: o.gap,
+    maxSkewMs: o.maxSkew,
+    rates: o.rates,
+    keep: o.keep,
+    log: (line) => { if (o.json !== true) p.note(line) }
+  })
+  if (o.json === true) p.printJson(summary)
+  else printSummary(p, summary, runDir)
+  return summary.ok ? EXIT.OK : EXIT.FAILURE
+}
+
+function printSummary (p: ReturnType<typeof printerFor>, s: ChaosSummary, runDir: string): void {
+  const c = s.check
+  p.line(`seed ${s.seed} · ${s.nodes} nodes · mode ${s.mode} · ${s.cycles.run} cycles (${Object.entries(s.cycles.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}) · ${Math.round(s.elapsedMs / 1000)} s`)
+  if (c?.counts !== undefined) {
+    p.line(`acked writes ${c.checked?.ackedWrites ?? '?'} · lost ${c.counts.lost} · revived ${c.counts.revived} · unpurged ${c.counts.unpurged} · stale caches ${c.counts.stale} · falsely purged ${c.counts.falselyPurged}`)
+    const q = c.purgeLatency
+    if (q != null) p.line(`purge latency (delete acked → last node purged): p50 ${q.p50} ms · p90 ${q.p90} ms · p99 ${q.p99} ms · max ${q.max} ms over ${q.count}`)
+    const h = c.healToConverged
+    if (h != null) p.line(`heal → converged: ${h.ms === null ? 'not observed' : `${Math.round(h.ms)} ms`}`)
+  }
+  p.line(`converged after final heal: ${s.converged ? `yes (${s.convergeMs} ms)` : 'NO'}`)
+  for (const e of s.errors.slice(0, 20)) p.error(e)
+  if (s.errors.length > 20) p.error(`… and ${s.errors.length - 20} more errors (summary.json has them all)`)
+  p.line(`history ${s.historyFile} · summary ${join(runDir, 'summary.json')}`)
+  p.line(s.ok ? 'VERDICT: OK — nothing lost, nothing came back' : 'VERDICT: FAILED')
+}
+
+function canUseNft (): boolean {
+  return process.getuid?.() === 0 && findTool('nft') !== null
+}
+
+function seedArg (v: string): bigint {
+  if (!/^[0-9]{1,20}$/.test(v.trim())) throw new InvalidArgumentError('--seed must be a non-negative integer')
+  return BigInt.asUintN(64, BigInt(v.trim()))
+}
+
+function rangeArg (what: string): (v: string) => [number, number] {
+  return (v) => {
+    const m = /^\s*([0-9]{1,9})\s*(?:-\s*([0-9]{1,9}))?\s*$/.exec(v)
+    if (m === null) throw new InvalidArgumentError(`${what} must be MS or MIN-MAX in milliseconds, e.g. 1000-4000`)
+    const lo = Number(m[1])
+    const hi = m[2] === undefined ? lo : Number(m[2])
+    if (hi < lo) throw new InvalidArgumentError(`${what}: MIN ${lo} is above MAX ${hi}`)
+    return [lo, hi]
+  }
+}
+
+/** commander shows InvalidArgumentError messages as usage errors; our parsers throw their own types */
+function wrap<T> (parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v)
+    } catch (err) {
+      if (err instanceof NemesisError || err instanceof WorkloadError) throw new InvalidArgumentError(err.message)
+      throw err
+    }
+  }
+}

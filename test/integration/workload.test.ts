@@ -1,0 +1,297 @@
+// The chaos workload, sampler and history checker against a real 3-node process cluster
+// (`cluster up` on 127.0.0.170-172, through the CLI, which runs dist/: `npm run build` first).
+//   1. ~15 s of workload + sampler with no faults: `check --history` reports zero everywhere,
+//      after a non-trivial number of acknowledged creates/writes/reads/discards/deletes;
+//   2. a malformed history file is a clear error (exit 64) naming the line;
+//   3. a planted revival: the file of an object of an acknowledged-deleted VDI is copied back
+//      into a running node's obj/ dir: `check --history` fails and names it (revived, unpurged,
+//      stale cache on that node); removing the file makes it pass again;
+//   4. a planted loss: an acknowledged object's file is removed from every node while they are
+//      stopped: `check --history` fails with it lost and falsely purged, while the end-state
+//      check alone passes (it cannot know what should be there).
+// afterAll runs `cluster down --purge` and verifies that no node process is left.
+// The workload seed is printed; set BW_SEED to replay one.
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { processState, packageRoot } from '../../src/cluster/launcher.js'
+import { readClusterFile, type ClusterFile } from '../../src/cluster/clusterFile.js'
+import { contentDigest, HistoryWriter, type OpEvent, type OpF } from '../../src/chaos/history.js'
+import { DeleteTracker, RunningNodes } from '../../src/chaos/runState.js'
+import { runSampler } from '../../src/chaos/sampler.js'
+import { call, runWorkload, writeContent } from '../../src/chaos/workload.js'
+import { formatOid, parseVid, vidToDataOid } from '../../src/oid.js'
+
+const ROOT = packageRoot()
+const BIN = join(ROOT, 'bin', 'bellwether.js')
+const NODES = 3
+const IP_BASE = '127.0.0.170'
+const CLI_TIMEOUT_MS = 180_000
+const OBJ = 4096
+const SEED = process.env.BW_SEED !== undefined ? BigInt(process.env.BW_SEED) : BigInt(Date.now() % 1_000_000_007)
+
+interface Run { code: number; stdout: string; stderr: string }
+
+let dir = ''
+let hdir = ''
+const launched = new Map<number, string>() // pid → data dir
+
+async function bw (args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<Run> {
+  const env = { ...process.env }
+  delete env.BELLWETHER_DIR
+  delete env.BELLWETHER_DEBUG
+  const child = spawn(process.execPath, [BIN, ...args, '--dir', dir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  child.stdout.on('data', (b: Buffer) => out.push(b))
+  child.stderr.on('data', (b: Buffer) => err.push(b))
+  let timedOut = false
+  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (c, sig) => resolve(c ?? (sig !== null ? 128 : 1)))
+  }).finally(() => clearTimeout(timer))
+  const r = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
+  if (timedOut) throw new Error(`bellwether ${args.join(' ')}: no exit within ${timeoutMs} ms\n${r.stderr}`)
+  return r
+}
+
+function show (args: string[], r: Run): string {
+  return `seed=${SEED}: bellwether ${args.join(' ')} → exit ${r.code}\nstdout: ${r.stdout.slice(0, 6000)}\nstderr: ${r.stderr.slice(0, 3000)}`
+}
+
+async function ok (args: string[]): Promise<Run> {
+  const r = await bw(args)
+  expect(r.code, show(args, r)).toBe(0)
+  return r
+}
+
+/** `check --history FILE --json`, expecting `code`; the parsed answer */
+async function checkHistory (path: string, code: number): Promise<any> {
+  const args = ['check', '--history', path, '--json']
+  const r = await bw(args)
+  expect(r.code, show(args, r)).toBe(code)
+  return JSON.parse(r.stdout)
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+async function waitFor (what: string, timeoutMs: number, cond: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(250)
+  }
+}
+
+async function cluster (): Promise<ClusterFile> {
+  const f = await readClusterFile(dir)
+  if (f === undefined) throw new Error('no cluster file')
+  for (const n of f.nodes) if (n.pid !== null) launched.set(n.pid, n.dataDir)
+  return f
+}
+
+/**
+ * One operation by the test itself, recorded exactly as the workload records one: invoke, then
+ * ok with what the node answered (any failure fails the test, so there is no fail/info here).
+ */
+let opId = 0
+async function recorded (h: HistoryWriter, ev: { f: OpF; node: number; vdi: string } & Partial<OpEvent>, fn: () => Promise<Partial<OpEvent>>): Promise<Partial<OpEvent>> {
+  const id = opId++
+  h.append({ ...ev, id, process: 0, type: 'invoke', time: h.now() } as OpEvent)
+  const extra = await fn()
+  h.append({ ...ev, ...extra, id, process: 0, type: 'ok', time: h.now() } as OpEvent)
+  return extra
+}
+
+/** create a 4-object VDI through node `via`, write objects 0 and 1, all recorded; its vid and generation */
+async function makeVdi (h: HistoryWriter, file: ClusterFile, name: string, via: number): Promise<{ vid: string; generation: number }> {
+  const node = file.nodes[via]!
+  const made = await recorded(h, { f: 'create', node: via, vdi: name, size: 4 * OBJ, objectSize: OBJ, copies: 3 }, async () => {
+    const r = await call(node, 'POST', '/vdi', { json: { name, size: 4 * OBJ, objectSize: OBJ, copies: 3 } }, 10_000) as { vid: string; generation: number }
+    return { vid: r.vid, generation: r.generation }
+  })
+  const id = { vid: made.vid!, generation: made.generation! }
+  for (const index of [0, 1]) {
+    const data = writeContent('plant', opId, OBJ)
+    await recorded(h, { f: 'write', node: via, vdi: name, ...id, index, value: contentDigest(data) }, async () => {
+      await call(node, 'PUT', `/vdi/${name}/data?offset=${index * OBJ}`, { bytes: data }, 10_000)
+      return {}
+    })
+  }
+  return id
+}
+
+describe('chaos workload + history checker against a 3-node process cluster', { timeout: 420_000 }, () => {
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build`')
+    dir = await mkdtemp(join(tmpdir(), 'bw-wl-'))
+    hdir = await mkdtemp(join(tmpdir(), 'bw-wl-hist-'))
+    const args = ['cluster', 'up', '--nodes', String(NODES), '--ip-base', IP_BASE, '--timeout', '120', '--json']
+    const r = await bw(args)
+    try { await cluster() } catch {}
+    expect(r.code, show(args, r)).toBe(0)
+    expect(launched.size).toBe(NODES)
+    console.log(`workload seed=${SEED}`)
+  }, 200_000)
+
+  afterAll(async () => {
+    if (dir === '') return
+    try {
+      if (existsSync(join(dir, 'cluster.json'))) {
+        try { await cluster() } catch {}
+        const down = await bw(['cluster', 'down'])
+        const after = await bw(['cluster', 'status', '--json'])
+        await bw(['cluster', 'down', '--purge'])
+        expect(down.code, show(['cluster', 'down'], down)).toBe(0)
+        expect(after.code, show(['cluster', 'status', '--json'], after)).toBe(0)
+        const nodes = JSON.parse(after.stdout).nodes as Array<{ running: boolean; pid: number | null }>
+        expect(nodes.filter((n) => n.running || n.pid !== null)).toEqual([])
+      }
+    } finally {
+      const left: number[] = []
+      for (const [pid, dataDir] of launched) {
+        if ((await processState(pid, dataDir)) === 'ours') {
+          left.push(pid)
+          try { process.kill(pid, 'SIGKILL') } catch {}
+        }
+      }
+      await rm(dir, { recursive: true, force: true })
+      await rm(hdir, { recursive: true, force: true })
+      expect(left, 'node processes left running after cluster down').toEqual([])
+    }
+  }, 120_000)
+
+  it('15 s of workload with no faults: check --history reports zero everywhere', async () => {
+    const file = await cluster()
+    const path = join(hdir, 'clean.jsonl')
+    const history = HistoryWriter.open(path)
+    const tracker = new DeleteTracker()
+    const nodes = new RunningNodes(file, { dir })
+    const stop = new AbortController()
+    const sampler = runSampler({ file, history, tracker, nodes, signal: stop.signal, intervalMs: 500 })
+    const stats = await runWorkload({
+      file, history, tracker, nodes, seed: SEED, durationMs: 15_000, concurrency: 4, objectSize: OBJ,
+      rates: { create: 1, write: 8, read: 5, discard: 1.5, delete: 1.5 },
+      // Concurrent writes to ONE object currently leave replicas at different versions now and
+      // then (the end-state check's version-mismatch): ObjectHandler.put checks the version
+      // outside the store's per-oid lock, so two racing puts can land oldest-last. Until that
+      // is fixed this test keeps each object's writes sequential; chaos runs keep the race.
+      sameObjectWrites: false
+    })
+    // a few more rounds, so the last deletes are seen purged
+    await sleep(2_000)
+    stop.abort()
+    const sampled = await sampler
+    await history.close()
+    console.log(`seed=${SEED} workload`, JSON.stringify(stats), 'sampler', JSON.stringify(sampled))
+    expect(sampled.rounds).toBeGreaterThan(15)
+
+    await ok(['cluster', 'wait', '--timeout', '90'])
+    const j = await checkHistory(path, 0)
+    const why = `seed=${SEED} ${JSON.stringify({ counts: j.history.counts, ops: j.history.ops, checked: j.history.checked, notes: j.history.notes })}`
+    expect(j.ok, why).toBe(true)
+    expect(j.check.ok, why).toBe(true)
+    expect(j.history.counts, why).toEqual({ lost: 0, revived: 0, unpurged: 0, stale: 0, falselyPurged: 0 })
+    const ops = j.history.ops
+    expect(ops.create.ok, why).toBeGreaterThanOrEqual(3)
+    // the machine may be busy (2 cores, other clusters): counts that hold even at ~5 ops/s
+    expect(ops.write.ok, why).toBeGreaterThanOrEqual(20)
+    expect(ops.read.ok, why).toBeGreaterThanOrEqual(10)
+    expect(ops.discard.ok, why).toBeGreaterThanOrEqual(1)
+    expect(ops.delete.ok, why).toBeGreaterThanOrEqual(1)
+    expect(j.history.checked.objects, why).toBeGreaterThanOrEqual(3)
+    expect(j.history.checked.nodesAnswered).toBe(NODES)
+    expect(j.history.purgeLatency.count, why).toBeGreaterThanOrEqual(2)
+    expect(j.history.reads.unexpected, why).toBe(0)
+
+    // the table form says the same
+    const text = await ok(['check', '--history', path])
+    expect(text.stdout).toMatch(/history: lost 0, revived 0, unpurged 0, stale 0, falsely purged 0: OK/)
+    expect(text.stdout).toMatch(/check: 3 nodes .*: OK/)
+  })
+
+  it('a malformed history file is a clear error naming the line, before any node is asked', async () => {
+    const bad = join(hdir, 'bad.jsonl')
+    await writeFile(bad, '{"type":"meta","time":0,"format":1}\n{"type":"invoke","id":0,"process":0,"f":"write","node":0,"vdi":"x","time":1}\n')
+    let r = await bw(['check', '--history', bad])
+    expect(r.code, show(['check', '--history', bad], r)).toBe(64)
+    expect(r.stderr).toMatch(/bad history: .*bad\.jsonl: line 2: write without index/)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    r = await bw(['check', '--history', join(hdir, 'missing.jsonl')])
+    expect(r.code).toBe(64)
+    expect(r.stderr).toMatch(/cannot read history .*missing\.jsonl: no such file/)
+  })
+
+  it('an object of a deleted VDI copied back onto a running node: revived, unpurged and a stale cache', async () => {
+    const file = await cluster()
+    const path = join(hdir, 'revived.jsonl')
+    const history = HistoryWriter.open(path)
+    const tracker = new DeleteTracker()
+    const stop = new AbortController()
+    const sampler = runSampler({ file, history, tracker, nodes: new RunningNodes(file, { dir }), signal: stop.signal, intervalMs: 300 })
+    const { vid, generation } = await makeVdi(history, file, 'planted', 0)
+    const oid = formatOid(vidToDataOid(parseVid(vid), 0))
+    const objFile = join(file.nodes[1]!.dataDir, 'obj', oid)
+    expect(existsSync(objFile), `${objFile} (copies 3 on 3 nodes)`).toBe(true)
+    const saved = readFileSync(objFile)
+
+    const deleted = await recorded(history, { f: 'delete', node: 2, vdi: 'planted' }, async () => {
+      const r = await call(file.nodes[2]!, 'DELETE', '/vdi/planted', {}, 10_000) as { vdi: { vid: string; generation: number } }
+      return { vid: r.vdi.vid, generation: r.vdi.generation }
+    })
+    tracker.vdiDeleted(parseVid(vid), generation, history.now())
+    expect(deleted).toEqual({ vid, generation })
+    await waitFor('node 1 to purge the VDI', 30_000, async () => !existsSync(objFile))
+    await sleep(1_500) // samples showing node 1 without it
+    writeFileSync(objFile, saved) // behind the node's back: on disk, not in its cache
+    await sleep(700)
+    stop.abort()
+    await sampler
+    await history.close()
+
+    const j = await checkHistory(path, 1)
+    const why = JSON.stringify(j.history, null, 1).slice(0, 4000)
+    expect(j.ok).toBe(false)
+    expect(j.history.counts, why).toMatchObject({ lost: 0, revived: 1, unpurged: 1, stale: 1, falselyPurged: 0 })
+    expect(j.history.revived, why).toEqual([expect.objectContaining({ oid, node: 1, vdi: 'planted' })])
+    expect(j.history.unpurged, why).toEqual([expect.objectContaining({ oid, node: 1, detail: expect.stringMatching(/node 1 \(disk\)/) })])
+    expect(j.history.stale, why).toEqual([expect.objectContaining({ oid, node: 1, detail: expect.stringMatching(/on disk, not in the object list cache/) })])
+    // the end-state check sees the disk-only, tombstoned file too
+    expect(j.check.ok).toBe(false)
+
+    unlinkSync(objFile)
+    const again = await checkHistory(path, 0)
+    expect(again.history.counts).toEqual({ lost: 0, revived: 0, unpurged: 0, stale: 0, falselyPurged: 0 })
+  })
+
+  it('an acknowledged object removed from every node while stopped: lost and falsely purged (the end-state check alone passes)', async () => {
+    let file = await cluster()
+    const path = join(hdir, 'lost.jsonl')
+    const history = HistoryWriter.open(path)
+    const { vid } = await makeVdi(history, file, 'lost-one', 1)
+    await history.close()
+    const oid = formatOid(vidToDataOid(parseVid(vid), 1))
+    const files = file.nodes.map((n) => join(n.dataDir, 'obj', oid))
+    for (const f of files) expect(existsSync(f), f).toBe(true)
+    expect((await checkHistory(path, 0)).history.counts.lost).toBe(0)
+
+    // all nodes down before any file goes, so no replica can be recovered from a live node
+    for (const n of file.nodes) await ok(['cluster', 'stop', '--node', String(n.index)])
+    for (const f of files) unlinkSync(f)
+    for (const n of file.nodes) await ok(['cluster', 'start', '--node', String(n.index)])
+    file = await cluster()
+    await ok(['cluster', 'wait', '--timeout', '90'])
+
+    const j = await checkHistory(path, 1)
+    const why = JSON.stringify(j.history, null, 1).slice(0, 4000)
+    expect(j.history.counts, why).toEqual({ lost: 1, revived: 0, unpurged: 0, stale: 0, falselyPurged: 1 })
+    expect(j.history.lost, why).toEqual([expect.objectContaining({ oid, vdi: 'lost-one', detail: expect.stringMatching(/zeros|unreadable/) })])
+    expect(j.history.falselyPurged, why).toEqual([expect.objectContaining({ oid })])
+    expect(j.check.ok, 'the end-state check cannot see a loss').toBe(true)
+    await ok(['check'])
+  })
+})
