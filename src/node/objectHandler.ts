@@ -7,7 +7,7 @@ import { create } from '@bufbuild/protobuf'
 import { ObjResponseSchema, Status, type GetObject, type ListObjects, type ObjResponse, type PurgeHint, type PutObject } from '../wire/bellwether_pb.js'
 import type { ObjectHandler } from '../net/objectService.js'
 import { LIST_CHUNK_OIDS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
-import { AdmitError, CorruptObjectError, type ObjectStore } from '../store/objectStore.js'
+import { AdmitError, CorruptObjectError, StaleWriteError, type ObjectStore } from '../store/objectStore.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { formatOid, isValidOid, vidToVdiOid, MAX_VID } from '../oid.js'
 import type { HybridClock } from '../hlc.js'
@@ -68,10 +68,6 @@ export class NodeObjectHandler implements ObjectHandler {
       this.metrics.writesRefused.inc({ path: 'put' })
       return this.done('put', res({ status: Status.DELETED, oid: req.oid, error: `object ${formatOid(req.oid)} is deleted: ${reason}` }))
     }
-    const existing = await this.store.stat(req.oid).catch(() => undefined)
-    if (existing != null && existing.version > req.version) {
-      return this.done('put', res({ status: Status.STALE, oid: req.oid, version: existing.version, generation: existing.generation, error: `object ${formatOid(req.oid)} has a newer version` }))
-    }
     try {
       const meta = await this.store.put(req.oid, req.data, {
         generation: req.generation,
@@ -81,6 +77,11 @@ export class NodeObjectHandler implements ObjectHandler {
       this.metrics.objects.set(this.store.cache.size)
       return this.done('put', res({ status: Status.OK, oid: req.oid, generation: meta.generation, version: meta.version, checksum: meta.checksum, length: meta.length }))
     } catch (err) {
+      if (err instanceof StaleWriteError) {
+        // the store judged it under the object's lock, so two racing writes cannot both pass
+        const cur = err.current
+        return this.done('put', res({ status: Status.STALE, oid: req.oid, version: cur.version, generation: cur.generation, error: `object ${formatOid(req.oid)} has a newer version` }))
+      }
       if (err instanceof AdmitError) {
         this.metrics.writesRefused.inc({ path: 'put' })
         return this.done('put', res({ status: Status.DELETED, oid: req.oid, error: err.message }))

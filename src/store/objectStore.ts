@@ -30,6 +30,14 @@ export interface PutOptions {
   admit?: (oid: bigint, meta: Omit<ObjectMeta, 'oid'>) => string | undefined
 }
 
+/** An older version arrived after a newer one landed: the newer one stays (last writer by version wins). */
+export class StaleWriteError extends Error {
+  override readonly name = 'StaleWriteError'
+  constructor (readonly oid: bigint, readonly current: ObjectMeta) {
+    super(`write of ${formatOid(oid)} refused: version ${current.version} already stored is newer`)
+  }
+}
+
 export class AdmitError extends Error {
   override readonly name = 'AdmitError'
   constructor (readonly oid: bigint, readonly reason: string) {
@@ -105,6 +113,9 @@ export class ObjectStore {
     const { header, meta } = encodeObject(opts, data)
     return await this.op(async () => await this.locks.run(oid, async () => {
       refuseIf(oid, opts.admit?.(oid, meta))
+      // judged under the lock: two writes racing for one object must not both pass a check made outside it
+      const current = await this.statFile(oid).catch(() => undefined)
+      if (current !== undefined && current.version > meta.version) throw new StaleWriteError(oid, current)
       const name = formatOid(oid)
       const tmp = join(this.dir, `${TMP_PREFIX}${name}-${randomBytes(6).toString('hex')}`)
       try {

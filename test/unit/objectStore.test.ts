@@ -11,7 +11,7 @@ import type { OidSet } from '../../src/idset.js'
 import {
   CorruptObjectError, HEADER_SIZE, decodeHeader, encodeObject, verifyData
 } from '../../src/store/objectFile.js'
-import { AdmitError, ObjectStore } from '../../src/store/objectStore.js'
+import { AdmitError, ObjectStore, StaleWriteError } from '../../src/store/objectStore.js'
 import type { ObjectMeta } from '../../src/store/objectStore.js'
 import { KeyedMutex } from '../../src/store/keyedMutex.js'
 
@@ -234,6 +234,20 @@ describe('ObjectStore', () => {
     expect(await removed2).toBe(false)
     await put2
     expect(store.has(oid)).toBe(true)
+    await expectConsistent(store, [oid])
+    await store.close()
+  })
+
+  it('racing writes of one object end with the newest version whatever order they land in; older ones are refused as stale', async () => {
+    const store = await openStore(undefined, false)
+    const oid = dataOid(6, 1)
+    const versions = [7n, 3n, 12n, 1n, 9n, 12n, 5n, 11n, 2n, 8n]
+    const results = await Promise.allSettled(versions.map(async (v) => await store.put(oid, bytes(512, Number(v)), { generation: 1, version: v })))
+    expect((await store.stat(oid))!.version).toBe(12n)
+    expect((await store.get(oid))!.data).toEqual(bytes(512, 12))
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StaleWriteError)
+    // in call order 7 lands, 3 is stale, 12 lands, every later one but the second 12 is stale
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected', 'rejected', 'rejected', 'rejected'])
     await expectConsistent(store, [oid])
     await store.close()
   })
