@@ -75,6 +75,41 @@ async function recoveryTotals (nodes) {
   return await Promise.all(nodes.map(async (n) => (await api(`${n.apiUrl}/recovery`, { timeoutMs: 5000 })).totals))
 }
 
+/**
+ * Samples GET /recovery of `nodes` every `everyMs` until stop(): per node, every pass seen (by
+ * startedAt: when it first showed a pull — toRecover > 0 — and its last progress), and every
+ * distinct error any pass reported. Passes that end between two samples are seen only if the
+ * next pass has not started yet (≥ 1 s debounce, 3 s retry): good enough at 50-100 ms.
+ */
+function watchRecovery (nodes, everyMs = 100) {
+  const passes = new Map(nodes.map((n) => [n.index, new Map()]))
+  const errors = new Set()
+  let on = true
+  const loop = (async () => {
+    while (on) {
+      await Promise.all(nodes.map(async (n) => {
+        if (n.pid === null) return
+        try {
+          const p = (await api(`${n.apiUrl}/recovery`, { timeoutMs: 2000 })).progress
+          if (p.startedAt === 0) return
+          const m = passes.get(n.index)
+          const seen = m.get(p.startedAt) ?? { firstPullAt: undefined, progress: p }
+          if (seen.firstPullAt === undefined && p.toRecover > 0) seen.firstPullAt = Date.now()
+          seen.progress = p
+          m.set(p.startedAt, seen)
+          for (const e of p.errors) errors.add(`node ${n.index}: ${e}`)
+        } catch {} // not listening (yet)
+      }))
+      await sleep(everyMs)
+    }
+  })()
+  return {
+    passes,
+    errors,
+    async stop () { on = false; await loop }
+  }
+}
+
 /** one VDI of `objects` × `objectSize` random bytes, written through `via` in one PUT; returns its vid and the write time */
 async function writeVdi (via, name, { objects, objectSize, copies }) {
   const info = await api(`${via.apiUrl}/vdi`, { method: 'POST', body: { name, size: objects * objectSize, copies, objectSize } })
@@ -94,8 +129,10 @@ async function joinTable (ctx) {
     const held0 = await Promise.all(cluster.nodes.map(async (n) => (await api(`${n.apiUrl}/objlist?vid=${w.vid}`)).count))
     const before = await recoveryTotals(cluster.nodes)
 
+    const watch = watchRecovery(cluster.nodes)
     const t0 = performance.now()
     const joiner = await addNode(cluster)
+    watch.passes.set(joiner.index, new Map())
     // member everywhere: every old node lists it
     let memberMs = NaN
     for (;;) {
@@ -106,10 +143,20 @@ async function joinTable (ctx) {
       if (performance.now() - t0 > 60_000) throw new Error(`the joining node was not a member everywhere within 60 s: ${seen.join(',')}`)
       await sleep(100)
     }
-    await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
+    try {
+      await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
+    } finally {
+      await watch.stop()
+    }
     const quietMs = performance.now() - t0
     const after = await recoveryTotals(cluster.nodes)
-    const joinerProgress = (await api(`${joiner.apiUrl}/recovery`)).progress
+    // the joiner's passes: list/reconcile phase (start → first pull) and transfers (first pull → end)
+    const jp = [...watch.passes.get(joiner.index).values()].sort((a, b) => a.progress.startedAt - b.progress.startedAt)
+    const work = jp.filter((x) => x.progress.recovered > 0 && x.progress.finishedAt > 0)
+    const first = work[0]
+    const last = work.at(-1)
+    const prepMs = first?.firstPullAt === undefined ? NaN : first.firstPullAt - first.progress.startedAt
+    const transferMs = first === undefined ? NaN : last.progress.finishedAt - (first.firstPullAt ?? first.progress.startedAt)
 
     const N = cluster.nodes.length
     const total = M + 1 // the data objects and the inode
@@ -130,7 +177,8 @@ async function joinTable (ctx) {
       ['objects held by the joiner afterwards', int(held[N - 1]), ideal.toFixed(0), fmtRatio(held[N - 1], ideal)],
       ['replicas in the cluster before → after', `${int(held0.reduce((a, b) => a + b, 0))} → ${int(held.reduce((a, b) => a + b, 0))}`, int(copies * total), ''],
       ['spawn → member on every node', fmtMs(memberMs), '', ''],
-      ["joiner's recovery pass (transfer)", fmtMs(joinerProgress.finishedAt - joinerProgress.startedAt), '', ''],
+      ["joiner: pass start → first pull (reconcile + list 9 peers)", fmtMs(prepMs), '', ''],
+      ["joiner: first pull → last pass done (transfers)", fmtMs(transferMs), '', ''],
       ['spawn → cluster quiet (recovery done everywhere)', fmtMs(quietMs), '', '']
     ]
     const problems = failed > 0 ? 1 : 0
@@ -141,9 +189,9 @@ async function joinTable (ctx) {
       problems,
       notes: [
         'ideal: with consistent hashing only the joiner gains objects — copies·(M+1)/N of them (M data objects + the inode) — and as many old copies are dropped',
-        `"joiner's recovery pass" is the last pass on the joining node (GET /recovery startedAt → finishedAt, ${int(joinerProgress.recovered)} objects recovered in it); the rest of spawn → quiet is process start, membership, the 1 s recovery debounce and the other nodes' drop passes`,
+        `joiner's recovery passes (GET /recovery sampled every 100 ms): ${jp.map((x) => `${x.progress.recovered} recovered, ${x.progress.failed} failed, ${((x.progress.finishedAt || Date.now()) - x.progress.startedAt) / 1000} s`).join('; ')}; the rest of spawn → quiet is process start, membership, the 1 s recovery debounce and the other nodes' drop passes`,
         `objects written through node 0 in one PUT in ${fmtMs(w.writeMs)} (${(w.bytes * copies / MB / (w.writeMs / 1000)).toFixed(1)} MB/s of replicas)`,
-        ...(failed > 0 ? [`PROBLEMS: ${failed} recovery failures during the join (GET /recovery totals.failed)`] : [])
+        ...(failed > 0 ? [`PROBLEMS: ${failed} recovery failures during the join (GET /recovery totals.failed); errors seen: ${[...watch.errors].slice(0, 5).join(' | ') || 'none sampled'}`] : [])
       ]
     }
   } finally {

@@ -84,6 +84,34 @@ export function checkGroups (groups: number[][], known: Iterable<number>, runnin
   }
 }
 
+/**
+ * "0-3,1-4" → [[0,3],[1,4]]: explicit cut pairs, as `chaos run` and `cutPairs` print them, so
+ * any plan (ring and bridge shapes included, which groups cannot express) can be replayed.
+ */
+export function parseCutSpec (spec: string): Array<[number, number]> {
+  const s = spec.replace(/\s+/g, '')
+  if (s === '') throw new ShapeError('empty; expected cut pairs like 0-3,1-4')
+  return s.split(',').map((pair) => {
+    const m = /^([0-9]{1,5})-([0-9]{1,5})$/.exec(pair)
+    if (m === null) throw new ShapeError(`'${pair}' is not a cut pair; expected pairs of node indexes like 0-3,1-4`)
+    const a = Number(m[1])
+    const b = Number(m[2])
+    if (a === b) throw new ShapeError(`'${pair}': a node cannot be cut from itself`)
+    return a < b ? [a, b] : [b, a]
+  })
+}
+
+/** The symmetric plan of explicit cut pairs; every listed node must be known to the cluster. */
+export function pairsPlan (pairs: Array<[number, number]>, known: Iterable<number>): CutPlan {
+  const knownSet = new Set(known)
+  const unknown = [...new Set(pairs.flat().filter((i) => !knownSet.has(i)))]
+  if (unknown.length > 0) throw new ShapeError(`no node ${unknown.join(', ')} in the cluster (nodes: ${[...knownSet].sort((a, b) => a - b).join(', ') || 'none'})`)
+  const plan: CutPlan = new Map()
+  const add = (x: number, y: number): void => { plan.set(x, [...(plan.get(x) ?? []), y]) }
+  for (const [a, b] of pairs) { add(a, b); add(b, a) }
+  return sortedPlan(plan)
+}
+
 /** Each node is cut from every node of every other group. */
 export function groupsPlan (groups: number[][]): CutPlan {
   const plan: CutPlan = new Map()

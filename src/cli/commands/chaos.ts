@@ -21,9 +21,10 @@ import {
   type CleanupOutcome, type FaultMode, type OsStatus
 } from '../../chaos/faults.js'
 import {
-  SHAPES, ShapeError, checkGroups, cutPairs, groupsPlan, parseGroupSpec, seededRng, shapePlan, type CutPlan, type Shape
+  SHAPES, ShapeError, checkGroups, cutPairs, groupsPlan, pairsPlan, parseCutSpec, parseGroupSpec, seededRng, shapePlan, type CutPlan, type Shape
 } from '../../chaos/shapes.js'
 import { action, addDirJson, findNode, intArg, loadCluster, printerFor, runningNodes, type Ctx } from './shared.js'
+import { chaosRunCommand } from './chaosRun.js'
 
 /** A paused node never answers; do not let it hold a whole command up for long. */
 const CHAOS_TIMEOUT_MS = 5_000
@@ -36,6 +37,7 @@ export type PartitionMode = FaultMode
 interface DirOpts { dir: string; json?: boolean }
 interface PartitionOpts extends DirOpts {
   groups?: number[][]
+  cuts?: Array<[number, number]>
   shape?: Shape
   node?: number
   seed?: number
@@ -48,7 +50,9 @@ export function chaosCommand (ctx: Ctx): Command {
   addDirJson(chaos.command('partition'))
     .description('cut the cluster: nodes stop talking to the nodes they are cut from (replaces any earlier partition of that mode)')
     .addOption(new Option('--groups <spec>', 'node indexes, groups separated by "/", e.g. 0,1,2/3,4 ' +
-      '(every running node exactly once)').argParser(parseGroups).conflicts('shape'))
+      '(every running node exactly once)').argParser(parseGroups).conflicts(['shape', 'cuts']))
+    .addOption(new Option('--cuts <pairs>', 'explicit cut pairs, e.g. 0-3,1-4 (as chaos run and --json print them: any shape can be replayed)')
+      .argParser(parseCuts).conflicts('shape'))
     .addOption(new Option('--shape <shape>', 'a named shape over the running nodes: halves (majority first), isolate (one node ' +
       'alone), majorities-ring (each node sees a different majority), bridge (two halves and one node that sees both)').choices(SHAPES))
     .option('--node <i>', 'isolate: the node cut off (default: the last); bridge: the bridge node (default: the middle one)',
@@ -90,12 +94,21 @@ export function chaosCommand (ctx: Ctx): Command {
     .requiredOption('--node <i>', 'node index', intArg('--node', 0, 65535))
     .action(action(ctx, async (o: DirOpts & { node: number }) => await signalNode(ctx, o, 'resume')))
 
+  chaos.addCommand(chaosRunCommand(ctx))
   return chaos
 }
 
 function parseGroups (value: string): number[][] {
   try {
     return parseGroupSpec(value)
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message)
+  }
+}
+
+function parseCuts (value: string): Array<[number, number]> {
+  try {
+    return parseCutSpec(value)
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message)
   }
@@ -114,11 +127,11 @@ async function cli<T> (fn: () => Promise<T> | T): Promise<T> {
 
 async function partition (ctx: Ctx, o: PartitionOpts): Promise<number> {
   const p = printerFor(ctx, o)
-  if ((o.groups === undefined) === (o.shape === undefined)) {
-    throw new CliError('give exactly one of --groups SPEC and --shape halves|isolate|majorities-ring|bridge', EXIT.USAGE)
+  if ([o.groups, o.shape, o.cuts].filter((x) => x !== undefined).length !== 1) {
+    throw new CliError('give exactly one of --groups SPEC, --cuts PAIRS and --shape halves|isolate|majorities-ring|bridge', EXIT.USAGE)
   }
-  if (o.groups !== undefined && (o.node !== undefined || o.seed !== undefined)) {
-    throw new CliError('--node and --seed go with --shape, not with --groups', EXIT.USAGE)
+  if (o.shape === undefined && (o.node !== undefined || o.seed !== undefined)) {
+    throw new CliError('--node and --seed go with --shape, not with --groups or --cuts', EXIT.USAGE)
   }
   const dir = resolve(o.dir)
   const file = await loadCluster(dir)
@@ -129,17 +142,20 @@ async function partition (ctx: Ctx, o: PartitionOpts): Promise<number> {
       checkGroups(o.groups, file.nodes.map((n) => n.index), running)
       return groupsPlan(o.groups)
     }
+    if (o.cuts !== undefined) return pairsPlan(o.cuts, file.nodes.map((n) => n.index))
     return shapePlan(o.shape!, running, o.seed === undefined ? null : seededRng(o.seed), { node: o.node })
   })
   const result = await cli(async () => await partitionCluster(dir, file, plan, o.mode))
   const failed = result.nodes.filter((x) => !x.ok)
   const what = o.groups !== undefined
     ? o.groups.map((g) => g.join(',')).join(' / ')
-    : `${o.shape!}${o.seed !== undefined ? ` (seed ${o.seed})` : ''}`
+    : o.cuts !== undefined
+      ? `cuts ${o.cuts.map(([a, b]) => `${a}-${b}`).join(',')}`
+      : `${o.shape!}${o.seed !== undefined ? ` (seed ${o.seed})` : ''}`
   if (o.json === true) {
     p.printJson({
       mode: o.mode,
-      ...(o.groups !== undefined ? { groups: o.groups } : { shape: o.shape, seed: o.seed ?? null }),
+      ...(o.groups !== undefined ? { groups: o.groups } : o.cuts !== undefined ? {} : { shape: o.shape, seed: o.seed ?? null }),
       ok: result.ok,
       cuts: cutPairs(plan),
       ...(result.table !== undefined ? { table: result.table } : {}),

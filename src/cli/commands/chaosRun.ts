@@ -90,7 +90,7 @@ async function run (ctx: Ctx, o: RunOpts): Promise<number> {
 }
 
 function printSummary (p: ReturnType<typeof printerFor>, s: ChaosSummary, runDir: string): void {
-  const c = s.check
+  const c = s.check?.history
   p.line(`seed ${s.seed} · ${s.nodes} nodes · mode ${s.mode} · ${s.cycles.run} cycles (${Object.entries(s.cycles.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}) · ${Math.round(s.elapsedMs / 1000)} s`)
   if (c?.counts !== undefined) {
     p.line(`acked writes ${c.checked?.ackedWrites ?? '?'} · lost ${c.counts.lost} · revived ${c.counts.revived} · unpurged ${c.counts.unpurged} · stale caches ${c.counts.stale} · falsely purged ${c.counts.falselyPurged}`)
@@ -99,6 +99,7 @@ function printSummary (p: ReturnType<typeof printerFor>, s: ChaosSummary, runDir
     const h = c.healToConverged
     if (h != null) p.line(`heal → converged: ${h.ms === null ? 'not observed' : `${Math.round(h.ms)} ms`}`)
   }
+  if (s.check?.check?.problems?.length > 0) p.line(`end-state check: ${s.check.check.problems.length} problem(s), first: ${JSON.stringify(s.check.check.problems[0])}`)
   p.line(`converged after final heal: ${s.converged ? `yes (${s.convergeMs} ms)` : 'NO'}`)
   for (const e of s.errors.slice(0, 20)) p.error(e)
   if (s.errors.length > 20) p.error(`… and ${s.errors.length - 20} more errors (summary.json has them all)`)

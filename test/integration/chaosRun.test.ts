@@ -1,0 +1,93 @@
+// The short chaos suite CI runs: `bellwether chaos run` on 5 real node processes with the
+// workload, real OS-level partitions (nftables on the input hook), kill -9, SIGSTOP and clock
+// skew, then the history checker. The verdict must be zero lost, zero revived, zero unpurged,
+// zero stale caches, and afterwards nothing of ours may remain: no nft table, no namespace,
+// no node process. Needs root and nft (CI has both); skipped with the reason otherwise.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { binPath, packageRoot } from '../../src/cluster/launcher.js'
+import { findTool } from '../../src/chaos/exec.js'
+import { planSchedule } from '../../src/chaos/nemesis.js'
+
+const root = process.getuid?.() === 0
+const nft = findTool('nft')
+const why = !root ? 'needs root (nftables)' : nft === null ? 'needs the nft tool (apt install nftables)' : ''
+const SEED = 2n
+const DURATION_S = 50
+const HOLD: [number, number] = [2000, 5000]
+const GAP: [number, number] = [1000, 2500]
+
+let dir = ''
+
+/** node processes whose argv mentions our run dir */
+function ourProcesses (): number[] {
+  if (dir === '') return []
+  const pids: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(d)) continue
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dir)) pids.push(Number(d))
+    } catch {}
+  }
+  return pids
+}
+
+describe.skipIf(why !== '')(`chaos run: OS partitions + kill + pause + skew on 5 nodes ${why}`, { timeout: 600_000 }, () => {
+  afterAll(async () => {
+    for (const pid of ourProcesses()) { try { process.kill(pid, 'SIGKILL') } catch {} }
+    if (dir !== '') await rm(dir, { recursive: true, force: true })
+  })
+
+  it('the seeded schedule of this test draws every fault kind early on', () => {
+    const early = planSchedule({ seed: SEED, nodes: [0, 1, 2, 3, 4], kinds: ['partition', 'kill', 'pause', 'skew'], cycles: 5, holdMs: HOLD, gapMs: GAP })
+    expect(new Set(early.map((c) => c.fault.kind))).toEqual(new Set(['partition', 'kill', 'pause', 'skew']))
+    expect(early.some((c) => c.fault.kind === 'partition' && c.fault.shape === 'halves')).toBe(true)
+  })
+
+  it('nothing lost, nothing revived, caches equal disks, and nothing of ours left behind', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bw-chaosrun-'))
+    const args = [binPath(), 'chaos', 'run', '--nodes', '5', '--duration', String(DURATION_S), '--nemesis', 'partition,kill,pause,skew',
+      '--mode', 'os', '--seed', SEED.toString(), '--hold', HOLD.join('-'), '--gap', GAP.join('-'), '--dir', dir, '--ip-base', '127.0.1.60', '--json']
+    const child = spawn(process.execPath, args, { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (b: Buffer) => out.push(b))
+    child.stderr.on('data', (b: Buffer) => err.push(b))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 540_000)
+    const code = await new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? 1))).finally(() => clearTimeout(timer))
+    const stdout = Buffer.concat(out).toString('utf8')
+    const stderr = Buffer.concat(err).toString('utf8')
+    let summary: any
+    try {
+      summary = JSON.parse(stdout)
+    } catch {
+      throw new Error(`chaos run printed no JSON summary (exit ${code})\nstdout: ${stdout.slice(-3000)}\nstderr: ${stderr.slice(-3000)}`)
+    }
+    // the summary on disk is the same verdict
+    expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).ok).toBe(summary.ok)
+    const h = summary.check?.history
+    const context = JSON.stringify({ errors: summary.errors, counts: h?.counts, lost: h?.lost?.slice(0, 5), revived: h?.revived?.slice(0, 5), unpurged: h?.unpurged?.slice(0, 5), stale: h?.stale?.slice(0, 5), endState: summary.check?.check?.problems?.slice(0, 5) }, null, 1)
+    expect(h?.counts, context).toEqual({ lost: 0, revived: 0, unpurged: 0, stale: 0, falselyPurged: 0 })
+    expect(summary.check.check.ok, context).toBe(true)
+    expect(summary.converged, context).toBe(true)
+    expect(summary.cycles.faultsFailed, context).toBe(0)
+    expect(summary.ok, context).toBe(true)
+    expect(code).toBe(0)
+    // the run did real work under real faults
+    expect(h.checked.ackedWrites).toBeGreaterThan(10)
+    expect(h.ops.delete.ok + h.ops.discard.ok).toBeGreaterThan(0)
+    for (const k of ['partition', 'kill', 'pause', 'skew']) expect(summary.cycles.byKind[k] ?? 0, `cycles of ${k}`).toBeGreaterThan(0)
+    const history = await readFile(summary.historyFile, 'utf8')
+    expect(history).toMatch(/"type":"nemesis","f":"partition"/)
+    expect(history).toMatch(/"type":"nemesis","f":"kill"/)
+    // cleanup: no table, no namespace, no process of ours
+    expect(execFileSync(nft!, ['list', 'tables'], { encoding: 'utf8' })).not.toMatch(/bellwether_/)
+    const ip = findTool('ip')
+    if (ip !== null) expect(execFileSync(ip, ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(/^bw-/m)
+    expect(ourProcesses()).toEqual([])
+  })
+})
