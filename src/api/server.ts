@@ -108,7 +108,9 @@ export class AdminApi {
     this.route('GET', /^\/antientropy$/, async (_req, res) => {
       sendJson(res, 200, { active: n.aeScheduler.active, totals: n.ae.totals, recent: n.ae.recent })
     })
-    this.route('GET', /^\/recovery$/, async (_req, res) => { sendJson(res, 200, { progress: n.recovery.progress, totals: n.recovery.totals }) })
+    this.route('GET', /^\/recovery$/, async (_req, res) => {
+      sendJson(res, 200, { progress: n.recovery.progress, totals: n.recovery.totals, repair: { pending: n.repair.pending, totals: n.repair.totals } })
+    })
     this.route('GET', /^\/chaos$/, async (_req, res) => { sendJson(res, 200, { partitioned: n.partition.peers, clockOffsetMs: n.clockOffsetMs }) })
     this.route('POST', /^\/chaos\/clock$/, async (req, res) => {
       const b = await readJson(req)

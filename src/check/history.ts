@@ -125,6 +125,8 @@ export interface HistoryReport {
   reads: { checked: number; unexpected: number; stale: number; findings: HistoryFinding[] }
   purgeLatency: (Quantiles & { notPurged: number; unobserved: number }) | null
   healToConverged: { lastHeal: number; convergedAt: number | null; ms: number | null } | null
+  /** over every heal/resume/start: time to the first converged round before the next fault; `interrupted` = the next fault came first */
+  healsConverged: (Quantiles & { interrupted: number }) | null
   notes: string[]
 }
 
@@ -440,23 +442,47 @@ export class HistoryJudge {
     }
 
     // ---- heal → converged ----
+    // a round is converged when every running node answered completely, all agree on the
+    // delete log, and none holds a covered oid
+    const convergedEnd = (s: SampleEvent): number | null => {
+      const up = s.nodes.filter((n) => n.down !== true)
+      const complete = up.length > 0 && up.every((n) => n.error === undefined && n.truncated !== true && n.count !== undefined)
+      if (!complete) return null
+      if (new Set(up.map((n) => n.fp ?? '')).size !== 1) return null
+      if (up.some((n) => (n.heldCount ?? 0) > 0)) return null
+      return Math.max(...up.map((n) => n.t1))
+    }
     let healToConverged: HistoryReport['healToConverged'] = null
-    const heals = this.nemesis.filter((e) => HEALS.has(e.f))
+    const heals = this.nemesis.filter((e) => HEALS.has(e.f)).sort((a, b) => a.time - b.time)
     if (heals.length > 0) {
-      const lastHeal = Math.max(...heals.map((e) => e.time))
+      const lastHeal = heals[heals.length - 1]!.time
       let convergedAt: number | null = null
       for (const s of rounds) {
         if (s.time < lastHeal) continue
-        const up = s.nodes.filter((n) => n.down !== true)
-        const complete = up.length > 0 && up.every((n) => n.error === undefined && n.truncated !== true && n.count !== undefined)
-        if (!complete) continue
-        if (new Set(up.map((n) => n.fp ?? '')).size !== 1) continue
-        if (up.some((n) => (n.heldCount ?? 0) > 0)) continue
-        convergedAt = Math.max(...up.map((n) => n.t1))
-        break
+        convergedAt = convergedEnd(s)
+        if (convergedAt !== null) break
       }
       healToConverged = { lastHeal, convergedAt, ms: convergedAt === null ? null : round3(convergedAt - lastHeal) }
     }
+    // every heal of the run: converged before the next fault began, or interrupted by it
+    const faults = this.nemesis.filter((e) => !HEALS.has(e.f) && e.f !== 'skew').map((e) => e.time).sort((a, b) => a - b)
+    const healMs: number[] = []
+    let interrupted = 0
+    let r = 0
+    let fi = 0
+    for (const h of heals) {
+      while (fi < faults.length && faults[fi]! <= h.time) fi++
+      const nextFault = faults[fi] ?? Infinity
+      while (r < rounds.length && rounds[r]!.time < h.time) r++
+      let done: number | null = null
+      for (let k = r; k < rounds.length && rounds[k]!.time < nextFault; k++) {
+        done = convergedEnd(rounds[k]!)
+        if (done !== null) break
+      }
+      if (done === null) interrupted++
+      else healMs.push(round3(done - h.time))
+    }
+    const healsConverged = heals.length === 0 ? null : { ...quantiles(healMs), interrupted }
 
     // ---- reads during the run ----
     const readFindings: HistoryFinding[] = []
@@ -518,6 +544,7 @@ export class HistoryJudge {
       reads: { checked: readsChecked, unexpected, stale: staleReads, findings: cap(readFindings) },
       purgeLatency: latencies.length + notPurged + unobserved === 0 ? null : { ...quantiles(latencies), notPurged, unobserved },
       healToConverged,
+      healsConverged,
       notes: cap(notes)
     }
   }

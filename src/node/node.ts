@@ -26,6 +26,7 @@ import { AeScheduler, sameSummary } from './aeScheduler.js'
 import { Floor } from '../tombstones/floor.js'
 import { TombstoneGc } from './gc.js'
 import { Recovery, type RecoveryIO } from '../recovery/recovery.js'
+import { ReplicaRepair } from '../vdi/replicaRepair.js'
 import { Status } from '../wire/bellwether_pb.js'
 import { create as createMsg } from '@bufbuild/protobuf'
 import { FloorEntrySchema, LogSummarySchema } from '../wire/bellwether_pb.js'
@@ -45,6 +46,9 @@ const RECOVERED_FILE = 'recovered-epoch'
 const RECOVERY_DEBOUNCE_MS = 1000
 const RECOVERY_RETRY_MS = 3000
 const GC_INTERVAL_MS = 2000
+const REPAIR_INTERVAL_MS = 500
+/** a safety net under replica repair: a coordinator that crashed mid-write leaves no repair behind */
+const RECOVERY_PERIOD_MS = 60_000
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
 
 export class BellwetherNode implements ClusterIO {
@@ -69,6 +73,9 @@ export class BellwetherNode implements ClusterIO {
   gc!: TombstoneGc
   private gcTimer: NodeJS.Timeout | undefined
   recovery!: Recovery
+  repair!: ReplicaRepair
+  private repairTimer: NodeJS.Timeout | undefined
+  private periodicRecovery: NodeJS.Timeout | undefined
   private recoveryTimer: NodeJS.Timeout | undefined
   private recoveryAbort: AbortController | undefined
   private recoveryRun: Promise<void> | undefined
@@ -190,6 +197,8 @@ export class BellwetherNode implements ClusterIO {
       this.connectedAt.set(peer, Date.now())
       this.aeScheduler.onConnect(peer)
     })
+    this.repair = new ReplicaRepair(this, async (vid) => (await this.vdis.inodeOf(vid))?.copies, this.log, () => { this.scheduleRecovery(0) })
+    this.vdis.onPartialWrite = (oid) => { this.repair.enqueue(oid) }
     this.recovery = new Recovery(this.recoveryIO(), this.log, await readEpochFile(dataDir, RECOVERED_FILE), {
       parallel: this.opts.recoveryParallel,
       bytesPerSec: this.opts.recoveryRate
@@ -204,6 +213,10 @@ export class BellwetherNode implements ClusterIO {
     this.gcTimer = setInterval(() => {
       this.gc.collect().catch((err) => { this.log.error({ err: String(err) }, 'tombstone GC failed') })
     }, GC_INTERVAL_MS)
+    this.scheduleRepair()
+    this.periodicRecovery = setInterval(() => {
+      if (!this.recovery.progress.running && this.recoveryTimer == null) this.scheduleRecovery(0)
+    }, RECOVERY_PERIOD_MS)
     this.log.info({ peerId: this.self, addrs: this.multiaddrs(), epoch: view.epoch.toString() }, 'node started')
   }
 
@@ -211,6 +224,9 @@ export class BellwetherNode implements ClusterIO {
     if (this.stopping) return
     this.stopping = true
     if (this.gcTimer != null) clearInterval(this.gcTimer)
+    if (this.repairTimer != null) clearTimeout(this.repairTimer)
+    if (this.periodicRecovery != null) clearInterval(this.periodicRecovery)
+    await this.repairRound
     await this.gc?.stop()
     if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
     this.recoveryAbort?.abort()
@@ -224,9 +240,21 @@ export class BellwetherNode implements ClusterIO {
     this.log.info('node stopped')
   }
 
-  /** deletes still waiting for a mesh, or (later) recovery/transfers running */
+  /** deletes still waiting for a mesh, anti-entropy sessions, recovery, or replicas waiting for repair */
   busy (): boolean {
-    return this.deleteGossip.topic.pending > 0 || this.aeScheduler.active > 0 || this.recovery.progress.running || this.recoveryTimer != null
+    return this.deleteGossip.topic.pending > 0 || this.aeScheduler.active > 0 || this.recovery.progress.running || this.recoveryTimer != null || this.repair.pending > 0
+  }
+
+  private repairRound: Promise<void> | undefined
+
+  /** replica repair rounds, one at a time, until the node stops */
+  private scheduleRepair (): void {
+    if (this.stopping) return
+    this.repairTimer = setTimeout(() => {
+      this.repairRound = this.repair.round()
+        .catch((err) => { this.log.error({ err: String(err) }, 'replica repair round failed') })
+        .finally(() => { this.metrics.repair(this.repair); this.scheduleRepair() })
+    }, REPAIR_INTERVAL_MS)
   }
 
   multiaddrs (): string[] {

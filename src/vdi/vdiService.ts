@@ -19,6 +19,8 @@ export interface CreateRequest { name: string, size: number, copies?: number, ob
 export class VdiService {
   /** inodes are immutable while their VDI lives; an entry is dropped once a tombstone covers it */
   private readonly inodes = new Map<string, Inode>()
+  /** told of every oid a write reached only some replicas of (the node queues a replica repair) */
+  onPartialWrite?: (oid: bigint) => void
 
   constructor (private readonly io: ClusterIO, private readonly defaultCopies = DEFAULT_COPIES) {}
 
@@ -244,7 +246,11 @@ export class VdiService {
       failures.push(`${targets[i]}: ${Status[r.status]} ${r.error}`)
     })
     if (stale && failures.length === answers.filter((a) => a.status === 'fulfilled' && a.value.status === Status.STALE).length) throw new StaleWrite(oid)
-    if (failures.length > 0) throw new VdiError(`write of ${formatOid(oid)} failed on ${failures.length}/${targets.length} replicas: ${failures.join('; ')}`, 'UNAVAILABLE')
+    if (failures.length > 0) {
+      // some replicas may hold this version and others not: not acknowledged, but repaired
+      this.onPartialWrite?.(oid)
+      throw new VdiError(`write of ${formatOid(oid)} failed on ${failures.length}/${targets.length} replicas: ${failures.join('; ')}`, 'UNAVAILABLE')
+    }
   }
 
   private async forEachObject (from: number, to: number, fn: (idx: number) => Promise<void>): Promise<void> {

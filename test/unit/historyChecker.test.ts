@@ -120,6 +120,23 @@ describe('judgeHistory', () => {
     expect(r.healToConverged).toEqual({ lastHeal: 150, convergedAt: 202, ms: 52 })
   })
 
+  it('times every heal to its first converged round, and counts heals the next fault interrupted', () => {
+    const h = cleanHistory()
+    // a second fault at 320 and its heal at 340; a third fault at 360 comes before any converged round
+    h.events.push({ type: 'nemesis', f: 'pause', value: '1', time: 320 })
+    h.events.push({ type: 'nemesis', f: 'resume', value: '1', time: 340 })
+    h.sample(350, [{ node: 0 }, { node: 1, error: 'timeout' }, { node: 2 }])
+    h.events.push({ type: 'nemesis', f: 'kill', value: '2', time: 360 })
+    h.events.push({ type: 'nemesis', f: 'start', value: '2', time: 380 })
+    h.sample(390, [{ node: 0, fp: 'y' }, { node: 1 }, { node: 2 }])
+    h.sample(420, [{ node: 0 }, { node: 1 }, { node: 2 }])
+    const r = judgeHistory(h.events, cleanFinal())
+    // heal at 150 → round answered at 202 (52 ms); resume at 340 interrupted by the kill at 360;
+    // start at 380 → the round of 390 disagrees on the log, the one of 420 is answered at 422 (42 ms)
+    expect(r.healsConverged).toMatchObject({ count: 2, max: 52, interrupted: 1 })
+    expect(r.healToConverged).toEqual({ lastHeal: 380, convergedAt: 422, ms: 42 })
+  })
+
   it('the read plan names every acknowledged object of a live VDI (not the discarded one, not the deleted VDI)', () => {
     const j = new HistoryJudge()
     for (const e of cleanHistory().events) j.add(e)

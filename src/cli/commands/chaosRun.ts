@@ -96,8 +96,10 @@ function printSummary (p: ReturnType<typeof printerFor>, s: ChaosSummary, runDir
     p.line(`acked writes ${c.checked?.ackedWrites ?? '?'} · lost ${c.counts.lost} · revived ${c.counts.revived} · unpurged ${c.counts.unpurged} · stale caches ${c.counts.stale} · falsely purged ${c.counts.falselyPurged}`)
     const q = c.purgeLatency
     if (q != null) p.line(`purge latency (delete acked → last node purged): p50 ${q.p50} ms · p90 ${q.p90} ms · p99 ${q.p99} ms · max ${q.max} ms over ${q.count}`)
+    const hs = c.healsConverged
+    if (hs != null) p.line(`heal → converged over ${hs.count + hs.interrupted} heals: p50 ${hs.p50} ms · p90 ${hs.p90} ms · p99 ${hs.p99} ms · max ${hs.max} ms; ${hs.interrupted} interrupted by the next fault`)
     const h = c.healToConverged
-    if (h != null) p.line(`heal → converged: ${h.ms === null ? 'not observed' : `${Math.round(h.ms)} ms`}`)
+    if (h != null) p.line(`final heal → converged: ${h.ms === null ? 'not observed' : `${Math.round(h.ms)} ms`}`)
   }
   if (s.check?.check?.problems?.length > 0) p.line(`end-state check: ${s.check.check.problems.length} problem(s), first: ${JSON.stringify(s.check.check.problems[0])}`)
   p.line(`converged after final heal: ${s.converged ? `yes (${s.convergeMs} ms)` : 'NO'}`)

@@ -1,0 +1,115 @@
+// Replica repair: a write that did not reach every placement target (a paused, partitioned
+// or crashing replica) is not acknowledged, yet some replicas may hold its new version and
+// others the old one or none. Recovery only runs when placement changes, and a short fault
+// changes no placement, so the coordinator remembers such oids and keeps pushing the newest
+// version to the targets that lag until all of them have it. Tombstones still gate every put:
+// a repair can never bring back a deleted object (the target refuses it and the oid is dropped).
+import type { Logger } from 'pino'
+import { OidSet } from '../idset.js'
+import { formatOid, oidToVid } from '../oid.js'
+import { Status } from '../wire/bellwether_pb.js'
+import type { ClusterIO } from './clusterIo.js'
+
+/** oids waiting at most; past this a full recovery pass is the cheaper repair */
+export const MAX_REPAIR_QUEUE = 1 << 20
+const BATCH = 256
+const PARALLEL = 8
+
+export type RepairResult = 'done' | 'retry' | 'dropped'
+
+export class ReplicaRepair {
+  private readonly queue = new OidSet()
+  private overflowed = false
+  /** where the next round starts, so oids that keep failing do not starve the rest */
+  private rotation = 0
+  readonly totals = { repaired: 0, pushed: 0, dropped: 0, overflows: 0 }
+
+  constructor (
+    private readonly io: ClusterIO,
+    /** copies of the live VDI that owns `vid`, undefined when it is deleted or unknown */
+    private readonly copiesOf: (vid: number) => Promise<number | undefined>,
+    private readonly log: Logger,
+    /** the queue overflowed: the node should run a full recovery pass instead */
+    private readonly onOverflow: () => void = () => {}
+  ) {}
+
+  get pending (): number { return this.queue.size }
+
+  enqueue (oid: bigint): void {
+    if (this.queue.size >= MAX_REPAIR_QUEUE) {
+      if (!this.overflowed) {
+        this.overflowed = true
+        this.totals.overflows++
+        this.log.warn({ queued: this.queue.size }, 'replica repair queue full; asking for a full recovery pass')
+        this.onOverflow()
+      }
+      return
+    }
+    this.queue.add(oid)
+  }
+
+  /** one bounded round over the queue; resolves when it is done */
+  async round (): Promise<void> {
+    if (this.queue.size === 0) { this.overflowed = false; return }
+    const all = this.queue.toBigUint64Array()
+    const start = this.rotation % all.length
+    const batch = all.length <= BATCH ? all : BigUint64Array.from({ length: BATCH }, (_, k) => all[(start + k) % all.length])
+    this.rotation = start + batch.length
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < batch.length) {
+        const oid = batch[next++]
+        const r = await this.repairOne(oid).catch((err) => {
+          this.log.debug({ oid: formatOid(oid), err: String(err) }, 'replica repair attempt failed')
+          return 'retry' as const
+        })
+        if (r === 'retry') continue
+        this.queue.delete(oid)
+        if (r === 'done') this.totals.repaired++
+        else this.totals.dropped++
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, batch.length) }, worker))
+  }
+
+  /** bring every placement target of `oid` to its newest version */
+  async repairOne (oid: bigint): Promise<RepairResult> {
+    const copies = await this.copiesOf(oidToVid(oid))
+    if (copies == null) return 'dropped' // its VDI is deleted (or gone): nothing to repair
+    const targets = this.io.placement(oid, copies)
+    const heads = await Promise.allSettled(targets.map(async (p) => await this.io.get(p, oid, true)))
+    let unreachable = false
+    let best: { peer: string, version: bigint } | undefined
+    const have = new Map<string, bigint>()
+    for (let i = 0; i < targets.length; i++) {
+      const h = heads[i]
+      if (h.status === 'rejected') { unreachable = true; continue }
+      const r = h.value
+      if (r.status === Status.DELETED) return 'dropped' // a tombstone covers it: the delete wins
+      if (r.status === Status.OK) {
+        have.set(targets[i], r.version)
+        if (best == null || r.version > best.version) best = { peer: targets[i], version: r.version }
+      } else if (r.status !== Status.NOT_FOUND) {
+        unreachable = true
+      }
+    }
+    // no target holds it: either nothing landed anywhere, or placement moved (recovery's job)
+    if (best == null) return unreachable ? 'retry' : 'dropped'
+    const lagging = targets.filter((p, i) => heads[i].status === 'fulfilled' && (have.get(p) ?? -1n) < best.version)
+    if (lagging.length === 0) return unreachable ? 'retry' : 'done'
+    const full = await this.io.get(best.peer, oid)
+    if (full.status !== Status.OK) return 'retry'
+    const obj = { oid, generation: full.generation, version: full.version, data: full.data }
+    for (const p of lagging) {
+      try {
+        const r = await this.io.put(p, obj)
+        if (r.status === Status.DELETED) return 'dropped'
+        if (r.status === Status.OK) this.totals.pushed++
+        else if (r.status !== Status.STALE) unreachable = true
+      } catch {
+        unreachable = true
+      }
+    }
+    return unreachable ? 'retry' : 'done'
+  }
+}

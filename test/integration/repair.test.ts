@@ -1,0 +1,55 @@
+// Replica repair with real in-process nodes over TCP: a write that reaches only some of its
+// replicas (one target partitioned away) is not acknowledged, and once the partition heals
+// every target ends up with the newest version without any membership change; a write cut
+// short on an object whose VDI is then deleted is never brought back by the repair.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { InprocCluster, checkCluster, heal, partition, waitFor } from '../helpers/inproc.js'
+import { parseVid, vidToDataOid } from '../../src/oid.js'
+
+const OBJ = 4096
+
+describe('replica repair after partial writes', { timeout: 180_000 }, () => {
+  let c: InprocCluster
+  beforeAll(async () => { c = await InprocCluster.start(3, { copies: 3, ipBase: 160 }) }, 120_000)
+  afterAll(async () => { await c?.stop() })
+
+  it('a write that missed a partitioned replica is pushed to it after the heal', async () => {
+    await c.waitMembers()
+    const r = await c.api(0, 'POST', '/vdi', { name: 'rep', size: OBJ * 4, objectSize: OBJ, copies: 3 })
+    expect(r.status).toBe(200)
+    const vid = parseVid(r.json.vid)
+    expect((await c.api(0, 'PUT', '/vdi/rep/data?offset=0', new Uint8Array(OBJ).fill(1))).status).toBe(200)
+    // cut node 2 off (app level) and write again through node 0: node 2 misses it
+    await partition(c, [[0, 1], [2]])
+    const w = await c.api(0, 'PUT', '/vdi/rep/data?offset=0', new Uint8Array(OBJ).fill(2))
+    expect(w.status).not.toBe(200)
+    const oid = vidToDataOid(vid, 0)
+    expect(c.node(0).node.repair.pending).toBeGreaterThan(0)
+    await heal(c)
+    await waitFor(() => c.node(0).node.repair.pending === 0, 60_000, 'the repair queue to drain')
+    const versions = await Promise.all([0, 1, 2].map(async (i) => (await c.node(i).node.store.stat(oid))?.version))
+    expect(new Set(versions).size).toBe(1)
+    const data = await c.node(2).node.store.get(oid)
+    expect(Array.from(data!.data.subarray(0, 4))).toEqual([2, 2, 2, 2])
+    expect(c.node(0).node.repair.totals.pushed).toBeGreaterThan(0)
+    await waitFor(() => c.running().every((n) => !n.node.busy()), 60_000, 'quiet')
+    expect((await checkCluster(c)).problems).toEqual([])
+  })
+
+  it('a partial write to a VDI deleted before the repair is dropped, never pushed', async () => {
+    const r = await c.api(1, 'POST', '/vdi', { name: 'gone', size: OBJ * 4, objectSize: OBJ, copies: 3 })
+    expect(r.status).toBe(200)
+    const vid = parseVid(r.json.vid)
+    await partition(c, [[0, 1], [2]])
+    expect((await c.api(1, 'PUT', '/vdi/gone/data?offset=0', new Uint8Array(OBJ).fill(7))).status).not.toBe(200)
+    expect(c.node(1).node.repair.pending).toBeGreaterThan(0)
+    expect((await c.api(1, 'DELETE', '/vdi/gone')).status).toBe(200)
+    const dropped = c.node(1).node.repair.totals.dropped
+    await heal(c)
+    await waitFor(() => c.node(1).node.repair.pending === 0, 60_000, 'the repair queue to drain')
+    expect(c.node(1).node.repair.totals.dropped).toBeGreaterThan(dropped)
+    await waitFor(() => c.running().every((n) => !n.node.busy()), 60_000, 'quiet')
+    expect(c.running().reduce((s, n) => s + n.node.store.cache.countVid(vid), 0)).toBe(0)
+    expect((await checkCluster(c)).problems).toEqual([])
+  })
+})
