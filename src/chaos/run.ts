@@ -57,6 +57,8 @@ export interface ChaosSummary {
   errors: string[]
 }
 
+/** sample rounds after convergence, so the checker sees the converged state for itself */
+const SAMPLE_AFTER_WAIT_MS = 1500
 /** plenty of cycles for any duration; the clock stops the loop first */
 const CYCLES_FOR_DURATION = 100_000
 
@@ -91,34 +93,42 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
   const exec = new NemesisExecutor(dir, o.mode, (e) => {
     history.append({ type: 'nemesis', f: e.f, value: e.ok ? e.value : { value: e.value, error: e.error }, time: history.now() })
   })
+  // bounded whatever happens: the finally below stops both loops
+  const stopLoad = new AbortController()
+  const stopSampler = new AbortController()
   try {
     const file = await readClusterFile(dir)
     if (file === undefined) throw new Error(`cluster up left no cluster file in ${dir}`)
     history.append({ type: 'meta', time: history.now(), format: 1, seed: o.seed.toString(), info: { chaos: { nodes: o.nodes, copies: o.copies, mode: o.mode, nemeses: o.nemeses, cycles: o.cycles, durationMs: o.durationMs } } })
     const tracker = new DeleteTracker()
     const nodes = new RunningNodes(file, { dir })
-    const stopLoad = new AbortController()
-    const sampler = runSampler({ file, history, tracker, nodes, clusterDir: dir, signal: stopLoad.signal })
+    const sampler = runSampler({ file, history, tracker, nodes, clusterDir: dir, signal: stopSampler.signal })
     const workload = runWorkload({
       file, history, tracker, nodes, clusterDir: dir, seed: o.seed, rates: o.rates, signal: stopLoad.signal,
       // the nemesis loop decides when the load stops
       durationMs: o.durationMs ?? 24 * 3600 * 1000
     })
+    // on an early failure nobody awaits them: their errors must not crash the run
+    sampler.catch(() => {})
+    workload.catch(() => {})
     try {
-      await runCycles(schedule, o, exec, summary, started)
+      // the clock of --duration starts with the faults, not with the cluster start
+      await runCycles(schedule, o, exec, summary, Date.now())
     } finally {
       stopLoad.abort()
       summary.workload = await workload.catch((e) => { errors.push(`workload: ${(e as Error).message}`); return undefined })
-      // healed and quiet, one more sample round for the record, then stop sampling
       const healErrors = await exec.healAll()
       errors.push(...healErrors.map((e) => `final heal: ${e}`))
-      summary.sampler = await sampler.catch((e) => { errors.push(`sampler: ${(e as Error).message}`); return undefined })
     }
+    // the sampler keeps watching until the cluster has converged: that is the heal → converged time
     const t0 = Date.now()
     const wait = await bw(['cluster', 'wait', '--timeout', String(o.waitTimeoutS ?? 180), '--dir', dir], ((o.waitTimeoutS ?? 180) + 30) * 1000)
     summary.converged = wait.code === 0
     summary.convergeMs = Date.now() - t0
     if (!summary.converged) errors.push(`cluster did not converge after the final heal: ${(wait.stderr.trim() || wait.stdout.trim()).slice(0, 1000)}`)
+    await sleep(SAMPLE_AFTER_WAIT_MS)
+    stopSampler.abort()
+    summary.sampler = await sampler.catch((e) => { errors.push(`sampler: ${(e as Error).message}`); return undefined })
     await history.close()
     const check = await bw(['check', '--history', historyFile, '--json', '--dir', dir], 600_000)
     try {
@@ -131,6 +141,8 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
     errors.push(String((err as Error).message ?? err))
     await exec.healAll().catch(() => [])
   } finally {
+    stopLoad.abort()
+    stopSampler.abort()
     await history.close()
     summary.elapsedMs = Date.now() - started
     await writeFile(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
@@ -143,7 +155,10 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
   return summary
 }
 
+const MAX_ERRORS = 100
+
 async function runCycles (schedule: Cycle[], o: ChaosRunOptions, exec: NemesisExecutor, summary: ChaosSummary, started: number): Promise<void> {
+  const note = (e: string): void => { if (summary.errors.length < MAX_ERRORS) summary.errors.push(e) }
   const deadline = o.durationMs === undefined ? Infinity : started + o.durationMs
   for (const c of schedule) {
     if (Date.now() >= deadline) break
@@ -153,13 +168,13 @@ async function runCycles (schedule: Cycle[], o: ChaosRunOptions, exec: NemesisEx
       await sleep(c.holdMs)
     } catch (err) {
       summary.cycles.faultsFailed++
-      summary.errors.push(`cycle ${c.index} (${describeFault(c.fault)}): ${(err as Error).message}`)
+      note(`cycle ${c.index} (${describeFault(c.fault)}): ${(err as Error).message}`)
     }
     try {
       await exec.heal(c.fault)
     } catch (err) {
       summary.cycles.faultsFailed++
-      summary.errors.push(`cycle ${c.index} heal (${describeFault(c.fault)}): ${(err as Error).message}`)
+      note(`cycle ${c.index} heal (${describeFault(c.fault)}): ${(err as Error).message}`)
     }
     summary.cycles.run++
     if ((c.index + 1) % 25 === 0) o.log(`  ${c.index + 1} cycles, ${Math.round((Date.now() - started) / 1000)} s`)
