@@ -1,14 +1,19 @@
 // Carries out nemesis faults on a running local cluster and heals them: partitions through
-// `chaos partition/heal`, kills and restarts through `cluster kill/start`, pauses through
-// `chaos pause/resume`, clock skew through each node's admin API. It remembers what it broke
+// the same functions `chaos partition/heal` call (src/chaos/faults.ts), kills and restarts
+// through the `cluster kill/start` commands (their pid bookkeeping lives there), pauses with
+// SIGSTOP/SIGCONT on verified pids, clock skew through each node's admin API. Process spawns
+// cost seconds under load, so only kill/start pay for one. It remembers what it broke
 // (killed, paused, skewed nodes, a partition in place), so healAll() can undo everything at
 // the end of a run or after a failure, and a restarted node gets its skew back.
 import { ApiClient } from '../cli/apiClient.js'
-import { readClusterFile } from '../cluster/clusterFile.js'
+import { readClusterFile, type ClusterFile } from '../cluster/clusterFile.js'
+import { processState } from '../cluster/launcher.js'
 import { bw } from './bw.js'
+import { healCluster, partitionCluster } from './faults.js'
 import type { Fault } from './nemesis.js'
+import { pairsPlan } from './shapes.js'
 
-export type PartitionMode = 'app' | 'os'
+export type PartitionMode = 'app' | 'os' | 'netns'
 
 export interface FaultEvent { f: 'partition' | 'heal' | 'kill' | 'start' | 'pause' | 'resume' | 'skew', value: string, ok: boolean, error?: string }
 
@@ -25,10 +30,13 @@ export class NemesisExecutor {
   async apply (fault: Fault): Promise<void> {
     switch (fault.kind) {
       case 'partition': {
-        // the plan goes over as groups where it can; ring and bridge shapes need explicit cuts
-        const args = ['chaos', 'partition', '--cuts', fault.cuts.map(([a, b]) => `${a}-${b}`).join(','), '--mode', this.mode, '--dir', this.dir]
+        const value = `${fault.shape} ${fault.cuts.map(([a, b]) => `${a}-${b}`).join(' ')}`
         this.partitioned = true
-        await this.step('partition', `${fault.shape} ${fault.cuts.map(([a, b]) => `${a}-${b}`).join(' ')}`, args)
+        await this.record('partition', value, async () => {
+          const file = await this.file()
+          const r = await partitionCluster(this.dir, file, pairsPlan(fault.cuts, file.nodes.map((n) => n.index)), this.mode)
+          if (!r.ok) throw new Error(r.nodes.filter((x) => !x.ok).map((x) => `node ${x.index}: ${x.error ?? 'failed'}`).join('; '))
+        })
         return
       }
       case 'kill':
@@ -37,7 +45,7 @@ export class NemesisExecutor {
         return
       case 'pause':
         this.paused.add(fault.node)
-        await this.step('pause', String(fault.node), ['chaos', 'pause', '--node', String(fault.node), '--dir', this.dir])
+        await this.record('pause', String(fault.node), async () => { await this.signal(fault.node, 'SIGSTOP') })
         return
       case 'skew':
         await this.skew(fault.node, fault.offsetMs)
@@ -67,7 +75,10 @@ export class NemesisExecutor {
 
   private async healPartition (): Promise<void> {
     this.partitioned = false
-    await this.step('heal', 'partition', ['chaos', 'heal', '--dir', this.dir])
+    await this.record('heal', 'partition', async () => {
+      const r = await healCluster(this.dir, await this.file(), this.mode)
+      if (!r.ok) throw new Error([...r.errors, ...r.nodes.filter((x) => !x.ok).map((x) => `node ${x.index}: ${x.error ?? 'failed'}`)].join('; '))
+    })
   }
 
   private async restart (node: number): Promise<void> {
@@ -79,8 +90,32 @@ export class NemesisExecutor {
   }
 
   private async resume (node: number): Promise<void> {
-    await this.step('resume', String(node), ['chaos', 'resume', '--node', String(node), '--dir', this.dir])
+    await this.record('resume', String(node), async () => { await this.signal(node, 'SIGCONT') })
     this.paused.delete(node)
+  }
+
+  private async file (): Promise<ClusterFile> {
+    const f = await readClusterFile(this.dir)
+    if (f === undefined) throw new Error(`no cluster file in ${this.dir}`)
+    return f
+  }
+
+  /** a signal only to a pid /proc shows is still this cluster's node (pids get reused) */
+  private async signal (node: number, sig: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+    const n = (await this.file()).nodes.find((x) => x.index === node)
+    if (n === undefined) throw new Error(`no node ${node} in the cluster at ${this.dir}`)
+    if ((await processState(n.pid, n.dataDir)) !== 'ours') throw new Error(`node ${node} is not running`)
+    process.kill(n.pid!, sig)
+  }
+
+  private async record (f: FaultEvent['f'], value: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn()
+      this.emit({ f, value, ok: true })
+    } catch (err) {
+      this.emit({ f, value, ok: false, error: String((err as Error).message ?? err).slice(0, 500) })
+      throw new Error(`${f} ${value}: ${(err as Error).message}`)
+    }
   }
 
   private async skew (node: number, offsetMs: number): Promise<void> {

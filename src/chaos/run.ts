@@ -36,6 +36,8 @@ export interface ChaosRunOptions {
   /** leave the cluster running after the verdict (default: tear it down) */
   keep?: boolean
   waitTimeoutS?: number
+  /** stops scheduling faults early (Ctrl-C): the run still heals, checks and tears down */
+  signal?: AbortSignal
   log: (line: string) => void
 }
 
@@ -161,7 +163,7 @@ async function runCycles (schedule: Cycle[], o: ChaosRunOptions, exec: NemesisEx
   const note = (e: string): void => { if (summary.errors.length < MAX_ERRORS) summary.errors.push(e) }
   const deadline = o.durationMs === undefined ? Infinity : started + o.durationMs
   for (const c of schedule) {
-    if (Date.now() >= deadline) break
+    if (Date.now() >= deadline || o.signal?.aborted === true) break
     summary.cycles.byKind[c.fault.kind] = (summary.cycles.byKind[c.fault.kind] ?? 0) + 1
     try {
       await exec.apply(c.fault)

@@ -66,7 +66,17 @@ async function run (ctx: Ctx, o: RunOpts): Promise<number> {
   if (mode === 'os' && !canUseNft()) throw new CliError('--mode os needs root and the nft tool (apt install nftables); use --mode app', EXIT.USAGE)
   const runDir = o.dir === undefined ? await mkdtemp(join(tmpdir(), 'bw-chaos-')) : resolve(o.dir)
   const seed = o.seed ?? BigInt.asUintN(32, BigInt('0x' + randomBytes(4).toString('hex')))
+  // Ctrl-C ends the faults early; the run still heals, judges and tears down (a second one exits at once)
+  const stop = new AbortController()
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(130)
+    p.error('stopping: healing every fault, checking, tearing down (interrupt again to exit at once)')
+    stop.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   const summary = await chaosRun({
+    signal: stop.signal,
     dir: join(runDir, 'cluster'),
     out: o.out ?? runDir,
     nodes: o.nodes,
@@ -84,6 +94,8 @@ async function run (ctx: Ctx, o: RunOpts): Promise<number> {
     keep: o.keep,
     log: (line) => { if (o.json !== true) p.note(line) }
   })
+  process.off('SIGINT', onSignal)
+  process.off('SIGTERM', onSignal)
   if (o.json === true) p.printJson(summary)
   else printSummary(p, summary, runDir)
   return summary.ok ? EXIT.OK : EXIT.FAILURE
