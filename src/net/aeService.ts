@@ -91,7 +91,7 @@ export class AntiEntropyService {
     this.totals.started++
     const out = pushable<Uint8Array>()
     const timer = setTimeout(() => { stream.abort(new Error(`anti-entropy session with ${peer} timed out after ${this.timeoutMs} ms`)) }, this.timeoutMs)
-    const sinkDone = pipe(out, (src) => lp.encode(src), stream.sink).catch((err) => { report.error ??= String(err?.message ?? err) })
+    const sinkDone = pipe(out, (src) => lp.encode(src, { maxDataLength: MAX_FRAME_BYTES }), stream.sink).catch((err) => { report.error ??= String(err?.message ?? err) })
     let firstOut = true
     let firstIn = true
     const send = (frame: AeFrame): void => {

@@ -12,7 +12,8 @@ export async function * exchange (stream: Stream, request: Uint8Array, signal: A
   const onAbort = (): void => { stream.abort(new FrameError(`request timed out: ${String(signal.reason ?? 'aborted')}`)) }
   signal.addEventListener('abort', onAbort, { once: true })
   try {
-    await pipe([request], (src) => lp.encode(src), stream.sink)
+    // it-length-prefixed refuses to encode past 4 MiB unless told: objects go up to MAX_OBJECT_SIZE
+    await pipe([request], (src) => lp.encode(src, { maxDataLength: maxBytes }), stream.sink)
     for await (const frame of lp.decode(stream.source, { maxDataLength: maxBytes })) {
       signal.throwIfAborted()
       yield frame.subarray()
@@ -41,5 +42,5 @@ export async function serveOne (
     signal.removeEventListener('abort', onAbort)
   }
   if (request == null) throw new FrameError('stream closed before a request frame')
-  await pipe(respond(request), (src) => lp.encode(src), stream.sink)
+  await pipe(respond(request), (src) => lp.encode(src, { maxDataLength: maxBytes }), stream.sink)
 }

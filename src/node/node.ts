@@ -312,7 +312,8 @@ export class BellwetherNode implements ClusterIO {
         const complete = await this.recovery.run(epoch, ctl.signal)
         this.metrics.recovery(this.recovery.totals)
         // incomplete, or copies kept until their new holders confirm: try again while the view stands
-        if (!ctl.signal.aborted && (!complete || this.recovery.progress.pendingDrops > 0) && this.membership.view.epoch === epoch) {
+        // (a newer epoch with the same placement schedules nothing itself, so retry whatever the epoch)
+        if (!ctl.signal.aborted && (!complete || this.recovery.progress.pendingDrops > 0)) {
           this.scheduleRecovery(RECOVERY_RETRY_MS)
         }
       }).catch((err) => { this.log.error({ err: String(err) }, 'recovery failed') })
@@ -352,8 +353,11 @@ export class BellwetherNode implements ClusterIO {
       },
       fetch: async (peer, oid) => {
         const r = await this.get(peer, oid)
+        if (r.status === Status.DELETED) return 'deleted'
+        if (r.status === Status.NOT_FOUND) return 'missing'
         const h = header(r)
-        return h == null ? undefined : { header: h, data: r.data }
+        if (h == null) throw new Error(`${Status[r.status]} ${r.error}`)
+        return { header: h, data: r.data }
       },
       store: async (oid, h, data) => {
         const r = await this.put(this.self, { oid, generation: h.generation, version: h.version, data })

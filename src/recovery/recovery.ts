@@ -25,7 +25,8 @@ export interface RecoveryIO {
   reconcile (peer: string): Promise<string | undefined>
   /** the member's object list with versions, ascending (self included: the local store) */
   list (peer: string): Promise<ObjectList>
-  fetch (peer: string, oid: bigint): Promise<{ header: ObjectHeader, data: Uint8Array } | undefined>
+  /** the object, or why not: 'deleted' (a tombstone there covers it), 'missing' (no longer there) */
+  fetch (peer: string, oid: bigint): Promise<{ header: ObjectHeader, data: Uint8Array } | 'deleted' | 'missing'>
   /** store locally through the tombstone gate; 'deleted' when a tombstone refused it */
   store (oid: bigint, header: ObjectHeader, data: Uint8Array): Promise<'ok' | 'deleted' | 'stale'>
   /** remove the local copy if it is still exactly this version */
@@ -170,7 +171,17 @@ export class Recovery {
     await this.throttle.admit(signal)
     const got = await this.io.fetch(from, oid).catch((e) => { fail(`${formatOid(oid)} from ${from}: ${(e as Error).message}`); return null })
     if (got === null) return
-    if (got == null) { fail(`${formatOid(oid)}: ${from} no longer has it`); return }
+    if (got === 'missing') {
+      // gone since it was listed: most often a delete this node has not heard of yet.
+      // Tombstones first: reconcile with the holder, and only an uncovered loss is a failure
+      await this.io.reconcile(from)
+      if (!this.io.covered(oid, best)) { fail(`${formatOid(oid)}: ${from} no longer has it`); return }
+    }
+    if (got === 'deleted' || got === 'missing') {
+      p.toRecover--
+      this.totals.racedDeletes++
+      return
+    }
     this.throttle.pay(got.data.byteLength)
     p.bytes += got.data.byteLength
     this.totals.bytes += got.data.byteLength

@@ -194,15 +194,33 @@ export class VdiService {
   private async readObject (inode: Inode, oid: bigint): Promise<Uint8Array | undefined> {
     const targets = this.io.placement(oid, inode.copies)
     const errors: string[] = []
-    for (const p of targets) {
+    // the data from the first target and the versions of the others, in one round trip: a
+    // target back from an absence may hold a stale version until its recovery has run, and
+    // the newest version must win the read, not the first answer
+    const answers = await Promise.allSettled(targets.map(async (p, i) => await this.io.get(p, oid, i > 0)))
+    let newest: { i: number, version: bigint } | undefined
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i]
+      if (a.status === 'rejected') { errors.push(`${targets[i]}: ${String(a.reason?.message ?? a.reason)}`); continue }
+      const r = a.value
+      if (r.status === Status.DELETED) throw new VdiError(`object ${formatOid(oid)} is deleted`, 'DELETED')
+      if (r.status === Status.OK) {
+        if (newest == null || r.version > newest.version) newest = { i, version: r.version }
+      } else if (r.status !== Status.NOT_FOUND) {
+        errors.push(`${targets[i]}: ${r.error}`)
+      }
+    }
+    if (newest != null) {
+      const first = answers[0]
+      const peer = targets[newest.i]
       try {
-        const r = await this.io.get(p, oid)
-        if (r.status === Status.OK) return r.data
-        if (r.status === Status.DELETED) throw new VdiError(`object ${formatOid(oid)} is deleted`, 'DELETED')
-        if (r.status !== Status.NOT_FOUND) errors.push(`${p}: ${r.error}`)
+        const got = newest.i === 0 && first.status === 'fulfilled' ? first.value : await this.io.get(peer, oid)
+        if (got.status === Status.OK && got.version >= newest.version) return got.data
+        if (got.status === Status.DELETED) throw new VdiError(`object ${formatOid(oid)} is deleted`, 'DELETED')
+        errors.push(`${peer}: ${got.error !== '' ? got.error : Status[got.status]} while reading the newest version`)
       } catch (err) {
         if (err instanceof VdiError) throw err
-        errors.push(`${p}: ${(err as Error).message}`)
+        errors.push(`${peer}: ${(err as Error).message}`)
       }
     }
     // placement may have moved since the write (a view change before recovery ran): ask everyone else

@@ -52,4 +52,16 @@ describe('replica repair after partial writes', { timeout: 180_000 }, () => {
     expect(c.running().reduce((s, n) => s + n.node.store.cache.countVid(vid), 0)).toBe(0)
     expect((await checkCluster(c)).problems).toEqual([])
   })
+
+  it('objects past 4 MiB replicate to every target (the frame encoder once refused them)', async () => {
+    const MIB = 1024 * 1024
+    const r = await c.api(2, 'POST', '/vdi', { name: 'big6', size: 8 * MIB, objectSize: 8 * MIB, copies: 3 })
+    expect(r.status).toBe(200)
+    const data = new Uint8Array(6 * MIB).map((_, i) => (i * 7) & 0xff)
+    expect((await c.api(2, 'PUT', '/vdi/big6/data?offset=0', data)).status).toBe(200)
+    const oid = vidToDataOid(parseVid(r.json.vid), 0)
+    for (const n of c.running()) expect((await n.node.store.stat(oid))?.length, `on ${n.peerId}`).toBe(8 * MIB)
+    const back = new Uint8Array(await (await fetch(`${c.node(0).apiUrl}/vdi/big6/data?offset=0&length=${6 * MIB}`)).arrayBuffer())
+    expect(Buffer.compare(Buffer.from(back), Buffer.from(data))).toBe(0)
+  })
 })

@@ -31,7 +31,8 @@ function model (peers: string[], opts: { copies?: number, deleted?: (oid: bigint
     fetch: async (peer, oid) => {
       fetched.push([peer, oid])
       const o = stores.get(peer)!.get(oid)
-      return o == null ? undefined : { header: { version: o.version, generation: o.generation }, data: o.data }
+      if (o == null) return deleted(oid) ? 'deleted' : 'missing'
+      return { header: { version: o.version, generation: o.generation }, data: o.data }
     },
     store: async (oid, h: ObjectHeader, data) => {
       if (deleted(oid)) return 'deleted'
@@ -102,6 +103,35 @@ describe('recovery driver', () => {
     expect(m.stores.get('a')!.has(7n)).toBe(false)
     expect(r.progress).toMatchObject({ recovered: 0, failed: 0, toRecover: 0 })
     expect(r.totals.racedDeletes).toBe(1)
+  })
+
+  it('a holder that purged the object before the fetch: a race with a delete once reconciled, never a failure', async () => {
+    const m = model(['a', 'b'], { placement: () => ['a', 'b'] })
+    m.stores.get('b')!.set(9n, obj(1n, 9))
+    const io = m.io('a')
+    const fetch = io.fetch
+    let reconciled = 0
+    // b purges between the list and the fetch; a hears of the delete only by reconciling with b
+    io.fetch = async (peer, oid) => { m.stores.get('b')!.delete(oid); return await fetch(peer, oid) }
+    io.reconcile = async () => { if (++reconciled === 2) m.setDeleted((o) => o === 9n); return undefined }
+    const r = new Recovery(io, log, 0n, { bytesPerSec: 0 })
+    expect(await r.run(1n, new AbortController().signal)).toBe(true)
+    expect(r.progress).toMatchObject({ recovered: 0, failed: 0, toRecover: 0 })
+    expect(r.totals.racedDeletes).toBe(1)
+    // once per peer before listing, once more after the missing fetch
+    expect(reconciled).toBe(2)
+  })
+
+  it('an object that vanished with no tombstone behind it is a failure, and the epoch stays incomplete', async () => {
+    const m = model(['a', 'b'], { placement: () => ['a', 'b'] })
+    m.stores.get('b')!.set(4n, obj(1n, 4))
+    const io = m.io('a')
+    const fetch = io.fetch
+    io.fetch = async (peer, oid) => { m.stores.get('b')!.delete(oid); return await fetch(peer, oid) }
+    const r = new Recovery(io, log, 0n, { bytesPerSec: 0 })
+    expect(await r.run(1n, new AbortController().signal)).toBe(false)
+    expect(r.progress.failed).toBe(1)
+    expect(r.progress.errors[0]).toMatch(/no longer has it/)
   })
 
   it('drops a copy placement moved away only once the new holder lists it', async () => {

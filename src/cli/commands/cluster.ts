@@ -328,7 +328,11 @@ async function startOne (ctx: Ctx, o: DirOpts & { node: number; timeout: number 
   // after `cluster down` the namespaces are gone; bring back what this node needs
   if (file.netns !== undefined) await osLevel(async () => { await ensureNetns(file.netns!, [node.index]) })
   node.pid = spawnNode(node, launchOpts(file, file.nodes.filter((x) => x !== node)))
-  await writeClusterFile(dir, file)
+  // re-read before writing back: a start or stop of another node may have run meanwhile,
+  // and writing our stale copy would erase its pid (the window left is one read and one rename)
+  const fresh = await loadCluster(dir)
+  findNode(fresh, o.node).pid = node.pid
+  await writeClusterFile(dir, fresh)
   const deadline = Date.now() + o.timeout * 1000
   for (;;) {
     if (!(await isRunning(node.pid, node.dataDir))) {
