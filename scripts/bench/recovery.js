@@ -9,10 +9,12 @@
 //    objects and nothing else should move (consistent hashing). Ratio = moved / ideal.
 // 2. Throughput: a 5-node cluster (copies 2); one node is stopped, a VDI of K objects is
 //    written (so ≈ 2K/5 of them are placed on the stopped node), the node is restarted and
-//    recovers them. Recovery time = from the start of its first recovery pass that moved
-//    objects to the end of its last one (GET /recovery progress, polled every 50 ms), so
-//    membership and the 1 s debounce are not counted; restart → quiet is shown as well. Run
-//    for 4 KiB and for 4 MiB objects. Baselines, measured in the same run on the same cluster:
+//    recovers them (GET /recovery progress, sampled every 50 ms); restart → quiet (process
+//    start, membership, 1 s debounce, the others dropping their extra copies) is shown as well.
+//    Run for 4 KiB and for 4 MiB objects (2 MiB while 4 MiB objects cannot be replicated: see
+//    LARGE_FALLBACK; the run then reports a PROBLEM). Recovery time counts from the first pull:
+//    "pass start → first pull" (reconciling tombstones with and listing every peer) is shown
+//    apart. Baselines, measured in the same run on the same cluster:
 //    - client write: the PUT that wrote the same VDI (same object size, 8 objects in flight,
 //      each to 2 replicas, fsynced) — the foreground path recovery competes with;
 //    - client read: GET of the whole VDI through the restarted node afterwards, one request per
@@ -29,9 +31,15 @@ import { api, fmtBytes, fmtMs, fmtRatio, int, isClosing, mapLimit, sleep } from 
 const JOIN = { nodes: 9, copies: 3, objects: 600, objectSize: 64 * 1024, ipBase: '127.0.0.100' }
 const TP = { nodes: 5, copies: 2, ipBase: '127.0.0.110' }
 const TP_CASES = [
-  { label: '4 KiB objects', objects: 4000, objectSize: 4 * 1024 },
+  { label: '4 KiB objects', objects: 2000, objectSize: 4 * 1024 },
   { label: '4 MiB objects', objects: 60, objectSize: 4 * 1024 * 1024 }
 ]
+/**
+ * 4 MiB objects cannot be replicated while the object protocol's frame encoder keeps
+ * it-length-prefixed's 4 MiB default (a 4 MiB object plus its header is over it: "Message length
+ * too long"); then the large case runs with 2 MiB objects (sizes are powers of two), and says so.
+ */
+const LARGE_FALLBACK = 2 * 1024 * 1024
 const PARALLEL = 8
 const QUIET_TIMEOUT_MS = 180_000
 const MB = 1e6
@@ -208,43 +216,48 @@ async function throughputTable (ctx) {
   try {
     await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
     const x = cluster.nodes[TP.nodes - 1]
-    for (const [k, c] of TP_CASES.entries()) {
+    for (let [k, c] of TP_CASES.entries()) { // eslint-disable-line prefer-const
       await stopNode(cluster, x)
       await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
-      const name = `tp${k}`
-      const w = await writeVdi(cluster.nodes[0], name, { ...c, copies: TP.copies })
+      let name = `tp${k}`
+      let w
+      try {
+        w = await writeVdi(cluster.nodes[0], name, { ...c, copies: TP.copies })
+      } catch (err) {
+        if (!/Message length too long/.test(err?.message ?? '') || c.objectSize <= LARGE_FALLBACK) throw err
+        problems++
+        notes.push(`PROBLEMS: ${c.label} cannot be written: ${String(err.message).slice(0, 160)}… — measured with ${fmtBytes(LARGE_FALLBACK)} objects instead`)
+        ctx.log(`recovery/throughput: ${c.label}: write failed (${err.message.slice(0, 120)}); using ${fmtBytes(LARGE_FALLBACK)} objects`)
+        await api(`${cluster.nodes[0].apiUrl}/vdi/${name}`, { method: 'DELETE' }).catch(() => {})
+        c = { ...c, label: `${fmtBytes(LARGE_FALLBACK)} objects (4 MiB fail)`, objectSize: LARGE_FALLBACK }
+        name = `tp${k}b`
+        w = await writeVdi(cluster.nodes[0], name, { ...c, copies: TP.copies })
+      }
       ctx.log(`recovery/throughput: ${c.label}: ${int(c.objects)} written in ${fmtMs(w.writeMs)} with node ${x.index} down`)
       await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
 
       // restart it and watch its recovery passes
-      const runs = new Map() // startedAt → last progress seen
+      const watch = watchRecovery([x], 50)
       const t0 = performance.now()
       await startNode(cluster, x)
-      let watching = true
-      const watcher = (async () => {
-        while (watching) {
-          try {
-            const p = (await api(`${x.apiUrl}/recovery`, { timeoutMs: 2000 })).progress
-            if (p.startedAt > 0) runs.set(p.startedAt, p)
-          } catch {} // not listening yet
-          await sleep(50)
-        }
-      })()
       try {
         await waitQuiet(cluster, { timeoutMs: QUIET_TIMEOUT_MS })
       } finally {
-        watching = false
-        await watcher
+        await watch.stop()
       }
       const quietMs = performance.now() - t0
       const final = await api(`${x.apiUrl}/recovery`)
-      runs.set(final.progress.startedAt, final.progress)
-      const moving = [...runs.values()].filter((p) => p.recovered > 0 && p.finishedAt > 0)
+      const passes = watch.passes.get(x.index)
+      passes.set(final.progress.startedAt, { firstPullAt: passes.get(final.progress.startedAt)?.firstPullAt, progress: final.progress })
+      const moving = [...passes.values()].filter((p) => p.progress.recovered > 0 && p.progress.finishedAt > 0).sort((a, b) => a.progress.startedAt - b.progress.startedAt)
       const totals = final.totals // a fresh process: everything since the restart
       if (moving.length === 0) throw new Error(`${c.label}: node ${x.index} recovered nothing after its restart (totals ${JSON.stringify(totals)})`)
-      const ms = Math.max(...moving.map((p) => p.finishedAt)) - Math.min(...moving.map((p) => p.startedAt))
+      // transfers: from the first pull of the first pass that moved objects to the end of the last one
+      const from = moving[0].firstPullAt ?? moving[0].progress.startedAt
+      const ms = moving.at(-1).progress.finishedAt - from
+      const prepMs = from - moving[0].progress.startedAt
       const bytes = totals.bytes ?? totals.recovered * c.objectSize
-      if (totals.failed > 0) { problems++; notes.push(`PROBLEMS: ${c.label}: ${totals.failed} recovery failures on the restarted node`) }
+      if (totals.failed > 0) { problems++; notes.push(`PROBLEMS: ${c.label}: ${totals.failed} recovery failures on the restarted node: ${[...watch.errors].slice(0, 3).join(' | ')}`) }
       const held = (await api(`${x.apiUrl}/objlist?vid=${w.vid}`)).count
 
       // baseline 2: read the whole VDI back through the restarted node, one object per request, 8 in flight
@@ -258,7 +271,7 @@ async function throughputTable (ctx) {
       const readMs = performance.now() - r0
 
       const res = {
-        c, recovered: totals.recovered, held, bytes, ms, quietMs, passes: moving.length,
+        c, recovered: totals.recovered, held, bytes, ms, prepMs, quietMs, passes: moving.length,
         objPerS: totals.recovered / (ms / 1000),
         mbPerS: bytes / MB / (ms / 1000),
         writeMbPerS: w.bytes / MB / (w.writeMs / 1000),
@@ -282,7 +295,7 @@ async function throughputTable (ctx) {
   const [small, big] = results
   if (small !== undefined && big !== undefined) {
     rows.push([
-      '4 MiB / 4 KiB', '', fmtRatio(big.ms, small.ms), '', fmtRatio(big.objPerS, small.objPerS), fmtRatio(big.mbPerS, small.mbPerS),
+      'large / 4 KiB', '', fmtRatio(big.ms, small.ms), '', fmtRatio(big.objPerS, small.objPerS), fmtRatio(big.mbPerS, small.mbPerS),
       `${fmtRatio(big.writeObjPerS, small.writeObjPerS)} / ${fmtRatio(big.writeMbPerS, small.writeMbPerS)}`, '',
       `${fmtRatio(big.readObjPerS, small.readObjPerS)} / ${fmtRatio(big.readMbPerS, small.readMbPerS)}`, ''
     ])
@@ -294,12 +307,12 @@ async function throughputTable (ctx) {
     rows,
     problems,
     notes: [
-      'recovery time: first recovery pass that moved objects → end of the last one on the restarted node (GET /recovery, polled every 50 ms); restart → quiet adds process start, membership, the 1 s debounce and the other nodes dropping their extra copies',
+      'recovery time: first pull of the first recovery pass that moved objects → end of the last such pass on the restarted node (GET /recovery, sampled every 50 ms); restart → quiet adds process start, membership, the 1 s debounce, reconciling with and listing the peers, and the other nodes dropping their extra copies',
       `recovery: ${PARALLEL} transfers in flight, each a fetch over the object protocol (libp2p) and an fsynced local write; default throttle (--recovery-rate 64 MiB/s)`,
       'baseline client write: the one PUT that wrote the VDI through node 0 (8 objects in flight, each to 2 replicas, fsynced); MB/s of VDI data, not of replicas',
       `baseline client read: GET of every object of the VDI through the restarted node afterwards, ${PARALLEL} in flight (objects it does not hold come over the object protocol); no disk write`,
-      'MB = 10^6 bytes; the last row compares the 4 MiB run with the 4 KiB run (same cluster, same run)',
-      ...results.map((r) => `${r.c.label}: ${int(r.c.objects)} objects written while the node was down; it holds ${int(r.held)} of them afterwards, ${int(r.recovered)} recovered in ${r.passes} pass(es)`),
+      'MB = 10^6 bytes; the last row divides the large-object run by the 4 KiB run (same cluster, same run): per-object overhead vs bytes',
+      ...results.map((r) => `${r.c.label}: ${int(r.c.objects)} objects written while the node was down; it holds ${int(r.held)} of them afterwards, ${int(r.recovered)} recovered in ${r.passes} pass(es); pass start → first pull ${fmtMs(r.prepMs)}`),
       ...notes
     ]
   }
