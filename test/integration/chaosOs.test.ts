@@ -307,7 +307,7 @@ describe.skipIf(SKIP_OS !== null)('chaos --mode os: nftables between loopback ad
     expect(bad.stderr).toMatch(/needs a cluster started with 'bellwether cluster up --netns'/)
     const none = await bw(dir, ['chaos', 'partition', '--mode', 'os'])
     expect(none.code).toBe(64)
-    expect(none.stderr).toMatch(/exactly one of --groups SPEC and --shape/)
+    expect(none.stderr).toMatch(/exactly one of --groups SPEC, --cuts PAIRS and --shape/)
     expect(await nftTable(table)).toBeNull()
 
     await ok(dir, ['chaos', 'heal'])

@@ -5,7 +5,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  SHAPES, ShapeError, checkGroups, cutPairs, groupsPlan, isSymmetric, parseGroupSpec, planToJson, seededRng, shapePlan,
+  SHAPES, ShapeError, checkGroups, cutPairs, groupsPlan, isSymmetric, pairsPlan, parseCutSpec, parseGroupSpec, planToJson, seededRng, shapePlan,
   type CutPlan, type Shape
 } from '../../src/chaos/shapes.js'
 
@@ -99,6 +99,25 @@ describe('parseGroupSpec', () => {
       expect(components(plan, nodes).map((c) => c.join(',')).sort())
         .toEqual(live.map((g) => [...g].sort((a, b) => a - b).join(',')).sort())
     }))
+  })
+})
+
+describe('cut pairs (--cuts): replaying any plan', () => {
+  it('parses pairs in either order and rebuilds the same symmetric plan as the shape that printed them', () => {
+    for (const shape of ['halves', 'isolate', 'majorities-ring', 'bridge'] as const) {
+      const plan = shapePlan(shape, [0, 1, 2, 3, 4], seededRng(9))
+      const spec = cutPairs(plan).map(([a, b]) => `${b}-${a}`).join(',')
+      const replay = pairsPlan(parseCutSpec(spec), [0, 1, 2, 3, 4])
+      expect(cutPairs(replay)).toEqual(cutPairs(plan))
+      expect(isSymmetric(replay)).toBe(true)
+    }
+  })
+
+  it('refuses bad pairs and unknown nodes with a message', () => {
+    expect(() => parseCutSpec('')).toThrow(/expected cut pairs like 0-3,1-4/)
+    expect(() => parseCutSpec('0-1,2')).toThrow(/'2' is not a cut pair/)
+    expect(() => parseCutSpec('3-3')).toThrow(/cannot be cut from itself/)
+    expect(() => pairsPlan([[0, 9]], [0, 1, 2])).toThrow(/no node 9 in the cluster/)
   })
 })
 
