@@ -31,7 +31,7 @@ export interface AeStatus extends AeTotals {
 }
 
 export interface RecoveryStatus {
-  running: boolean; epoch: string; toRecover: number; recovered: number; failed: number; deletedSkipped: number; lastCompleteEpoch: string
+  running: boolean; epoch: string; toRecover: number; recovered: number; failed: number; peerFailures?: number; deletedSkipped: number; lastCompleteEpoch: string
 }
 
 export interface NodeStatus {

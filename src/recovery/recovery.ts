@@ -53,6 +53,8 @@ export interface RecoveryProgress {
   toRecover: number
   recovered: number
   failed: number
+  /** members this pass could not reconcile with or list: no object failed, but the pass is incomplete */
+  peerFailures: number
   /** listed by a peer but covered by a tombstone: never requested, never counted as work */
   deletedSkipped: number
   dropped: number
@@ -69,7 +71,7 @@ export interface RecoveryProgress {
 const MAX_ERRORS = 20
 
 export class Recovery {
-  progress: RecoveryProgress = { epoch: '0', running: false, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: 0, finishedAt: 0, lastCompleteEpoch: '0', errors: [] }
+  progress: RecoveryProgress = { epoch: '0', running: false, toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: 0, finishedAt: 0, lastCompleteEpoch: '0', errors: [] }
   /** totals over every epoch, for metrics: deleted oids must never be attempted */
   readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, racedDeletes: 0, readRepaired: 0, bytes: 0 }
   readonly throttle: Throttle
@@ -83,15 +85,17 @@ export class Recovery {
 
   /** one pass for `epoch`; `signal` aborts it when a newer view arrives (work done so far stays on disk) */
   async run (epoch: bigint, signal: AbortSignal): Promise<boolean> {
-    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: Date.now(), finishedAt: 0, errors: [] }
-    const fail = (msg: string): void => { p.failed++; this.totals.failed++; if (p.errors.length < MAX_ERRORS) p.errors.push(msg) }
+    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: Date.now(), finishedAt: 0, errors: [] }
+    const note = (msg: string): void => { if (p.errors.length < MAX_ERRORS) p.errors.push(msg) }
+    const fail = (msg: string): void => { p.failed++; this.totals.failed++; note(msg) }
+    const peerFail = (msg: string): void => { p.peerFailures++; note(msg) }
     try {
       const peers = this.io.members().filter((m) => m !== this.io.self)
       const lists: ObjectList[] = [await this.io.list(this.io.self)]
       await forEach(peers, this.parallel, signal, async (peer) => {
         const err = await this.io.reconcile(peer)
-        if (err != null) { fail(`tombstones not reconciled with ${peer}: ${err}`); return }
-        try { lists.push(await this.io.list(peer)) } catch (e) { fail(`object list of ${peer}: ${(e as Error).message}`) }
+        if (err != null) { peerFail(`tombstones not reconciled with ${peer}: ${err}`); return }
+        try { lists.push(await this.io.list(peer)) } catch (e) { peerFail(`object list of ${peer}: ${(e as Error).message}`) }
       })
       const copies = new Map<number, number | undefined>()
       const copiesOf = async (vid: number): Promise<number | undefined> => {
@@ -116,7 +120,7 @@ export class Recovery {
         else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held)
       })
       signal.throwIfAborted()
-      const complete = p.failed === 0
+      const complete = p.failed === 0 && p.peerFailures === 0
       if (complete) {
         p.lastCompleteEpoch = epoch.toString()
         await this.io.completed(epoch)
@@ -125,7 +129,7 @@ export class Recovery {
       return complete
     } catch (err) {
       if (signal.aborted) return false
-      fail(String((err as Error)?.message ?? err))
+      peerFail(String((err as Error)?.message ?? err))
       return false
     } finally {
       p.running = false

@@ -134,6 +134,19 @@ describe('recovery driver', () => {
     expect(r.progress.errors[0]).toMatch(/no longer has it/)
   })
 
+  it('a member it cannot reconcile with leaves the pass incomplete without counting any object as failed', async () => {
+    const m = model(['a', 'b'], { placement: () => ['a', 'b'] })
+    m.stores.get('b')!.set(5n, obj(1n, 5))
+    const io = m.io('a')
+    io.reconcile = async () => 'peer closed the stream mid-session'
+    const r = new Recovery(io, log, 0n, { bytesPerSec: 0 })
+    expect(await r.run(3n, new AbortController().signal)).toBe(false)
+    expect(r.progress).toMatchObject({ failed: 0, peerFailures: 1, recovered: 0, lastCompleteEpoch: '0' })
+    // tombstones first: nothing was listed from, or fetched from, the unreconciled member
+    expect(m.fetched).toEqual([])
+    expect(r.totals.failed).toBe(0)
+  })
+
   it('drops a copy placement moved away only once the new holder lists it', async () => {
     const m = model(['a', 'b', 'c'], { placement: () => ['b', 'c'] })
     m.stores.get('a')!.set(1n, obj(4n, 1))

@@ -196,8 +196,9 @@ async function showStatus (ctx: Ctx, o: { dir: string; json?: boolean }): Promis
   for (const v of views) {
     const r = v.status?.recovery
     if (r === undefined) continue
-    if (r.running || r.failed > 0 || r.toRecover > r.recovered) {
-      p.note(`node ${v.node.index}: recovery epoch ${r.epoch}${r.running ? ' running' : ''}: ${r.recovered}/${r.toRecover} objects recovered, ${r.failed} failed, ${r.deletedSkipped} deleted skipped (last complete epoch ${r.lastCompleteEpoch})`)
+    if (r.running || r.failed > 0 || (r.peerFailures ?? 0) > 0 || r.toRecover > r.recovered) {
+      p.note(`node ${v.node.index}: recovery epoch ${r.epoch}${r.running ? ' running' : ''}: ${r.recovered}/${r.toRecover} objects recovered, ${r.failed} failed, ${r.deletedSkipped} deleted skipped` +
+        `${(r.peerFailures ?? 0) > 0 ? `, ${r.peerFailures} member(s) not reconciled or listed (retrying)` : ''} (last complete epoch ${r.lastCompleteEpoch})`)
     }
   }
   for (const v of views) if (v.error !== undefined) p.note(`node ${v.node.index}: ${v.error}`)
