@@ -31,7 +31,8 @@ export class InprocCluster {
     const base = opts.ipBase ?? 40
     for (let i = 0; i < n; i++) await c.addSpec(`127.0.0.${base + i}`)
     await Promise.all(c.specs.map(async (_, i) => { await c.startNode(i) }))
-    await c.waitMembers()
+    // ten nodes in one process on a busy 2-core box can take a while to see each other
+    await c.waitMembers(90_000)
     return c
   }
 
