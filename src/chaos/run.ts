@@ -90,7 +90,13 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
   await bw(['cluster', 'down', '--purge', '--dir', dir])
   await bw(['chaos', 'cleanup', '--dir', dir])
   o.log(`chaos run: seed ${o.seed}, ${o.nodes} nodes, nemesis ${o.nemeses.join(',')}, mode ${o.mode}; cluster in ${dir}`)
-  await bwOk(['cluster', 'up', '--nodes', String(o.nodes), '--copies', String(o.copies), '--ip-base', o.ipBase, '--dir', dir])
+  try {
+    await bwOk(['cluster', 'up', '--nodes', String(o.nodes), '--copies', String(o.copies), '--ip-base', o.ipBase, '--dir', dir])
+  } catch (err) {
+    // whatever part of the cluster did start must not outlive the run
+    await bw(['cluster', 'down', '--purge', '--dir', dir])
+    throw err
+  }
   const history = HistoryWriter.open(historyFile)
   const exec = new NemesisExecutor(dir, o.mode, (e) => {
     history.append({ type: 'nemesis', f: e.f, value: e.ok ? e.value : { value: e.value, error: e.error }, time: history.now() })
@@ -147,12 +153,12 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
     stopSampler.abort()
     await history.close()
     summary.elapsedMs = Date.now() - started
-    await writeFile(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
     if (o.keep !== true) {
       const down = await bw(['cluster', 'down', '--purge', '--dir', dir])
-      if (down.code !== 0) errors.push(`cluster down: ${down.stderr.trim()}`)
+      if (down.code !== 0) { errors.push(`cluster down: ${down.stderr.trim()}`); summary.ok = false }
       await bw(['chaos', 'cleanup', '--dir', dir])
     }
+    await writeFile(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
   }
   return summary
 }
