@@ -182,6 +182,15 @@ export function parseOid (s: string): bigint {
   return fromHighLow(parseInt(vm[1], 16), idx)
 }
 
+/** parseOid for input that may be bad (an answer from a node, a history line): undefined instead of a throw */
+export function tryParseOid (s: string): bigint | undefined {
+  try {
+    return parseOid(s)
+  } catch {
+    return undefined
+  }
+}
+
 export function formatVid (vid: number): string {
   checkVid(vid)
   return vid.toString(16).padStart(6, '0')

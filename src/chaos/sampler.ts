@@ -15,6 +15,7 @@ import { ApiClient } from '../cli/apiClient.js'
 import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
 import { encodeOidGroups, type HistorySink, type SampleEvent, type SampleNode } from './history.js'
 import { type DeleteTracker, RunningNodes } from './runState.js'
+import { oidHigh, oidToIndex, tryParseOid } from '../oid.js'
 
 export const DEFAULT_SAMPLE_INTERVAL_MS = 500
 export const DEFAULT_SAMPLE_TIMEOUT_MS = 2_000
@@ -119,10 +120,11 @@ export function filterCovered (oids: string[], tracker: DeleteTracker, max: numb
   let n = 0
   let count = 0
   for (const s of oids) {
-    if (typeof s !== 'string' || s.length !== 16) continue
-    const high = parseInt(s.slice(0, 8), 16)
-    const low = parseInt(s.slice(8), 16)
-    if (Number.isNaN(high) || Number.isNaN(low) || !tracker.covers(high, low)) continue
+    const oid = tryParseOid(s)
+    if (oid === undefined) continue
+    const high = oidHigh(oid)
+    const low = oidToIndex(oid)
+    if (!tracker.covers(high, low)) continue
     count++
     if (n >= max) continue
     if (n === highs.length) {

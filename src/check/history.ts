@@ -50,7 +50,7 @@
 
 import type { LocalCheck, VdiInfo } from '../cli/apiClient.js'
 import { type ContentDigest, decodeOidGroup, type HistoryEvent, HistoryError, isOpEvent, type NemesisEvent, type OpEvent, OP_FUNCTIONS, type OpF, type SampleEvent, zeroDigest } from '../chaos/history.js'
-import { formatOid, HIGH_FLAG_MASK, HIGH_RESERVED_MASK, MAX_VID, parseVid, vidToDataOid } from '../oid.js'
+import { formatOid, HIGH_FLAG_MASK, HIGH_RESERVED_MASK, MAX_VID, oidHigh, oidToIndex, parseVid, tryParseOid, vidToDataOid } from '../oid.js'
 
 export interface FinalNodeState {
   node: number
@@ -382,9 +382,10 @@ export class HistoryJudge {
     // ---- unpurged (and revived at the end) ----
     const unpurged = new Map<string, HistoryFinding>()
     for (const [oid, holders] of heldAtEnd) {
-      const high = parseInt(oid.slice(0, 8), 16)
-      const low = parseInt(oid.slice(8), 16)
-      if (Number.isNaN(high) || Number.isNaN(low)) continue
+      const parsed = tryParseOid(oid)
+      if (parsed === undefined) continue
+      const high = oidHigh(parsed)
+      const low = oidToIndex(parsed)
       for (const h of holders) {
         const cv = coverAt(high, low, Infinity, h.generation)
         if (cv === undefined) continue
