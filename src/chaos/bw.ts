@@ -5,14 +5,18 @@
 import { spawn } from 'node:child_process'
 import { binPath, packageRoot } from '../cluster/launcher.js'
 
-export interface BwRun { code: number, stdout: string, stderr: string, ms: number }
+export interface BwRun { code: number, stdout: string, stderr: string, ms: number, timedOut: boolean }
 
 export const BW_TIMEOUT_MS = 180_000
 
 /** `bellwether ARGS`; never throws for a non-zero exit; a command that hangs is killed after timeoutMs */
 export async function bw (args: string[], timeoutMs = BW_TIMEOUT_MS): Promise<BwRun> {
   const started = Date.now()
-  const child = spawn(process.execPath, [binPath(), ...args], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] })
+  // the caller's args decide the cluster: an inherited BELLWETHER_DIR or debug switch must not
+  const env = { ...process.env }
+  delete env.BELLWETHER_DIR
+  delete env.BELLWETHER_DEBUG
+  const child = spawn(process.execPath, [binPath(), ...args], { cwd: packageRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] })
   const out: Buffer[] = []
   const err: Buffer[] = []
   child.stdout.on('data', (b: Buffer) => out.push(b))
@@ -24,7 +28,7 @@ export async function bw (args: string[], timeoutMs = BW_TIMEOUT_MS): Promise<Bw
     child.once('close', (c, sig) => resolve(c ?? (sig !== null ? 128 : 1)))
   }).finally(() => clearTimeout(timer))
   const stderr = Buffer.concat(err).toString('utf8') + (timedOut ? `\n(no exit within ${timeoutMs} ms; killed)` : '')
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr, ms: Date.now() - started }
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr, ms: Date.now() - started, timedOut }
 }
 
 /** like bw, but a non-zero exit is an error carrying the command and its stderr */

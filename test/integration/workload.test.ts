@@ -11,13 +11,13 @@
 //      check alone passes (it cannot know what should be there).
 // afterAll runs `cluster down --purge` and verifies that no node process is left.
 // The workload seed is printed; set BW_SEED to replay one.
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { processState, packageRoot } from '../../src/cluster/launcher.js'
+import { bw as runBw } from '../../src/chaos/bw.js'
 import { readClusterFile, type ClusterFile } from '../../src/cluster/clusterFile.js'
 import { contentDigest, HistoryWriter, type OpEvent, type OpF } from '../../src/chaos/history.js'
 import { DeleteTracker, RunningNodes } from '../../src/chaos/runState.js'
@@ -26,7 +26,6 @@ import { call, runWorkload, writeContent } from '../../src/chaos/workload.js'
 import { formatOid, parseVid, vidToDataOid } from '../../src/oid.js'
 
 const ROOT = packageRoot()
-const BIN = join(ROOT, 'bin', 'bellwether.js')
 const NODES = 3
 const IP_BASE = '127.0.0.170'
 const CLI_TIMEOUT_MS = 180_000
@@ -40,22 +39,8 @@ let hdir = ''
 const launched = new Map<number, string>() // pid → data dir
 
 async function bw (args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<Run> {
-  const env = { ...process.env }
-  delete env.BELLWETHER_DIR
-  delete env.BELLWETHER_DEBUG
-  const child = spawn(process.execPath, [BIN, ...args, '--dir', dir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  child.stdout.on('data', (b: Buffer) => out.push(b))
-  child.stderr.on('data', (b: Buffer) => err.push(b))
-  let timedOut = false
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
-  const code = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (c, sig) => resolve(c ?? (sig !== null ? 128 : 1)))
-  }).finally(() => clearTimeout(timer))
-  const r = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
-  if (timedOut) throw new Error(`bellwether ${args.join(' ')}: no exit within ${timeoutMs} ms\n${r.stderr}`)
+  const r = await runBw([...args, '--dir', dir], timeoutMs)
+  if (r.timedOut) throw new Error(`bellwether ${args.join(' ')}: no exit within ${timeoutMs} ms\n${r.stderr}`)
   return r
 }
 
