@@ -164,6 +164,7 @@ export class AdminApi {
       members: n.members(),
       objects: n.store.cache.size,
       busy: n.busy(),
+      busyReasons: n.busyReasons(),
       log: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) },
       gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, floorHash: hex(n.floor.hash()) },
       ae: { active: n.aeScheduler.active, ...n.ae.totals },

@@ -37,7 +37,7 @@ export interface RecoveryStatus {
 export interface NodeStatus {
   peerId: string; addrs: string[]; api: string; dataDir: string; zone: number; pid: number
   epoch: string; members: string[]
-  objects: number; busy: boolean
+  objects: number; busy: boolean; busyReasons?: string[]
   log: LogSummary
   // optional: nodes built before anti-entropy (and unit-test fixtures) do not send them
   gc?: GcStatus

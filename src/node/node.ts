@@ -242,7 +242,23 @@ export class BellwetherNode implements ClusterIO {
 
   /** deletes still waiting for a mesh, anti-entropy sessions, recovery, or replicas waiting for repair */
   busy (): boolean {
-    return this.deleteGossip.topic.pending > 0 || this.aeScheduler.active > 0 || this.recovery.progress.running || this.recoveryTimer != null || this.repair.pending > 0
+    return this.busyReasons().length > 0
+  }
+
+  /** why busy() is true, in words an operator can act on (`cluster wait` prints them) */
+  busyReasons (): string[] {
+    const out: string[] = []
+    const p = this.recovery.progress
+    if (this.deleteGossip.topic.pending > 0) out.push(`${this.deleteGossip.topic.pending} delete batches waiting for a gossip mesh`)
+    if (this.aeScheduler.active > 0) out.push(`${this.aeScheduler.active} anti-entropy sessions running`)
+    if (p.running) out.push(`recovery of epoch ${p.epoch} running (${p.recovered}/${p.toRecover} recovered)`)
+    if (this.recoveryTimer != null) {
+      const why = p.finishedAt === 0 ? 'after a view change'
+        : `last pass: ${p.failed} failed, ${p.peerFailures} peer failures, ${p.pendingDrops} copies kept until their new holders confirm`
+      out.push(`recovery scheduled (${why})`)
+    }
+    if (this.repair.pending > 0) out.push(`${this.repair.pending} objects waiting for replica repair`)
+    return out
   }
 
   private repairRound: Promise<void> | undefined

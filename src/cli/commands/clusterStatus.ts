@@ -90,7 +90,7 @@ export function judgeConvergence (views: NodeView[]): string[] {
     }
   }
 
-  for (const v of up) if (v.status.busy) problems.push(`node ${v.node.index} is busy (recovery or transfers running)`)
+  for (const v of up) if (v.status.busy) problems.push(`node ${v.node.index} is busy: ${v.status.busyReasons?.join('; ') ?? 'recovery or transfers running'}`)
 
   const logs = new Set(up.map((v) => `${v.status.log.count}/${v.status.log.fingerprint}`))
   if (logs.size > 1) {
@@ -152,6 +152,7 @@ async function showStatus (ctx: Ctx, o: { dir: string; json?: boolean }): Promis
         epoch: v.status?.epoch ?? null,
         members: v.status?.members ?? null,
         busy: v.status?.busy ?? null,
+        busyReasons: v.status?.busyReasons ?? null,
         objects: v.status?.objects ?? null,
         log: v.status?.log ?? null,
         gc: v.status?.gc ?? null,
