@@ -37,6 +37,8 @@ export interface RecoveryStatus {
 export interface NodeStatus {
   peerId: string; addrs: string[]; api: string; dataDir: string; zone: number; pid: number
   epoch: string; members: string[]
+  /** false while a (re)started node refuses client I/O until a peer agrees on the member set */
+  joined?: boolean
   objects: number; busy: boolean; busyReasons?: string[]
   log: LogSummary
   // optional: nodes built before anti-entropy (and unit-test fixtures) do not send them

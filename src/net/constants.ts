@@ -23,6 +23,12 @@ export const MAX_OUTBOUND_STREAMS = 256
 export const HEARTBEAT_INTERVAL_MS = 1000
 export const FAIL_AFTER_MS = 5000
 export const REDIAL_INTERVAL_MS = 1000
+/**
+ * A (re)started node with peers to join serves client I/O only once a peer agrees on the
+ * member set, so a read or write is never placed on a view of itself alone (stale data, a
+ * write with one copy). If no peer agrees by then, it serves with the view it has.
+ */
+export const JOIN_TIMEOUT_MS = 10_000
 export const DIAL_TIMEOUT_MS = 3000
 /** gossipsub's own heartbeat; grafting happens only on it (1 s default is slow to form meshes) */
 export const GOSSIP_HEARTBEAT_MS = 250

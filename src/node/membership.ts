@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import { HeartbeatSchema, LogSummarySchema } from '../wire/bellwether_pb.js'
 import { GossipTopic } from '../net/gossipTopic.js'
 import type { Host } from '../net/host.js'
-import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
+import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
 import type { MemberInfo, MembershipView, ViewChange } from '../membership/view.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
@@ -42,6 +42,12 @@ export class MembershipService {
   readonly peers = new Map<string, PeerState>()
   /** every accepted heartbeat's content (anti-entropy compares summaries here) */
   onPeerState?: (peer: string, state: PeerState) => void
+  /**
+   * When this node joined (ms): a peer reported the same member set, or there was nobody to
+   * join (no bootstrap peers), or JOIN_TIMEOUT_MS passed. Until then client I/O is refused.
+   */
+  joinedAt: number | undefined
+  private startedAt = 0
   private timers: NodeJS.Timeout[] = []
   private readonly backoff = new Map<string, { next: number, delay: number }>()
   private dialing = 0
@@ -66,6 +72,9 @@ export class MembershipService {
   }
 
   start (): void {
+    this.startedAt = this.now()
+    // nobody to join: the first node of a cluster serves at once
+    if (this.bootstrap.every((b) => b.split('/p2p/')[1] === this.self.peerId)) this.joinedAt = this.startedAt
     this.topic.start()
     const beat = (): void => {
       if (this.stopped) return
@@ -74,7 +83,10 @@ export class MembershipService {
       this.timers.push(setTimeout(beat, HEARTBEAT_INTERVAL_MS * (0.8 + Math.random() * 0.4)))
     }
     beat()
-    this.timers.push(setInterval(() => { this.applyChange(this.view.tick(this.now())) }, Math.max(200, FAIL_AFTER_MS / 10)))
+    this.timers.push(setInterval(() => {
+      this.applyChange(this.view.tick(this.now()))
+      this.checkJoined()
+    }, Math.max(200, FAIL_AFTER_MS / 10)))
     this.timers.push(setInterval(() => { this.redial() }, REDIAL_INTERVAL_MS))
     this.redial()
   }
@@ -152,6 +164,29 @@ export class MembershipService {
       peerId: hb.peerId, addrs: hb.addrs, zone: hb.zone, api: hb.api, incarnation: hb.incarnation,
       epoch: hb.epoch, membersHash: hb.membersHash, leaving: hb.leaving
     }, now))
+    this.checkJoined()
+  }
+
+  /** joined = agreed on the member set with a peer, and latched: a later partition does not un-join */
+  private checkJoined (): void {
+    if (this.joinedAt !== undefined) return
+    const now = this.now()
+    const mine = this.view.membersHash()
+    const agreeing = this.view.members().length > 1 ? [...this.peers.values()].filter((p) => p.membersHash === mine).length : 0
+    if (agreeing > 0) {
+      this.joinedAt = now
+      this.log.info({ members: this.view.members().length, agreeing, ms: now - this.startedAt }, 'joined the cluster')
+    } else if (now - this.startedAt >= JOIN_TIMEOUT_MS) {
+      this.joinedAt = now
+      this.log.warn({ members: this.view.members().length, ms: now - this.startedAt }, 'no peer agrees on the member set yet; serving with the view this node has')
+    }
+  }
+
+  /** why client I/O is refused, or undefined once joined */
+  joining (): string | undefined {
+    if (this.joinedAt !== undefined) return undefined
+    const heard = this.view.members().length - 1
+    return `node is joining the cluster (hears ${heard} peer${heard === 1 ? '' : 's'}, none agrees on the member set yet; at most ${Math.ceil((this.startedAt + JOIN_TIMEOUT_MS - this.now()) / 1000)} s more): retry shortly`
   }
 
   private applyChange (change: ViewChange | undefined): void {

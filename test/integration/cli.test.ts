@@ -336,4 +336,43 @@ describe('bellwether CLI against a 5-node process cluster', { timeout: 420_000 }
     expect(rows.slice(1).map((l) => l.trim().split(/\s+/).at(-1))).toEqual(['yes', 'yes', 'yes', 'yes', 'yes'])
     for (const l of rows) expect(l.length).toBeLessThanOrEqual(120)
   })
+
+  it('a restarted node serves client I/O only once it has joined: `cluster start` returns joined, and a node whose peers are unreachable answers 503 until the join timeout', async () => {
+    const t5 = await makeVdi('t5', 0)
+    await ok(['cluster', 'stop', '--node', '2'])
+    const started = await json(['cluster', 'start', '--node', '2'])
+    const s2 = (await statusJson()).find((n: any) => n.index === 2)
+    expect(s2.running).toBe(true)
+    const direct = await (await fetch(`${started.apiUrl}/status`)).json() as any
+    expect(direct.joined, 'node 2 right after `cluster start` returned').toBe(true)
+    expect(direct.members).toHaveLength(NODES)
+    expect((await ok(['vdi', 'read', 't5', '0', '256K', '--node', '2'])).out.equals(t5.data)).toBe(true)
+
+    // a lone node pointed at a peer that does not exist: never stale, never one-copy writes while it waits
+    const dataDir = join(dir, 'lonely')
+    const api = '127.0.0.159:7102'
+    const child = spawn(process.execPath, [BIN, 'node', 'start', '--data', dataDir, '--listen', '127.0.0.159:7101', '--api', api,
+      '--bootstrap', '/ip4/127.0.0.158/tcp/7101/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp', '--log-level', 'warn'], { stdio: 'ignore' })
+    launched.push({ pid: child.pid!, dataDir })
+    try {
+      let refused: any
+      await waitFor('the lone node to answer', 60_000, async () => {
+        try {
+          const r = await fetch(`http://${api}/vdi`, { method: 'POST', body: JSON.stringify({ name: 'lone', size: 4096 }), headers: { 'content-type': 'application/json' } })
+          refused = { status: r.status, body: await r.json() }
+          return true
+        } catch { return false }
+      })
+      expect(refused.status).toBe(503)
+      expect(refused.body).toMatchObject({ code: 'UNAVAILABLE', error: expect.stringMatching(/joining the cluster/) })
+      expect(((await (await fetch(`http://${api}/status`)).json()) as any).joined).toBe(false)
+      // nothing was created while it refused; after the timeout it serves alone, as the warning in its log says
+      await waitFor('the lone node to give up waiting and serve', 60_000, async () => ((await (await fetch(`http://${api}/status`)).json()) as any).joined === true)
+      const list = await (await fetch(`http://${api}/vdi`)).json() as any
+      expect(list.vdis).toEqual([])
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child.once('exit', resolve))
+    }
+  })
 })

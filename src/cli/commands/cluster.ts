@@ -69,7 +69,7 @@ export function clusterCommand (ctx: Ctx): Command {
   addDirJson(cluster.command('start'))
     .description('start a stopped node again: same data dir, key, address and ports')
     .requiredOption('--node <i>', 'node index', intArg('--node', 0, 65535))
-    .option('--timeout <s>', 'seconds to wait for its API', intArg('--timeout', 1, 3600), 30)
+    .option('--timeout <s>', 'seconds to wait for its API and for it to join the cluster', intArg('--timeout', 1, 3600), 30)
     .action(action(ctx, async (o: DirOpts & { node: number; timeout: number }) => await startOne(ctx, o)))
 
   for (const c of clusterStatusCommands(ctx)) cluster.addCommand(c)
@@ -198,7 +198,8 @@ async function waitForMembers (nodes: ClusterNode[], want: number, timeoutMs: nu
       }
       try {
         const s = await new ApiClient(n.apiUrl, STATUS_TIMEOUT_MS).status()
-        if (s.members.length >= want) done.add(n.index)
+        if (s.members.length >= want && s.joined !== false) done.add(n.index)
+        else if (s.members.length >= want) lag.push(`node ${n.index} (${n.apiUrl}) sees all ${want} members but has not joined yet`)
         else lag.push(`node ${n.index} (${n.apiUrl}) sees ${s.members.length} of ${want} members`)
       } catch (err) {
         lag.push(`node ${n.index} (${n.apiUrl}) not answering: ${(err as Error).message}`)
@@ -340,8 +341,12 @@ async function startOne (ctx: Ctx, o: DirOpts & { node: number; timeout: number 
       return EXIT.FAILURE
     }
     try {
-      await new ApiClient(node.apiUrl, STATUS_TIMEOUT_MS).status()
-      break
+      // joined: the node serves client I/O (it waits for a peer to agree on the member set, at most JOIN_TIMEOUT_MS)
+      if ((await new ApiClient(node.apiUrl, STATUS_TIMEOUT_MS).status()).joined !== false) break
+      if (Date.now() >= deadline) {
+        p.error(`node ${node.index} API is up but the node did not join the cluster within ${o.timeout} s`)
+        return EXIT.FAILURE
+      }
     } catch (err) {
       if (Date.now() >= deadline) {
         p.error(`node ${node.index} API did not come up within ${o.timeout} s: ${(err as Error).message}`)
