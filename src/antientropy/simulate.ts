@@ -8,18 +8,10 @@ import { encodedSize } from '../codec/deltaVarint.js'
 import type { AeFrame } from '../wire/bellwether_pb.js'
 import { ReconSet } from './reconSet.js'
 import { ReconSession, encodeFrame, type SessionOptions } from './session.js'
+import { seededRng } from '../rng.js'
 
-/** mulberry32: small, fast, and the same sequence on every platform for a given seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** kept under its old name for the simulation's callers */
+export const rng = seededRng
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 

@@ -3,11 +3,13 @@
 // the same plan, and `chaos run` can derive plans from one seed and print them for a replay.
 // Every plan is symmetric: a one-way cut is a different fault (and not one we model yet).
 
+import { seededRng, type Rng } from '../rng.js'
+
 /** node index → the node indexes it must not talk to; every node of the shape is a key, sorted. */
 export type CutPlan = Map<number, number[]>
 
-/** uniform in [0, 1), like Math.random; pass a seeded one for reproducible runs */
-export type Rng = () => number
+// shape callers pass a seeded Rng (or null for Math.random); they import both from here
+export { seededRng, type Rng }
 
 export const SHAPES = ['halves', 'isolate', 'majorities-ring', 'bridge'] as const
 export type Shape = typeof SHAPES[number]
@@ -15,22 +17,6 @@ export type Shape = typeof SHAPES[number]
 /** Bad groups or a shape the nodes cannot take: the caller's input, never a bug. */
 export class ShapeError extends Error {
   override name = 'ShapeError'
-}
-
-/**
- * mulberry32: tiny, fast, and good enough to pick sides. The seed is reduced to 32 bits (a
- * 64-bit run seed folds both halves in), so the same seed gives the same shapes everywhere.
- */
-export function seededRng (seed: number | bigint): Rng {
-  const big = BigInt.asUintN(64, BigInt(seed))
-  let a = Number((big & 0xffffffffn) ^ (big >> 32n)) >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /**
