@@ -130,7 +130,7 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
     }
     // the sampler keeps watching until the cluster has converged: that is the heal → converged time
     const t0 = Date.now()
-    const wait = await bw(['cluster', 'wait', '--timeout', String(o.waitTimeoutS ?? 180), '--dir', dir], ((o.waitTimeoutS ?? 180) + 30) * 1000)
+    const wait = await bw(['cluster', 'wait', '--timeout', String(o.waitTimeoutS ?? 180), '--dir', dir], { timeoutMs: ((o.waitTimeoutS ?? 180) + 30) * 1000 })
     summary.converged = wait.code === 0
     summary.convergeMs = Date.now() - t0
     if (!summary.converged) errors.push(`cluster did not converge after the final heal: ${(wait.stderr.trim() || wait.stdout.trim()).slice(0, 1000)}`)
@@ -138,7 +138,7 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
     stopSampler.abort()
     summary.sampler = await sampler.catch((e) => { errors.push(`sampler: ${(e as Error).message}`); return undefined })
     await history.close()
-    const check = await bw(['check', '--history', historyFile, '--json', '--dir', dir], 600_000)
+    const check = await bw(['check', '--history', historyFile, '--json', '--dir', dir], { timeoutMs: 600_000 })
     try {
       summary.check = JSON.parse(check.stdout)
     } catch {

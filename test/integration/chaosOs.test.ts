@@ -19,10 +19,9 @@ import { findTool, runTool } from '../../src/chaos/exec.js'
 import { clusterTableName, listOurTables, lossTableName, parseTableJson, tableDrops } from '../../src/chaos/nft.js'
 import { hostIfName, listNamespaces, netnsIdOf, pidsIn } from '../../src/chaos/netns.js'
 import { packageRoot, processState } from '../../src/cluster/launcher.js'
+import { bw, json, ok, show, sleep, waitFor as waitUntil } from '../helpers/cli.js'
 
 const ROOT = packageRoot()
-const BIN = join(ROOT, 'bin', 'bellwether.js')
-const CLI_TIMEOUT_MS = 180_000
 /** gossipsub keeps a message for 5 heartbeats of 250 ms; after this only anti-entropy repairs */
 const OUTLAST_GOSSIP_MS = 3_500
 /** membership drops a peer after ≈ 10 s of missed pings; leave room on a busy 2-core machine */
@@ -40,65 +39,8 @@ const SKIP_NETNS = skipReason(true)
 if (SKIP_OS !== null) console.warn(`chaosOs.test.ts: skipping the os-mode tests: ${SKIP_OS}`)
 if (SKIP_NETNS !== null) console.warn(`chaosOs.test.ts: skipping the netns-mode tests: ${SKIP_NETNS}`)
 
-interface Run { code: number; stdout: string; stderr: string; out: Buffer }
-
-/** `bellwether ARGS --dir DIR`, as a separate process; never throws for a non-zero exit. */
-async function bw (dir: string, args: string[], opts: { stdin?: Uint8Array; timeoutMs?: number } = {}): Promise<Run> {
-  const env = { ...process.env }
-  delete env.BELLWETHER_DIR
-  delete env.BELLWETHER_DEBUG
-  const child = spawn(process.execPath, [BIN, ...args, '--dir', dir], {
-    cwd: ROOT, env, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
-  })
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  child.stdout!.on('data', (b: Buffer) => out.push(b))
-  child.stderr!.on('data', (b: Buffer) => err.push(b))
-  if (opts.stdin !== undefined) child.stdin!.end(Buffer.from(opts.stdin))
-  const ms = opts.timeoutMs ?? CLI_TIMEOUT_MS
-  let timedOut = false
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, ms)
-  const code = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (c, sig) => resolve(c ?? (sig !== null ? 128 : 1)))
-  }).finally(() => clearTimeout(timer))
-  const stdout = Buffer.concat(out)
-  const r = { code, stdout: stdout.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), out: stdout }
-  if (timedOut) throw new Error(`bellwether ${args.join(' ')}: no exit within ${ms} ms\n${r.stderr}`)
-  return r
-}
-
-function show (args: string[], r: Run): string {
-  return `bellwether ${args.join(' ')} → exit ${r.code}\nstdout: ${r.stdout.slice(0, 4000)}\nstderr: ${r.stderr.slice(0, 4000)}`
-}
-
-async function ok (dir: string, args: string[], opts: { stdin?: Uint8Array } = {}): Promise<Run> {
-  const r = await bw(dir, args, opts)
-  expect(r.code, show(args, r)).toBe(0)
-  return r
-}
-
-async function json (dir: string, args: string[]): Promise<any> {
-  const r = await ok(dir, [...args, '--json'])
-  try {
-    return JSON.parse(r.stdout)
-  } catch {
-    throw new Error(`not JSON: ${show(args, r)}`)
-  }
-}
-
-async function waitFor (what: string, timeoutMs: number, cond: () => Promise<boolean | string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: boolean | string = false
-  for (;;) {
-    last = await cond()
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${typeof last === 'string' ? `: ${last}` : ''}`)
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+/** these tests poll once a second */
+const waitFor = async (what: string, timeoutMs: number, cond: () => Promise<boolean | string>): Promise<void> => await waitUntil(what, timeoutMs, cond, 1000)
 
 /** the table as the kernel has it, or null */
 async function nftTable (name: string, netns?: string): Promise<ReturnType<typeof parseTableJson>> {

@@ -3,13 +3,13 @@
 // skew, then the history checker. The verdict must be zero lost, zero revived, zero unpurged,
 // zero stale caches, and afterwards nothing of ours may remain: no nft table, no namespace,
 // no node process. Needs root and nft (CI has both); skipped with the reason otherwise.
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { binPath, packageRoot } from '../../src/cluster/launcher.js'
+import { bw } from '../../src/chaos/bw.js'
 import { findTool } from '../../src/chaos/exec.js'
 import { planSchedule } from '../../src/chaos/nemesis.js'
 
@@ -50,17 +50,9 @@ describe.skipIf(why !== '')(`chaos run: OS partitions + kill + pause + skew on 5
 
   it('nothing lost, nothing revived, caches equal disks, and nothing of ours left behind', async () => {
     dir = await mkdtemp(join(tmpdir(), 'bw-chaosrun-'))
-    const args = [binPath(), 'chaos', 'run', '--nodes', '5', '--duration', String(DURATION_S), '--nemesis', 'partition,kill,pause,skew',
+    const args = ['chaos', 'run', '--nodes', '5', '--duration', String(DURATION_S), '--nemesis', 'partition,kill,pause,skew',
       '--mode', 'os', '--seed', SEED.toString(), '--hold', HOLD.join('-'), '--gap', GAP.join('-'), '--dir', dir, '--ip-base', '127.0.1.60', '--json']
-    const child = spawn(process.execPath, args, { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => err.push(b))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 540_000)
-    const code = await new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? 1))).finally(() => clearTimeout(timer))
-    const stdout = Buffer.concat(out).toString('utf8')
-    const stderr = Buffer.concat(err).toString('utf8')
+    const { code, stdout, stderr } = await bw(args, { timeoutMs: 540_000 })
     let summary: any
     try {
       summary = JSON.parse(stdout)

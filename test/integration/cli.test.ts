@@ -16,79 +16,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot, processState } from '../../src/cluster/launcher.js'
+import { bw as cliBw, json as cliJson, ok as cliOk, show, sleep, waitFor, type CliOptions, type CliRun } from '../helpers/cli.js'
 
 const ROOT = packageRoot()
 const BIN = join(ROOT, 'bin', 'bellwether.js')
 const NODES = 5
 const IP_BASE = '127.0.0.150'
-const CLI_TIMEOUT_MS = 180_000
 /** gossipsub keeps a message for 5 heartbeats of 250 ms; after this only anti-entropy repairs */
 const OUTLAST_GOSSIP_MS = 3_500
-
-interface Run { code: number; stdout: string; stderr: string; out: Buffer }
 
 let dir = ''
 const launched: Array<{ pid: number; dataDir: string }> = []
 
-/** `bellwether ARGS --dir DIR`, as a separate process; never throws for a non-zero exit. */
-async function bw (args: string[], opts: { stdin?: Uint8Array; timeoutMs?: number } = {}): Promise<Run> {
-  const env = { ...process.env }
-  delete env.BELLWETHER_DIR
-  delete env.BELLWETHER_DEBUG
-  const child = spawn(process.execPath, [BIN, ...args, '--dir', dir], {
-    cwd: ROOT, env, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
-  })
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  child.stdout!.on('data', (b: Buffer) => out.push(b))
-  child.stderr!.on('data', (b: Buffer) => err.push(b))
-  if (opts.stdin !== undefined) child.stdin!.end(Buffer.from(opts.stdin))
-  const ms = opts.timeoutMs ?? CLI_TIMEOUT_MS
-  let timedOut = false
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, ms)
-  const code = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (c, sig) => resolve(c ?? (sig !== null ? 128 : 1)))
-  }).finally(() => clearTimeout(timer))
-  const stdout = Buffer.concat(out)
-  const r = { code, stdout: stdout.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), out: stdout }
-  if (timedOut) throw new Error(`bellwether ${args.join(' ')}: no exit within ${ms} ms\n${r.stderr}`)
-  return r
-}
-
-function show (args: string[], r: Run): string {
-  return `bellwether ${args.join(' ')} → exit ${r.code}\nstdout: ${r.stdout.slice(0, 4000)}\nstderr: ${r.stderr.slice(0, 4000)}`
-}
-
-/** runs, expects exit 0, returns stdout */
-async function ok (args: string[], opts: { stdin?: Uint8Array } = {}): Promise<Run> {
-  const r = await bw(args, opts)
-  expect(r.code, show(args, r)).toBe(0)
-  return r
-}
-
-/** runs with --json, expects exit 0, returns the parsed answer */
-async function json (args: string[]): Promise<any> {
-  const r = await ok([...args, '--json'])
-  try {
-    return JSON.parse(r.stdout)
-  } catch {
-    throw new Error(`not JSON: ${show(args, r)}`)
-  }
-}
-
-async function waitFor (what: string, timeoutMs: number, cond: () => Promise<boolean | string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: boolean | string = false
-  for (;;) {
-    last = await cond()
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${typeof last === 'string' ? `: ${last}` : ''}`)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+// the shared CLI helpers, against this file's cluster
+const bw = async (args: string[], opts?: CliOptions): Promise<CliRun> => await cliBw(dir, args, opts)
+const ok = async (args: string[], opts?: CliOptions): Promise<CliRun> => await cliOk(dir, args, opts)
+const json = async (args: string[]): Promise<any> => await cliJson(dir, args)
 
 /** bits 32..55 of the 16-hex-digit oid (data and inode objects alike) */
 const vidOf = (oid: string): string => oid.slice(2, 8)

@@ -28,7 +28,6 @@
 // deleted VDI could be recovered (a node returning with data that did not change meanwhile)
 // must recover nothing at all. afterAll runs `cluster down --purge` and asserts that no node
 // process is left.
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
@@ -36,35 +35,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot, processState } from '../../src/cluster/launcher.js'
+import { bw as cliBw, json as cliJson, ok as cliOk, show, sleep, waitFor, type CliOptions, type CliRun } from '../helpers/cli.js'
 
 const ROOT = packageRoot()
-const BIN = join(ROOT, 'bin', 'bellwether.js')
-const CLI_TIMEOUT_MS = 180_000
 const WAIT_S = '120'
 /** gossipsub keeps a message for 5 heartbeats of 250 ms; after this only anti-entropy repairs */
 const OUTLAST_GOSSIP_MS = 3_500
 
-interface Run { code: number, stdout: string, stderr: string, out: Buffer }
 interface FileNode { index: number, pid: number | null, apiUrl: string, dataDir: string, peerId: string }
 interface Totals { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number }
 interface Progress { epoch: string, running: boolean, toRecover: number, recovered: number, failed: number, deletedSkipped: number, errors: string[] }
-
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-function show (args: string[], r: Run): string {
-  return `bellwether ${args.join(' ')} → exit ${r.code}\nstdout: ${r.stdout.slice(0, 4000)}\nstderr: ${r.stderr.slice(0, 4000)}`
-}
-
-async function waitFor (what: string, timeoutMs: number, cond: () => Promise<boolean | string>, everyMs = 500): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: boolean | string = false
-  for (;;) {
-    last = await cond()
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${typeof last === 'string' ? `: ${last}` : ''}`)
-    await sleep(everyMs)
-  }
-}
 
 async function getJson (url: string): Promise<any> {
   const r = await fetch(url, { signal: AbortSignal.timeout(5000) })
@@ -98,48 +78,12 @@ class ProcCluster {
     this.watch()
   }
 
-  /** `bellwether ARGS --dir DIR` as a separate process; never throws for a non-zero exit */
-  async bw (args: string[], opts: { stdin?: Uint8Array, timeoutMs?: number } = {}): Promise<Run> {
-    const env = { ...process.env }
-    delete env.BELLWETHER_DIR
-    delete env.BELLWETHER_DEBUG
-    const child = spawn(process.execPath, [BIN, ...args, '--dir', this.dir], {
-      cwd: ROOT, env, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
-    })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout!.on('data', (b: Buffer) => out.push(b))
-    child.stderr!.on('data', (b: Buffer) => err.push(b))
-    if (opts.stdin !== undefined) child.stdin!.end(Buffer.from(opts.stdin))
-    const ms = opts.timeoutMs ?? CLI_TIMEOUT_MS
-    let timedOut = false
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, ms)
-    const code = await new Promise<number>((resolve, reject) => {
-      child.once('error', reject)
-      child.once('close', (c, sig) => resolve(c ?? (sig !== null ? 128 : 1)))
-    }).finally(() => clearTimeout(timer))
-    const stdout = Buffer.concat(out)
-    const r = { code, stdout: stdout.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), out: stdout }
-    if (timedOut) throw new Error(`bellwether ${args.join(' ')}: no exit within ${ms} ms\n${r.stderr}`)
-    return r
-  }
-
+  /** `bellwether ARGS --dir DIR` (test/helpers/cli.ts) against this cluster */
+  async bw (args: string[], opts: CliOptions = {}): Promise<CliRun> { return await cliBw(this.dir, args, opts) }
   /** runs, expects exit 0 */
-  async ok (args: string[], opts: { stdin?: Uint8Array } = {}): Promise<Run> {
-    const r = await this.bw(args, opts)
-    expect(r.code, show(args, r)).toBe(0)
-    return r
-  }
-
+  async ok (args: string[], opts: CliOptions = {}): Promise<CliRun> { return await cliOk(this.dir, args, opts) }
   /** runs with --json, expects exit 0, returns the parsed answer */
-  async json (args: string[]): Promise<any> {
-    const r = await this.ok([...args, '--json'])
-    try {
-      return JSON.parse(r.stdout)
-    } catch {
-      throw new Error(`not JSON: ${show(args, r)}`)
-    }
-  }
+  async json (args: string[]): Promise<any> { return await cliJson(this.dir, args) }
 
   file (): FileNode[] {
     return JSON.parse(readFileSync(join(this.dir, 'cluster.json'), 'utf8')).nodes as FileNode[]

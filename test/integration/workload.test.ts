@@ -17,38 +17,33 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { processState, packageRoot } from '../../src/cluster/launcher.js'
-import { bw as runBw } from '../../src/chaos/bw.js'
 import { readClusterFile, type ClusterFile } from '../../src/cluster/clusterFile.js'
 import { contentDigest, HistoryWriter, type OpEvent, type OpF } from '../../src/chaos/history.js'
 import { DeleteTracker, RunningNodes } from '../../src/chaos/runState.js'
 import { runSampler } from '../../src/chaos/sampler.js'
 import { call, runWorkload, writeContent } from '../../src/chaos/workload.js'
 import { formatOid, parseVid, vidToDataOid } from '../../src/oid.js'
+import { bw as cliBw, sleep, waitFor, type CliRun } from '../helpers/cli.js'
 
 const ROOT = packageRoot()
 const NODES = 3
 const IP_BASE = '127.0.0.170'
-const CLI_TIMEOUT_MS = 180_000
 const OBJ = 4096
 const SEED = process.env.BW_SEED !== undefined ? BigInt(process.env.BW_SEED) : BigInt(Date.now() % 1_000_000_007)
-
-interface Run { code: number; stdout: string; stderr: string }
 
 let dir = ''
 let hdir = ''
 const launched = new Map<number, string>() // pid → data dir
 
-async function bw (args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<Run> {
-  const r = await runBw([...args, '--dir', dir], timeoutMs)
-  if (r.timedOut) throw new Error(`bellwether ${args.join(' ')}: no exit within ${timeoutMs} ms\n${r.stderr}`)
-  return r
-}
+/** the shared CLI runner (test/helpers/cli.ts), against this file's cluster */
+const bw = async (args: string[]): Promise<CliRun> => await cliBw(dir, args)
 
-function show (args: string[], r: Run): string {
+/** not the shared show(): the seed comes first (to replay a failure), and more of stdout (a `check --history` report is long) */
+function show (args: string[], r: CliRun): string {
   return `seed=${SEED}: bellwether ${args.join(' ')} → exit ${r.code}\nstdout: ${r.stdout.slice(0, 6000)}\nstderr: ${r.stderr.slice(0, 3000)}`
 }
 
-async function ok (args: string[]): Promise<Run> {
+async function ok (args: string[]): Promise<CliRun> {
   const r = await bw(args)
   expect(r.code, show(args, r)).toBe(0)
   return r
@@ -60,16 +55,6 @@ async function checkHistory (path: string, code: number): Promise<any> {
   const r = await bw(args)
   expect(r.code, show(args, r)).toBe(code)
   return JSON.parse(r.stdout)
-}
-
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-async function waitFor (what: string, timeoutMs: number, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(250)
-  }
 }
 
 async function cluster (): Promise<ClusterFile> {
@@ -228,7 +213,7 @@ describe('chaos workload + history checker against a 3-node process cluster', { 
     })
     tracker.vdiDeleted(parseVid(vid), generation, history.now())
     expect(deleted).toEqual({ vid, generation })
-    await waitFor('node 1 to purge the VDI', 30_000, async () => !existsSync(objFile))
+    await waitFor('node 1 to purge the VDI', 30_000, async () => !existsSync(objFile), 250)
     await sleep(1_500) // samples showing node 1 without it
     writeFileSync(objFile, saved) // behind the node's back: on disk, not in its cache
     await sleep(700)
