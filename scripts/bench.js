@@ -6,7 +6,7 @@
 //
 //   npm run bench                         all sections (≈ 7 min on 2 busy cores)
 //   npm run bench -- --only purge,memory  some of them
-//   npm run bench -- --only recovery      one of them (recovery: ≈ 4 min)
+//   npm run bench -- --only recovery      one of them (recovery: ≈ 5 min; 7-10 min on busy cores)
 //   npm run bench -- --seed 42 --deletes 100 --markdown
 //
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().

@@ -116,10 +116,17 @@ function watchRecovery (nodes, everyMs = 100) {
 
 /** one VDI of `objects` × `objectSize` random bytes, written through `via` in one PUT; returns its vid and the write time */
 async function writeVdi (via, name, { objects, objectSize, copies }) {
-  const info = await api(`${via.apiUrl}/vdi`, { method: 'POST', body: { name, size: objects * objectSize, copies, objectSize } })
+  // the node writes the inode to `copies` replicas under its own 10 s per-request deadline: give it room to answer
+  const info = await api(`${via.apiUrl}/vdi`, { method: 'POST', body: { name, size: objects * objectSize, copies, objectSize }, timeoutMs: 60_000 })
   const data = randomBytes(objects * objectSize)
   const t0 = performance.now()
-  await api(`${via.apiUrl}/vdi/${name}/data?offset=0`, { method: 'PUT', body: data, type: 'application/octet-stream', timeoutMs: 600_000 })
+  try {
+    await api(`${via.apiUrl}/vdi/${name}/data?offset=0`, { method: 'PUT', body: data, type: 'application/octet-stream', timeoutMs: 600_000 })
+  } catch (err) {
+    // how long it ran tells a per-request deadline (the object protocol's 10 s) from an early refusal
+    err.message = `${err.message} (after ${fmtMs(performance.now() - t0)})`
+    throw err
+  }
   return { vid: info.vid, writeMs: performance.now() - t0, bytes: data.length }
 }
 
