@@ -14,6 +14,12 @@ export const MAX_OBJECT_SIZE = 8 * 1024 * 1024
 export const MAX_FRAME_BYTES = MAX_OBJECT_SIZE + 64 * 1024
 
 export const REQUEST_TIMEOUT_MS = 10_000
+/**
+ * A request that moves an object gets REQUEST_TIMEOUT_MS plus the time its bytes take at
+ * this rate: one fixed deadline failed every 4 MiB write on a loaded machine (16 transfers of
+ * 4 MiB sharing a few MB/s), while a dead peer must still be given up on about as fast.
+ */
+export const MIN_TRANSFER_BYTES_PER_SEC = 1024 * 1024
 export const LIST_CHUNK_OIDS = 8192
 /** oids in one read-repair hint; recovery sends bigger sets in several */
 export const MAX_PURGE_HINT_OIDS = 8192

@@ -11,7 +11,7 @@ import {
 } from '../wire/bellwether_pb.js'
 import { exchange, serveOne } from './framing.js'
 import type { Host } from './host.js'
-import { MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, OBJ_PROTOCOL, REQUEST_TIMEOUT_MS } from './constants.js'
+import { MAX_INBOUND_STREAMS, MAX_OBJECT_SIZE, MAX_OUTBOUND_STREAMS, MIN_TRANSFER_BYTES_PER_SEC, OBJ_PROTOCOL, REQUEST_TIMEOUT_MS } from './constants.js'
 
 /** The node's side of the object protocol. Calls may run concurrently; each must settle within the request timeout. */
 export interface ObjectHandler {
@@ -54,7 +54,8 @@ export class ObjectService {
   async start (): Promise<void> {
     await this.host.handle(OBJ_PROTOCOL, ({ stream, connection }) => {
       const from = connection.remotePeer.toString()
-      const signal = AbortSignal.timeout(this.timeoutMs)
+      // the request's size is unknown until it is read: bound a stream by the largest transfer
+      const signal = AbortSignal.timeout(this.deadline(MAX_OBJECT_SIZE))
       serveOne(stream, signal, (bytes) => this.respond(bytes, from)).catch((err) => {
         this.log.debug({ err: String(err), from }, 'object request failed')
         stream.abort(err)
@@ -97,8 +98,13 @@ export class ObjectService {
     }
   }
 
-  private async * call (peer: string, op: Parameters<typeof create<typeof ObjRequestSchema>>[1], signal?: AbortSignal): AsyncGenerator<ObjResponse> {
-    const sig = signal ?? AbortSignal.timeout(this.timeoutMs)
+  /** the request timeout plus the time `bytes` take at the slowest rate we still call working */
+  private deadline (bytes: number): number {
+    return this.timeoutMs + Math.ceil(bytes * 1000 / MIN_TRANSFER_BYTES_PER_SEC)
+  }
+
+  private async * call (peer: string, op: Parameters<typeof create<typeof ObjRequestSchema>>[1], signal?: AbortSignal, bytes = 0): AsyncGenerator<ObjResponse> {
+    const sig = signal ?? AbortSignal.timeout(this.deadline(bytes))
     const stream = await this.host.dialProtocol(peerIdFromString(peer), OBJ_PROTOCOL, { signal: sig })
     const request = toBinary(ObjRequestSchema, create(ObjRequestSchema, { ...op, hlc: this.handler.stamp() }))
     for await (const frame of exchange(stream, request, sig)) {
@@ -106,17 +112,18 @@ export class ObjectService {
     }
   }
 
-  private async one (peer: string, op: Parameters<typeof create<typeof ObjRequestSchema>>[1]): Promise<ObjResponse> {
-    for await (const res of this.call(peer, op)) return res
+  private async one (peer: string, op: Parameters<typeof create<typeof ObjRequestSchema>>[1], bytes = 0): Promise<ObjResponse> {
+    for await (const res of this.call(peer, op, undefined, bytes)) return res
     throw new ObjectServiceError(`peer ${peer} closed the stream without answering`, Status.ERROR)
   }
 
   async put (peer: string, put: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
-    return await this.one(peer, { op: { case: 'put', value: put as PutObject } })
+    return await this.one(peer, { op: { case: 'put', value: put as PutObject } }, put.data.byteLength)
   }
 
-  async get (peer: string, oid: bigint, headerOnly = false): Promise<ObjResponse> {
-    return await this.one(peer, { op: { case: 'get', value: { oid, headerOnly } as GetObject } })
+  /** `expectBytes`: the object's size if the caller knows it (else the largest an object may be) */
+  async get (peer: string, oid: bigint, headerOnly = false, expectBytes = MAX_OBJECT_SIZE): Promise<ObjResponse> {
+    return await this.one(peer, { op: { case: 'get', value: { oid, headerOnly } as GetObject } }, headerOnly ? 0 : expectBytes)
   }
 
   /** read-repair: tell `peer` that tombstones cover these copies it listed */

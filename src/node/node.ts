@@ -433,9 +433,9 @@ export class BellwetherNode implements ClusterIO {
     return await this.objects.put(peer, obj)
   }
 
-  async get (peer: string, oid: bigint, headerOnly = false): Promise<ObjResponse> {
+  async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> {
     if (peer === this.self) return await this.handler.get(create(GetObjectSchema, { oid, headerOnly }), this.self, 0n)
-    return await this.objects.get(peer, oid, headerOnly)
+    return await this.objects.get(peer, oid, headerOnly, expectBytes)
   }
 
   async listInodes (peer: string): Promise<bigint[]> {

@@ -13,7 +13,8 @@ export interface ClusterIO {
   zones (): number
   placement (oid: bigint, copies: number): string[]
   put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse>
-  get (peer: string, oid: bigint, headerOnly?: boolean): Promise<ObjResponse>
+  /** expectBytes: the object size when known (a VDI's object size), so the request deadline fits it */
+  get (peer: string, oid: bigint, headerOnly?: boolean, expectBytes?: number): Promise<ObjResponse>
   listInodes (peer: string): Promise<bigint[]>
   /** the vid's folded (causally stable) deleted generation, if any: only then may the vid be reused */
   stableFloor (vid: number): number | undefined

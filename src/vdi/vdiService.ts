@@ -12,6 +12,8 @@ import {
 
 const MAX_PROBES = 1024
 const IO_PARALLELISM = 8
+/** replica bytes in flight for one VDI read or write: big objects go fewer at a time, so each transfer keeps a useful share of the link */
+const IO_WINDOW_BYTES = 32 * 1024 * 1024
 const WRITE_RETRIES = 3
 
 export interface CreateRequest { name: string, size: number, copies?: number, objectSize?: number, prealloc?: boolean }
@@ -36,7 +38,7 @@ export class VdiService {
     this.inodes.set(name, inode)
     if (req.prealloc === true) {
       const zero = new Uint8Array(objectSize)
-      await this.forEachObject(0, objectCount(inode), async (idx) => { await this.writeReplicas(inode, vidToDataOid(inode.vid, idx), zero) })
+      await this.forEachObject(inode.objectSize * inode.copies, 0, objectCount(inode), async (idx) => { await this.writeReplicas(inode, vidToDataOid(inode.vid, idx), zero) })
     }
     return inode
   }
@@ -78,7 +80,7 @@ export class VdiService {
     const first = Math.floor(offset / inode.objectSize)
     const last = Math.floor((offset + data.byteLength - 1) / inode.objectSize)
     if (data.byteLength === 0) return { written: 0, objects: 0 }
-    await this.forEachObject(first, last + 1, async (idx) => {
+    await this.forEachObject(inode.objectSize * inode.copies, first, last + 1, async (idx) => {
       const objStart = idx * inode.objectSize
       const from = Math.max(offset, objStart)
       const to = Math.min(offset + data.byteLength, objStart + inode.objectSize)
@@ -113,7 +115,7 @@ export class VdiService {
     if (length === 0) return out
     const first = Math.floor(offset / inode.objectSize)
     const last = Math.floor((offset + length - 1) / inode.objectSize)
-    await this.forEachObject(first, last + 1, async (idx) => {
+    await this.forEachObject(inode.objectSize, first, last + 1, async (idx) => {
       const data = await this.readObject(inode, vidToDataOid(inode.vid, idx))
       if (data == null) return // never written: zeros, like a sparse Sheepdog VDI
       const objStart = idx * inode.objectSize
@@ -197,7 +199,7 @@ export class VdiService {
     // the data from the first target and the versions of the others, in one round trip: a
     // target back from an absence may hold a stale version until its recovery has run, and
     // the newest version must win the read, not the first answer
-    const answers = await Promise.allSettled(targets.map(async (p, i) => await this.io.get(p, oid, i > 0)))
+    const answers = await Promise.allSettled(targets.map(async (p, i) => await this.io.get(p, oid, i > 0, inode.objectSize)))
     let newest: { i: number, version: bigint } | undefined
     for (let i = 0; i < answers.length; i++) {
       const a = answers[i]
@@ -214,7 +216,7 @@ export class VdiService {
       const first = answers[0]
       const peer = targets[newest.i]
       try {
-        const got = newest.i === 0 && first.status === 'fulfilled' ? first.value : await this.io.get(peer, oid)
+        const got = newest.i === 0 && first.status === 'fulfilled' ? first.value : await this.io.get(peer, oid, false, inode.objectSize)
         if (got.status === Status.OK && got.version >= newest.version) return got.data
         if (got.status === Status.DELETED) throw new VdiError(`object ${formatOid(oid)} is deleted`, 'DELETED')
         errors.push(`${peer}: ${got.error !== '' ? got.error : Status[got.status]} while reading the newest version`)
@@ -225,14 +227,15 @@ export class VdiService {
     }
     // placement may have moved since the write (a view change before recovery ran): ask everyone else
     const others = this.io.members().filter((p) => !targets.includes(p))
-    const best = await this.newest(oid, others, errors)
+    const best = await this.newest(oid, others, errors, inode.objectSize)
     if (best != null) return best.data
     if (errors.length > 0) throw new VdiError(`object ${formatOid(oid)} unreadable: ${errors.join('; ')}`, 'UNAVAILABLE')
     return undefined
   }
 
-  private async newest (oid: bigint, peers: string[], errors: string[] = []): Promise<ObjResponse | undefined> {
-    const answers = await Promise.allSettled(peers.map(async (p) => await this.io.get(p, oid)))
+  /** expectBytes: how big the object is (an inode: small, so the plain request deadline) */
+  private async newest (oid: bigint, peers: string[], errors: string[] = [], expectBytes = 0): Promise<ObjResponse | undefined> {
+    const answers = await Promise.allSettled(peers.map(async (p) => await this.io.get(p, oid, false, expectBytes)))
     let best: ObjResponse | undefined
     answers.forEach((a, i) => {
       if (a.status === 'rejected') { errors.push(`${peers[i]}: ${String(a.reason?.message ?? a.reason)}`); return }
@@ -271,7 +274,9 @@ export class VdiService {
     }
   }
 
-  private async forEachObject (from: number, to: number, fn: (idx: number) => Promise<void>): Promise<void> {
+  /** fn over object indexes [from, to), as many at once as IO_WINDOW_BYTES allows for `bytesEach` bytes an object */
+  private async forEachObject (bytesEach: number, from: number, to: number, fn: (idx: number) => Promise<void>): Promise<void> {
+    const parallel = Math.max(1, Math.min(IO_PARALLELISM, Math.floor(IO_WINDOW_BYTES / Math.max(1, bytesEach))))
     let next = from
     let failed: unknown
     const worker = async (): Promise<void> => {
@@ -280,7 +285,7 @@ export class VdiService {
         try { await fn(idx) } catch (err) { failed ??= err }
       }
     }
-    await Promise.all(Array.from({ length: Math.min(IO_PARALLELISM, to - from) }, worker))
+    await Promise.all(Array.from({ length: Math.min(parallel, to - from) }, worker))
     if (failed != null) throw failed
   }
 }
