@@ -14,7 +14,8 @@ import type { ReconSet } from '../antientropy/reconSet.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { AeFrame, LogSummary } from '../wire/bellwether_pb.js'
 import type { Host } from './host.js'
-import { AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
+import { AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, CLOSE_GRACE_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
+import { settlesWithin } from './framing.js'
 
 /** The node's side of anti-entropy. */
 export interface AeHandler {
@@ -128,8 +129,19 @@ export class AntiEntropyService {
     } finally {
       clearTimeout(timer)
       out.end()
-      await sinkDone
-      await stream.close().catch(() => { stream.abort(new Error('close failed')) })
+      // Never wait on the sink past the stream's own end: once the muxer's side of the sink has
+      // ended (the connection closed under the session, a reset, the deadline's abort above),
+      // the byte-stream wrapper libp2p puts in front of it waits forever for a reader of the end
+      // marker we just queued, so sinkDone would never settle and the session never return.
+      // The flush gets what is left of the session's deadline, and at least a short grace.
+      const flushMs = Math.max(CLOSE_GRACE_MS, report.startedAt + this.timeoutMs - Date.now())
+      const flushed = stream.writeStatus !== 'closed' && await settlesWithin(sinkDone, flushMs)
+      if (!flushed) {
+        report.error ??= `stream to ${peer} ended before the session's last frames were sent`
+        stream.abort(new Error(report.error))
+      }
+      // a graceful close waits for the peer's end too: bounded as well
+      await stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => { stream.abort(new Error('close failed')) })
       const st = session.stats
       Object.assign(report, { ms: Date.now() - report.startedAt, framesIn: st.framesIn, framesOut: st.framesOut, rounds: st.rounds, sent: st.recordsSent })
       this.account(report)

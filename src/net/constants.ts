@@ -44,6 +44,8 @@ export const OUTBOX_MAX_BATCHES = 1024
 export const AE_PROTOCOL = `/${PROTOCOL_PREFIX}/ae/1.0.0`
 /** a whole reconciliation session, however many rounds */
 export const AE_SESSION_TIMEOUT_MS = 20_000
+/** after a session: how long its last frames may take to reach the muxer, and the peer to close its end */
+export const CLOSE_GRACE_MS = 5000
 /** at most this many sessions run at once on a node, whatever their trigger */
 export const AE_MAX_CONCURRENT = 4
 /** a beacon-triggered session with the same peer at most this often */

@@ -7,13 +7,48 @@ import { MAX_FRAME_BYTES } from './constants.js'
 
 export class FrameError extends Error {}
 
+/** true if `p` settles (either way) within `ms`; false once `ms` have passed without it */
+export async function settlesWithin (p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false) }, ms) })
+  try {
+    return await Promise.race([p.then(() => true, () => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Write `frames` to the stream's sink, giving up when `signal` aborts. The sink of a
+ * negotiated libp2p stream is a byte-stream wrapper that hands each chunk, and at the end an
+ * end marker, to the muxer's sink; once that has ended (stream aborted or reset, connection
+ * closed) the wrapper waits forever for a reader, so an unguarded write would never settle.
+ */
+async function writeAll (stream: Stream, frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal: AbortSignal, maxBytes: number): Promise<void> {
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(new FrameError(`write abandoned: ${String(signal.reason ?? 'aborted')}`)) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  const written = pipe(frames, (src) => lp.encode(src, { maxDataLength: maxBytes }), stream.sink)
+  // whichever loses must not surface as an unhandled rejection
+  aborted.catch(() => {})
+  written.catch(() => {})
+  try {
+    await Promise.race([written, aborted])
+  } finally {
+    if (onAbort != null) signal.removeEventListener('abort', onAbort)
+  }
+}
+
 /** Client side: send `request`, close our write side, yield each response frame. */
 export async function * exchange (stream: Stream, request: Uint8Array, signal: AbortSignal, maxBytes = MAX_FRAME_BYTES): AsyncGenerator<Uint8Array> {
   const onAbort = (): void => { stream.abort(new FrameError(`request timed out: ${String(signal.reason ?? 'aborted')}`)) }
   signal.addEventListener('abort', onAbort, { once: true })
   try {
     // it-length-prefixed refuses to encode past 4 MiB unless told: objects go up to MAX_OBJECT_SIZE
-    await pipe([request], (src) => lp.encode(src, { maxDataLength: maxBytes }), stream.sink)
+    await writeAll(stream, [request], signal, maxBytes)
     for await (const frame of lp.decode(stream.source, { maxDataLength: maxBytes })) {
       signal.throwIfAborted()
       yield frame.subarray()
