@@ -11,6 +11,8 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { bw } from '../../src/chaos/bw.js'
 import { findTool } from '../../src/chaos/exec.js'
+import { clusterTableName, lossTableName } from '../../src/chaos/nft.js'
+import { bridgeNsName, netnsIdOf } from '../../src/chaos/netns.js'
 import { planSchedule } from '../../src/chaos/nemesis.js'
 
 const root = process.getuid?.() === 0
@@ -76,10 +78,13 @@ describe.skipIf(why !== '')(`chaos run: OS partitions + kill + pause + skew on 5
     const history = await readFile(summary.historyFile, 'utf8')
     expect(history).toMatch(/"type":"nemesis","f":"partition"/)
     expect(history).toMatch(/"type":"nemesis","f":"kill"/)
-    // cleanup: no table, no namespace, no process of ours
-    expect(execFileSync(nft!, ['list', 'tables'], { encoding: 'utf8' })).not.toMatch(/bellwether_/)
+    // cleanup: no table, no namespace, no process of ours (other clusters on this machine may have theirs)
+    const clusterDir = join(dir, 'cluster')
+    const tables = execFileSync(nft!, ['list', 'tables'], { encoding: 'utf8' })
+    expect(tables).not.toContain(clusterTableName(clusterDir))
+    expect(tables).not.toContain(lossTableName(clusterDir))
     const ip = findTool('ip')
-    if (ip !== null) expect(execFileSync(ip, ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(/^bw-/m)
+    if (ip !== null) expect(execFileSync(ip, ['netns', 'list'], { encoding: 'utf8' })).not.toContain(bridgeNsName(netnsIdOf(clusterDir)))
     expect(ourProcesses()).toEqual([])
   })
 })
