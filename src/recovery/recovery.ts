@@ -170,11 +170,20 @@ export class Recovery {
     }
     if (best == null) return
     if (mine != null && mine.version >= best.version) return
-    const from = best.peer
     p.toRecover++
     await this.throttle.admit(signal)
-    const got = await this.io.fetch(from, oid).catch((e) => { fail(`${formatOid(oid)} from ${from}: ${(e as Error).message}`); return null })
-    if (got === null) return
+    // any holder of the newest version will do: the one listed first may have gone since the
+    // lists were taken (stopped, partitioned), and another holder is not a reason to fail
+    const sources = held.filter((c) => c.version === best!.version && c.peer !== this.io.self)
+    const errors: string[] = []
+    let from = best.peer
+    let got: Awaited<ReturnType<RecoveryIO['fetch']>> | null = null
+    for (const c of sources) {
+      from = c.peer
+      got = await this.io.fetch(from, oid).catch((e) => { errors.push(`from ${from}: ${(e as Error).message}`); return null })
+      if (got !== null) break
+    }
+    if (got === null) { fail(`${formatOid(oid)} ${errors.join('; ')}`); return }
     if (got === 'missing') {
       // gone since it was listed: most often a delete this node has not heard of yet.
       // Tombstones first: reconcile with the holder, and only an uncovered loss is a failure

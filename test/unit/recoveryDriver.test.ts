@@ -122,6 +122,35 @@ describe('recovery driver', () => {
     expect(reconciled).toBe(2)
   })
 
+  it('a holder that went away since the lists were taken: the object comes from another holder of the same version', async () => {
+    const m = model(['a', 'b', 'c'], { placement: () => ['a', 'c'] })
+    m.stores.get('b')!.set(3n, obj(4n, 3))
+    m.stores.get('c')!.set(3n, obj(4n, 3))
+    const io = m.io('a')
+    const fetch = io.fetch
+    io.fetch = async (peer, oid) => {
+      if (peer === 'b') { m.fetched.push([peer, oid]); throw new Error('connect ECONNREFUSED') }
+      return await fetch(peer, oid)
+    }
+    const r = new Recovery(io, log, 0n, { bytesPerSec: 0 })
+    expect(await r.run(1n, new AbortController().signal)).toBe(true)
+    expect(m.fetched).toEqual([['b', 3n], ['c', 3n]])
+    expect(m.stores.get('a')!.get(3n)!.version).toBe(4n)
+    expect(r.progress).toMatchObject({ toRecover: 1, recovered: 1, failed: 0, errors: [] })
+  })
+
+  it('every holder unreachable: one failure naming each attempt, and the epoch stays incomplete', async () => {
+    const m = model(['a', 'b', 'c'], { placement: () => ['a', 'c'] })
+    m.stores.get('b')!.set(3n, obj(4n, 3))
+    m.stores.get('c')!.set(3n, obj(4n, 3))
+    const io = m.io('a')
+    io.fetch = async (peer) => { throw new Error(`${peer} unreachable`) }
+    const r = new Recovery(io, log, 0n, { bytesPerSec: 0 })
+    expect(await r.run(1n, new AbortController().signal)).toBe(false)
+    expect(r.progress.failed).toBe(1)
+    expect(r.progress.errors).toEqual(['0000000000000003 from b: b unreachable; from c: c unreachable'])
+  })
+
   it('an object that vanished with no tombstone behind it is a failure, and the epoch stays incomplete', async () => {
     const m = model(['a', 'b'], { placement: () => ['a', 'b'] })
     m.stores.get('b')!.set(4n, obj(1n, 4))
