@@ -17,7 +17,8 @@ export type PartitionMode = 'app' | 'os' | 'netns'
 
 export interface FaultEvent { f: 'partition' | 'heal' | 'kill' | 'start' | 'pause' | 'resume' | 'skew', value: string, ok: boolean, error?: string }
 
-const API_TIMEOUT_MS = 5_000
+/** skews go only to running, unpaused nodes: a slow answer on a loaded machine is not a failed fault */
+const API_TIMEOUT_MS = 15_000
 
 export class NemesisExecutor {
   private readonly killed = new Set<number>()
