@@ -410,6 +410,9 @@ export class BellwetherNode implements ClusterIO {
   zones (): number { return this.ring.zoneCount() }
   placement (oid: bigint, copies: number): string[] { return this.ring.pick(oid, copies) }
   now (): bigint { return this.clock.now() }
+  observe (hlc: bigint): void {
+    try { this.clock.observe(hlc) } catch (err) { this.log.warn({ err: String(err) }, 'version from a drifting clock not observed') }
+  }
   nextSeq (): bigint {
     // folded records left the log, but their seqs stay used (the floor file remembers them)
     const next = this.deleteLog.nextSeq(this.self)

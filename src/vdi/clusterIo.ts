@@ -20,6 +20,8 @@ export interface ClusterIO {
   stableFloor (vid: number): number | undefined
   /** a fresh HLC timestamp */
   now (): bigint
+  /** merge a timestamp seen elsewhere into the clock, so the next now() is past it */
+  observe (hlc: bigint): void
   nextSeq (): bigint
   /** persist + apply + purge locally, then gossip */
   originate (recs: DeleteRec[]): Promise<DeleteRec[]>
