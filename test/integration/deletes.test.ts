@@ -84,6 +84,24 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
     expect(new Uint8Array(await again.arrayBuffer()).every((b) => b === 4)).toBe(true)
   })
 
+  it('a discard covers a write acked just before it through a node whose clock runs minutes ahead', async () => {
+    expect((await c.api(0, 'POST', '/vdi', { name: 'skewed', size: OBJ * 4, objectSize: OBJ, copies: 2 })).status).toBe(200)
+    const svid = parseVid((await c.api(0, 'GET', '/vdi/skewed')).json.vid)
+    const oid = vidToDataOid(svid, 1)
+    try {
+      // the write's version comes from node 3's clock, 3 minutes ahead; node 1 discards at once,
+      // before any heartbeat could carry node 3's clock over
+      c.node(3).node.clockOffsetMs = 180_000
+      expect((await c.api(3, 'PUT', `/vdi/skewed/data?offset=${OBJ}`, new Uint8Array(OBJ).fill(7))).status).toBe(200)
+      expect((await c.api(1, 'POST', '/vdi/skewed/discard', { objects: '1' })).json.discarded).toBe(1)
+      await waitFor(() => c.running().every((n) => !n.node.store.cache.has(oid)), 20_000, 'the discarded object purged everywhere')
+      const r = await fetch(`${c.node(2).apiUrl}/vdi/skewed/data?offset=${OBJ}&length=${OBJ}`)
+      expect(new Uint8Array(await r.arrayBuffer()).every((b) => b === 0)).toBe(true)
+    } finally {
+      c.node(3).node.clockOffsetMs = 0
+    }
+  })
+
   it('a restarted node keeps its identity and its tombstones', async () => {
     const before = c.node(4).peerId
     const records = c.node(4).node.deleteLog.records().length
