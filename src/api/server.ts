@@ -37,11 +37,6 @@ export class AdminApi {
   constructor (private readonly node: BellwetherNode, private readonly address: string) {
     const n = node
     const vdiName = (p: string[]): string => decodeURIComponent(p[0])
-    // client I/O placed on a half-formed view would read stale data or write too few copies
-    const joined = (): void => {
-      const why = n.membership.joining()
-      if (why !== undefined) throw new HttpError(503, why, 'UNAVAILABLE')
-    }
     this.route('GET', /^\/status$/, async (_req, res) => { sendJson(res, 200, this.status()) })
     this.route('GET', /^\/members$/, async (_req, res) => {
       const now = Date.now()
@@ -57,21 +52,18 @@ export class AdminApi {
       const oids = vid == null ? Array.from(n.store.cache) : n.store.cache.oidsOfVid(vid)
       sendJson(res, 200, { count: oids.length, oids: oids.map(formatOid) })
     })
-    this.route('GET', /^\/vdi$/, async (_req, res) => { joined(); sendJson(res, 200, { vdis: (await n.vdis.list()).map(inodeJson) }) })
+    this.route('GET', /^\/vdi$/, async (_req, res) => { sendJson(res, 200, { vdis: (await n.vdis.list()).map(inodeJson) }) })
     this.route('POST', /^\/vdi$/, async (req, res) => {
-      joined()
       const b = await readJson(req)
       const inode = await n.vdis.create({ name: b.name as string, size: b.size as number, copies: b.copies as number | undefined, objectSize: b.objectSize as number | undefined, prealloc: b.prealloc === true })
       sendJson(res, 200, inodeJson(inode))
     })
-    this.route('GET', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => { joined(); sendJson(res, 200, inodeJson(await n.vdis.lookup(vdiName(p)))) })
+    this.route('GET', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => { sendJson(res, 200, inodeJson(await n.vdis.lookup(vdiName(p)))) })
     this.route('DELETE', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => {
-      joined()
       const { inode, records } = await n.vdis.delete(vdiName(p))
       sendJson(res, 200, { vdi: inodeJson(inode), records: records.length })
     })
     this.route('POST', /^\/vdi\/([^/]+)\/discard$/, async (req, res, _q, p) => {
-      joined()
       const b = await readJson(req)
       let indexes: Uint32Array
       try {
@@ -84,13 +76,11 @@ export class AdminApi {
       sendJson(res, 200, { vdi: inodeJson(inode), discarded: indexes.length, records: records.length })
     })
     this.route('PUT', /^\/vdi\/([^/]+)\/data$/, async (req, res, q, p) => {
-      joined()
       const offset = intParam(q, 'offset')
       const body = await readBody(req, 256 * 1024 * 1024)
       sendJson(res, 200, await n.vdis.write(vdiName(p), offset, new Uint8Array(body.buffer, body.byteOffset, body.byteLength)))
     })
     this.route('GET', /^\/vdi\/([^/]+)\/data$/, async (_req, res, q, p) => {
-      joined()
       const offset = intParam(q, 'offset')
       const length = intParam(q, 'length')
       if (length > 256 * 1024 * 1024) throw new HttpError(400, 'read length above 256 MiB; read in pieces', 'BAD_REQUEST')
@@ -99,7 +89,6 @@ export class AdminApi {
       res.end(data)
     })
     this.route('GET', /^\/vdi\/([^/]+)\/location$/, async (_req, res, q, p) => {
-      joined()
       const loc = await n.vdis.location(vdiName(p), intParam(q, 'index'))
       sendJson(res, 200, {
         oid: formatOid(loc.oid),
@@ -219,6 +208,9 @@ export class AdminApi {
         if (m == null) continue
         pathMatched = true
         if (r.method !== req.method) continue
+        // client I/O placed on a half-formed view would read stale data or write too few copies
+        const joining = url.pathname.startsWith('/vdi') ? this.node.membership.joining() : undefined
+        if (joining !== undefined) throw new HttpError(503, joining, 'UNAVAILABLE')
         await r.fn(req, res, url.searchParams, m.slice(1))
         return
       }
