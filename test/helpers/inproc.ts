@@ -29,10 +29,16 @@ export class InprocCluster {
     const c = new InprocCluster(await mkdtemp(join(tmpdir(), 'bw-it-')), opts.copies ?? 3)
     if (opts.evictAfterMs != null) c.defaults.evictAfterMs = opts.evictAfterMs
     const base = opts.ipBase ?? 40
-    for (let i = 0; i < n; i++) await c.addSpec(`127.0.0.${base + i}`)
-    await Promise.all(c.specs.map(async (_, i) => { await c.startNode(i) }))
-    // ten nodes in one process on a busy 2-core box can take a while to see each other
-    await c.waitMembers(90_000)
+    try {
+      for (let i = 0; i < n; i++) await c.addSpec(`127.0.0.${base + i}`)
+      await Promise.all(c.specs.map(async (_, i) => { await c.startNode(i) }))
+      // ten nodes in one process on a busy 2-core box can take a while to see each other
+      await c.waitMembers(90_000)
+    } catch (err) {
+      // the test file never gets this cluster to stop, so its nodes and temp dir are ours to remove
+      await c.stop()
+      throw err
+    }
     return c
   }
 
@@ -103,9 +109,12 @@ export class InprocCluster {
   }
 
   async stop (): Promise<void> {
-    await Promise.all(this.running().map(async (n) => { await n.stop() }))
+    // one node failing to stop must not leave the others running or the temp dir behind
+    const stopped = await Promise.allSettled(this.running().map(async (n) => { await n.stop() }))
     this.nodes = []
     await rm(this.dir, { recursive: true, force: true })
+    const failed = stopped.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed != null) throw failed.reason
   }
 }
 
