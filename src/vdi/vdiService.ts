@@ -15,8 +15,6 @@ const IO_PARALLELISM = 8
 /** replica bytes in flight for one VDI read or write: big objects go fewer at a time, so each transfer keeps a useful share of the link */
 const IO_WINDOW_BYTES = 32 * 1024 * 1024
 const WRITE_RETRIES = 3
-/** discards of at most this many objects first read their replicas' versions (see observeVersions) */
-const MAX_DISCARD_PROBES = 4096
 
 export interface CreateRequest { name: string, size: number, copies?: number, objectSize?: number, prealloc?: boolean }
 
@@ -144,7 +142,7 @@ export class VdiService {
       if (indexes[i] >= n) throw new VdiError(`object index ${indexes[i]} out of range: VDI '${name}' has ${n} objects`, 'BAD_REQUEST')
       if (i > 0 && indexes[i] <= indexes[i - 1]) throw new VdiError('object indexes must be strictly increasing', 'BAD_REQUEST')
     }
-    await this.observeVersions(inode, indexes)
+    await this.observeClocks(inode)
     const recs = makeDiscardRecords({ origin: this.io.self, hlc: this.io.now(), vid: inode.vid, generation: inode.generation }, () => this.io.nextSeq(), indexes)
     return { inode, records: await this.io.originate(recs) }
   }
@@ -164,17 +162,19 @@ export class VdiService {
 
   /**
    * A discard covers versions up to its HLC. A write acknowledged before the discard may carry
-   * a version from a clock ahead of ours (skew), and would then survive the discard: read the
-   * replicas' versions first so the discard's HLC is past every one of them. Bounded: a huge
-   * range relies on the clocks (HLCs drift at most the tolerated skew).
+   * a version from a clock ahead of ours (skew), and would then survive the discard. Every
+   * replica that stored such a write merged the writer's clock (each request carries it), and
+   * every object response carries its sender's clock: one header-only request to each member
+   * moves our clock past every version an acked write left, whatever the discard's size.
+   * Members that cannot answer are skipped: then, as for any write they alone hold, the clocks'
+   * drift bound is what is left.
    */
-  private async observeVersions (inode: Inode, indexes: Uint32Array): Promise<void> {
-    if (indexes.length > MAX_DISCARD_PROBES) return
-    await this.forEachObject(0, 0, indexes.length, async (i) => {
-      const oid = vidToDataOid(inode.vid, indexes[i])
-      const answers = await Promise.allSettled(this.io.placement(oid, inode.copies).map(async (p) => await this.io.get(p, oid, true)))
-      for (const a of answers) if (a.status === 'fulfilled' && a.value.status === Status.OK) this.io.observe(a.value.version)
-    })
+  private async observeClocks (inode: Inode): Promise<void> {
+    const oid = vidToVdiOid(inode.vid)
+    await Promise.allSettled(this.io.members().filter((p) => p !== this.io.self).map(async (p) => {
+      const r = await this.io.get(p, oid, true)
+      this.io.observe(r.hlc)
+    }))
   }
 
   private checkRange (inode: Inode, offset: number, length: number): void {

@@ -84,23 +84,30 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
     expect(new Uint8Array(await again.arrayBuffer()).every((b) => b === 4)).toBe(true)
   })
 
-  it('a discard covers a write acked just before it through a node whose clock runs minutes ahead', async () => {
-    expect((await c.api(0, 'POST', '/vdi', { name: 'skewed', size: OBJ * 4, objectSize: OBJ, copies: 2 })).status).toBe(200)
-    const svid = parseVid((await c.api(0, 'GET', '/vdi/skewed')).json.vid)
-    const oid = vidToDataOid(svid, 1)
-    try {
-      // the write's version comes from node 3's clock, 3 minutes ahead; node 1 discards at once,
-      // before any heartbeat could carry node 3's clock over
-      c.node(3).node.clockOffsetMs = 180_000
-      expect((await c.api(3, 'PUT', `/vdi/skewed/data?offset=${OBJ}`, new Uint8Array(OBJ).fill(7))).status).toBe(200)
-      expect((await c.api(1, 'POST', '/vdi/skewed/discard', { objects: '1' })).json.discarded).toBe(1)
-      await waitFor(() => c.running().every((n) => !n.node.store.cache.has(oid)), 20_000, 'the discarded object purged everywhere')
-      const r = await fetch(`${c.node(2).apiUrl}/vdi/skewed/data?offset=${OBJ}&length=${OBJ}`)
-      expect(new Uint8Array(await r.arrayBuffer()).every((b) => b === 0)).toBe(true)
-    } finally {
-      c.node(3).node.clockOffsetMs = 0
-    }
-  })
+  // one object, and a range far larger than any per-object probing would cover
+  for (const [name, objects, whole] of [['skewed', 16, false], ['skewed-big', 6000, true]] as const) {
+    it(`a discard of ${whole ? 'a range of 6000 objects' : 'one object'} covers a write acked just before it through a node whose clock runs minutes ahead`, async () => {
+      expect((await c.api(0, 'POST', '/vdi', { name, size: OBJ * objects, objectSize: OBJ, copies: 2 })).status).toBe(200)
+      const svid = parseVid((await c.api(0, 'GET', `/vdi/${name}`)).json.vid)
+      // an object node 1 (the discarder) does not hold, so the write itself does not carry node 3's clock to it
+      let index = 0
+      while (c.node(1).node.placement(vidToDataOid(svid, index), 2).includes(c.node(1).peerId)) index++
+      const oid = vidToDataOid(svid, index)
+      try {
+        // the write's version comes from node 3's clock, 3 minutes ahead; node 1 discards at once,
+        // before a heartbeat is likely to carry node 3's clock over
+        c.node(3).node.clockOffsetMs = 180_000
+        expect((await c.api(3, 'PUT', `/vdi/${name}/data?offset=${index * OBJ}`, new Uint8Array(OBJ).fill(7))).status).toBe(200)
+        const d = await c.api(1, 'POST', `/vdi/${name}/discard`, { objects: whole ? `0-${objects - 1}` : String(index) })
+        expect(d.status, JSON.stringify(d.json)).toBe(200)
+        await waitFor(() => c.running().every((n) => !n.node.store.cache.has(oid)), 20_000, 'the discarded object purged everywhere')
+        const r = await fetch(`${c.node(2).apiUrl}/vdi/${name}/data?offset=${index * OBJ}&length=${OBJ}`)
+        expect(new Uint8Array(await r.arrayBuffer()).every((b) => b === 0)).toBe(true)
+      } finally {
+        c.node(3).node.clockOffsetMs = 0
+      }
+    })
+  }
 
   it('a restarted node keeps its identity and its tombstones', async () => {
     const before = c.node(4).peerId
