@@ -106,7 +106,7 @@ export class AdminApi {
       })
     })
     this.route('GET', /^\/antientropy$/, async (_req, res) => {
-      sendJson(res, 200, { active: n.aeScheduler.active, totals: n.ae.totals, recent: n.ae.recent })
+      sendJson(res, 200, { active: n.aeScheduler.active, stuck: n.aeScheduler.stuck, totals: n.ae.totals, recent: n.ae.recent })
     })
     this.route('GET', /^\/recovery$/, async (_req, res) => {
       sendJson(res, 200, { progress: n.recovery.progress, totals: n.recovery.totals, repair: { pending: n.repair.pending, totals: n.repair.totals } })
@@ -168,7 +168,7 @@ export class AdminApi {
       busyReasons: n.busyReasons(),
       log: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) },
       gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, floorHash: hex(n.floor.hash()) },
-      ae: { active: n.aeScheduler.active, ...n.ae.totals },
+      ae: { active: n.aeScheduler.active, stuck: n.aeScheduler.stuck, ...n.ae.totals },
       partitioned: n.partition.peers,
       recovery: { running: n.recovery.progress.running, epoch: n.recovery.progress.epoch, toRecover: n.recovery.progress.toRecover, recovered: n.recovery.progress.recovered, failed: n.recovery.progress.failed, peerFailures: n.recovery.progress.peerFailures, deletedSkipped: n.recovery.progress.deletedSkipped, lastCompleteEpoch: n.recovery.progress.lastCompleteEpoch },
       startedAt: new Date(n.startedAt).toISOString(),

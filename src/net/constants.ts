@@ -46,6 +46,12 @@ export const AE_PROTOCOL = `/${PROTOCOL_PREFIX}/ae/1.0.0`
 export const AE_SESSION_TIMEOUT_MS = 20_000
 /** after a session: how long its last frames may take to reach the muxer, and the peer to close its end */
 export const CLOSE_GRACE_MS = 5000
+/**
+ * The scheduler frees a peer's slot if a session has not ended by then: dial, session and two
+ * close graces fit twice over. A session that outlives it is a bug (a stream that never ends);
+ * without this one such bug blocks every later session with that peer, and what waits on them.
+ */
+export const AE_WATCHDOG_MS = 2 * (DIAL_TIMEOUT_MS + AE_SESSION_TIMEOUT_MS + 2 * CLOSE_GRACE_MS)
 /** at most this many sessions run at once on a node, whatever their trigger */
 export const AE_MAX_CONCURRENT = 4
 /** a beacon-triggered session with the same peer at most this often */

@@ -3,10 +3,11 @@
 // latter at once, without waiting for a beacon. At most one session per peer at a time,
 // a global cap, a minimum interval per peer for beacon triggers, and backoff on failure.
 // On a beacon mismatch only the side with the smaller peer id starts, unless the mismatch
-// outlives a few beacons (the other side may be paused or its sessions failing).
+// outlives a few beacons (the other side may be paused or its sessions failing). A session
+// that never ends frees its slot after a watchdog, so one stuck stream cannot stall a peer.
 import type { Logger } from 'pino'
 import type { AntiEntropyService, SessionReport } from '../net/aeService.js'
-import { AE_MAX_CONCURRENT, AE_MIN_INTERVAL_MS } from '../net/constants.js'
+import { AE_MAX_CONCURRENT, AE_MIN_INTERVAL_MS, AE_WATCHDOG_MS } from '../net/constants.js'
 
 export interface SchedulerDeps {
   self: string
@@ -46,8 +47,12 @@ export class AeScheduler {
     private readonly service: AntiEntropyService,
     private readonly deps: SchedulerDeps,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now
+    private readonly now: () => number = Date.now,
+    private readonly watchdogMs = AE_WATCHDOG_MS
   ) {}
+
+  /** sessions the watchdog gave up on (each one a bug worth a report) */
+  stuck = 0
 
   stop (): void {
     this.stopped = true
@@ -121,9 +126,7 @@ export class AeScheduler {
       slot.running = true
       this.running++
       const waiters = slot.waiters.splice(0)
-      void this.service.sync(peer).catch((err): SessionReport => ({
-        peer, role: 'initiator', startedAt: this.now(), ms: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, learned: 0, sent: 0, error: String(err?.message ?? err)
-      })).then((report) => {
+      void this.guarded(peer).then((report) => {
         slot.running = false
         this.running--
         if (report.error == null) {
@@ -138,6 +141,27 @@ export class AeScheduler {
         for (const w of waiters) w(report)
         this.pump()
       })
+    }
+  }
+
+  /** the session's report; an error report if it throws, or if it has not ended by the watchdog */
+  private async guarded (peer: string): Promise<SessionReport> {
+    const failed = (error: string): SessionReport => ({
+      peer, role: 'initiator', startedAt: this.now(), ms: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, learned: 0, sent: 0, error
+    })
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const watchdog = new Promise<SessionReport>((resolve) => {
+      timer = setTimeout(() => {
+        this.stuck++
+        this.log.warn({ peer, ms: this.watchdogMs }, 'anti-entropy session did not end: slot freed by the watchdog')
+        resolve(failed(`session did not end within ${this.watchdogMs} ms`))
+      }, this.watchdogMs)
+      timer.unref?.()
+    })
+    try {
+      return await Promise.race([this.service.sync(peer).catch((err) => failed(String(err?.message ?? err))), watchdog])
+    } finally {
+      clearTimeout(timer)
     }
   }
 }
