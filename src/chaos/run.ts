@@ -50,6 +50,7 @@ export interface ChaosSummary {
   cycles: { planned: number, run: number, faultsFailed: number, byKind: Record<string, number> }
   elapsedMs: number
   historyFile: string
+  summaryFile: string
   workload?: unknown
   sampler?: unknown
   converged: boolean
@@ -69,11 +70,12 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
   const out = resolve(o.out)
   await mkdir(out, { recursive: true })
   const historyFile = join(out, 'history.jsonl')
+  const summaryFile = join(out, 'summary.json')
   const started = Date.now()
   const errors: string[] = []
   const summary: ChaosSummary = {
     ok: false, seed: o.seed.toString(), nodes: o.nodes, mode: o.mode, nemeses: o.nemeses,
-    cycles: { planned: 0, run: 0, faultsFailed: 0, byKind: {} }, elapsedMs: 0, historyFile, converged: false, errors
+    cycles: { planned: 0, run: 0, faultsFailed: 0, byKind: {} }, elapsedMs: 0, historyFile, summaryFile, converged: false, errors
   }
   const schedule = planSchedule({
     seed: o.seed,
@@ -158,7 +160,7 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
       if (down.code !== 0) { errors.push(`cluster down: ${down.stderr.trim()}`); summary.ok = false }
       await bw(['chaos', 'cleanup', '--dir', dir])
     }
-    await writeFile(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n')
+    await writeFile(summaryFile, JSON.stringify(summary, null, 2) + '\n')
   }
   return summary
 }

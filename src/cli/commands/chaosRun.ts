@@ -97,11 +97,11 @@ async function run (ctx: Ctx, o: RunOpts): Promise<number> {
   process.off('SIGINT', onSignal)
   process.off('SIGTERM', onSignal)
   if (o.json === true) p.printJson(summary)
-  else printSummary(p, summary, runDir)
+  else printSummary(p, summary)
   return summary.ok ? EXIT.OK : EXIT.FAILURE
 }
 
-function printSummary (p: ReturnType<typeof printerFor>, s: ChaosSummary, runDir: string): void {
+function printSummary (p: ReturnType<typeof printerFor>, s: ChaosSummary): void {
   const c = s.check?.history
   p.line(`seed ${s.seed} · ${s.nodes} nodes · mode ${s.mode} · ${s.cycles.run} cycles (${Object.entries(s.cycles.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}) · ${Math.round(s.elapsedMs / 1000)} s`)
   if (c?.counts !== undefined) {
@@ -117,7 +117,7 @@ function printSummary (p: ReturnType<typeof printerFor>, s: ChaosSummary, runDir
   p.line(`converged after final heal: ${s.converged ? `yes (${s.convergeMs} ms)` : 'NO'}`)
   for (const e of s.errors.slice(0, 20)) p.error(e)
   if (s.errors.length > 20) p.error(`… and ${s.errors.length - 20} more errors (summary.json has them all)`)
-  p.line(`history ${s.historyFile} · summary ${join(runDir, 'summary.json')}`)
+  p.line(`history ${s.historyFile} · summary ${s.summaryFile}`)
   p.line(s.ok ? 'VERDICT: OK — nothing lost, nothing came back' : 'VERDICT: FAILED')
 }
 
