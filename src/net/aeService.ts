@@ -15,7 +15,7 @@ import type { DeleteRec } from '../tombstones/record.js'
 import type { AeFrame, LogSummary } from '../wire/bellwether_pb.js'
 import type { Host } from './host.js'
 import { AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, CLOSE_GRACE_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
-import { settlesWithin } from './framing.js'
+import { settlesWithin } from '../deadline.js'
 
 /** The node's side of anti-entropy. */
 export interface AeHandler {

@@ -7,17 +7,6 @@ import { MAX_FRAME_BYTES } from './constants.js'
 
 export class FrameError extends Error {}
 
-/** true if `p` settles (either way) within `ms`; false once `ms` have passed without it */
-export async function settlesWithin (p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false) }, ms) })
-  try {
-    return await Promise.race([p.then(() => true, () => true), late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /**
  * Write `frames` to the stream's sink, giving up when `signal` aborts. The sink of a
  * negotiated libp2p stream is a byte-stream wrapper that hands each chunk, and at the end an

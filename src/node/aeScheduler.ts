@@ -8,6 +8,7 @@
 import type { Logger } from 'pino'
 import type { AntiEntropyService, SessionReport } from '../net/aeService.js'
 import { AE_MAX_CONCURRENT, AE_MIN_INTERVAL_MS, AE_WATCHDOG_MS } from '../net/constants.js'
+import { LATE, within } from '../deadline.js'
 
 export interface SchedulerDeps {
   self: string
@@ -149,19 +150,10 @@ export class AeScheduler {
     const failed = (error: string): SessionReport => ({
       peer, role: 'initiator', startedAt: this.now(), ms: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, learned: 0, sent: 0, error
     })
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const watchdog = new Promise<SessionReport>((resolve) => {
-      timer = setTimeout(() => {
-        this.stuck++
-        this.log.warn({ peer, ms: this.watchdogMs }, 'anti-entropy session did not end: slot freed by the watchdog')
-        resolve(failed(`session did not end within ${this.watchdogMs} ms`))
-      }, this.watchdogMs)
-      timer.unref?.()
-    })
-    try {
-      return await Promise.race([this.service.sync(peer).catch((err) => failed(String(err?.message ?? err))), watchdog])
-    } finally {
-      clearTimeout(timer)
-    }
+    const report = await within(this.service.sync(peer).catch((err) => failed(String(err?.message ?? err))), this.watchdogMs)
+    if (report !== LATE) return report
+    this.stuck++
+    this.log.warn({ peer, ms: this.watchdogMs }, 'anti-entropy session did not end: slot freed by the watchdog')
+    return failed(`session did not end within ${this.watchdogMs} ms`)
   }
 }

@@ -16,7 +16,9 @@ import { AntiEntropyService } from '../../src/net/aeService.js'
 import { AE_PROTOCOL, OBJ_PROTOCOL } from '../../src/net/constants.js'
 import { exchange } from '../../src/net/framing.js'
 import { ReconSet } from '../../src/antientropy/reconSet.js'
-import { freePort } from '../helpers/inproc.js'
+import { LATE, within as withinDeadline } from '../../src/deadline.js'
+import type { SessionReport } from '../../src/net/aeService.js'
+import { freePort, waitFor } from '../helpers/inproc.js'
 
 const log = pino({ level: 'silent' })
 const hosts: Host[] = []
@@ -43,9 +45,19 @@ async function connect (a: Host, b: Host): Promise<void> {
 
 /** resolves with what `p` resolves to, or 'hung' if it has not settled within `ms` */
 async function within<T> (p: Promise<T>, ms: number): Promise<T | 'hung'> {
-  let t: NodeJS.Timeout | undefined
-  const hung = new Promise<'hung'>((resolve) => { t = setTimeout(() => { resolve('hung') }, ms) })
-  try { return await Promise.race([p, hung]) } finally { clearTimeout(t) }
+  const r = await withinDeadline(p, ms)
+  return r === LATE ? 'hung' : r
+}
+
+/** a session from a fresh host to a silent peer, once the peer holds the session's stream */
+async function sessionToSilentPeer (ipA: string, ipB: string): Promise<{ a: Host, b: Host, streams: Stream[], ae: AntiEntropyService, session: Promise<SessionReport> }> {
+  const a = await host(ipA)
+  const { h: b, streams } = await silentPeer(ipB)
+  await connect(a, b)
+  const ae = new AntiEntropyService(a, { set: new ReconSet(), ingest: async () => {} }, log)
+  const session = ae.sync(b.peerId.toString())
+  await waitFor(() => streams.length > 0, 2000, 'the peer to get the session stream').catch(() => {})
+  return { a, b, streams, ae, session }
 }
 
 afterEach(async () => {
@@ -68,13 +80,8 @@ describe('sessions and requests over a stream that dies', { timeout: 60_000 }, (
   })
 
   it('ends with an error when the connection closes under it', async () => {
-    const a = await host('127.0.0.232')
-    const { h: b, streams } = await silentPeer('127.0.0.233')
-    await connect(a, b)
-    const ae = new AntiEntropyService(a, { set: new ReconSet(), ingest: async () => {} }, log)
-    const session = ae.sync(b.peerId.toString())
+    const { a, b, streams, ae, session } = await sessionToSilentPeer('127.0.0.232', '127.0.0.233')
     // the peer got the first frame and hangs up instead of answering
-    for (let i = 0; i < 100 && streams.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
     expect(streams.length).toBe(1)
     await b.hangUp(a.peerId)
     const report = await within(session, 10_000)
@@ -107,7 +114,7 @@ describe('sessions and requests over a stream that dies', { timeout: 60_000 }, (
     const frames = async (): Promise<number> => { let n = 0; for await (const _ of exchange(stream, new Uint8Array(4 << 20), AbortSignal.timeout(3000))) n++; return n }
     const run = frames().then(() => 'answered', (err: Error) => err.message)
     // the write is parked on the muxer's send window when the peer hangs up
-    for (let i = 0; i < 100 && opened === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    await waitFor(() => opened > 0, 2000, 'the peer to open the request stream').catch(() => {})
     await new Promise((resolve) => setTimeout(resolve, 200))
     await b.hangUp(a.peerId)
     const got = await within(run, 10_000)
@@ -116,12 +123,7 @@ describe('sessions and requests over a stream that dies', { timeout: 60_000 }, (
   })
 
   it('ends with an error when the peer resets the stream', async () => {
-    const a = await host('127.0.0.234')
-    const { h: b, streams } = await silentPeer('127.0.0.235')
-    await connect(a, b)
-    const ae = new AntiEntropyService(a, { set: new ReconSet(), ingest: async () => {} }, log)
-    const session = ae.sync(b.peerId.toString())
-    for (let i = 0; i < 100 && streams.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    const { streams, session } = await sessionToSilentPeer('127.0.0.234', '127.0.0.235')
     expect(streams.length).toBe(1)
     streams[0].abort(new Error('peer gives up'))
     const report = await within(session, 10_000)
