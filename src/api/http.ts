@@ -7,7 +7,8 @@ export class HttpError extends Error {
 }
 
 export const CODE_STATUS: Record<string, number> = {
-  BAD_REQUEST: 400, NOT_FOUND: 404, EXISTS: 409, DELETED: 410, UNAVAILABLE: 503, INTERNAL: 500
+  BAD_REQUEST: 400, UNAUTHORIZED: 401, NOT_FOUND: 404, EXISTS: 409, DELETED: 410,
+  UNSUPPORTED_MEDIA_TYPE: 415, MISDIRECTED: 421, UNAVAILABLE: 503, INTERNAL: 500
 }
 
 export function sendJson (res: ServerResponse, status: number, body: unknown): void {
@@ -40,6 +41,12 @@ export async function readBody (req: IncomingMessage, limit: number): Promise<Bu
 }
 
 export async function readJson (req: IncomingMessage, limit = 1024 * 1024): Promise<Record<string, unknown>> {
+  // a browser page may POST text/plain anywhere without asking first; application/json needs
+  // a CORS preflight we never answer, so requiring it keeps web pages out of the admin API
+  const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+  if (type !== 'application/json') {
+    throw new HttpError(415, `request body must be sent as content-type application/json, got '${type === '' ? 'none' : type}'`, 'UNSUPPORTED_MEDIA_TYPE')
+  }
   const body = await readBody(req, limit)
   try {
     const v = JSON.parse(body.length === 0 ? '{}' : body.toString('utf8'))

@@ -7,15 +7,31 @@ import { inodeJson } from '../vdi/inode.js'
 import { parseObjectRanges, ObjectRangeError } from '../cli/objectRanges.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { BellwetherNode } from '../node/node.js'
-import { splitHostPort } from '../net/host.js'
+import { isLoopbackHost, splitHostPort } from '../net/hostPort.js'
 import { CODE_STATUS, HttpError, intParam, readBody, readJson, sendError, sendJson } from './http.js'
 import { localCheck } from './localCheck.js'
+import { bearerMatches } from './token.js'
 
 const VERSION = '0.1.0'
 /** clock-skew chaos: two nodes skewed opposite ways stay inside the HLC 10-minute drift tolerance */
 const MAX_CLOCK_OFFSET_MS = 4 * 60 * 1000
 
 type Handler = (req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void>
+
+export interface AdminApiInit {
+  /** `Authorization: Bearer` token for destructive calls (every call off loopback) */
+  token: string
+  /** serve /chaos/*: partition, heal and clock skew are for chaos runs and tests only */
+  enableChaos: boolean
+}
+
+interface Route {
+  method: string
+  re: RegExp
+  fn: Handler
+  /** changes or destroys data or the node's view of the cluster: needs the token everywhere */
+  destructive: boolean
+}
 
 export function recordJson (r: DeleteRec): Record<string, unknown> {
   return {
@@ -32,11 +48,19 @@ export function recordJson (r: DeleteRec): Record<string, unknown> {
 
 export class AdminApi {
   private server: Server | undefined
-  private readonly routes: Array<{ method: string, re: RegExp, fn: Handler }> = []
+  private readonly routes: Route[] = []
+  private readonly loopback: boolean
 
-  constructor (private readonly node: BellwetherNode, private readonly address: string) {
+  constructor (private readonly node: BellwetherNode, private readonly address: string, private readonly init: AdminApiInit) {
     const n = node
-    const vdiName = (p: string[]): string => decodeURIComponent(p[0])
+    this.loopback = isLoopbackHost(splitHostPort(address).host)
+    const vdiName = (p: string[]): string => {
+      try {
+        return decodeURIComponent(p[0])
+      } catch {
+        throw new HttpError(400, `VDI name '${p[0]}' in the path is not valid percent-encoding`, 'BAD_REQUEST')
+      }
+    }
     this.route('GET', /^\/status$/, async (_req, res) => { sendJson(res, 200, this.status()) })
     this.route('GET', /^\/members$/, async (_req, res) => {
       const now = Date.now()
@@ -59,11 +83,11 @@ export class AdminApi {
       sendJson(res, 200, inodeJson(inode))
     })
     this.route('GET', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => { sendJson(res, 200, inodeJson(await n.vdis.lookup(vdiName(p)))) })
-    this.route('DELETE', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => {
+    this.destructive('DELETE', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => {
       const { inode, records } = await n.vdis.delete(vdiName(p))
       sendJson(res, 200, { vdi: inodeJson(inode), records: records.length })
     })
-    this.route('POST', /^\/vdi\/([^/]+)\/discard$/, async (req, res, _q, p) => {
+    this.destructive('POST', /^\/vdi\/([^/]+)\/discard$/, async (req, res, _q, p) => {
       const b = await readJson(req)
       let indexes: Uint32Array
       try {
@@ -75,7 +99,7 @@ export class AdminApi {
       const { inode, records } = await n.vdis.discard(vdiName(p), indexes)
       sendJson(res, 200, { vdi: inodeJson(inode), discarded: indexes.length, records: records.length })
     })
-    this.route('PUT', /^\/vdi\/([^/]+)\/data$/, async (req, res, q, p) => {
+    this.destructive('PUT', /^\/vdi\/([^/]+)\/data$/, async (req, res, q, p) => {
       const offset = intParam(q, 'offset')
       const body = await readBody(req, 256 * 1024 * 1024)
       sendJson(res, 200, await n.vdis.write(vdiName(p), offset, new Uint8Array(body.buffer, body.byteOffset, body.byteLength)))
@@ -111,8 +135,19 @@ export class AdminApi {
     this.route('GET', /^\/recovery$/, async (_req, res) => {
       sendJson(res, 200, { progress: n.recovery.progress, totals: n.recovery.totals, repair: { pending: n.repair.pending, totals: n.repair.totals } })
     })
+    if (init.enableChaos) this.chaosRoutes()
+    this.route('GET', /^\/check$/, async (_req, res) => { sendJson(res, 200, await localCheck(n)) })
+    this.route('GET', /^\/metrics$/, async (_req, res) => {
+      const text = await n.metrics.registry.metrics()
+      res.writeHead(200, { 'content-type': n.metrics.registry.contentType })
+      res.end(text)
+    })
+  }
+
+  private chaosRoutes (): void {
+    const n = this.node
     this.route('GET', /^\/chaos$/, async (_req, res) => { sendJson(res, 200, { partitioned: n.partition.peers, clockOffsetMs: n.clockOffsetMs }) })
-    this.route('POST', /^\/chaos\/clock$/, async (req, res) => {
+    this.destructive('POST', /^\/chaos\/clock$/, async (req, res) => {
       const b = await readJson(req)
       const ms = b.offsetMs
       if (typeof ms !== 'number' || !Number.isInteger(ms) || Math.abs(ms) > MAX_CLOCK_OFFSET_MS) {
@@ -121,7 +156,7 @@ export class AdminApi {
       n.clockOffsetMs = ms
       sendJson(res, 200, { partitioned: n.partition.peers, clockOffsetMs: n.clockOffsetMs })
     })
-    this.route('POST', /^\/chaos\/partition$/, async (req, res) => {
+    this.destructive('POST', /^\/chaos\/partition$/, async (req, res) => {
       const b = await readJson(req)
       const peers = b.peers
       if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string' && p.length > 0 && p.length < 128)) {
@@ -131,16 +166,10 @@ export class AdminApi {
       await n.partition.apply(n.libp2p, peers as string[])
       sendJson(res, 200, { partitioned: n.partition.peers })
     })
-    this.route('POST', /^\/chaos\/heal$/, async (_req, res) => {
+    this.destructive('POST', /^\/chaos\/heal$/, async (_req, res) => {
       n.partition.heal()
       n.membership.redialNow()
       sendJson(res, 200, { partitioned: [], clockOffsetMs: n.clockOffsetMs })
-    })
-    this.route('GET', /^\/check$/, async (_req, res) => { sendJson(res, 200, await localCheck(n)) })
-    this.route('GET', /^\/metrics$/, async (_req, res) => {
-      const text = await n.metrics.registry.metrics()
-      res.writeHead(200, { 'content-type': n.metrics.registry.contentType })
-      res.end(text)
     })
   }
 
@@ -170,6 +199,7 @@ export class AdminApi {
       gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, floorHash: hex(n.floor.hash()) },
       ae: { active: n.aeScheduler.active, stuck: n.aeScheduler.stuck, ...n.ae.totals },
       partitioned: n.partition.peers,
+      chaosEnabled: this.init.enableChaos,
       recovery: { running: n.recovery.progress.running, epoch: n.recovery.progress.epoch, toRecover: n.recovery.progress.toRecover, recovered: n.recovery.progress.recovered, failed: n.recovery.progress.failed, peerFailures: n.recovery.progress.peerFailures, deletedSkipped: n.recovery.progress.deletedSkipped, lastCompleteEpoch: n.recovery.progress.lastCompleteEpoch },
       startedAt: new Date(n.startedAt).toISOString(),
       uptimeMs: Date.now() - n.startedAt,
@@ -178,7 +208,32 @@ export class AdminApi {
   }
 
   private route (method: string, re: RegExp, fn: Handler): void {
-    this.routes.push({ method, re, fn })
+    this.routes.push({ method, re, fn, destructive: false })
+  }
+
+  private destructive (method: string, re: RegExp, fn: Handler): void {
+    this.routes.push({ method, re, fn, destructive: true })
+  }
+
+  /** DNS rebinding: a page on evil.example resolved to 127.0.0.1 still sends its own Host.
+   *  Off loopback every call needs the token, which a page cannot have, so any Host will do. */
+  private checkHost (req: IncomingMessage): void {
+    if (!this.loopback) return
+    const a = this.server?.address()
+    const port = a != null && typeof a === 'object' ? a.port : splitHostPort(this.address).port
+    const host = splitHostPort(this.address).host
+    const allowed = [`${host}:${port}`, ...(host === '127.0.0.1' ? [`localhost:${port}`] : [])]
+    const got = String(req.headers.host ?? '').toLowerCase()
+    if (!allowed.includes(got)) {
+      throw new HttpError(421, `Host header '${got}' does not name this API (${allowed.join(' or ')})`, 'MISDIRECTED')
+    }
+  }
+
+  private checkToken (req: IncomingMessage, r: Route): void {
+    if (!r.destructive && this.loopback) return
+    if (bearerMatches(req.headers.authorization, this.init.token)) return
+    const why = r.destructive ? `${r.method} ${req.url ?? ''} changes data` : `this API listens off loopback (${this.address})`
+    throw new HttpError(401, `${why}: send the cluster's API token as 'Authorization: Bearer <token>' (cluster dir's api.token, or the node's DATA/api.token)`, 'UNAUTHORIZED')
   }
 
   async start (): Promise<void> {
@@ -201,6 +256,7 @@ export class AdminApi {
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      this.checkHost(req)
       const url = new URL(req.url ?? '/', 'http://x')
       let pathMatched = false
       for (const r of this.routes) {
@@ -208,11 +264,15 @@ export class AdminApi {
         if (m == null) continue
         pathMatched = true
         if (r.method !== req.method) continue
+        this.checkToken(req, r)
         // client I/O placed on a half-formed view would read stale data or write too few copies
         const joining = url.pathname.startsWith('/vdi') ? this.node.membership.joining() : undefined
         if (joining !== undefined) throw new HttpError(503, joining, 'UNAVAILABLE')
         await r.fn(req, res, url.searchParams, m.slice(1))
         return
+      }
+      if (!pathMatched && url.pathname.startsWith('/chaos')) {
+        throw new HttpError(404, `chaos endpoints are off on this node: start it with --enable-chaos (chaos runs and tests do)`, 'NOT_FOUND')
       }
       throw pathMatched
         ? new HttpError(405, `method ${String(req.method)} not allowed on ${url.pathname}`, 'BAD_REQUEST')
@@ -221,7 +281,10 @@ export class AdminApi {
       const code = (err as { code?: unknown })?.code
       const known = err instanceof HttpError || (typeof code === 'string' && code !== 'INTERNAL' && code in CODE_STATUS)
       if (!known) this.node.log.error({ err: (err as Error)?.stack ?? String(err), method: req.method, url: req.url }, 'admin API request failed')
-      if (!res.headersSent) sendError(res, err)
+      if (!res.headersSent) {
+        if ((err as HttpError).status === 401) res.setHeader('www-authenticate', 'Bearer realm="bellwether"')
+        sendError(res, err)
+      }
       else res.destroy()
     }
   }

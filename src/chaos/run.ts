@@ -93,7 +93,7 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
   await bw(['chaos', 'cleanup', '--dir', dir])
   o.log(`chaos run: seed ${o.seed}, ${o.nodes} nodes, nemesis ${o.nemeses.join(',')}, mode ${o.mode}; cluster in ${dir}`)
   try {
-    await bwOk(['cluster', 'up', '--nodes', String(o.nodes), '--copies', String(o.copies), '--ip-base', o.ipBase, '--dir', dir])
+    await bwOk(['cluster', 'up', '--nodes', String(o.nodes), '--copies', String(o.copies), '--ip-base', o.ipBase, '--enable-chaos', '--dir', dir])
   } catch (err) {
     // whatever part of the cluster did start must not outlive the run
     await bw(['cluster', 'down', '--purge', '--dir', dir])

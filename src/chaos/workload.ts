@@ -30,6 +30,7 @@ import { parseVid } from '../oid.js'
 import { seededRng } from './shapes.js'
 import { contentDigest, type HistorySink, type OpEvent, type OpF, type OpType, OP_FUNCTIONS } from './history.js'
 import { DeleteTracker, RunningNodes } from './runState.js'
+import { apiHeaders } from '../api/token.js'
 
 export type WorkloadRates = Record<OpF, number>
 
@@ -484,7 +485,7 @@ export async function call (node: ClusterNode, method: string, path: string, bod
       method,
       signal,
       body: body.json !== undefined ? JSON.stringify(body.json) : body.bytes as BodyInit | undefined,
-      headers: body.json !== undefined ? { 'content-type': 'application/json' } : body.bytes !== undefined ? { 'content-type': 'application/octet-stream' } : undefined
+      headers: apiHeaders(body.json !== undefined ? 'application/json' : body.bytes !== undefined ? 'application/octet-stream' : undefined)
     })
   } catch (err) {
     throw transportFailure(err, signal, node, timeoutMs)

@@ -4,6 +4,7 @@
 // exit codes, so commands never have to look at HTTP statuses themselves.
 
 import { EXIT } from './output.js'
+import { apiHeaders } from '../api/token.js'
 
 export interface LogSummary { count: number; fingerprint: string; maxHlc: string }
 
@@ -148,7 +149,7 @@ export class ApiError extends Error {
 }
 
 const CODE_OF_STATUS: Record<number, string> = {
-  400: 'BAD_REQUEST', 404: 'NOT_FOUND', 409: 'EXISTS', 410: 'DELETED', 503: 'UNAVAILABLE'
+  400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 404: 'NOT_FOUND', 409: 'EXISTS', 410: 'DELETED', 415: 'UNSUPPORTED_MEDIA_TYPE', 421: 'MISDIRECTED', 503: 'UNAVAILABLE'
 }
 
 export class ApiClient {
@@ -225,7 +226,7 @@ export class ApiClient {
         signal,
         // Uint8Array<ArrayBufferLike> vs BodyInit is a typing gap (SharedArrayBuffer), not a runtime one
         body: opts.body as BodyInit | undefined,
-        headers: opts.contentType === undefined ? undefined : { 'content-type': opts.contentType }
+        headers: apiHeaders(opts.contentType)
       })
       return { response, signal, ms }
     } catch (err) {

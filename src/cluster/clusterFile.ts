@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { isIPv4 } from 'node:net'
 import { join, resolve } from 'node:path'
 import type { NetnsInfo } from '../chaos/netns.js'
+import { useClusterToken } from '../api/token.js'
 
 export const CLUSTER_FILE = 'cluster.json'
 export const CLUSTER_FILE_VERSION = 1
@@ -40,6 +41,8 @@ export interface ClusterFile {
   copies: number
   ipBase: string
   logLevel?: string
+  /** `cluster up --enable-chaos`: nodes serve /chaos/* (partition, heal, clock skew) */
+  enableChaos?: boolean
   /** set by `cluster up --netns`: the namespaces, bridge and subnet of this cluster */
   netns?: NetnsInfo
   nodes: ClusterNode[]
@@ -87,7 +90,14 @@ export async function readClusterFile (dir: string): Promise<ClusterFile | undef
     if (err?.code === 'ENOENT') return undefined
     throw new ClusterFileError(`cannot read ${path}: ${err?.message ?? err}`)
   }
-  return parseClusterFile(text, path)
+  const file = parseClusterFile(text, path)
+  // whoever finds the nodes through this dir talks to them: present the cluster's API token
+  try {
+    await useClusterToken(dir)
+  } catch (err) {
+    throw new ClusterFileError((err as Error).message)
+  }
+  return file
 }
 
 export async function writeClusterFile (dir: string, file: ClusterFile): Promise<void> {
@@ -159,6 +169,10 @@ export function parseClusterFile (text: string, path = CLUSTER_FILE): ClusterFil
     nodes: nodes.sort((a, b) => a.index - b.index)
   }
   if (raw.logLevel !== undefined) file.logLevel = str(raw, 'logLevel', '')
+  if (raw.enableChaos !== undefined) {
+    if (typeof raw.enableChaos !== 'boolean') throw bad('enableChaos must be true or false')
+    file.enableChaos = raw.enableChaos
+  }
   if (raw.netns !== undefined) {
     const ns = raw.netns
     if (!isObj(ns)) throw bad('netns must be an object')

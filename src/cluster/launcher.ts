@@ -77,6 +77,12 @@ export interface LaunchOptions {
   logLevel?: string
   /** extra `node start` flags (benchmarks: `--pubsub floodsub`; chaos: `--clock-offset`) */
   extraArgs?: string[]
+  /** the cluster's swarm key; absent: the node runs on an open network (`--open-network`) */
+  swarmKeyFile?: string
+  /** the cluster's admin API token */
+  apiTokenFile?: string
+  /** serve /chaos/* (chaos runs and tests) */
+  enableChaos?: boolean
 }
 
 export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[] {
@@ -89,6 +95,9 @@ export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[]
   ]
   if (opts.copies !== undefined) args.push('--copies', String(opts.copies))
   if (opts.logLevel !== undefined) args.push('--log-level', opts.logLevel)
+  args.push(...(opts.swarmKeyFile !== undefined ? ['--swarm-key', opts.swarmKeyFile] : ['--open-network']))
+  if (opts.apiTokenFile !== undefined) args.push('--api-token-file', opts.apiTokenFile)
+  if (opts.enableChaos === true) args.push('--enable-chaos')
   if (opts.extraArgs !== undefined) args.push(...opts.extraArgs)
   // last: --bootstrap is variadic and would swallow any flag after it
   if (opts.bootstrap.length > 0) args.push('--bootstrap', ...opts.bootstrap)

@@ -56,3 +56,7 @@ export const AE_WATCHDOG_MS = 2 * (DIAL_TIMEOUT_MS + AE_SESSION_TIMEOUT_MS + 2 *
 export const AE_MAX_CONCURRENT = 4
 /** a beacon-triggered session with the same peer at most this often */
 export const AE_MIN_INTERVAL_MS = 1000
+
+/** the pnet nonce exchange must finish within this (libp2p's 1 s default fails on a loaded
+ *  2-core machine running a dozen nodes; a stranger is still refused at the first byte) */
+export const PNET_HANDSHAKE_MS = 10_000

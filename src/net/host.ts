@@ -12,7 +12,9 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, type GossipSub } from '@chainsafe/libp2p-gossipsub'
 import { floodsub } from '@libp2p/floodsub'
 import type { ConnectionGater, PrivateKey, PubSub } from '@libp2p/interface'
-import { GOSSIP_HEARTBEAT_MS } from './constants.js'
+import { preSharedKey } from '@libp2p/pnet'
+import { GOSSIP_HEARTBEAT_MS, PNET_HANDSHAKE_MS } from './constants.js'
+import { splitHostPort } from './hostPort.js'
 
 export interface HostInit {
   privateKey: PrivateKey
@@ -24,6 +26,8 @@ export interface HostInit {
   connectionGater?: ConnectionGater
   /** benchmark baseline only: floodsub instead of gossipsub */
   pubsub?: 'gossipsub' | 'floodsub'
+  /** the cluster's swarm key (src/net/swarmKey.ts): every connection is a private-network one */
+  swarmKey?: Uint8Array
 }
 
 export type Services = {
@@ -33,11 +37,7 @@ export type Services = {
 }
 export type Host = Libp2p<Services>
 
-export function splitHostPort (hp: string): { host: string, port: number } {
-  const m = /^([0-9.]+):(\d{1,5})$/.exec(hp)
-  if (m == null || Number(m[2]) > 65535) throw new Error(`invalid address '${hp}': expected IPv4:PORT, e.g. 127.0.0.1:7000`)
-  return { host: m[1], port: Number(m[2]) }
-}
+export { splitHostPort }
 
 export async function createHost (init: HostInit): Promise<Host> {
   const { host, port } = splitHostPort(init.listen)
@@ -61,6 +61,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     addresses: { listen: [`/ip4/${host}/tcp/${port}`] },
     // dialOpts are spread into net.connect(); localAddress is not in the type but is honoured
     transports: [tcp({ dialOpts: { localAddress: host, noDelay: true } as TCPSocketOptions, listenOpts: { noDelay: true } })],
+    ...(init.swarmKey !== undefined ? { connectionProtector: preSharedKey({ psk: init.swarmKey, timeout: PNET_HANDSHAKE_MS }) } : {}),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 0 })] : [],

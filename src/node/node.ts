@@ -126,7 +126,7 @@ export class BellwetherNode implements ClusterIO {
     this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
 
     const epoch = await readEpochFile(dataDir, EPOCH_FILE)
-    this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, connectionGater: this.partition.gater() })
+    this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, swarmKey: this.opts.swarmKey, connectionGater: this.partition.gater() })
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,

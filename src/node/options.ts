@@ -24,6 +24,12 @@ export interface NodeOptions {
   recoveryRate?: number
   /** benchmark baseline only: floodsub instead of gossipsub */
   pubsub?: 'gossipsub' | 'floodsub'
+  /** the cluster's swarm key (pnet); absent: an open network anyone on it can join */
+  swarmKey?: Uint8Array
+  /** admin API token; absent: the node keeps its own in DATA/api.token */
+  apiToken?: string
+  /** serve /chaos/* (partition, heal, clock skew): only chaos runs and tests want them */
+  enableChaos?: boolean
 }
 
 export interface RunningNode {

@@ -2,17 +2,23 @@
 import '../polyfill.js'
 import { BellwetherNode } from './node.js'
 import { AdminApi } from '../api/server.js'
+import { mkdir } from 'node:fs/promises'
+import { loadOrCreateApiToken } from '../api/token.js'
 import type { NodeOptions, RunningNode } from './options.js'
 
 export interface StartedNode extends RunningNode {
   readonly node: BellwetherNode
   readonly api: AdminApi
+  /** what destructive admin calls must present as `Authorization: Bearer` */
+  readonly apiToken: string
 }
 
 export async function startNode (opts: NodeOptions): Promise<StartedNode> {
+  await mkdir(opts.dataDir, { recursive: true })
+  const apiToken = opts.apiToken ?? await loadOrCreateApiToken(opts.dataDir)
   const node = new BellwetherNode(opts)
   await node.start()
-  const api = new AdminApi(node, opts.api)
+  const api = new AdminApi(node, opts.api, { token: apiToken, enableChaos: opts.enableChaos === true })
   try {
     await api.start()
   } catch (err) {
@@ -22,6 +28,7 @@ export async function startNode (opts: NodeOptions): Promise<StartedNode> {
   return {
     node,
     api,
+    apiToken,
     peerId: node.self,
     apiUrl: api.url,
     multiaddrs: node.multiaddrs(),

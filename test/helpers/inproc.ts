@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startNode, type StartedNode } from '../../src/node/start.js'
 import { peerIdOfDataDir } from '../../src/net/peerKey.js'
+import { generateSwarmKey } from '../../src/net/swarmKey.js'
 
 export async function freePort (host: string): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -23,6 +24,8 @@ export interface Spec { dataDir: string, ip: string, p2p: number, api: number, p
 export class InprocCluster {
   nodes: Array<StartedNode | undefined> = []
   specs: Spec[] = []
+  /** every in-process cluster is a private network of its own, as `cluster up` makes them */
+  readonly swarmKey = generateSwarmKey()
   constructor (readonly dir: string, readonly copies: number) {}
 
   static async start (n: number, opts: { copies?: number, ipBase?: number, evictAfterMs?: number } = {}): Promise<InprocCluster> {
@@ -65,6 +68,8 @@ export class InprocCluster {
       bootstrap: this.specs.map((_, j) => this.multiaddr(j)).filter((_, j) => j !== i),
       copies: this.copies,
       logLevel: process.env.BW_TEST_LOG ?? 'silent',
+      swarmKey: this.swarmKey,
+      enableChaos: true,
       ...this.defaults,
       ...extra
     })
@@ -98,9 +103,14 @@ export class InprocCluster {
   }
 
   async api (i: number, method: string, path: string, body?: unknown): Promise<{ status: number, json: any }> {
+    const bytes = body instanceof Uint8Array
     const r = await fetch(this.node(i).apiUrl + path, {
       method,
-      body: body === undefined ? undefined : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body)
+      body: body === undefined ? undefined : bytes ? Buffer.from(body) : JSON.stringify(body),
+      headers: {
+        authorization: `Bearer ${this.node(i).apiToken}`,
+        ...(body === undefined ? {} : { 'content-type': bytes ? 'application/octet-stream' : 'application/json' })
+      }
     })
     const text = await r.text()
     let json: any

@@ -12,7 +12,9 @@ import {
   DEFAULT_COPIES, DEFAULT_IP_BASE, apiUrlOf, clusterFilePath, ipAdd, nodeDataDir, nodeLogFile, nodeMultiaddr,
   readClusterFile, writeClusterFile, type ClusterFile, type ClusterNode
 } from '../../cluster/clusterFile.js'
-import { freePorts, isRunning, killProcess, sleep, spawnNode, stopProcess, type StopResult } from '../../cluster/launcher.js'
+import { freePorts, isRunning, killProcess, sleep, spawnNode, stopProcess, type LaunchOptions, type StopResult } from '../../cluster/launcher.js'
+import { clusterSecrets, ensureClusterSecrets, nextSwarmKeyFile } from '../../cluster/secrets.js'
+import { useClusterToken } from '../../api/token.js'
 import { peerIdOfDataDir } from '../../net/peerKey.js'
 import { FaultError, cleanupClusterFaults, type CleanupOutcome } from '../../chaos/faults.js'
 import {
@@ -21,12 +23,13 @@ import {
 } from '../../chaos/netns.js'
 import { LOG_LEVELS, action, addDirJson, findNode, intArg, ipv4Arg, loadCluster, printerFor, runningNodes, type Ctx } from './shared.js'
 import { clusterStatusCommands } from './clusterStatus.js'
+import { rotateKeyCommand } from './clusterKey.js'
 
 const STATUS_TIMEOUT_MS = 2_000
 const POLL_MS = 250
 
 interface DirOpts { dir: string; json?: boolean }
-interface UpOpts extends DirOpts { nodes: number; copies: number; ipBase: string; timeout: number; logLevel?: string; netns?: boolean }
+interface UpOpts extends DirOpts { nodes: number; copies: number; ipBase: string; timeout: number; logLevel?: string; netns?: boolean; enableChaos?: boolean }
 
 export function clusterCommand (ctx: Ctx): Command {
   const cluster = new Command('cluster').description('a local cluster of node processes (DIR/cluster.json)')
@@ -40,6 +43,7 @@ export function clusterCommand (ctx: Ctx): Command {
     .addOption(new Option('--log-level <level>', 'node log level').choices(LOG_LEVELS))
     .addOption(new Option('--netns', 'each node in a network namespace of its own, on a bridge in a namespace of ours ' +
       '(root; for chaos --mode netns)').conflicts('ipBase'))
+    .option('--enable-chaos', 'nodes serve /chaos/* (partition, heal, clock skew) for chaos runs and tests')
     .action(action(ctx, async (o: UpOpts) => await up(ctx, o)))
 
   addDirJson(cluster.command('down'))
@@ -73,6 +77,7 @@ export function clusterCommand (ctx: Ctx): Command {
     .action(action(ctx, async (o: DirOpts & { node: number; timeout: number }) => await startOne(ctx, o)))
 
   for (const c of clusterStatusCommands(ctx)) cluster.addCommand(c)
+  cluster.addCommand(rotateKeyCommand(ctx))
   return cluster
 }
 
@@ -103,15 +108,18 @@ async function up (ctx: Ctx, o: UpOpts): Promise<number> {
   }
 
   // keys first: every node's full multiaddr must be known before any process starts
+  await ensureClusterSecrets(dir)
+  await useClusterToken(dir)
   const nodes: ClusterNode[] = await Promise.all(Array.from({ length: o.nodes }, async (_, i) => await newNode(dir, ipBase, i, i, netns)))
   const file: ClusterFile = {
     version: 1, createdAt: new Date().toISOString(), copies: o.copies, ipBase, nodes
   }
   if (o.logLevel !== undefined) file.logLevel = o.logLevel
+  if (o.enableChaos === true) file.enableChaos = true
   if (netns !== undefined) file.netns = netns
   await writeClusterFile(dir, file)
   try {
-    for (const n of nodes) n.pid = spawnNode(n, launchOpts(file, nodes.filter((x) => x !== n)))
+    for (const n of nodes) n.pid = spawnNode(n, launchOpts(dir, file, nodes.filter((x) => x !== n)))
   } finally {
     // whatever did start must be findable by `cluster down`
     await writeClusterFile(dir, file)
@@ -177,8 +185,16 @@ function noteCleanup (p: Printer, c: CleanupOutcome, what: string): void {
   if (parts.length > 0) p.note(`removed ${what}: ${parts.join('; ')}`)
 }
 
-function launchOpts (file: ClusterFile, others: ClusterNode[]): { bootstrap: string[]; copies: number; logLevel?: string } {
-  return { bootstrap: others.map((x) => x.multiaddr), copies: file.copies, logLevel: file.logLevel }
+export function launchOpts (dir: string, file: ClusterFile, others: ClusterNode[], swarmKeyFile?: string): LaunchOptions {
+  const secrets = clusterSecrets(dir)
+  return {
+    bootstrap: others.map((x) => x.multiaddr),
+    copies: file.copies,
+    logLevel: file.logLevel,
+    swarmKeyFile: swarmKeyFile ?? secrets.swarmKeyFile,
+    apiTokenFile: secrets.apiTokenFile,
+    enableChaos: file.enableChaos
+  }
 }
 
 /**
@@ -186,7 +202,7 @@ function launchOpts (file: ClusterFile, others: ClusterNode[]): { bootstrap: str
  * that still lags at the deadline (empty when all made it); a node whose process died is
  * reported at once with the end of its log.
  */
-async function waitForMembers (nodes: ClusterNode[], want: number, timeoutMs: number): Promise<string[]> {
+export async function waitForMembers (nodes: ClusterNode[], want: number, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs
   const done = new Set<number>()
   for (;;) {
@@ -274,6 +290,8 @@ async function purge (dir: string, file: ClusterFile, p: Printer): Promise<void>
     await rm(d, { recursive: true, force: true })
   }
   await rm(clusterFilePath(dir), { force: true })
+  const secrets = clusterSecrets(dir)
+  for (const f of [secrets.swarmKeyFile, secrets.apiTokenFile, nextSwarmKeyFile(dir)]) await rm(f, { force: true })
   await rmdir(dir).catch(() => {}) // only if now empty
 }
 
@@ -287,7 +305,7 @@ async function add (ctx: Ctx, o: DirOpts & { zone?: number; timeout: number }): 
   const others = [...file.nodes]
   file.nodes.push(node)
   await writeClusterFile(dir, file)
-  node.pid = spawnNode(node, launchOpts(file, others))
+  node.pid = spawnNode(node, launchOpts(dir, file, others))
   await writeClusterFile(dir, file)
   const want = (await runningNodes(file)).length
   const lag = await waitForMembers([node], want, o.timeout * 1000)
@@ -328,7 +346,7 @@ async function startOne (ctx: Ctx, o: DirOpts & { node: number; timeout: number 
   }
   // after `cluster down` the namespaces are gone; bring back what this node needs
   if (file.netns !== undefined) await osLevel(async () => { await ensureNetns(file.netns!, [node.index]) })
-  node.pid = spawnNode(node, launchOpts(file, file.nodes.filter((x) => x !== node)))
+  node.pid = spawnNode(node, launchOpts(dir, file, file.nodes.filter((x) => x !== node)))
   // re-read before writing back: a start or stop of another node may have run meanwhile,
   // and writing our stale copy would erase its pid (the window left is one read and one rename)
   const fresh = await loadCluster(dir)

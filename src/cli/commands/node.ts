@@ -4,6 +4,19 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import type { NodeOptions } from '../../node/options.js'
 import { LOG_LEVELS, action, hostPortArg, intArg, printerFor, type Ctx } from './shared.js'
+import { CliError, EXIT } from '../output.js'
+import { SWARM_KEY_ENV, SwarmKeyError, readSwarmKey } from '../../net/swarmKey.js'
+import { API_TOKEN_ENV, ApiTokenError, readApiToken } from '../../api/token.js'
+
+/** a missing, unreadable or lax-mode secret is the user's to fix: a usage error, not a crash */
+async function secret<T> (read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (err) {
+    if (err instanceof SwarmKeyError || err instanceof ApiTokenError) throw new CliError(err.message, EXIT.USAGE)
+    throw err
+  }
+}
 
 interface StartOpts {
   data: string
@@ -18,6 +31,10 @@ interface StartOpts {
   evictAfter?: number
   recoveryParallel?: number
   recoveryRate?: number
+  swarmKey?: string
+  openNetwork?: boolean
+  apiTokenFile?: string
+  enableChaos?: boolean
   json?: boolean
 }
 
@@ -37,6 +54,10 @@ export function nodeCommand (ctx: Ctx): Command {
     .option('--recovery-rate <MiB/s>', 'recovery throttle over all transfers, MiB/s; 0 = unthrottled (default 64)', intArg('recovery rate', 0, 1_000_000))
     .option('--evict-after <ms>', 'a member silent this long leaves for good so tombstone GC can advance (default 24 h)', intArg('evict after', 1000, 2 ** 40))
     .addOption(new Option('--pubsub <impl>', 'pubsub implementation (floodsub only as a benchmark baseline)').choices(['gossipsub', 'floodsub']).hideHelp())
+    .addOption(new Option('--swarm-key <file>', 'the cluster\'s swarm key (mode 0600): only nodes holding it can connect').env(SWARM_KEY_ENV))
+    .option('--open-network', 'run without a swarm key: anyone who can reach the listen address can join and delete')
+    .addOption(new Option('--api-token-file <file>', 'admin API token destructive calls must present (default: DATA/api.token, made once)').env(API_TOKEN_ENV))
+    .option('--enable-chaos', 'serve /chaos/* (partition, heal, clock skew): for chaos runs and tests')
     .option('--json', 'print the ready line as JSON')
     .action(action(ctx, async (opts: StartOpts) => await start(ctx, opts)))
   return node
@@ -51,6 +72,13 @@ function multiaddrArg (value: string, prev: string[] | undefined): string[] {
 
 async function start (ctx: Ctx, o: StartOpts): Promise<number> {
   const p = printerFor(ctx, o)
+  if (o.swarmKey === undefined && o.openNetwork !== true) {
+    throw new CliError('a node needs the cluster\'s swarm key: --swarm-key FILE (or BELLWETHER_SWARM_KEY_FILE; `cluster up` makes DIR/swarm.key), ' +
+      'or --open-network to let anyone who reaches the listen address join and delete', EXIT.USAGE)
+  }
+  if (o.swarmKey !== undefined && o.openNetwork === true) throw new CliError('--swarm-key and --open-network contradict each other', EXIT.USAGE)
+  const swarmKey = o.swarmKey === undefined ? undefined : await secret(async () => await readSwarmKey(o.swarmKey!))
+  const apiToken = o.apiTokenFile === undefined ? undefined : await secret(async () => await readApiToken(o.apiTokenFile!))
   const nodeOpts: NodeOptions = {
     dataDir: o.data,
     listen: o.listen,
@@ -63,7 +91,10 @@ async function start (ctx: Ctx, o: StartOpts): Promise<number> {
     pubsub: o.pubsub,
     evictAfterMs: o.evictAfter,
     recoveryParallel: o.recoveryParallel,
-    recoveryRate: o.recoveryRate === undefined ? undefined : o.recoveryRate * 1024 * 1024
+    recoveryRate: o.recoveryRate === undefined ? undefined : o.recoveryRate * 1024 * 1024,
+    swarmKey,
+    apiToken,
+    enableChaos: o.enableChaos === true
   }
   const { startNode } = await import('../../node/start.js')
   // signals that arrive while the node is still starting must not be lost
