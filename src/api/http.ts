@@ -44,10 +44,10 @@ export async function readJson (req: IncomingMessage, limit = 1024 * 1024): Prom
   // a browser page may POST text/plain anywhere without asking first; application/json needs
   // a CORS preflight we never answer, so requiring it keeps web pages out of the admin API
   const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
-  if (type !== 'application/json') {
+  const body = await readBody(req, limit)
+  if (body.length > 0 && type !== 'application/json') {
     throw new HttpError(415, `request body must be sent as content-type application/json, got '${type === '' ? 'none' : type}'`, 'UNSUPPORTED_MEDIA_TYPE')
   }
-  const body = await readBody(req, limit)
   try {
     const v = JSON.parse(body.length === 0 ? '{}' : body.toString('utf8'))
     if (v == null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object')

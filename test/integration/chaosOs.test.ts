@@ -134,7 +134,7 @@ describe.skipIf(SKIP_OS !== null)('chaos --mode os: nftables between loopback ad
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build`')
     dir = await mkdtemp(join(tmpdir(), 'bw-chaos-os-'))
-    const args = ['cluster', 'up', '--nodes', '5', '--ip-base', '127.0.0.200', '--timeout', '120', '--json']
+    const args = ['cluster', 'up', '--enable-chaos', '--nodes', '5', '--ip-base', '127.0.0.200', '--timeout', '120', '--json']
     const r = await bw(dir, args)
     recordPids(dir, launched)
     expect(r.code, show(args, r)).toBe(0)
@@ -270,7 +270,7 @@ describe.skipIf(SKIP_NETNS !== null)('cluster up --netns and chaos --mode netns 
     stray = spawn(findTool('ip')!, ['netns', 'exec', strayNs, 'sleep', '600'], { stdio: 'ignore' })
     await waitFor('the stray process to run in its namespace', 10_000, async () => (await pidsIn(strayNs)).length === 1)
 
-    const args = ['cluster', 'up', '--netns', '--nodes', '3', '--timeout', '120', '--json']
+    const args = ['cluster', 'up', '--enable-chaos', '--netns', '--nodes', '3', '--timeout', '120', '--json']
     const r = await bw(dir, args)
     recordPids(dir, launched)
     expect(r.code, show(args, r)).toBe(0)

@@ -78,7 +78,7 @@ describe('bellwether CLI against a 5-node process cluster', { timeout: 420_000 }
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it in pretest)')
     dir = await mkdtemp(join(tmpdir(), 'bw-cli-'))
-    const args = ['cluster', 'up', '--nodes', String(NODES), '--ip-base', IP_BASE, '--timeout', '120', '--json']
+    const args = ['cluster', 'up', '--enable-chaos', '--nodes', String(NODES), '--ip-base', IP_BASE, '--timeout', '120', '--json']
     const r = await bw(args)
     // whatever started must be found by afterAll, even if the cluster did not form
     try {
@@ -295,7 +295,7 @@ describe('bellwether CLI against a 5-node process cluster', { timeout: 420_000 }
     const dataDir = join(dir, 'lonely')
     const api = '127.0.0.159:7102'
     const child = spawn(process.execPath, [BIN, 'node', 'start', '--data', dataDir, '--listen', '127.0.0.159:7101', '--api', api,
-      '--bootstrap', '/ip4/127.0.0.158/tcp/7101/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp', '--log-level', 'warn'], { stdio: 'ignore' })
+      '--open-network', '--log-level', 'warn', '--bootstrap', '/ip4/127.0.0.158/tcp/7101/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'], { stdio: 'ignore' })
     launched.push({ pid: child.pid!, dataDir })
     try {
       let refused: any

@@ -161,8 +161,12 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
     expect((await c.api(0, 'POST', '/vdi/beta/discard', { objects: '9999' })).json.error).toMatch(/out of range/)
     expect((await c.api(0, 'GET', '/objlist?vid=zz')).status).toBe(400)
     expect((await c.api(0, 'POST', '/vdi', undefined)).status).toBe(400)
-    const post = await fetch(`${c.node(0).apiUrl}/vdi`, { method: 'POST', body: '{not json' })
+    const post = await fetch(`${c.node(0).apiUrl}/vdi`, { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } })
     expect(post.status).toBe(400)
+    // a browser page may POST text/plain anywhere without a preflight: refused before parsing
+    const plain = await fetch(`${c.node(0).apiUrl}/vdi`, { method: 'POST', body: '{"name":"web","size":4096}' })
+    expect(plain.status).toBe(415)
+    expect((await plain.json()).code).toBe('UNSUPPORTED_MEDIA_TYPE')
     expect((await c.api(0, 'GET', '/status')).status).toBe(200)
   })
 })

@@ -30,7 +30,7 @@
 // process is left.
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -70,7 +70,7 @@ class ProcCluster {
   async up (): Promise<void> {
     if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it in pretest)')
     this.dir = await mkdtemp(join(tmpdir(), `bw-recov-${this.name}-`))
-    const args = ['cluster', 'up', '--nodes', String(this.nodes), '--ip-base', this.ipBase, '--copies', String(this.copies), '--timeout', '120', '--json']
+    const args = ['cluster', 'up', '--enable-chaos', '--nodes', String(this.nodes), '--ip-base', this.ipBase, '--copies', String(this.copies), '--timeout', '120', '--json']
     const r = await this.bw(args)
     this.track() // whatever started must be found by down(), even if the cluster did not form
     expect(r.code, show(args, r)).toBe(0)
@@ -474,7 +474,8 @@ describe('a VDI deleted while a joining node recovers it (cluster B, 3+1 nodes)'
     }, 100)
     // straight to the admin API (what `vdi delete` does), so the delete lands within milliseconds of
     // the observation rather than a CLI start later; `vdi delete` itself is covered by scenarios 1 and 3
-    const del = await fetch(`${c.node(0).apiUrl}/vdi/big`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) })
+    const token = (await readFile(join(c.dir, 'api.token'), 'utf8')).trim()
+    const del = await fetch(`${c.node(0).apiUrl}/vdi/big`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })
     expect(del.status).toBe(200)
     expect((await del.json()).vdi.vid).toBe(bigVid)
     const atDelete = (await c.recoveryOf(j.index)).totals.recovered

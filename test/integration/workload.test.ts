@@ -100,7 +100,7 @@ describe('chaos workload + history checker against a 3-node process cluster', { 
     if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build`')
     dir = await mkdtemp(join(tmpdir(), 'bw-wl-'))
     hdir = await mkdtemp(join(tmpdir(), 'bw-wl-hist-'))
-    const args = ['cluster', 'up', '--nodes', String(NODES), '--ip-base', IP_BASE, '--timeout', '120', '--json']
+    const args = ['cluster', 'up', '--enable-chaos', '--nodes', String(NODES), '--ip-base', IP_BASE, '--timeout', '120', '--json']
     const r = await bw(args)
     try { await cluster() } catch {}
     expect(r.code, show(args, r)).toBe(0)

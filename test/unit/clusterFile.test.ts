@@ -99,9 +99,12 @@ describe('addresses and launch arguments', () => {
     const args = nodeStartArgs(entry(2), { bootstrap: ['/ip4/a/p2p/x', '/ip4/b/p2p/y'], copies: 2, logLevel: 'debug' })
     expect(args).toEqual([
       'node', 'start', '--data', entry(2).dataDir, '--listen', '127.0.0.12:40002', '--api', '127.0.0.12:41002', '--zone', '2',
-      '--copies', '2', '--log-level', 'debug', '--bootstrap', '/ip4/a/p2p/x', '/ip4/b/p2p/y'
+      '--copies', '2', '--log-level', 'debug', '--open-network', '--bootstrap', '/ip4/a/p2p/x', '/ip4/b/p2p/y'
     ])
     expect(nodeStartArgs(entry(0), { bootstrap: [] })).not.toContain('--bootstrap')
+    const keyed = nodeStartArgs(entry(0), { bootstrap: [], swarmKeyFile: '/c/swarm.key', apiTokenFile: '/c/api.token', enableChaos: true })
+    expect(keyed).toEqual(expect.arrayContaining(['--swarm-key', '/c/swarm.key', '--api-token-file', '/c/api.token', '--enable-chaos']))
+    expect(keyed).not.toContain('--open-network')
   })
 
   it('finds the bin script from the package root', () => {
