@@ -13,6 +13,8 @@ import {
   DEFAULT_IP_BASE, apiUrlOf, ipAdd, nodeDataDir, nodeLogFile, nodeMultiaddr, writeClusterFile
 } from '../../dist/cluster/clusterFile.js'
 import { peerIdOfDataDir } from '../../dist/net/peerKey.js'
+import { ensureClusterSecrets } from '../../dist/cluster/secrets.js'
+import { useClusterToken } from '../../dist/api/token.js'
 
 const READY_TIMEOUT_MS = 60_000
 
@@ -26,6 +28,10 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
   cluster.stop = onCleanup(`${pubsub} cluster in ${dir}`, async () => await stopCluster(cluster))
   await mkdir(dir, { recursive: true })
   const extraArgs = cluster.extraArgs = [...(pubsub === 'gossipsub' ? [] : ['--pubsub', pubsub]), ...nodeArgs]
+  // a private cluster like `cluster up --enable-chaos` makes: the benches partition through /chaos
+  const secrets = await ensureClusterSecrets(dir)
+  await useClusterToken(dir)
+  cluster.secrets = { ...secrets, enableChaos: true }
   // keys first: every node's full multiaddr must be known before any process starts
   const nodes = cluster.nodes = await Promise.all(Array.from({ length: count }, async (_, i) => {
     const ip = ipAdd(ipBase, i)
@@ -40,7 +46,7 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
   await writeClusterFile(dir, file)
   try {
     for (const n of nodes) {
-      n.pid = spawnNode(n, { bootstrap: nodes.filter((x) => x !== n).map((x) => x.multiaddr), copies, logLevel: 'warn', extraArgs })
+      n.pid = spawnNode(n, { bootstrap: nodes.filter((x) => x !== n).map((x) => x.multiaddr), copies, logLevel: 'warn', extraArgs, ...cluster.secrets })
     }
   } finally {
     await writeClusterFile(dir, file) // whatever started must be findable by `cluster down`
@@ -79,7 +85,7 @@ export async function addNode (cluster) {
 export async function startNode (cluster, node) {
   const others = cluster.nodes.filter((x) => x !== node && x.pid !== null)
   try {
-    node.pid = spawnNode(node, { bootstrap: others.map((x) => x.multiaddr), copies: cluster.copies, logLevel: 'warn', extraArgs: cluster.extraArgs })
+    node.pid = spawnNode(node, { bootstrap: others.map((x) => x.multiaddr), copies: cluster.copies, logLevel: 'warn', extraArgs: cluster.extraArgs, ...cluster.secrets })
   } finally {
     await writeClusterFile(cluster.dir, cluster.file)
   }

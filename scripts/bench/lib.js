@@ -4,6 +4,7 @@
 import http from 'node:http'
 import { cpus, loadavg, totalmem, release } from 'node:os'
 import { execFileSync } from 'node:child_process'
+import { apiHeaders } from '../../dist/api/token.js'
 
 // ---------------------------------------------------------------- randomness
 
@@ -175,7 +176,7 @@ function requestOnce (url, { method = 'GET', body, timeoutMs = 10_000, type = 'a
     const req = http.request(url, {
       method,
       agent: via,
-      headers: payload === undefined ? {} : { 'content-type': type, 'content-length': payload.byteLength }
+      headers: { ...apiHeaders(), ...(payload === undefined ? {} : { 'content-type': type, 'content-length': payload.byteLength }) }
     }, (res) => {
       const chunks = []
       res.on('data', (c) => chunks.push(c))
