@@ -117,7 +117,8 @@ export class ObjectService {
     throw new ObjectServiceError(`peer ${peer} closed the stream without answering`, Status.ERROR)
   }
 
-  async put (peer: string, put: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
+  /** createOnly: the peer refuses (STATUS_EXISTS) if it already holds the object at this generation or newer */
+  async put (peer: string, put: { oid: bigint, generation: number, version: bigint, data: Uint8Array, createOnly?: boolean }): Promise<ObjResponse> {
     return await this.one(peer, { op: { case: 'put', value: put as PutObject } }, put.data.byteLength)
   }
 

@@ -7,7 +7,7 @@ import { create } from '@bufbuild/protobuf'
 import { ObjResponseSchema, Status, type GetObject, type ListObjects, type ObjResponse, type PurgeHint, type PutObject } from '../wire/bellwether_pb.js'
 import type { ObjectHandler } from '../net/objectService.js'
 import { LIST_CHUNK_OIDS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
-import { AdmitError, CorruptObjectError, StaleWriteError, type ObjectStore } from '../store/objectStore.js'
+import { AdmitError, CorruptObjectError, ExistsError, StaleWriteError, type ObjectStore } from '../store/objectStore.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { formatOid, isValidOid, vidToVdiOid, MAX_VID } from '../oid.js'
 import type { HybridClock } from '../hlc.js'
@@ -72,6 +72,7 @@ export class NodeObjectHandler implements ObjectHandler {
       const meta = await this.store.put(req.oid, req.data, {
         generation: req.generation,
         version: req.version,
+        createOnly: req.createOnly,
         admit: (oid, m) => this.tombstones.covers(oid, m.generation, m.version)
       })
       this.metrics.objects.set(this.store.cache.size)
@@ -81,6 +82,11 @@ export class NodeObjectHandler implements ObjectHandler {
         // the store judged it under the object's lock, so two racing writes cannot both pass
         const cur = err.current
         return this.done('put', res({ status: Status.STALE, oid: req.oid, version: cur.version, generation: cur.generation, error: `object ${formatOid(req.oid)} has a newer version` }))
+      }
+      if (err instanceof ExistsError) {
+        // a VDI create that lost the race for this inode (this node is its arbiter)
+        const cur = err.current
+        return this.done('put', res({ status: Status.EXISTS, oid: req.oid, version: cur.version, generation: cur.generation, error: err.message }))
       }
       if (err instanceof AdmitError) {
         this.metrics.writesRefused.inc({ path: 'put' })

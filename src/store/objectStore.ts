@@ -28,6 +28,13 @@ export interface PutOptions {
    * Must be synchronous and must not call back into the store.
    */
   admit?: (oid: bigint, meta: Omit<ObjectMeta, 'oid'>) => string | undefined
+  /**
+   * Write only if the object is not here yet: rejects with ExistsError when a copy of this
+   * generation or a newer one is stored (an older generation's leftover is overwritten, as
+   * a reused vid's new generation must). Judged under the oid's lock, so of two create-only
+   * puts racing for one object exactly one lands. VDI creates use it to arbitrate.
+   */
+  createOnly?: boolean
 }
 
 /** An older version arrived after a newer one landed: the newer one stays (last writer by version wins). */
@@ -35,6 +42,14 @@ export class StaleWriteError extends Error {
   override readonly name = 'StaleWriteError'
   constructor (readonly oid: bigint, readonly current: ObjectMeta) {
     super(`write of ${formatOid(oid)} refused: version ${current.version} already stored is newer`)
+  }
+}
+
+/** A create-only put found the object already stored (`current`). */
+export class ExistsError extends Error {
+  override readonly name = 'ExistsError'
+  constructor (readonly oid: bigint, readonly current: ObjectMeta) {
+    super(`create of ${formatOid(oid)} refused: generation ${current.generation} is already stored`)
   }
 }
 
@@ -115,6 +130,7 @@ export class ObjectStore {
       refuseIf(oid, opts.admit?.(oid, meta))
       // judged under the lock: two writes racing for one object must not both pass a check made outside it
       const current = await this.statFile(oid).catch(() => undefined)
+      if (opts.createOnly === true && current !== undefined && current.generation >= meta.generation) throw new ExistsError(oid, current)
       if (current !== undefined && current.version > meta.version) throw new StaleWriteError(oid, current)
       const name = formatOid(oid)
       const tmp = join(this.dir, `${TMP_PREFIX}${name}-${randomBytes(6).toString('hex')}`)

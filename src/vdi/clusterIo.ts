@@ -12,7 +12,8 @@ export interface ClusterIO {
   members (): string[]
   zones (): number
   placement (oid: bigint, copies: number): string[]
-  put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse>
+  /** createOnly: the peer refuses with Status.EXISTS if it holds the object at this generation or newer (create arbitration) */
+  put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array, createOnly?: boolean }): Promise<ObjResponse>
   /** expectBytes: the object size when known (a VDI's object size), so the request deadline fits it */
   get (peer: string, oid: bigint, headerOnly?: boolean, expectBytes?: number): Promise<ObjResponse>
   listInodes (peer: string): Promise<bigint[]>

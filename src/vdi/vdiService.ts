@@ -1,16 +1,19 @@
 // Sheepdog's VDI operations (dog vdi create/list/write/read/delete/discard) on top of
-// ClusterIO. A VDI is found by probing vids from sd_hash_vdi(name), as Sheepdog does;
-// a deleted vid is skipped (never "free") so a probe chain is never cut short by a delete.
+// ClusterIO. A VDI is found by probing vids from sd_hash_vdi(name) (the walk: namespace.ts);
+// a create's inode write is arbitrated by the inode's first placement target, so of two
+// creates racing for one vid at most one wins.
 import { Status, type ObjResponse } from '../wire/bellwether_pb.js'
-import { formatOid, nextVid, sdHashVdi, vidToDataOid, vidToVdiOid } from '../oid.js'
+import { formatOid, formatVid, vidToDataOid, vidToVdiOid } from '../oid.js'
 import { makeDiscardRecords, type DeleteRec } from '../tombstones/record.js'
 import type { ClusterIO } from './clusterIo.js'
 import {
   DEFAULT_COPIES, DEFAULT_OBJECT_SIZE, VdiError, decodeInode, encodeInode, objectCount,
   validateGeometry, validateName, type Inode
 } from './inode.js'
+import { MAX_PROBES, classifySlot, walkChain, type Slot, type Walk } from './namespace.js'
 
-const MAX_PROBES = 1024
+/** a create whose vid another create (of another name) took walks again, this many times in all */
+const CREATE_ATTEMPTS = 4
 const IO_PARALLELISM = 8
 /** replica bytes in flight for one VDI read or write: big objects go fewer at a time, so each transfer keeps a useful share of the link */
 const IO_WINDOW_BYTES = 32 * 1024 * 1024
@@ -31,10 +34,22 @@ export class VdiService {
     const copies = req.copies ?? this.defaultCopies
     const objectSize = req.objectSize ?? DEFAULT_OBJECT_SIZE
     validateGeometry(req.size, objectSize, copies, this.io.maxObjectSize)
-    const found = await this.probe(name)
-    if (found.inode != null) throw new VdiError(`VDI '${name}' already exists (vid ${found.inode.vid.toString(16)})`, 'EXISTS')
-    const inode: Inode = { name, vid: found.freeVid, size: req.size, copies, objectSize, generation: found.generation, created: this.io.now() }
-    await this.writeReplicas(inode, vidToVdiOid(inode.vid), encodeInode(inode))
+    let inode: Inode | undefined
+    let refused: { vid: number, generation: number } | undefined
+    for (let attempt = 1; inode === undefined; attempt++) {
+      const walk = await this.probe(name)
+      if (walk.found != null) throw new VdiError(`VDI '${name}' already exists (vid ${formatVid(walk.found.vid)})`, 'EXISTS')
+      const free = walk.free
+      if (free == null) throw new VdiError(`no free vid within ${MAX_PROBES} of '${name}'s hash`, 'UNAVAILABLE')
+      // the arbiter holds an inode there that this node's walk cannot see (yet): do not spin on it
+      if (refused != null && refused.vid === free.vid && refused.generation === free.generation) {
+        throw new VdiError(`vid ${formatVid(free.vid)} for VDI '${name}' is held by a create this node cannot read yet; try again`, 'UNAVAILABLE')
+      }
+      const candidate: Inode = { name, vid: free.vid, size: req.size, copies, objectSize, generation: free.generation, created: this.io.now() }
+      if (await this.claimInode(candidate)) inode = candidate
+      else if (attempt >= CREATE_ATTEMPTS) throw new VdiError(`VDI '${name}': every vid it probed was taken by a concurrent create; try again`, 'UNAVAILABLE')
+      else refused = free
+    }
     this.inodes.set(name, inode)
     if (req.prealloc === true) {
       const zero = new Uint8Array(objectSize)
@@ -48,8 +63,8 @@ export class VdiService {
     const cached = this.inodes.get(name)
     if (cached != null && !this.io.tombstones.isVdiDeleted(cached.vid, cached.generation)) return cached
     this.inodes.delete(name)
-    const found = await this.probe(name)
-    if (found.inode == null) throw new VdiError(`VDI '${name}' not found`, 'NOT_FOUND')
+    const { found } = await this.probe(name)
+    if (found == null) throw new VdiError(`VDI '${name}' not found`, 'NOT_FOUND')
     this.inodes.set(name, found.inode)
     return found.inode
   }
@@ -182,26 +197,46 @@ export class VdiService {
     if (offset + length > inode.size) throw new VdiError(`range ${offset}+${length} is beyond the end of VDI '${inode.name}' (${inode.size} bytes)`, 'BAD_REQUEST')
   }
 
+  /** the name's probe walk (namespace.ts) over what the members hold and this node's tombstones */
+  private async probe (name: string): Promise<Walk<Inode>> {
+    return await walkChain(name, async (vid) => await this.slot(vid))
+  }
+
+  private async slot (vid: number): Promise<Slot<Inode>> {
+    const deleted = this.io.tombstones.deletedGeneration(vid)
+    const inode = await this.fetchInode(vid)
+    const live = inode != null && !this.io.tombstones.isVdiDeleted(vid, inode.generation) ? inode : undefined
+    return classifySlot(live == null ? undefined : { name: live.name, inode: live }, deleted, this.io.stableFloor(vid))
+  }
+
   /**
-   * Sheepdog's probe: walk vids from the name's hash until the name or a free vid. A vid
-   * whose delete is not yet stable is never free (a node that missed the delete may still
-   * hold old-generation objects); once folded it is free again, for the next generation.
+   * Writes a new VDI's inode; false when another create got its vid first. The inode's first
+   * placement target arbitrates: it takes a create-only put, which it refuses when it already
+   * holds that inode, so of two creates racing for one vid exactly one gets past it; only then
+   * do the other replicas get their copies.
    */
-  private async probe (name: string): Promise<{ inode?: Inode, freeVid: number, generation: number }> {
-    let vid = sdHashVdi(name)
-    if (vid === 0) vid = nextVid(vid)
-    for (let i = 0; i < MAX_PROBES; i++, vid = nextVid(vid)) {
-      const deleted = this.io.tombstones.deletedGeneration(vid)
-      const inode = await this.fetchInode(vid)
-      const live = inode != null && !this.io.tombstones.isVdiDeleted(vid, inode.generation) ? inode : undefined
-      if (live != null) {
-        if (live.name === name) return { inode: live, freeVid: vid, generation: live.generation }
-        continue
-      }
-      if (deleted == null) return { freeVid: vid, generation: 1 }
-      if (this.io.stableFloor(vid) === deleted) return { freeVid: vid, generation: deleted + 1 }
+  private async claimInode (inode: Inode): Promise<boolean> {
+    const oid = vidToVdiOid(inode.vid)
+    const targets = this.io.placement(oid, inode.copies)
+    if (targets.length === 0) throw new VdiError('no live members to place the object on', 'UNAVAILABLE')
+    const obj = { oid, generation: inode.generation, version: this.io.now(), data: encodeInode(inode) }
+    let r: ObjResponse
+    try {
+      r = await this.io.put(targets[0], { ...obj, createOnly: true })
+    } catch (err) {
+      throw new VdiError(`create of VDI '${inode.name}': ${targets[0]}, which arbitrates vid ${formatVid(inode.vid)}, did not answer: ${String((err as Error)?.message ?? err)}`, 'UNAVAILABLE')
     }
-    throw new VdiError(`no free vid within ${MAX_PROBES} of '${name}'s hash`, 'UNAVAILABLE')
+    if (r.status === Status.EXISTS) return false
+    if (r.status === Status.DELETED) throw new VdiError(`write refused: ${r.error}`, 'DELETED')
+    if (r.status !== Status.OK) throw new VdiError(`create of VDI '${inode.name}': ${targets[0]}, which arbitrates vid ${formatVid(inode.vid)}, answered ${Status[r.status]} ${r.error}`, 'UNAVAILABLE')
+    try {
+      await this.storeOn(targets.slice(1), obj, targets.length)
+    } catch (err) {
+      // replicas holding a newer inode: a create the arbiter never saw (views that disagreed)
+      if (err instanceof StaleWrite) throw new VdiError(`create of VDI '${inode.name}': other replicas of vid ${formatVid(inode.vid)} hold a newer inode`, 'UNAVAILABLE')
+      throw err
+    }
+    return true
   }
 
   /** newest copy of a vid's inode among live members; throws UNAVAILABLE when some member could not answer and none had it */
@@ -271,8 +306,12 @@ export class VdiService {
   private async writeReplicas (inode: Inode, oid: bigint, data: Uint8Array): Promise<void> {
     const targets = this.io.placement(oid, inode.copies)
     if (targets.length === 0) throw new VdiError('no live members to place the object on', 'UNAVAILABLE')
-    const version = this.io.now()
-    const obj = { oid, generation: inode.generation, version, data }
+    await this.storeOn(targets, { oid, generation: inode.generation, version: this.io.now(), data }, targets.length)
+  }
+
+  /** puts `obj` on every one of `targets` (of `replicas` in all, for the message) */
+  private async storeOn (targets: string[], obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }, replicas: number): Promise<void> {
+    const oid = obj.oid
     const answers = await Promise.allSettled(targets.map(async (p) => await this.io.put(p, obj)))
     const failures: string[] = []
     let stale = false
@@ -288,7 +327,7 @@ export class VdiService {
     if (failures.length > 0) {
       // some replicas may hold this version and others not: not acknowledged, but repaired
       this.onPartialWrite?.(oid)
-      throw new VdiError(`write of ${formatOid(oid)} failed on ${failures.length}/${targets.length} replicas: ${failures.join('; ')}`, 'UNAVAILABLE')
+      throw new VdiError(`write of ${formatOid(oid)} failed on ${failures.length}/${replicas} replicas: ${failures.join('; ')}`, 'UNAVAILABLE')
     }
   }
 
