@@ -101,8 +101,11 @@ describe.skipIf(!root)('a node whose disk fills up', { timeout: 240_000 }, () =>
 
     // a delete it cannot log
     expect((await cl.api(0, 'DELETE', '/vdi/gone')).status).toBe(200)
-    await waitFor(() => full.unavailable() !== undefined, 60_000, 'node 1 to find its delete log unwritable')
-    const status = (await cl.api(1, 'GET', '/status')).json
+    let status: any
+    await waitFor(async () => {
+      status = (await cl.api(1, 'GET', '/status')).json
+      return status.busyReasons.some((r: string) => r.startsWith('refusing object reads and writes'))
+    }, 30_000, 'node 1 to say on /status that it refuses I/O')
     expect(status.busy).toBe(true)
     expect(status.busyReasons.find((r: string) => r.startsWith('refusing object reads and writes: delete log'))).toMatch(/cannot be written \(ENOSPC: /)
     expect(status.log.unavailable).toMatch(new RegExp(`^delete log ${join(mnt, 'deletes.log')} cannot be written \\(ENOSPC: `))
