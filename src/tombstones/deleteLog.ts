@@ -66,6 +66,7 @@ export class DeleteLog {
   private readonly path: string
   private readonly fsync: boolean
   private readonly retryMs: number
+  private readonly pendingMaxBytes: number
   private fh: FileHandle | undefined
   private readonly origins = new Map<string, OriginSeqs>()
   private held: DeleteRec[] = []
@@ -88,10 +89,11 @@ export class DeleteLog {
   overflowed = 0
   hooks: DeleteLogHooks = {}
 
-  constructor(path: string, opts: { fsync?: boolean; retryMs?: number } = {}) {
+  constructor(path: string, opts: { fsync?: boolean; retryMs?: number; pendingMaxBytes?: number } = {}) {
     this.path = path
     this.fsync = opts.fsync ?? true
     this.retryMs = opts.retryMs ?? RETRY_MS
+    this.pendingMaxBytes = opts.pendingMaxBytes ?? PENDING_MAX_BYTES
   }
 
   /**
@@ -261,7 +263,7 @@ export class DeleteLog {
     const w = this.waiting
     recs.forEach((r, i) => {
       const f = frames[i]!
-      if (w.bytes + f.length > PENDING_MAX_BYTES) { this.overflowed++; return }
+      if (w.bytes + f.length > this.pendingMaxBytes) { this.overflowed++; return }
       w.recs.push(r)
       w.frames.push(f)
       w.bytes += f.length
