@@ -73,6 +73,7 @@ export class BellwetherNode implements ClusterIO {
   /** what start() found wrong but could start without (a bad floor entry, a bad epoch file, …), each naming file and entry */
   readonly startupProblems: string[] = []
   private readonly epochFile: EpochFile
+  private logDown = false
   private readonly recoveredFile: EpochFile
   gc!: TombstoneGc
   private gcTimer: NodeJS.Timeout | undefined
@@ -106,17 +107,18 @@ export class BellwetherNode implements ClusterIO {
     this.deleteLog.hooks = {
       writeFailed: (err) => {
         this.metrics.deleteLogWriteFailures.inc()
-        this.metrics.deleteLogFailing.set(1)
-        this.metrics.deleteLogPending.set(this.deleteLog.pending)
+        // once per outage, not once per retry: a full disk can last for hours
+        if (this.logDown) { this.log.debug({ err: String(err) }, 'delete log retry failed'); return }
+        this.logDown = true
         this.log.error({ err: String(err) }, 'delete log write failed: refusing object reads and writes until a retry succeeds')
       },
       recovered: (recs) => {
-        this.metrics.deleteLogFailing.set(0)
-        this.metrics.deleteLogPending.set(0)
+        this.logDown = false
         this.log.warn({ records: recs.length }, 'delete log writable again: applying the records that waited')
         this.pipeline.applyLate(recs)
       }
     }
+    this.metrics.deleteLogState = () => ({ failing: this.unavailable() != null, pending: this.deleteLog.pending })
     this.pipeline.onLate = (recs) => {
       const mine = recs.filter((r) => r.origin === this.self)
       if (mine.length > 0) this.deleteGossip?.publish(mine)

@@ -115,6 +115,7 @@ describe.skipIf(!root)('a node whose disk fills up', { timeout: 240_000 }, () =>
     expect(read.json).toMatchObject({ code: 'UNAVAILABLE' })
     expect(read.json.error).toMatch(/^node unavailable: delete log .* cannot be written \(ENOSPC: /)
     expect(await metric(1, 'bw_delete_log_failing')).toBe(1)
+    expect(await metric(1, 'bw_delete_log_pending')).toBe(1)
     expect(await metric(1, 'bw_delete_log_write_failures_total')).toBeGreaterThanOrEqual(1)
     expect(await metric(1, 'bw_refused_unavailable_total{path="api"}')).toBeGreaterThanOrEqual(1)
     // not durable, so not acted on: the deleted VDI's objects are still there
