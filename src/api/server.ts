@@ -195,7 +195,8 @@ export class AdminApi {
       joined: n.membership.joinedAt !== undefined,
       busy: n.busy(),
       busyReasons: n.busyReasons(),
-      log: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) },
+      startupProblems: n.startupProblems,
+      log: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc), unavailable: n.deleteLog.unavailable() ?? null, pending: n.deleteLog.pending, writeFailures: n.deleteLog.writeFailures },
       gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, floorHash: hex(n.floor.hash()) },
       ae: { active: n.aeScheduler.active, stuck: n.aeScheduler.stuck, ...n.ae.totals },
       partitioned: n.partition.peers,
@@ -268,6 +269,12 @@ export class AdminApi {
         // client I/O placed on a half-formed view would read stale data or write too few copies
         const joining = url.pathname.startsWith('/vdi') ? this.node.membership.joining() : undefined
         if (joining !== undefined) throw new HttpError(503, joining, 'UNAVAILABLE')
+        // a node that cannot store tombstones neither serves nor takes VDI I/O (nor deletes)
+        const down = url.pathname.startsWith('/vdi') ? this.node.unavailable() : undefined
+        if (down !== undefined) {
+          this.node.metrics.refusedUnavailable.inc({ path: 'api' })
+          throw new HttpError(503, `node unavailable: ${down}`, 'UNAVAILABLE')
+        }
         await r.fn(req, res, url.searchParams, m.slice(1))
         return
       }

@@ -12,13 +12,18 @@ import { vidToDataOid } from '../oid.js'
 import { hex } from '../log.js'
 import type { NodeMetrics } from './metrics.js'
 
-export type RecordSource = 'local' | 'gossip' | 'ae' | 'disk'
+/** `late`: refused while the delete log could not be written, durable since its retry succeeded */
+export type RecordSource = 'local' | 'gossip' | 'ae' | 'disk' | 'late'
 
 export class DeletePipeline {
   /** told of every record newly persisted here (the anti-entropy set mirrors the log) */
   onFresh?: (recs: DeleteRec[]) => void
   /** drops records the GC floor already stands for, before they reach the log */
   filter?: (recs: DeleteRec[]) => DeleteRec[]
+  /** told of late records once they are applied and purged (the node gossips its own) */
+  onLate?: (recs: DeleteRec[]) => void
+  /** late batches still being applied and purged: the node does not serve until this is 0 */
+  catchingUp = 0
 
   constructor (
     private readonly log: DeleteLog,
@@ -32,7 +37,26 @@ export class DeletePipeline {
   async ingest (recs: DeleteRec[], source: RecordSource): Promise<DeleteRec[]> {
     if (this.filter != null) recs = this.filter(recs)
     if (recs.length === 0) return []
-    const fresh = await this.log.append(recs)
+    return await this.applyFresh(await this.log.append(recs), source)
+  }
+
+  /**
+   * The delete log made these durable only after it had been unavailable (their first append
+   * was refused): apply and purge them now, as ingest would have.
+   */
+  applyLate (recs: DeleteRec[]): void {
+    this.catchingUp++
+    this.applyFresh(recs, 'late')
+      .catch((err) => { this.logger.error({ err: String(err), records: recs.length }, 'purging for late delete records failed') })
+      .finally(() => {
+        this.catchingUp--
+        // applied even if a purge failed: the records are durable and must reach the peers
+        try { this.onLate?.(recs) } catch (err) { this.logger.error({ err: String(err) }, 'gossiping late delete records failed') }
+      })
+  }
+
+  /** apply (synchronously, before the first await) → purge; `fresh` are durable and new here */
+  private async applyFresh (fresh: DeleteRec[], source: RecordSource): Promise<DeleteRec[]> {
     for (const rec of fresh) this.index.apply(rec)
     if (fresh.length === 0) return fresh
     this.onFresh?.(fresh)

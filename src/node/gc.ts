@@ -10,6 +10,7 @@ import type { Floor } from '../tombstones/floor.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { recordHash, type DeleteRec } from '../tombstones/record.js'
 import type { ReconSet } from '../antientropy/reconSet.js'
+import { MAX_VID } from '../oid.js'
 
 /** the smallest peer snapshot time over all other members; 0 if any member was never reconciled */
 export function computeAck (self: string, members: string[], synced: ReadonlyMap<string, bigint>, now: bigint): bigint {
@@ -93,19 +94,29 @@ export class TombstoneGc {
     return keep
   }
 
-  /** floor entries from a peer: persist, apply, purge (apply = purge, as for records) */
+  /**
+   * Floor entries from a peer: saved (only then adopted), applied, purged — inside the fold
+   * chain, so a GC round and any number of sessions never write the floor at once. Entries
+   * out of range (untrusted bytes) are skipped.
+   */
   async applyFloor (entries: Array<{ vid: number, generation: number }>): Promise<number> {
-    const raised = entries.filter((e) => this.d.floor.raise(e.vid, e.generation))
-    if (raised.length === 0) return 0
-    await this.d.floor.save()
-    let purged = 0
-    for (const e of raised) {
-      this.d.index.applyFloor(e.vid, e.generation)
-      purged += await this.d.purgeVid(e.vid, e.generation)
-    }
-    await this.dropFolded()
-    this.d.logger.info({ entries: raised.length, purged }, 'applied floor entries from a peer')
-    return purged
+    const valid = entries.filter((e) => validEntry(e.vid, e.generation))
+    if (valid.length < entries.length) this.d.logger.warn({ skipped: entries.length - valid.length }, 'floor entries out of range from a peer skipped')
+    if (valid.every((e) => (this.d.floor.get(e.vid) ?? -1) >= e.generation)) return 0
+    return await this.fold(async () => {
+      const before = new Map(valid.map((e) => [e.vid, this.d.floor.get(e.vid)]))
+      await this.d.floor.update((d) => { for (const e of valid) d.raise(e.vid, e.generation) })
+      const raised = [...before].filter(([vid, old]) => this.d.floor.get(vid) !== old)
+      let purged = 0
+      for (const [vid] of raised) {
+        const gen = this.d.floor.get(vid)!
+        this.d.index.applyFloor(vid, gen)
+        purged += await this.d.purgeVid(vid, gen)
+      }
+      await this.dropFoldedNow()
+      if (raised.length > 0) this.d.logger.info({ entries: raised.length, purged }, 'applied floor entries from a peer')
+      return purged
+    })
   }
 
   private stopped = false
@@ -128,11 +139,15 @@ export class TombstoneGc {
       acks.set(this.d.self, this.ack())
       const h = computeHorizon(members, acks, this.d.floor.horizon)
       if (h <= this.d.floor.horizon && !this.hasFoldable()) return
-      this.d.floor.horizon = h
-      for (const r of this.d.log.records()) {
-        if (r.kind === 'vdi' && r.hlc <= h) this.d.floor.raise(r.vid, r.generation)
-      }
-      n = await this.dropFolded()
+      n = await this.fold(async () => {
+        await this.d.floor.update((d) => {
+          d.advance(h)
+          for (const r of this.d.log.records()) {
+            if (r.kind === 'vdi' && r.hlc <= h) d.raise(r.vid, r.generation)
+          }
+        })
+        return await this.dropFoldedNow()
+      })
     })()
     try { await this.running } finally { this.running = undefined }
     return n
@@ -143,23 +158,32 @@ export class TombstoneGc {
     return this.d.log.records().some((r) => r.kind === 'vdi' && r.hlc <= h)
   }
 
-  /** floor first (durable), then the log without what it now stands for; serialised */
-  private async dropFolded (): Promise<number> {
-    const run = this.folding.then(async () => await this.dropFoldedNow())
+  /** runs `fn` after every earlier fold has finished: folds rewrite the same floor and log */
+  private async fold<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.folding.then(fn)
     this.folding = run.catch(() => {})
     return await run
   }
 
+  /**
+   * Drops from the log what the (saved) floor stands for. Each dropped record's seq is saved
+   * in the floor first; a covered record whose seq is not saved yet (appended meanwhile)
+   * stays for the next round, so a restart can never reuse a folded seq. Caller is in fold().
+   */
   private async dropFoldedNow (): Promise<number> {
     const floor = this.d.floor
-    const gone = this.d.log.records().filter((r) => coveredByFloor(r, floor.get(r.vid)))
-    if (gone.length === 0) { await floor.save(); return 0 }
-    for (const r of gone) floor.noteSeq(r.origin, r.seq)
-    await floor.save()
-    const dropped = await this.d.log.compact((r) => coveredByFloor(r, floor.get(r.vid)))
-    for (const r of gone) this.d.set.remove(recordHash(r))
+    const covered = (r: DeleteRec): boolean => coveredByFloor(r, floor.get(r.vid))
+    const gone = this.d.log.records().filter(covered)
+    if (gone.length === 0) return 0
+    await floor.update((d) => { for (const r of gone) d.noteSeq(r.origin, r.seq) })
+    const dropped = await this.d.log.compact((r) => covered(r) && floor.seq(r.origin) >= r.seq)
+    for (const r of gone) if (!this.d.log.has(r.origin, r.seq)) this.d.set.remove(recordHash(r))
     this.folded += dropped
     this.d.logger.info({ dropped, horizon: floor.horizon.toString(16), floor: floor.size, log: this.d.log.size }, 'tombstones folded into the floor')
     return dropped
   }
+}
+
+function validEntry (vid: number, gen: number): boolean {
+  return Number.isInteger(vid) && vid >= 1 && vid <= MAX_VID && Number.isInteger(gen) && gen >= 0 && gen <= 0xffff_ffff
 }

@@ -14,6 +14,24 @@ export class NodeMetrics {
   readonly members = this.gauge('bw_members', 'live members in the view')
   readonly epoch = this.gauge('bw_epoch', 'membership epoch')
   readonly deleteLogRecords = this.gauge('bw_delete_log_records', 'records in the delete log')
+  readonly deleteLogWriteFailures = this.counter('bw_delete_log_write_failures_total', 'delete log writes, fsyncs and retries that failed (disk full, I/O error)')
+  /** what the two gauges below read at scrape time (the node sets it) */
+  deleteLogState: () => { failing: boolean, pending: number } = () => ({ failing: false, pending: 0 })
+  readonly deleteLogFailing: Gauge = new Gauge({
+    name: 'bw_delete_log_failing',
+    help: '1 while the node refuses object reads and writes because its delete log cannot be written (or is catching up), else 0',
+    registers: [this.registry],
+    collect: () => { this.deleteLogFailing.set(this.deleteLogState().failing ? 1 : 0) }
+  })
+
+  readonly deleteLogPending: Gauge = new Gauge({
+    name: 'bw_delete_log_pending',
+    help: 'delete records waiting in memory for the delete log to be writable again',
+    registers: [this.registry],
+    collect: () => { this.deleteLogPending.set(this.deleteLogState().pending) }
+  })
+
+  readonly refusedUnavailable = this.counter('bw_refused_unavailable_total', 'requests refused because the delete log cannot be written', ['path'])
 
   readonly recoveryObjects = this.gauge('bw_recovery_objects', 'objects handled by recovery since start, by result (read_repaired: deleted copies a peer purged on our hint)', ['result'])
   readonly recoveryBytes = this.gauge('bw_recovery_bytes', 'object bytes pulled by recovery since start')

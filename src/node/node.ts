@@ -2,7 +2,7 @@
 // membership, placement and the libp2p services, and implements ClusterIO for the VDI
 // layer. Start order matters: tombstones are applied and purged before the node listens,
 // so it never serves an object that a tombstone it already holds covers.
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
@@ -18,12 +18,14 @@ import { MembershipView, type ViewChange } from '../membership/view.js'
 import { createHost, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
 import { FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
-import { loadOrCreatePeerKey } from '../net/peerKey.js'
+import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
 import { ReconSet } from '../antientropy/reconSet.js'
 import { AeScheduler, sameSummary } from './aeScheduler.js'
-import { Floor } from '../tombstones/floor.js'
+import { Floor, FLOOR_FILE } from '../tombstones/floor.js'
+import { removeTempFiles, TEMP_SUFFIX } from '../store/atomicFile.js'
+import { EpochFile, EPOCH_FILE, RECOVERED_FILE } from './epochFile.js'
 import { TombstoneGc } from './gc.js'
 import { Recovery, type RecoveryIO } from '../recovery/recovery.js'
 import { ReplicaRepair } from '../vdi/replicaRepair.js'
@@ -40,8 +42,6 @@ import { NodeObjectHandler } from './objectHandler.js'
 import { NodeMetrics } from './metrics.js'
 import type { NodeOptions } from './options.js'
 
-const EPOCH_FILE = 'epoch'
-const RECOVERED_FILE = 'recovered-epoch'
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
 const RECOVERY_RETRY_MS = 3000
@@ -70,6 +70,11 @@ export class BellwetherNode implements ClusterIO {
   ae!: AntiEntropyService
   aeScheduler!: AeScheduler
   readonly floor: Floor
+  /** what start() found wrong but could start without (a bad floor entry, a bad epoch file, …), each naming file and entry */
+  readonly startupProblems: string[] = []
+  private readonly epochFile: EpochFile
+  private logDown = false
+  private readonly recoveredFile: EpochFile
   gc!: TombstoneGc
   private gcTimer: NodeJS.Timeout | undefined
   recovery!: Recovery
@@ -98,6 +103,28 @@ export class BellwetherNode implements ClusterIO {
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
     this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log)
     this.pipeline.onFresh = (recs) => { for (const r of recs) this.reconSet.add(r) }
+    // a disk that refuses the delete log: refuse object I/O (unavailable()) until a retry succeeds
+    this.deleteLog.hooks = {
+      writeFailed: (err) => {
+        this.metrics.deleteLogWriteFailures.inc()
+        // once per outage, not once per retry: a full disk can last for hours
+        if (this.logDown) { this.log.debug({ err: String(err) }, 'delete log retry failed'); return }
+        this.logDown = true
+        this.log.error({ err: String(err) }, 'delete log write failed: refusing object reads and writes until a retry succeeds')
+      },
+      recovered: (recs) => {
+        this.logDown = false
+        this.log.warn({ records: recs.length }, 'delete log writable again: applying the records that waited')
+        this.pipeline.applyLate(recs)
+      }
+    }
+    this.metrics.deleteLogState = () => ({ failing: this.unavailable() != null, pending: this.deleteLog.pending })
+    this.pipeline.onLate = (recs) => {
+      const mine = recs.filter((r) => r.origin === this.self)
+      if (mine.length > 0) this.deleteGossip?.publish(mine)
+    }
+    this.epochFile = new EpochFile(opts.dataDir, EPOCH_FILE)
+    this.recoveredFile = new EpochFile(opts.dataDir, RECOVERED_FILE)
     this.floor = Floor.inDataDir(opts.dataDir)
     this.vdis = new VdiService(this, opts.copies)
   }
@@ -105,6 +132,11 @@ export class BellwetherNode implements ClusterIO {
   async start (): Promise<void> {
     const { dataDir } = this.opts
     await mkdir(dataDir, { recursive: true })
+    // never acknowledged, so safe to drop: what a crash mid-write left of the small files
+    for (const f of [PEER_KEY_FILE, EPOCH_FILE, RECOVERED_FILE, FLOOR_FILE]) {
+      const gone = await removeTempFiles(dataDir, `${f}${TEMP_SUFFIX}`)
+      if (gone.length > 0) this.log.info({ files: gone }, 'removed temp files left by a crash')
+    }
     const key = await loadOrCreatePeerKey(dataDir)
     this.self = peerIdFromPrivateKey(key).toString()
     this.zone = this.opts.zone ?? zoneFromAddress(this.opts.listen)
@@ -112,9 +144,11 @@ export class BellwetherNode implements ClusterIO {
 
     // purge before serve: every tombstone we hold is applied to the store before anyone can ask for anything
     await this.store.open()
-    const { records, tornBytes } = await this.deleteLog.open()
+    const { records, tornBytes, removedTemps } = await this.deleteLog.open()
     if (tornBytes > 0) this.log.warn({ tornBytes }, 'delete log had a torn tail (crash mid-append); truncated')
-    await this.floor.open()
+    if (removedTemps.length > 0) this.log.info({ files: removedTemps }, 'removed temp files of an interrupted delete log compaction')
+    await this.floor.open(this.self)
+    this.startupProblems.push(...this.floor.problems)
     let purged = 0
     for (const [vid, gen] of this.floor.entries()) {
       this.tombstones.applyFloor(vid, gen)
@@ -125,12 +159,18 @@ export class BellwetherNode implements ClusterIO {
     this.metrics.objects.set(this.store.cache.size)
     this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
 
-    const epoch = await readEpochFile(dataDir, EPOCH_FILE)
+    const recovered = await this.recoveredFile.read()
+    const saved = await this.epochFile.read()
+    // a lost epoch restarts from the last recovered one: peers' heartbeats lift it past theirs
+    const epoch = saved.problem == null ? saved.epoch : recovered.epoch
+    if (saved.problem != null) this.startupProblems.push(`${saved.problem}; starting from epoch ${epoch}`)
+    if (recovered.problem != null) this.startupProblems.push(`${recovered.problem}; recovery will run as if none completed`)
+    for (const p of this.startupProblems) this.log.warn({ problem: p }, 'problem found at start')
     this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, swarmKey: this.opts.swarmKey, connectionGater: this.partition.gater() })
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
-      async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from))
+      async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from), () => this.unavailable())
     this.objects = new ObjectService(this.host, this.handler, this.log)
     this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
       objects: () => this.store.cache.size,
@@ -199,7 +239,7 @@ export class BellwetherNode implements ClusterIO {
     })
     this.repair = new ReplicaRepair(this, async (vid) => (await this.vdis.inodeOf(vid))?.copies, this.log, () => { this.scheduleRecovery(0) })
     this.vdis.onPartialWrite = (oid) => { this.repair.enqueue(oid) }
-    this.recovery = new Recovery(this.recoveryIO(), this.log, await readEpochFile(dataDir, RECOVERED_FILE), {
+    this.recovery = new Recovery(this.recoveryIO(), this.log, recovered.epoch, {
       parallel: this.opts.recoveryParallel,
       bytesPerSec: this.opts.recoveryRate
     })
@@ -245,9 +285,22 @@ export class BellwetherNode implements ClusterIO {
     return this.busyReasons().length > 0
   }
 
+  /**
+   * Why this node refuses object reads and writes right now, or undefined: while its delete
+   * log cannot be written it may hold objects whose tombstones it could not store.
+   */
+  unavailable (): string | undefined {
+    const why = this.deleteLog.unavailable()
+    if (why != null) return why
+    if (this.pipeline.catchingUp > 0) return 'delete log writable again: applying the delete records that waited'
+    return undefined
+  }
+
   /** why busy() is true, in words an operator can act on (`cluster wait` prints them) */
   busyReasons (): string[] {
     const out: string[] = []
+    const down = this.unavailable()
+    if (down != null) out.push(`refusing object reads and writes: ${down}`)
     const p = this.recovery.progress
     if (this.deleteGossip.topic.pending > 0) out.push(`${this.deleteGossip.topic.pending} delete batches waiting for a gossip mesh`)
     if (this.aeScheduler.active > 0) out.push(`${this.aeScheduler.active} anti-entropy sessions running`)
@@ -307,7 +360,7 @@ export class BellwetherNode implements ClusterIO {
   }
 
   private onViewChange (change: ViewChange): void {
-    writeEpochFile(this.opts.dataDir, EPOCH_FILE, change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
+    this.epochFile.write(change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
     if (!change.placementChanged) return
     this.rebuildRing()
     this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
@@ -395,7 +448,7 @@ export class BellwetherNode implements ClusterIO {
         }
         return purged
       },
-      completed: async (epoch) => { await writeEpochFile(this.opts.dataDir, RECOVERED_FILE, epoch) }
+      completed: async (epoch) => { await this.recoveredFile.write(epoch) }
     }
   }
 
@@ -464,16 +517,4 @@ function zoneFromAddress (listen: string): number {
   const { host, port } = splitHostPort(listen)
   const last = Number(host.split('.')[3])
   return host === '127.0.0.1' ? port : last
-}
-
-async function readEpochFile (dataDir: string, name: string): Promise<bigint> {
-  try {
-    return BigInt((await readFile(join(dataDir, name), 'utf8')).trim())
-  } catch {
-    return 0n
-  }
-}
-
-async function writeEpochFile (dataDir: string, name: string, epoch: bigint): Promise<void> {
-  await writeFile(join(dataDir, name), `${epoch}\n`)
 }

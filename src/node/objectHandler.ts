@@ -1,7 +1,9 @@
 // The node's answers to the object protocol. Tombstones gate both directions: a put of a
 // covered object is refused (and re-checked by the store right before its rename), and a
 // get never serves one. Versions (HLC of the last write) keep a stale copy from
-// overwriting a newer one.
+// overwriting a newer one. While the node's delete log cannot be written (`unavailable`),
+// puts, gets and lists are refused with the reason: the node may hold objects whose
+// tombstones it could not store.
 import type { Logger } from 'pino'
 import { create } from '@bufbuild/protobuf'
 import { ObjResponseSchema, Status, type GetObject, type ListObjects, type ObjResponse, type PurgeHint, type PutObject } from '../wire/bellwether_pb.js'
@@ -27,8 +29,17 @@ export class NodeObjectHandler implements ObjectHandler {
     /** tombstones first: resolves to an error text if `peer` may not be served yet */
     private readonly gate: (peer: string) => Promise<string | undefined> = async () => undefined,
     /** read-repair: purge the hinted oids our own tombstones cover (reconciling with `from` first if needed) */
-    private readonly repair: (oids: bigint[], from: string) => Promise<number> = async () => 0
+    private readonly repair: (oids: bigint[], from: string) => Promise<number> = async () => 0,
+    /** why object I/O is refused right now (the delete log cannot be written), or undefined */
+    private readonly unavailable: () => string | undefined = () => undefined
   ) {}
+
+  private refused (op: 'put' | 'get', oid: bigint): ObjResponse | undefined {
+    const why = this.unavailable()
+    if (why == null) return undefined
+    this.metrics.refusedUnavailable.inc({ path: op })
+    return this.done(op, res({ status: Status.ERROR, oid, error: `node unavailable: ${why}` }))
+  }
 
   stamp (): bigint { return this.clock.now() }
 
@@ -57,7 +68,7 @@ export class NodeObjectHandler implements ObjectHandler {
   }
 
   async put (req: PutObject, from: string, hlc: bigint): Promise<ObjResponse> {
-    const bad = this.badOid(req.oid, 'put') ?? this.observe(hlc, 'put')
+    const bad = this.badOid(req.oid, 'put') ?? this.observe(hlc, 'put') ?? this.refused('put', req.oid)
     if (bad != null) return bad
     if (req.data.byteLength > MAX_OBJECT_SIZE) {
       this.metrics.badInput.inc({ kind: 'oversized' })
@@ -98,7 +109,7 @@ export class NodeObjectHandler implements ObjectHandler {
   }
 
   async get (req: GetObject, from: string, hlc: bigint): Promise<ObjResponse> {
-    const bad = this.badOid(req.oid, 'get') ?? this.observe(hlc, 'get')
+    const bad = this.badOid(req.oid, 'get') ?? this.observe(hlc, 'get') ?? this.refused('get', req.oid)
     if (bad != null) return bad
     const closed = await this.gate(from)
     if (closed != null) return this.done('get', res({ status: Status.ERROR, oid: req.oid, error: closed }))
@@ -148,6 +159,11 @@ export class NodeObjectHandler implements ObjectHandler {
 
   async * list (req: ListObjects, from: string, hlc: bigint): AsyncIterable<bigint[]> {
     this.observe(hlc, 'list')
+    const why = this.unavailable()
+    if (why != null) {
+      this.metrics.refusedUnavailable.inc({ path: 'list' })
+      throw new Error(`node unavailable: ${why}`)
+    }
     const closed = await this.gate(from)
     if (closed != null) throw new Error(closed)
     this.metrics.objectRequests.inc({ op: 'list', status: 'OK' })

@@ -8,6 +8,7 @@ import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OidSet } from '../idset.js'
+import { syncDir, writeFileDurable } from './atomicFile.js'
 import { MAX_VID, OidError, assertOid, formatOid, isValidOid, parseOid } from '../oid.js'
 import { CorruptObjectError, HEADER_SIZE, decodeHeader, encodeObject, verifyData } from './objectFile.js'
 import type { ObjectMeta } from './objectFile.js'
@@ -284,24 +285,11 @@ export class ObjectStore {
   }
 
   private async writeFile (path: string, header: Uint8Array, data: Uint8Array): Promise<void> {
-    const fh = await open(path, 'wx', 0o644)
-    try {
-      await writeAll(fh, header)
-      await writeAll(fh, data)
-      if (this.fsync) await fh.sync()
-    } finally {
-      await fh.close()
-    }
+    await writeFileDurable(path, [header, data], { fsync: this.fsync })
   }
 
   private async syncDir (): Promise<void> {
-    if (!this.fsync) return
-    const fh = await open(this.dir, 'r')
-    try {
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
+    if (this.fsync) await syncDir(this.dir)
   }
 
   /** the object's file opened for reading, or undefined when there is none */
@@ -420,14 +408,6 @@ function refuseIf (oid: bigint, reason: string | undefined): void {
 
 function withOid (err: unknown, oid: bigint): unknown {
   return err instanceof CorruptObjectError && err.oid === undefined ? new CorruptObjectError(err.reason, oid) : err
-}
-
-async function writeAll (fh: FileHandle, buf: Uint8Array): Promise<void> {
-  let off = 0
-  while (off < buf.byteLength) {
-    const { bytesWritten } = await fh.write(buf, off, buf.byteLength - off)
-    off += bytesWritten
-  }
 }
 
 function isEnoent (err: unknown): boolean {

@@ -1,22 +1,42 @@
 // The durable delete log: <dataDir>/deletes.log, append-only, fsynced, one frame per record
-// (u32 LE length | u32 LE crc32(payload) | encodeRecord(rec)). Owns crash recovery of the file,
-// dedupe by (origin, seq), per-origin sequence bookkeeping and the additive summary.
+// (src/tombstones/logFrames.ts). Owns crash recovery of the file, dedupe by (origin, seq),
+// per-origin sequence bookkeeping and the additive summary — and what happens when the disk
+// refuses a write (full, or a failed fsync): the log turns unavailable (every append rejects
+// with DeleteLogUnavailableError, which callers turn into a 503), the records it could not
+// store wait in memory (bounded), and every RETRY_MS it truncates the file back to the end of
+// the last good frame and writes them again. Once that succeeds, `recovered` hands them to the
+// node to apply, purge and gossip, and appends are accepted again.
 
-import { open as openFile, rename, type FileHandle } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { crc32 } from 'node:zlib'
-import { MAX_RECORD_BYTES } from './constants.js'
-import { compareRecords, decodeRecord, encodeRecord, recordHash, type DeleteRec } from './record.js'
+import { open as openFile, type FileHandle } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
+import { compareRecords, recordHash, type DeleteRec } from './record.js'
+import { DeleteLogError, frame, parseFrames } from './logFrames.js'
 import { sortedIndexOf } from '../sorted.js'
+import { removeTempFiles, syncDir, TEMP_SUFFIX, writeAll, writeFileAtomic } from '../store/atomicFile.js'
+
+export { DeleteLogError } from './logFrames.js'
 
 /** The log's file name inside a node's data directory. */
 export const DELETE_LOG_FILE = 'deletes.log'
 
-const HEADER = 8
+/** Bytes of records kept in memory while the log cannot be written; beyond it they are refused (anti-entropy brings them back). */
+export const PENDING_MAX_BYTES = 16 * 1024 * 1024
+/** How often an unavailable log tries to write again. */
+export const RETRY_MS = 1000
+
 const U64_MASK = (1n << 64n) - 1n
 
-export class DeleteLogError extends Error {
-  override name = 'DeleteLogError'
+/** The log cannot be written right now: nothing of the call is durable. The admin API answers 503. */
+export class DeleteLogUnavailableError extends DeleteLogError {
+  override name = 'DeleteLogUnavailableError'
+  readonly code = 'UNAVAILABLE'
+}
+
+export interface DeleteLogHooks {
+  /** a write, fsync or retry failed (once per attempt) */
+  writeFailed?: (err: unknown) => void
+  /** the log is writable again; `recs` (refused while it was not) are durable now and new to this node */
+  recovered?: (recs: DeleteRec[]) => void
 }
 
 /** Seqs held for one origin: 1..contiguous all held, plus the few held above a gap. */
@@ -32,9 +52,21 @@ interface Pending {
   reject: (e: unknown) => void
 }
 
+/** records refused while the log was unavailable, waiting for the next retry */
+class Waiting {
+  recs: DeleteRec[] = []
+  frames: Buffer[] = []
+  bytes = 0
+  readonly keys = new Set<string>()
+}
+
+const keyOf = (r: DeleteRec): string => `${r.seq}@${r.origin}`
+
 export class DeleteLog {
   private readonly path: string
   private readonly fsync: boolean
+  private readonly retryMs: number
+  private readonly pendingMaxBytes: number
   private fh: FileHandle | undefined
   private readonly origins = new Map<string, OriginSeqs>()
   private held: DeleteRec[] = []
@@ -43,23 +75,39 @@ export class DeleteLog {
   private maxHlc = 0n
   private queue: Pending[] = []
   private flushing: Promise<void> | undefined
-  /** set once a write or fsync failed: the file's tail is unknown, so no further appends */
-  private failed: unknown
+  /** set while the disk refuses our writes: the last error and since when */
+  private failure: { error: unknown, since: number } | undefined
+  private waiting = new Waiting()
+  private retryTimer: NodeJS.Timeout | undefined
+  private retryDue = false
   private closed = false
   /** file offset of the next frame: the end of the last good frame */
   private end = 0
-  constructor(path: string, opts: { fsync?: boolean } = {}) {
+  /** failed writes, fsyncs and retries since open */
+  writeFailures = 0
+  /** records refused while unavailable that did not fit in memory (anti-entropy brings them back) */
+  overflowed = 0
+  hooks: DeleteLogHooks = {}
+
+  constructor(path: string, opts: { fsync?: boolean; retryMs?: number; pendingMaxBytes?: number } = {}) {
     this.path = path
     this.fsync = opts.fsync ?? true
+    this.retryMs = opts.retryMs ?? RETRY_MS
+    this.pendingMaxBytes = opts.pendingMaxBytes ?? PENDING_MAX_BYTES
   }
 
   /**
    * Loads every frame. A torn tail (a crash mid-append leaves a prefix of one write) is
    * truncated and reported; damage followed by a valid frame is mid-file corruption and
-   * throws, because dropping it would silently lose deletes.
+   * throws (naming the file, frame and byte offset), because dropping it would silently lose
+   * deletes. Temp files of a compaction a crash interrupted are removed.
    */
-  async open(): Promise<{ records: number; tornBytes: number }> {
+  async open(): Promise<{ records: number; tornBytes: number; removedTemps: string[] }> {
     if (this.fh || this.closed) throw new DeleteLogError('delete log already opened')
+    const dir = dirname(this.path)
+    const base = basename(this.path)
+    // `.compact-` is what earlier versions named them
+    const removedTemps = [...await removeTempFiles(dir, `${base}${TEMP_SUFFIX}`), ...await removeTempFiles(dir, `${base}.compact-`)]
     let created = false
     let fh: FileHandle
     try {
@@ -87,10 +135,10 @@ export class DeleteLog {
         await fh.truncate(goodEnd)
         await fh.sync()
       }
-      if (created) await syncDir(dirname(this.path))
+      if (created) await syncDir(dir)
       this.fh = fh
       this.end = goodEnd
-      return { records: this.held.length, tornBytes }
+      return { records: this.held.length, tornBytes, removedTemps }
     } catch (e) {
       await fh.close()
       throw e
@@ -101,10 +149,11 @@ export class DeleteLog {
    * Makes the records durable. Returns only those not already held (deduped by (origin, seq),
    * also within the call), which is exactly what the caller should apply. Calls made while a
    * write is in flight are serialised and share the next write + fsync (group commit).
+   * While the log is unavailable every call with a new record rejects with
+   * DeleteLogUnavailableError; its new records wait in memory and are written by a retry.
    */
   append(recs: DeleteRec[]): Promise<DeleteRec[]> {
     if (!this.fh || this.closed) return Promise.reject(new DeleteLogError('delete log is not open'))
-    if (this.failed) return Promise.reject(new DeleteLogError(`delete log failed earlier: ${String(this.failed)}`))
     let frames: Buffer[]
     try {
       // encoding validates; a bad record rejects only its own call, not the group
@@ -114,13 +163,36 @@ export class DeleteLog {
     }
     return new Promise<DeleteRec[]>((resolve, reject) => {
       this.queue.push({ frames, recs, resolve, reject })
-      if (!this.flushing) this.flushing = this.flushLoop()
+      this.kick()
     })
+  }
+
+  /** why appends are refused right now, in words an operator can act on; undefined when writable */
+  unavailable(): string | undefined {
+    const f = this.failure
+    if (f == null) return undefined
+    const e = f.error as NodeJS.ErrnoException
+    return `delete log ${this.path} cannot be written (${e?.code ?? 'error'}: ${String(e?.message ?? e)}) since ${new Date(f.since).toISOString()}; ` +
+      `${this.waiting.recs.length} delete records waiting in memory, retrying every ${this.retryMs} ms`
+  }
+
+  /** records refused while unavailable, waiting for the next retry */
+  get pending(): number {
+    return this.waiting.recs.length
+  }
+
+  private kick(): void {
+    if (!this.flushing) this.flushing = this.flushLoop()
   }
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      for (;;) {
+        if (this.retryDue) {
+          this.retryDue = false
+          await this.retry()
+        }
+        if (this.queue.length === 0) break
         const group = this.queue
         this.queue = []
         await this.flushGroup(group)
@@ -131,43 +203,102 @@ export class DeleteLog {
   }
 
   private async flushGroup(group: Pending[]): Promise<void> {
-    // dedupe in order against held records and earlier requests of this group
+    // dedupe in order against held records, waiting ones and earlier requests of this group
     const taken = new Set<string>()
     const fresh: DeleteRec[][] = []
-    const out: Buffer[] = []
+    const freshFrames: Buffer[][] = []
+    const waits: boolean[] = []
     for (const p of group) {
       const mine: DeleteRec[] = []
+      const mineFrames: Buffer[] = []
+      let waits1 = false
       p.recs.forEach((r, i) => {
-        const key = `${r.seq}@${r.origin}`
+        const key = keyOf(r)
         if (this.has(r.origin, r.seq) || taken.has(key)) return
+        if (this.waiting.keys.has(key)) { waits1 = true; return }
         taken.add(key)
         mine.push(r)
-        out.push(p.frames[i]!)
+        mineFrames.push(p.frames[i]!)
       })
       fresh.push(mine)
+      freshFrames.push(mineFrames)
+      waits.push(waits1)
     }
-    if (out.length > 0) {
-      if (this.failed) {
-        for (const p of group) p.reject(new DeleteLogError(`delete log failed earlier: ${String(this.failed)}`))
-        return
-      }
+    const out = freshFrames.flat()
+    if (out.length > 0 && this.failure == null) {
       try {
         const buf = out.length === 1 ? out[0]! : Buffer.concat(out)
         await writeAll(this.fh!, buf, this.end)
         if (this.fsync) await this.fh!.sync()
         this.end += buf.length
       } catch (e) {
-        // after a failed write/fsync the file's tail is unknown (fsyncgate): stop appending,
-        // the next open() will truncate whatever torn tail is there
-        this.failed = e
-        for (const p of group) p.reject(e)
-        return
+        // the file's tail past `end` is unknown now (a short write, or fsyncgate): the retry
+        // truncates it and writes these records again
+        this.fail(e)
       }
+    }
+    if (this.failure != null) {
+      group.forEach((p, i) => {
+        this.keep(fresh[i]!, freshFrames[i]!)
+        if (fresh[i]!.length > 0 || waits[i]) p.reject(new DeleteLogUnavailableError(this.unavailable()!))
+        else p.resolve([])
+      })
+      return
     }
     group.forEach((p, i) => {
       for (const r of fresh[i]!) this.hold(r)
       p.resolve(fresh[i]!)
     })
+  }
+
+  private fail(e: unknown): void {
+    this.writeFailures++
+    if (this.failure == null) this.failure = { error: e, since: Date.now() }
+    else this.failure.error = e
+    this.hooks.writeFailed?.(e)
+    this.scheduleRetry()
+  }
+
+  private keep(recs: DeleteRec[], frames: Buffer[]): void {
+    const w = this.waiting
+    recs.forEach((r, i) => {
+      const f = frames[i]!
+      if (w.bytes + f.length > this.pendingMaxBytes) { this.overflowed++; return }
+      w.recs.push(r)
+      w.frames.push(f)
+      w.bytes += f.length
+      w.keys.add(keyOf(r))
+    })
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      this.retryDue = true
+      this.kick()
+    }, this.retryMs)
+    this.retryTimer.unref?.()
+  }
+
+  /** runs in the flush loop: cut the unknown tail, write what waits, fsync; on success serve again */
+  private async retry(): Promise<void> {
+    if (this.failure == null || !this.fh || this.closed) return
+    const w = this.waiting
+    const buf = Buffer.concat(w.frames)
+    try {
+      await this.fh.truncate(this.end)
+      await writeAll(this.fh, buf, this.end)
+      if (this.fsync) await this.fh.sync()
+    } catch (e) {
+      this.fail(e)
+      return
+    }
+    this.end += buf.length
+    this.waiting = new Waiting()
+    this.failure = undefined
+    for (const r of w.recs) this.hold(r)
+    this.hooks.recovered?.(w.recs)
   }
 
   has(origin: string, seq: bigint): boolean {
@@ -180,8 +311,10 @@ export class DeleteLog {
   /** 1 + the highest seq held for `origin` (1 for an unknown origin). */
   nextSeq(origin: string): bigint {
     const o = this.origins.get(origin)
-    if (!o) return 1n
-    return 1n + (o.above.length > 0 ? o.above[o.above.length - 1]! : o.contiguous)
+    let max = !o ? 0n : o.above.length > 0 ? o.above[o.above.length - 1]! : o.contiguous
+    // a waiting record's seq is taken even though it is not durable yet
+    for (const r of this.waiting.recs) if (r.origin === origin && r.seq > max) max = r.seq
+    return 1n + max
   }
 
   get size(): number {
@@ -223,6 +356,8 @@ export class DeleteLog {
   async compact(drop: (r: DeleteRec) => boolean): Promise<number> {
     if (!this.fh || this.closed) throw new DeleteLogError('delete log is not open')
     while (this.flushing) await this.flushing
+    // a rewrite would need the space the disk does not have, and would race the retry
+    if (this.failure != null) throw new DeleteLogUnavailableError(this.unavailable()!)
     // hold the append queue for the whole rewrite: appends made meanwhile wait and land in the new file
     let release!: () => void
     this.flushing = new Promise<void>((resolve) => { release = resolve })
@@ -231,7 +366,7 @@ export class DeleteLog {
     } finally {
       this.flushing = undefined
       release()
-      if (this.queue.length > 0) this.flushing = this.flushLoop()
+      if (this.queue.length > 0 || this.retryDue) this.flushing = this.flushLoop()
     }
   }
 
@@ -240,16 +375,8 @@ export class DeleteLog {
     const dropped = this.held.length - kept.length
     if (dropped === 0 || !this.fh) return 0
     const buf = kept.length === 0 ? Buffer.alloc(0) : Buffer.concat(kept.map(frame))
-    const tmp = `${this.path}.compact-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
-    const fh = await openFile(tmp, 'w')
-    try {
-      await writeAll(fh, buf, 0)
-      if (this.fsync) await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, this.path)
-    if (this.fsync) await syncDir(dirname(this.path))
+    // a failed rewrite (disk full) removes its temp file and leaves the old log as it was
+    await writeFileAtomic(this.path, buf, { fsync: this.fsync })
     // swap handles only after the new file is in place: a crash before this leaves the old log whole
     const old = this.fh
     this.fh = await openFile(this.path, 'r+')
@@ -265,6 +392,8 @@ export class DeleteLog {
   /** Waits for in-flight appends, then closes the file. Further appends reject. */
   async close(): Promise<void> {
     this.closed = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     while (this.flushing) await this.flushing
     const fh = this.fh
     this.fh = undefined
@@ -289,68 +418,5 @@ export class DeleteLog {
     this.held.push(r)
     this.fingerprint = (this.fingerprint + recordHash(r)) & U64_MASK
     if (r.hlc > this.maxHlc) this.maxHlc = r.hlc
-  }
-}
-
-function frame(r: DeleteRec): Buffer {
-  const payload = encodeRecord(r)
-  const b = Buffer.allocUnsafe(HEADER + payload.length)
-  b.writeUInt32LE(payload.length, 0)
-  b.writeUInt32LE(crc32(payload), 4)
-  b.set(payload, HEADER)
-  return b
-}
-
-
-/** A complete frame with a matching crc at `pos`, or undefined. */
-function frameAt(data: Buffer, pos: number): Buffer | undefined {
-  if (data.length - pos < HEADER) return undefined
-  const len = data.readUInt32LE(pos)
-  if (len === 0 || len > MAX_RECORD_BYTES || pos + HEADER + len > data.length) return undefined
-  const payload = data.subarray(pos + HEADER, pos + HEADER + len)
-  return crc32(payload) === data.readUInt32LE(pos + 4) ? payload : undefined
-}
-
-function parseFrames(data: Buffer, path: string): { recs: DeleteRec[]; goodEnd: number } {
-  const recs: DeleteRec[] = []
-  let pos = 0
-  while (pos < data.length) {
-    const payload = frameAt(data, pos)
-    if (!payload) {
-      // a crash leaves only a prefix of our last write, never a whole valid frame after a
-      // damaged one; a valid frame further on means the damage is in the middle
-      for (let q = pos + 1; q + HEADER < data.length; q++) {
-        if (frameAt(data, q)) {
-          throw new DeleteLogError(`${path}: corrupt frame at offset ${pos} followed by valid data at ${q}`)
-        }
-      }
-      return { recs, goodEnd: pos }
-    }
-    try {
-      recs.push(decodeRecord(payload))
-    } catch (e) {
-      // the crc matched, so these are the bytes we wrote: not a torn write
-      throw new DeleteLogError(`${path}: undecodable record at offset ${pos}: ${(e as Error).message}`)
-    }
-    pos += HEADER + payload.length
-  }
-  return { recs, goodEnd: pos }
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let off = 0
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off)
-    off += bytesWritten
-  }
-}
-
-/** Makes a newly created file's directory entry durable. */
-async function syncDir(dir: string): Promise<void> {
-  const d = await openFile(dir, 'r')
-  try {
-    await d.sync()
-  } finally {
-    await d.close()
   }
 }

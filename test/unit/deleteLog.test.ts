@@ -164,7 +164,7 @@ describe('DeleteLog', () => {
     await writeFile(path, bytes)
     const l = new DeleteLog(path)
     await expect(l.open()).rejects.toThrow(DeleteLogError)
-    await expect(new DeleteLog(path).open()).rejects.toThrow(/corrupt frame at offset \d+ followed by valid data/)
+    await expect(new DeleteLog(path).open()).rejects.toThrow(`${path}: frame 2 at byte offset ${frameLen(recs[0]!)} is corrupt (checksum mismatch) and a valid frame follows at byte offset ${frameLen(recs[0]!) * 2}`)
     expect((await stat(path)).size).toBe(bytes.length) // nothing truncated
   })
 
@@ -176,7 +176,7 @@ describe('DeleteLog', () => {
     const bytes = await readFile(path)
     bytes.writeUInt32LE(0xfffffff0, 0)
     await writeFile(path, bytes)
-    await expect(new DeleteLog(path).open()).rejects.toThrow(/corrupt frame at offset 0/)
+    await expect(new DeleteLog(path).open()).rejects.toThrow(`${path}: frame 1 at byte offset 0 is corrupt (length field 4294967280 out of range 1..1048576) and a valid frame follows at byte offset ${frameLen(recs[0]!)}`)
   })
 
   it('makes every concurrent append durable, each new record returned exactly once', async () => {
