@@ -45,14 +45,14 @@ describe('bellwether node start on damaged restart files', { timeout: 120_000 },
     bytes[frames[0].length + 9] ^= 0x01 // a payload byte of frame 2
     await writeFile(join(data, 'deletes.log'), bytes)
     const { listen, api } = await addrs()
-    const args = ['node', 'start', '--data', data, '--listen', listen, '--api', api, '--log-level', 'silent']
+    const args = ['node', 'start', '--data', data, '--listen', listen, '--api', api, '--log-level', 'silent', '--open-network']
     const r = await bw(args, { timeoutMs: 60_000 })
     expect(r.code, show(args, r)).toBe(1)
     const path = join(data, 'deletes.log')
     expect(r.stderr, show(args, r)).toBe(`bellwether: error: ${path}: frame 2 at byte offset ${frames[0].length} is corrupt (checksum mismatch) ` +
       `and a valid frame follows at byte offset ${frames[0].length + frames[1].length}: refusing to start rather than silently drop the delete records in between\n`)
-    // nothing was "repaired" away
-    expect((await readdir(data)).sort()).toEqual(['deletes.log', 'obj', 'peer.key'])
+    // nothing was "repaired" away (api.token is made before the store opens)
+    expect((await readdir(data)).sort()).toEqual(['api.token', 'deletes.log', 'obj', 'peer.key'])
   })
 
   it('starts past a bad floor entry and a garbled epoch file, and reports both on /status', async () => {
@@ -63,7 +63,7 @@ describe('bellwether node start on damaged restart files', { timeout: 120_000 },
     await writeFile(floorPath, JSON.stringify({ version: 1, horizon: '10', floor: [[4, 1], [0, 2], [9, 3]], seqs: {} }))
     await writeFile(epochPath, '')
     const { listen, api } = await addrs()
-    const child = spawn(process.execPath, [binPath(), 'node', 'start', '--data', data, '--listen', listen, '--api', api, '--log-level', 'silent', '--json'],
+    const child = spawn(process.execPath, [binPath(), 'node', 'start', '--data', data, '--listen', listen, '--api', api, '--log-level', 'silent', '--open-network', '--json'],
       { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] })
     children.push(child)
     let stdout = ''
