@@ -10,7 +10,8 @@ import { InprocCluster, waitFor } from '../helpers/inproc.js'
 import { MAX_INDEXES_PER_RECORD } from '../../src/tombstones/constants.js'
 
 const OBJ = 4096
-const VDIS = 16
+const VDIS = 40
+const WINDOW = 12
 // a discard this large is two records, one seq each
 const BIG = MAX_INDEXES_PER_RECORD + 10
 
@@ -35,17 +36,25 @@ describe('concurrent deletes and discards through one node', { timeout: 180_000 
       const r = await c.api(0, 'POST', '/vdi', { name: `v${i}`, size: OBJ * (BIG + 10), objectSize: OBJ, copies: 2 })
       expect(r.status, JSON.stringify(r.json)).toBe(200)
     }
-    // all at once: per VDI a large discard (two records) and three small ones; as many other VDIs deleted
-    const calls: Array<Promise<{ expect: number, got: { status: number, json: any } }>> = []
+    // a client keeping WINDOW requests in flight: each answer starts the next request, so new
+    // deletes take their seqs while earlier ones are still being appended. Per VDI a large discard
+    // (two records) and three small ones; as many other VDIs deleted.
+    const todo: Array<() => Promise<{ expect: number, got: { status: number, json: any } }>> = []
     for (let i = 0; i < VDIS; i++) {
-      calls.push(c.api(0, 'POST', `/vdi/v${i}/discard`, { objects: `0-${BIG - 1}` }).then((got) => ({ expect: 2, got })))
+      todo.push(async () => ({ expect: 2, got: await c.api(0, 'POST', `/vdi/v${i}/discard`, { objects: `0-${BIG - 1}` }) }))
       for (let k = 0; k < 3; k++) {
-        calls.push(c.api(0, 'POST', `/vdi/v${i}/discard`, { objects: `${BIG + k}` }).then((got) => ({ expect: 1, got })))
+        todo.push(async () => ({ expect: 1, got: await c.api(0, 'POST', `/vdi/v${i}/discard`, { objects: `${BIG + k}` }) }))
       }
-      calls.push(c.api(0, 'DELETE', `/vdi/v${VDIS + i}`).then((got) => ({ expect: 1, got })))
+      todo.push(async () => ({ expect: 1, got: await c.api(0, 'DELETE', `/vdi/v${VDIS + i}`) }))
     }
+    const answers: Array<{ expect: number, got: { status: number, json: any } }> = []
+    const worker = async (): Promise<void> => {
+      for (let next = todo.shift(); next != null; next = todo.shift()) answers.push(await next())
+    }
+    await Promise.all(Array.from({ length: WINDOW }, worker))
     // every call acknowledged carries records of its own: a reused seq would come back as 0 records
-    for (const a of await Promise.all(calls)) {
+    expect(answers.length).toBe(5 * VDIS)
+    for (const a of answers) {
       expect(a.got.status, JSON.stringify(a.got.json)).toBe(200)
       expect(a.got.json.records, JSON.stringify(a.got.json)).toBe(a.expect)
     }
