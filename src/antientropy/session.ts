@@ -19,6 +19,10 @@
 // means its sender had answered every want it had received and queued nothing more; the
 // quiet frame answered every question of that predecessor without opening new ones, asked
 // for nothing, and its sender's queue is empty too.
+//
+// Records learned from a frame count as held only once they are in the set. A node whose set
+// mirrors a durable log receives in two halves (accept → store → answer, see durable.ts), so
+// a record whose append failed is never held and the next session fetches it again.
 
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import {
@@ -59,7 +63,7 @@ export interface SessionOptions {
 export interface Step {
   /** send this to the peer (also when `done`: the last frame of the session) */
   reply?: AeFrame
-  /** records added to the set by this frame, in arrival order */
+  /** records of this frame the set lacked, in arrival order: receive() added them, accept() leaves that to the caller */
   learned: DeleteRec[]
   /** the session is over; nothing more will be sent or accepted */
   done: boolean
@@ -138,6 +142,9 @@ export class ReconSession {
   private wants: bigint[] = []
   private wantHead = 0
   private peer: LogSummary | undefined
+  /** a frame accept()ed and not yet answered, and its records the set lacked */
+  private accepted: AeFrame | undefined
+  private acceptedNew: Array<[DeleteRec, bigint]> = []
   private readonly st: SessionStats = {
     rounds: 0,
     framesIn: 0,
@@ -194,7 +201,7 @@ export class ReconSession {
 
   /** Decodes and receives; a frame that cannot be decoded ends the session with an error. */
   receiveBytes(bytes: Uint8Array): Step {
-    if (this.state === 'ended') return { learned: [], done: true, error: 'session has ended' }
+    if (this.state === 'ended') return endedStep()
     let f: AeFrame
     try {
       f = decodeFrame(bytes, MAX_FRAME_BYTES)
@@ -204,52 +211,108 @@ export class ReconSession {
     return this.receive(f)
   }
 
+  /**
+   * accept + answer in one step, for a set nothing else has to make durable first (the
+   * simulation, tests): the records learned are added to the set before the frame is answered.
+   */
   receive(frame: AeFrame): Step {
-    if (this.state === 'ended') return { learned: [], done: true, error: 'session has ended' }
-    if (this.state === 'idle') return this.fail('initiator received a frame before start()')
-    // filled as records are applied, so a failure after that still reports them
-    const learned: DeleteRec[] = []
+    const got = this.accept(frame)
+    if (got.done) return got
+    for (const [rec, hash] of this.acceptedNew) this.set.add(rec, hash)
+    const step = this.answer()
+    // they are in the set now, whatever answer() made of the session
+    step.learned = got.learned
+    return step
+  }
+
+  /** acceptBytes: accept() for encoded bytes; a frame that cannot be decoded ends the session. */
+  acceptBytes(bytes: Uint8Array): Step {
+    if (this.state === 'ended') return endedStep()
+    let f: AeFrame
     try {
-      return this.handle(frame, learned)
+      f = decodeFrame(bytes, MAX_FRAME_BYTES)
+    } catch (e) {
+      return this.fail((e as Error).message)
+    }
+    return this.accept(f)
+  }
+
+  /**
+   * First half of receiving a frame where records count as held only once durable: validates
+   * the frame and returns (as `learned`) its records the set lacks, WITHOUT adding them. The
+   * caller makes them durable and adds to the set those it stored, then calls answer(); if it
+   * cannot store them it calls abort(), and they stay un-held, so a later session fetches them
+   * again. Returns done (with the error reply) when the frame ends the session instead.
+   */
+  accept(frame: AeFrame): Step {
+    if (this.state === 'ended') return endedStep()
+    if (this.state === 'idle') return this.fail('initiator received a frame before start()')
+    if (this.accepted !== undefined) return this.fail('internal error: a frame was accepted before the previous one was answered')
+    try {
+      this.st.framesIn++
+      if (this.role === 'responder') this.st.rounds++
+      if (frame.error !== '') {
+        this.state = 'ended'
+        return { learned: [], done: true, error: `peer error: ${frame.error.slice(0, 200)}` }
+      }
+      if (this.st.framesIn > this.maxFrames) throw new Violation(`session exceeded ${this.maxFrames} frames`)
+      const incoming = this.validate(frame)
+      if (frame.summary !== undefined && this.peer === undefined) this.peer = frame.summary
+      const learned: DeleteRec[] = []
+      this.acceptedNew = []
+      for (const [rec, hash] of incoming) {
+        if (this.set.has(hash)) continue
+        learned.push(rec)
+        this.acceptedNew.push([rec, hash])
+        this.st.recordsLearned++
+      }
+      this.accepted = frame
+      return { learned, done: false }
     } catch (e) {
       // a Violation is the peer's fault; anything else is ours, but it must still end the
       // session rather than escape into the transport
-      const step = this.fail(e instanceof Violation ? e.message : `internal error: ${(e as Error).message}`)
-      step.learned = learned
-      return step
+      return this.fail(e instanceof Violation ? e.message : `internal error: ${(e as Error).message}`)
     }
   }
 
-  private handle(f: AeFrame, learned: DeleteRec[]): Step {
-    this.st.framesIn++
-    if (this.role === 'responder') this.st.rounds++
-    if (f.error !== '') {
-      this.state = 'ended'
-      return { learned: [], done: true, error: `peer error: ${f.error.slice(0, 200)}` }
+  /**
+   * Second half: answers the accepted frame from the set as it is now (with whatever the
+   * caller stored of the frame's records). `learned` is empty: accept() reported them.
+   */
+  answer(): Step {
+    if (this.state === 'ended') return endedStep()
+    const f = this.accepted
+    if (f === undefined) return this.fail('internal error: answer() without an accepted frame')
+    this.accepted = undefined
+    this.acceptedNew = []
+    try {
+      return this.respond(f)
+    } catch (e) {
+      return this.fail(`internal error: ${(e as Error).message}`)
     }
-    if (this.st.framesIn > this.maxFrames) throw new Violation(`session exceeded ${this.maxFrames} frames`)
-    const incoming = this.validate(f)
-    if (f.summary !== undefined && this.peer === undefined) this.peer = f.summary
+  }
 
-    for (const [rec, hash] of incoming) {
-      if (this.set.add(rec, hash)) {
-        learned.push(rec)
-        this.st.recordsLearned++
-      }
-    }
+  /** Ends the session from this side (e.g. learned records could not be stored); reply carries why. */
+  abort(reason: string): Step {
+    if (this.state === 'ended') return endedStep()
+    this.accepted = undefined
+    this.acceptedNew = []
+    return this.fail(reason)
+  }
 
+  private respond(f: AeFrame): Step {
     const asks = f.ranges.some((r) => r.mode !== AeMode.SKIP)
     const quietIn = f.done && !asks && f.want.length === 0
     if (quietIn && this.lastSentDone) {
       this.state = 'ended'
-      return { learned, done: true }
+      return { learned: [], done: true }
     }
     if (f.want.length > 0) this.pushes.push({ kind: 'ids', ids: BigUint64Array.from(f.want), pos: 0 })
     const ranges = this.answerRanges(f.ranges)
     const reply = this.finish(ranges)
     const quietOut = reply.done && !reply.ranges.some((r) => r.mode !== AeMode.SKIP) && reply.want.length === 0
     if (quietOut && f.done) this.state = 'ended'
-    return { reply, learned, done: this.state === 'ended' }
+    return { reply, learned: [], done: this.state === 'ended' }
   }
 
   private fail(msg: string): Step {
@@ -311,6 +374,8 @@ export class ReconSession {
       if (held !== undefined && !sameRecord(held, rec)) {
         throw new Violation(`record ${i} (${rec.origin}/${rec.seq}) conflicts with the record held for that origin and seq`)
       }
+      // the same record twice in one frame is learned once
+      if (inFrame.has(hash)) continue
       inFrame.set(hash, rec)
       out.push([rec, hash])
     }
@@ -509,6 +574,10 @@ export class ReconSession {
     this.st.recordsSent += out.length
     return out
   }
+}
+
+function endedStep(): Step {
+  return { learned: [], done: true, error: 'session has ended' }
 }
 
 function addSkip(out: OutRange[], upper: Key): void {

@@ -1,7 +1,8 @@
 // The anti-entropy stream protocol (/bellwether/ae/1.0.0): carries one ReconSession's
 // frames over a libp2p stream with it-pipe + length-prefixed framing. The session is pure;
 // this adapter only moves bytes, enforces the deadline, and hands learned records to the
-// node (which persists, applies and purges them before the session goes on).
+// node (which persists, applies and purges them, and adds them to the set, before the
+// session answers the frame that brought them).
 import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
 import { pushable } from 'it-pushable'
@@ -9,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { ReconSession, decodeFrame, encodeFrame } from '../antientropy/session.js'
+import { receiveDurably } from '../antientropy/durable.js'
 import { MAX_FRAME_BYTES } from '../antientropy/constants.js'
 import type { ReconSet } from '../antientropy/reconSet.js'
 import type { DeleteRec } from '../tombstones/record.js'
@@ -19,9 +21,12 @@ import { settlesWithin } from '../deadline.js'
 
 /** The node's side of anti-entropy. */
 export interface AeHandler {
-  /** the live set being reconciled; sessions add what they learn to it */
+  /** the live set being reconciled: only records this node holds durably (sessions read it, ingest adds to it) */
   readonly set: ReconSet
-  /** persist, apply and purge records a session learned; resolves once they are durable */
+  /**
+   * persist, apply and purge records a session learned, adding to `set` those it made durable;
+   * resolves once they are durable. A rejection ends the session; the records stay un-held.
+   */
   ingest (recs: DeleteRec[], peer: string): Promise<void>
   /** decorate this side's first frame (GC: ack, horizon, floor) and read the peer's */
   decorate?: (frame: AeFrame, peer: string) => void
@@ -113,12 +118,10 @@ export class AntiEntropyService {
           try { frame = decodeFrame(bytes) } catch {}
           if (frame != null) await this.handler.inspect(frame, peer)
         }
-        const step = session.receiveBytes(bytes)
-        if (step.learned.length > 0) {
-          report.learned += step.learned.length
-          this.totals.recordsLearned += step.learned.length
-          await this.handler.ingest(step.learned, peer)
-        }
+        // learned records join the set only once the handler made them durable
+        const step = await receiveDurably(session, bytes, async (recs) => { await this.handler.ingest(recs, peer) })
+        report.learned += step.learned.length
+        this.totals.recordsLearned += step.learned.length
         if (step.reply != null) send(step.reply)
         if (step.error != null) report.error = step.error
         if (step.done) break

@@ -40,6 +40,7 @@ import { DeleteGossip } from './deleteGossip.js'
 import { MembershipService } from './membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
 import { NodeMetrics } from './metrics.js'
+import { SeqAllocator } from './seqAllocator.js'
 import type { NodeOptions } from './options.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
@@ -467,17 +468,19 @@ export class BellwetherNode implements ClusterIO {
     try { this.clock.observe(hlc) } catch (err) { this.log.warn({ err: String(err) }, 'version from a drifting clock not observed') }
   }
   nextSeq (): bigint {
-    // folded records left the log, but their seqs stay used (the floor file remembers them)
-    const next = this.deleteLog.nextSeq(this.self)
-    const base = next > this.floor.seq(this.self) ? next : this.floor.seq(this.self) + 1n
-    return base + this.seqReserved++
+    return this.seqs.take()
   }
 
   /** the vid's whole-VDI delete is folded (stable everywhere): its next generation may be created */
   stableFloor (vid: number): number | undefined {
     return this.floor.get(vid)
   }
-  private seqReserved = 0n
+  // folded records left the log, but their seqs stay used (the floor file remembers them)
+  private readonly seqs = new SeqAllocator(() => {
+    const next = this.deleteLog.nextSeq(this.self)
+    const folded = this.floor.seq(this.self)
+    return next > folded ? next : folded + 1n
+  })
   /** per peer: when the last clean anti-entropy session with it started / its last connection opened (ms) */
   private readonly syncedAt = new Map<string, number>()
   private readonly connectedAt = new Map<string, number>()
@@ -506,7 +509,6 @@ export class BellwetherNode implements ClusterIO {
 
   async originate (recs: DeleteRec[]): Promise<DeleteRec[]> {
     const fresh = await this.pipeline.ingest(recs, 'local')
-    this.seqReserved = 0n
     this.deleteGossip.publish(fresh)
     return fresh
   }
