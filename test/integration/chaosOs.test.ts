@@ -23,6 +23,7 @@ import { findTool, runTool } from '../../src/chaos/exec.js'
 import { clusterTableName, listOurTables, lossTableName, parseTableJson, tableDrops } from '../../src/chaos/nft.js'
 import { hostIfName, listNamespaces, netnsIdOf, pidsIn } from '../../src/chaos/netns.js'
 import { packageRoot, processState } from '../../src/cluster/launcher.js'
+import { clusterSecrets } from '../../src/cluster/secrets.js'
 import { bw, json, ok, show, waitFor as waitUntil } from '../helpers/cli.js'
 import { prerequisite } from '../helpers/prereq.js'
 
@@ -68,7 +69,9 @@ async function memberCounts (dir: string): Promise<Array<number | undefined>> {
 /** whether node `i` knows of a delete of `vid`: a record in its delete log, or a GC floor entry it was folded into */
 async function knowsDelete (dir: string, i: number, vid: string): Promise<boolean> {
   const file = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8'))
-  const res = await fetch(`${file.nodes[i].apiUrl as string}/deletes`)
+  // nodes in namespaces listen off loopback, where every call needs the cluster's token
+  const token = readFileSync(clusterSecrets(dir).apiTokenFile, 'utf8').trim()
+  const res = await fetch(`${file.nodes[i].apiUrl as string}/deletes`, { headers: { authorization: `Bearer ${token}` } })
   expect(res.status, `GET /deletes on node ${i}`).toBe(200)
   const d = await res.json() as { records: Array<{ vid: string }>, floor: Array<[number, number]> }
   return d.records.some((r) => r.vid === vid) || d.floor.some(([v]) => v === parseInt(vid, 16))

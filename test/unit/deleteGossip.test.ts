@@ -3,6 +3,7 @@
 // what is still waiting before it unsubscribes and waits for ingests in progress; a batch from
 // a peer is validated (malformed: rejected and counted), and a failing ingest is logged
 // without breaking the ones after it (ingests run one at a time, in arrival order).
+import type { Counter } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { TOPIC_DELETES } from '../../src/net/constants.js'
 import { DeleteGossip } from '../../src/node/deleteGossip.js'
@@ -48,7 +49,8 @@ function setup () {
   return { ps, pipeline, metrics, log, dg }
 }
 
-const counter = async (c: { get: () => Promise<{ values: Array<{ value: number, labels: Record<string, string | number> }> }> }, labels: Record<string, string>): Promise<number> =>
+/** a counter's value for the given labels (0 before the first inc) */
+const counter = async (c: Counter<string>, labels: Record<string, string>): Promise<number> =>
   (await c.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0
 
 const flushMicrotasks = async (): Promise<void> => { for (let k = 0; k < 20; k++) await Promise.resolve() }

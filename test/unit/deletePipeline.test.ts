@@ -2,6 +2,7 @@
 // TombstoneIndex, no disk: the GC-floor filter runs before anything reaches the log; a record
 // is persisted, then applied, then (after in-flight writes settle) purged — never applied or
 // purged when persisting failed, and only records new to the log are applied and purged.
+import type { Counter } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { Logger } from 'pino'
 import { DeletePipeline } from '../../src/node/deletes.js'
@@ -66,7 +67,8 @@ function setup (objects: Array<[bigint, number, bigint]> = []) {
   return { p, trace, log, index, disk, metrics, fresh }
 }
 
-const value = async (c: { get: () => Promise<{ values: Array<{ value: number, labels: Record<string, string | number> }> }> }, labels: Record<string, string> = {}): Promise<number> =>
+/** a counter's value for the given labels (0 before the first inc) */
+const value = async (c: Counter<string>, labels: Record<string, string> = {}): Promise<number> =>
   (await c.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0
 
 describe('DeletePipeline.ingest', () => {
