@@ -20,7 +20,7 @@ export function sendJson (res: ServerResponse, status: number, body: unknown): v
 export function sendError (res: ServerResponse, err: unknown): void {
   if (err instanceof HttpError) { sendJson(res, err.status, { error: err.message, code: err.code }); return }
   const code = (err as { code?: unknown })?.code
-  if (typeof code === "string") {
+  if (typeof code === 'string' && code in CODE_STATUS) {
     sendJson(res, CODE_STATUS[code], { error: (err as Error).message, code })
     return
   }
