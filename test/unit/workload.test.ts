@@ -89,8 +89,9 @@ afterAll(async () => {
 })
 
 /**
- * A history that aborts `stop` (from inside append, so the workload sees it before its next
- * step) once `enough` holds; `stoppedAt` is the number of events then.
+ * A history that aborts `stop` once `enough` holds, judged at completions only: the abort then
+ * reaches the workload's loop while it waits (for a slot or the next arrival), the case its
+ * checks must handle. `stoppedAt` is the number of events at that moment.
  */
 function stoppingHistory (stop: AbortController, enough: (events: HistoryEvent[]) => boolean): HistorySink & { events: HistoryEvent[], stoppedAt: number } {
   const h = new MemoryHistory()
@@ -100,7 +101,7 @@ function stoppingHistory (stop: AbortController, enough: (events: HistoryEvent[]
     now: h.now,
     append (e: HistoryEvent): void {
       h.append(e)
-      if (sink.stoppedAt < 0 && enough(h.events)) {
+      if (sink.stoppedAt < 0 && e.type !== 'invoke' && e.type !== 'meta' && enough(h.events)) {
         sink.stoppedAt = h.events.length
         stop.abort()
       }
@@ -111,10 +112,15 @@ function stoppingHistory (stop: AbortController, enough: (events: HistoryEvent[]
 
 const done = (events: HistoryEvent[]): OpEvent[] => events.filter((e): e is OpEvent => e.type === 'ok' || e.type === 'fail' || e.type === 'info')
 
-/** every outcome the first test asserts on has happened at least once (a write after an info runs as a new process) */
+/**
+ * Every outcome the first test asserts on has happened at least once (a write after an info
+ * runs as a new process), and another operation is still in flight: the run must then wait
+ * for it after the abort.
+ */
 function everyOutcomeSeen (events: HistoryEvent[]): boolean {
   const d = done(events)
-  return answered > 20 &&
+  const inFlight = events.filter((e) => e.type === 'invoke').length - d.length
+  return answered > 20 && inFlight >= 1 &&
     d.some((e) => e.code === 'TIMEOUT') &&
     d.some((e) => e.code === 'REFUSED') &&
     d.some((e) => e.code === 'UNAVAILABLE' && e.f === 'write') &&
