@@ -12,6 +12,7 @@
 //     op timeout + 500 ms). The design bound is one op timeout.
 import { createServer } from 'node:http'
 import { loadavg } from 'node:os'
+import { performance } from 'node:perf_hooks'
 import { startCluster, clusterDir } from './cluster.js'
 import { fmtMs, fmtRatio, int, median, onCleanup, percentile } from './lib.js'
 import { MemoryHistory } from '../../dist/chaos/history.js'
@@ -56,17 +57,15 @@ export default {
       rows.push([f, `${int(a.ok)} (${(a.ok / DURATION_S).toFixed(2)}/s)`, `${int(b.ok)} (${(b.ok / DURATION_S).toFixed(2)}/s)`,
         fmtMs(a.p50), fmtMs(b.p50), fmtRatio(a.p50, b.p50), fmtMs(a.p99), fmtMs(b.p99)])
     }
-    const problems = KINDS.reduce((n, f) => n + ours.byF[f].fail, 0)
     const throughput = {
       title: `Workload for ${DURATION_S} s (rates ${Object.entries(RATES).map(([k, v]) => `${k} ${v}/s`).join(', ')}; concurrency ${CONCURRENCY}; ${OBJECT_SIZE} B objects)`,
       columns: ['op', 'acknowledged: cluster', 'in-process node', 'p50: cluster', 'in-process', 'cluster / in-process', 'p99: cluster', 'in-process'],
       rows,
       notes: [
         'Acknowledged = ok completions; the offered rate is the Poisson rate above, so a cluster that keeps up matches the baseline count.',
-        `Cluster outcomes not ok: ${KINDS.map((f) => `${f} ${ours.byF[f].fail} fail / ${ours.byF[f].info} unknown`).join(', ')} (fails count as problems).`,
+        `Outcomes not ok, cluster / in-process: ${KINDS.map((f) => `${f} ${ours.byF[f].fail}/${base.byF[f].fail} fail, ${ours.byF[f].info}/${base.byF[f].info} unknown`).join('; ')}. A fail is not a fault by itself: the workload reads and writes VDIs while they are being deleted (404), on purpose.`,
         'Formerly test minimums in 15 s (test/integration/workload.test.ts): creates ≥ 3, writes ≥ 20, reads ≥ 10, discards ≥ 1, deletes ≥ 1.'
-      ],
-      problems
+      ]
     }
 
     // ---- how fast it stops ----
@@ -78,12 +77,12 @@ export default {
         for (const [name, srv] of [['hanging', hanging], ['answering', answering]]) {
           const file = fakeFile(srv.port)
           const h = new MemoryHistory()
-          const t0 = Date.now()
+          const t0 = performance.now()
           await runWorkload({
             file, history: h, seed: ctx.seed + r, durationMs: STOP_DURATION_MS, concurrency: 3, opTimeoutMs: STOP_OP_TIMEOUT_MS,
             rates: { create: 2, write: 20, read: 10, discard: 2, delete: 2 }, nodes: new RunningNodes(file, { isRunning: async () => true })
           })
-          over[name].push(Date.now() - t0 - STOP_DURATION_MS)
+          over[name].push(performance.now() - t0 - STOP_DURATION_MS)
         }
       }
     } finally {
@@ -92,10 +91,10 @@ export default {
     }
     const stop = {
       title: `Workload stop: time from the end of a ${STOP_DURATION_MS / 1000} s run to runWorkload's return (median of ${STOP_RUNS})`,
-      columns: ['fake node', 'overrun', 'against the answering node'],
+      columns: ['fake node', 'overrun', 'against the answering node', 'against the op timeout'],
       rows: [
-        ['hangs every 7th write', fmtMs(median(over.hanging)), fmtRatio(median(over.hanging), median(over.answering))],
-        ['answers every call', fmtMs(median(over.answering)), '1×']
+        ['hangs every 7th write', fmtMs(median(over.hanging)), fmtRatio(median(over.hanging), median(over.answering)), fmtRatio(median(over.hanging), STOP_OP_TIMEOUT_MS)],
+        ['answers every call', fmtMs(median(over.answering)), '1×', fmtRatio(median(over.answering), STOP_OP_TIMEOUT_MS)]
       ],
       notes: [
         `The design bound is one op timeout (${STOP_OP_TIMEOUT_MS} ms here): the last hung write is given up on, nothing new starts after the end.`,
