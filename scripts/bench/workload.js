@@ -91,13 +91,14 @@ export default {
     }
     const stop = {
       title: `Workload stop: time from the end of a ${STOP_DURATION_MS / 1000} s run to runWorkload's return (median of ${STOP_RUNS})`,
-      columns: ['fake node', 'overrun', 'against the answering node', 'against the op timeout'],
+      columns: ['fake node', 'overrun', 'overrun / op timeout'],
       rows: [
-        ['hangs every 7th write', fmtMs(median(over.hanging)), fmtRatio(median(over.hanging), median(over.answering)), fmtRatio(median(over.hanging), STOP_OP_TIMEOUT_MS)],
-        ['answers every call', fmtMs(median(over.answering)), '1×', fmtRatio(median(over.answering), STOP_OP_TIMEOUT_MS)]
+        ['hangs every 7th write', fmtSigned(median(over.hanging)), fmtRatio(median(over.hanging), STOP_OP_TIMEOUT_MS)],
+        ['answers every call (baseline)', fmtSigned(median(over.answering)), fmtRatio(Math.max(0, median(over.answering)), STOP_OP_TIMEOUT_MS)]
       ],
       notes: [
         `The design bound is one op timeout (${STOP_OP_TIMEOUT_MS} ms here): the last hung write is given up on, nothing new starts after the end.`,
+        'The baseline run overruns by about nothing (within a timer tick; slightly negative when the end timer fires early), so the ratio is to the op timeout rather than to it.',
         `Load average (1 min): ${load0.toFixed(2)} at the start of this section, ${loadavg()[0].toFixed(2)} at its end.`
       ]
     }
@@ -125,6 +126,8 @@ async function measure (file, nodes, seed) {
   }
   return { byF }
 }
+
+const fmtSigned = (ms) => ms < 0 ? `-${fmtMs(-ms)}` : fmtMs(ms)
 
 function fakeFile (port) {
   const n = { index: 0, peerId: 'fake', ip: FAKE_IP, p2pPort: 1, apiPort: port, apiUrl: `http://${FAKE_IP}:${port}`, multiaddr: '', dataDir: '/nonexistent/fake', logFile: '', pid: 1, zone: 0 }
