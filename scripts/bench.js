@@ -4,9 +4,10 @@
 // baseline measured in the same run and the ratio against it. To add a measurement, write
 // scripts/bench/<name>.js and list it in SECTIONS below.
 //
-//   npm run bench                         all sections (≈ 7 min on 2 busy cores)
+//   npm run bench                         all sections (≈ 9 min on 2 busy cores)
 //   npm run bench -- --only purge,memory  some of them
 //   npm run bench -- --only recovery      one of them (recovery: ≈ 5 min; 7-10 min on busy cores)
+//   npm run bench -- --only micro         in-process figures only (no cluster; ≈ 30 s)
 //   npm run bench -- --seed 42 --deletes 100 --markdown
 //
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().
@@ -23,8 +24,11 @@ import wire from './bench/wire.js'
 import memory from './bench/memory.js'
 import antientropy from './bench/antientropy.js'
 import recovery from './bench/recovery.js'
+import micro from './bench/micro.js'
+import workload from './bench/workload.js'
 
-const SECTIONS = [purge, wire, memory, antientropy, recovery]
+// new sections go at the end: a section's seed depends on its position (see main)
+const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload]
 
 const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
   --only          run only these sections (below)

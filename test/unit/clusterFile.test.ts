@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -11,6 +11,7 @@ import {
   readClusterFile, writeClusterFile, type ClusterFile, type ClusterNode
 } from '../../src/cluster/clusterFile.js'
 import { DATA_DIR_ENV, binPath, freePorts, nodeStartArgs, processState, stopProcess, killProcess } from '../../src/cluster/launcher.js'
+import { prerequisite } from '../helpers/prereq.js'
 
 let dir: string
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'bw-cf-')) })
@@ -120,20 +121,29 @@ describe('addresses and launch arguments', () => {
 })
 
 describe('process handling', () => {
-  const hasProc = existsSync('/proc/self/stat')
+  // the launcher reads /proc/PID/{cmdline,environ}: Linux only
+  const noProc = prerequisite('clusterFile.test.ts', 'process handling', existsSync('/proc/self/stat') ? null : '/proc is not mounted (the launcher reads /proc/PID/cmdline)')
+  const SCRIPT = 'setInterval(() => {}, 1000)'
 
-  function child (dataDir: string, viaEnv: boolean): number {
-    const args = ['-e', 'setInterval(() => {}, 1000)']
+  /** a harmless child, once it has exec'd (its own argv is in /proc): before that it looks like us */
+  async function child (dataDir: string, viaEnv: boolean): Promise<number> {
+    const args = ['-e', SCRIPT]
     if (!viaEnv) args.push('--', dataDir)
     const c = spawn(process.execPath, args, { stdio: 'ignore', env: viaEnv ? { ...process.env, [DATA_DIR_ENV]: dataDir } : process.env })
-    return c.pid!
+    const pid = c.pid!
+    for (let k = 0; ; k++) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(SCRIPT)) return pid
+      } catch {}
+      if (k > 1000) throw new Error(`child ${pid} never showed its argv in /proc`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
   }
 
-  it.runIf(hasProc)('recognises its own process by argv or env, and nothing else', async () => {
-    const byArgv = child('/data/node-1', false)
-    const byEnv = child('/data/node-2', true)
+  it.skipIf(noProc)('recognises its own process by argv or env, and nothing else', async () => {
+    const byArgv = await child('/data/node-1', false)
+    const byEnv = await child('/data/node-2', true)
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200))
       expect(await processState(byArgv, '/data/node-1')).toBe('ours')
       expect(await processState(byEnv, '/data/node-2')).toBe('ours')
       // a prefix of another node's dir is not a match
@@ -147,10 +157,9 @@ describe('process handling', () => {
     }
   })
 
-  it.runIf(hasProc)('stops with SIGTERM, kills with SIGKILL, and never signals a foreign pid', async () => {
-    const a = child('/data/a', false)
-    const b = child('/data/b', false)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+  it.skipIf(noProc)('stops with SIGTERM, kills with SIGKILL, and never signals a foreign pid', async () => {
+    const a = await child('/data/a', false)
+    const b = await child('/data/b', false)
     expect(await stopProcess(a, '/data/other')).toBe('not-running')
     expect(await processState(a, '/data/a')).toBe('ours')
     expect(await stopProcess(a, '/data/a', 5000)).toBe('stopped')

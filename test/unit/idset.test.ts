@@ -1,6 +1,6 @@
-// Tests for src/idset.ts: IndexSet and OidSet against naive models, memory and speed bounds.
-import v8 from 'node:v8'
-import { runInNewContext } from 'node:vm'
+// Tests for src/idset.ts: IndexSet and OidSet against naive models, and their size estimate
+// (byteSize, deterministic) at scale. Time and real heap use are figures, not pass/fail:
+// `npm run bench -- --only micro` measures them against Set baselines.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { IndexSet, OidSet } from '../../src/idset.js'
@@ -177,28 +177,19 @@ describe('IndexSet', () => {
     expect(() => new IndexSet({ chunkWords: 7 })).toThrow(RangeError)
   })
 
-  it('holds 1M random sparse ids in ≤ 8 B/id (byteSize and real heap), adds and deletes them fast', () => {
+  it('holds 1M random sparse ids in ≤ 8 B/id by its own estimate, and deletes every one of them', () => {
     const N = 1_000_000
     const ids = randomU32(N, 0x5eed)
-    const before = heapBytes()
     const s = new IndexSet()
-    let t = performance.now()
     for (let k = 0; k < N; k++) s.add(ids[k])
-    const addMs = performance.now() - t
-    const heap = heapBytes() - before
-    const bytes = s.byteSize()
-    expect(s.size).toBe(new Set(ids).size)
-    expect(bytes).toBeLessThanOrEqual(8 * N)
-    expect(heap).toBeLessThanOrEqual(8 * N)
-    t = performance.now()
-    for (let k = 0; k < N; k++) s.delete(ids[k])
-    const delMs = performance.now() - t
+    const distinct = new Set(ids).size
+    expect(s.size).toBe(distinct)
+    expect(s.byteSize()).toBeLessThanOrEqual(8 * N)
+    let deleted = 0
+    for (let k = 0; k < N; k++) if (s.delete(ids[k])) deleted++
+    expect(deleted).toBe(distinct)
     expect(s.size).toBe(0)
-    console.log(`IndexSet 1M sparse ids: byteSize ${(bytes / N).toFixed(2)} B/id, heap ${(heap / N).toFixed(2)} B/id; ` +
-      `add ${addMs.toFixed(0)} ms, delete ${delMs.toFixed(0)} ms`)
-    // generous bounds for a loaded 2-core box; typical figures are ~0.5 s each
-    expect(addMs).toBeLessThan(4000)
-    expect(delMs).toBeLessThan(4000)
+    expect(s.toArray()).toHaveLength(0)
   })
 
   it('keeps dense ranges near 0 B/id', () => {
@@ -287,16 +278,15 @@ describe('OidSet', () => {
     }))
   })
 
-  it('purges a big dense VDI in O(buckets) and keeps it compact', () => {
+  it('purges a big dense VDI whole with deleteVid and keeps it compact', () => {
     const s = new OidSet()
     s.addIndexRange(7, 0, 5_000_000)
     s.add(vidToVdiOid(7))
     s.add(vidToDataOid(8, 3))
     expect(s.size).toBe(5_000_002)
     expect(s.byteSize()).toBeLessThan(4096)
-    const t = performance.now()
     expect(s.deleteVid(7)).toBe(5_000_001)
-    expect(performance.now() - t).toBeLessThan(50)
+    expect(s.countVid(7)).toBe(0)
     expect([...s]).toEqual([vidToDataOid(8, 3)])
     expect(s.deleteIndexRange(8, 0, 10)).toBe(1)
     expect(s.size).toBe(0)
@@ -340,16 +330,4 @@ function randomU32 (n: number, seed: number): Uint32Array {
     out[k] = x
   }
   return out
-}
-
-let gcFn: (() => void) | undefined
-function heapBytes (): number {
-  if (gcFn === undefined) {
-    v8.setFlagsFromString('--expose-gc')
-    gcFn = runInNewContext('gc') as () => void
-  }
-  gcFn()
-  gcFn()
-  const m = process.memoryUsage()
-  return m.heapUsed + m.arrayBuffers
 }
