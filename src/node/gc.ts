@@ -61,6 +61,10 @@ export class TombstoneGc {
   /** every fold (a GC round, or a floor from a peer) runs one at a time: they rewrite the same log */
   private folding: Promise<unknown> = Promise.resolve()
   folded = 0
+  /** GC rounds run to the end (whether or not they folded anything) */
+  rounds = 0
+  /** floors a peer sent because our ack was behind its horizon (a reset), as opposed to a floor-digest sync */
+  resets = 0
 
   constructor (private readonly d: GcDeps) {}
 
@@ -93,8 +97,9 @@ export class TombstoneGc {
     return keep
   }
 
-  /** floor entries from a peer: persist, apply, purge (apply = purge, as for records) */
-  async applyFloor (entries: Array<{ vid: number, generation: number }>): Promise<number> {
+  /** floor entries from a peer: persist, apply, purge (apply = purge, as for records); `reset`: the peer found us behind its horizon */
+  async applyFloor (entries: Array<{ vid: number, generation: number }>, reset = false): Promise<number> {
+    if (reset) this.resets++
     const raised = entries.filter((e) => this.d.floor.raise(e.vid, e.generation))
     if (raised.length === 0) return 0
     await this.d.floor.save()
@@ -134,7 +139,10 @@ export class TombstoneGc {
       }
       n = await this.dropFolded()
     })()
-    try { await this.running } finally { this.running = undefined }
+    try {
+      await this.running
+      this.rounds++
+    } finally { this.running = undefined }
     return n
   }
 

@@ -112,7 +112,7 @@ describe('canonical discard entries', () => {
     expect(ix.discardsOf(9).map((e) => e.hlc)).toEqual([20n])
     ix.apply(disc(15n, [2, 3])) // arrives late, adds nothing
     expect(ix.discardsOf(9).map((e) => e.hlc)).toEqual([20n])
-    expect(ix.covers(vidToDataOid(9, 2), 1, 20n)).toBeDefined()
+    expect(ix.covers(vidToDataOid(9, 2), 1, 20n)).toBe('object 000009:2 generation 1 discarded at hlc 20')
     expect(ix.covers(vidToDataOid(9, 2), 1, 21n)).toBeUndefined()
   })
 
