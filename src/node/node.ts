@@ -207,7 +207,7 @@ export class BellwetherNode implements ClusterIO {
     })
     this.rebuildRing()
 
-    { const g = globalThis as any; g.__bwStarts ??= new Map(); g.__bwStarts.set(this.opts.dataDir, (g.__bwStarts.get(this.opts.dataDir) ?? 0) + 1); if (g.__bwStarts.get(this.opts.dataDir) === 1) await this.objects.start() } // BROKEN: a restarted node serves no objects
+    await this.objects.start()
     await this.ae.start()
     this.deleteGossip.start()
     await this.host.start()
