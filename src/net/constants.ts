@@ -38,6 +38,12 @@ export const JOIN_TIMEOUT_MS = 10_000
 export const DIAL_TIMEOUT_MS = 3000
 /** gossipsub's own heartbeat; grafting happens only on it (1 s default is slow to form meshes) */
 export const GOSSIP_HEARTBEAT_MS = 250
+/**
+ * gossipsub heartbeats a message stays in a node's message cache (gossipsub's default, pinned
+ * here so tests can rely on it): a peer that missed the message can still get it through
+ * IHAVE/IWANT until then; after that only anti-entropy repairs the miss
+ */
+export const GOSSIP_MCACHE_LENGTH = 5
 /** how long unsent delete batches wait for a mesh before being dropped (anti-entropy repairs) */
 export const OUTBOX_MAX_BATCHES = 1024
 

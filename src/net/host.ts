@@ -13,7 +13,7 @@ import { gossipsub, type GossipSub } from '@chainsafe/libp2p-gossipsub'
 import { floodsub } from '@libp2p/floodsub'
 import type { ConnectionGater, PrivateKey, PubSub } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
-import { GOSSIP_HEARTBEAT_MS, PNET_HANDSHAKE_MS } from './constants.js'
+import { GOSSIP_HEARTBEAT_MS, GOSSIP_MCACHE_LENGTH, PNET_HANDSHAKE_MS } from './constants.js'
 import { splitHostPort } from './hostPort.js'
 
 export interface HostInit {
@@ -47,6 +47,7 @@ export async function createHost (init: HostInit): Promise<Host> {
       allowPublishToZeroTopicPeers: false,
       emitSelf: false,
       heartbeatInterval: GOSSIP_HEARTBEAT_MS,
+      mcacheLength: GOSSIP_MCACHE_LENGTH,
       // co-located peers share one IP; the default colocation penalty starves meshes past ~10 nodes
       scoreParams: { IPColocationFactorWeight: 0 },
       // every node dials every member, so meshes need room above D for clusters up to ~50

@@ -62,6 +62,10 @@ export class TombstoneGc {
   /** every fold (a GC round, or a floor from a peer) runs one at a time: they rewrite the same log */
   private folding: Promise<unknown> = Promise.resolve()
   folded = 0
+  /** GC rounds run to the end (whether or not they folded anything) */
+  rounds = 0
+  /** floors a peer sent because our ack was behind its horizon (a reset), as opposed to a floor-digest sync */
+  resets = 0
 
   constructor (private readonly d: GcDeps) {}
 
@@ -97,9 +101,10 @@ export class TombstoneGc {
   /**
    * Floor entries from a peer: saved (only then adopted), applied, purged — inside the fold
    * chain, so a GC round and any number of sessions never write the floor at once. Entries
-   * out of range (untrusted bytes) are skipped.
+   * out of range (untrusted bytes) are skipped. `reset`: the peer found us behind its horizon.
    */
-  async applyFloor (entries: Array<{ vid: number, generation: number }>): Promise<number> {
+  async applyFloor (entries: Array<{ vid: number, generation: number }>, reset = false): Promise<number> {
+    if (reset) this.resets++
     const valid = entries.filter((e) => validEntry(e.vid, e.generation))
     if (valid.length < entries.length) this.d.logger.warn({ skipped: entries.length - valid.length }, 'floor entries out of range from a peer skipped')
     if (valid.every((e) => (this.d.floor.get(e.vid) ?? -1) >= e.generation)) return 0
@@ -149,7 +154,10 @@ export class TombstoneGc {
         return await this.dropFoldedNow()
       })
     })()
-    try { await this.running } finally { this.running = undefined }
+    try {
+      await this.running
+      this.rounds++
+    } finally { this.running = undefined }
     return n
   }
 

@@ -9,6 +9,7 @@ export class NodeMetrics {
   readonly writesRefused = this.counter('bw_writes_refused_total', 'object writes refused because a tombstone covers them', ['path'])
   readonly badInput = this.counter('bw_bad_input_total', 'malformed or invalid input rejected', ['kind'])
   readonly gossipBytes = this.counter('bw_gossip_bytes_total', 'gossip payload bytes', ['topic', 'direction'])
+  readonly gossipHeartbeats = this.counter('bw_gossip_heartbeats_total', 'gossipsub heartbeats run here: a message leaves the gossip cache GOSSIP_MCACHE_LENGTH heartbeats after it arrived')
   readonly objectRequests = this.counter('bw_object_requests_total', 'object protocol requests served', ['op', 'status'])
   readonly objects = this.gauge('bw_objects', 'objects in the object list cache')
   readonly members = this.gauge('bw_members', 'live members in the view')

@@ -15,7 +15,7 @@ import type { DeleteRec } from '../tombstones/record.js'
 import { HybridClock } from '../hlc.js'
 import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
-import { createHost, splitHostPort, type Host } from '../net/host.js'
+import { asGossipSub, createHost, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
 import { FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
@@ -168,6 +168,8 @@ export class BellwetherNode implements ClusterIO {
     if (recovered.problem != null) this.startupProblems.push(`${recovered.problem}; recovery will run as if none completed`)
     for (const p of this.startupProblems) this.log.warn({ problem: p }, 'problem found at start')
     this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, swarmKey: this.opts.swarmKey, connectionGater: this.partition.gater() })
+    // counted so tests (and operators) can tell when a missed gossip message is out of every cache
+    asGossipSub(this.host)?.addEventListener('gossipsub:heartbeat', () => { this.metrics.gossipHeartbeats.inc() })
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
@@ -210,7 +212,7 @@ export class BellwetherNode implements ClusterIO {
       inspect: async (frame, peer) => {
         this.peerFloorHash.set(peer, frame.floorHash)
         if (frame.summary != null) this.gc.noteAck(peer, frame.summary.ack)
-        if (frame.floor.length > 0) await this.gc.applyFloor(frame.floor)
+        if (frame.floor.length > 0) await this.gc.applyFloor(frame.floor, frame.reset)
       },
       completed: (report, peerSummary) => {
         const prev = this.syncedAt.get(report.peer) ?? 0

@@ -59,7 +59,7 @@ export class InprocCluster {
   /** node options every (re)start of this cluster gets, e.g. a short eviction time */
   defaults: { evictAfterMs?: number } = {}
 
-  async startNode (i: number, extra: { clockOffsetMs?: number, evictAfterMs?: number } = {}): Promise<StartedNode> {
+  async startNode (i: number, extra: { clockOffsetMs?: number, evictAfterMs?: number, recoveryRate?: number } = {}): Promise<StartedNode> {
     const s = this.specs[i]
     const node = await startNode({
       dataDir: s.dataDir,

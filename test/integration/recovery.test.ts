@@ -3,7 +3,8 @@
 // share and the old copies go only once it has them, and stale copies never win.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InprocCluster, checkCluster, waitFor } from '../helpers/inproc.js'
-import { parseVid, vidToDataOid } from '../../src/oid.js'
+import { oidToVid, parseVid, vidToDataOid, vidToVdiOid } from '../../src/oid.js'
+import type { RecoveryProgress } from '../../src/recovery/recovery.js'
 
 const OBJ = 4096
 
@@ -59,10 +60,34 @@ describe('recovery after membership changes', { timeout: 240_000 }, () => {
     const vid = parseVid(r.json.vid)
     expect((await c.api(2, 'PUT', '/vdi/spread/data?offset=0', new Uint8Array(OBJ * 48).fill(5))).status).toBe(200)
     await quiet()
-    const j = await c.addSpec('127.0.0.135')
-    await c.startNode(j)
-    await quiet()
+    // Watch every copy of 'spread' the nodes already running drop (recovery's drop goes through
+    // store.removeIf; the real method still does the work): at that moment every holder placement
+    // now names must already hold the object.
+    const drops: Array<{ node: number, oid: bigint, missing: string[] }> = []
+    const restore = c.running().map((n) => {
+      const store = n.node.store
+      const removeIf = store.removeIf
+      store.removeIf = async (oid, pred) => {
+        if (oidToVid(oid) !== vid) return await removeIf.call(store, oid, pred)
+        const missing = n.node.placement(oid, 2).filter((t) => c.running().find((m) => m.peerId === t)?.node.store.cache.has(oid) !== true)
+        const removed = await removeIf.call(store, oid, pred)
+        if (removed) drops.push({ node: c.nodes.indexOf(n), oid, missing })
+        return removed
+      }
+      return () => { store.removeIf = removeIf }
+    })
+    let j: number
+    try {
+      j = await c.addSpec('127.0.0.135')
+      await c.startNode(j)
+      await quiet()
+    } finally {
+      for (const r of restore) r()
+    }
     expect(c.node(j).node.store.cache.countVid(vid)).toBeGreaterThan(0)
+    // the join moved copies, and each old copy went only after every new holder had it
+    expect(drops.length, 'copies of spread dropped by the nodes that were there before the join').toBeGreaterThan(0)
+    expect(drops.filter((d) => d.missing.length > 0).map((d) => `node ${d.node} dropped ${d.oid.toString(16)} before ${d.missing.join(', ')} held it`)).toEqual([])
     for (let idx = 0; idx < 48; idx++) {
       const oid = vidToDataOid(vid, idx)
       const holders = c.running().filter((n) => n.node.store.cache.has(oid)).map((n) => n.peerId).sort()
@@ -103,10 +128,29 @@ describe('a delete racing recovery', { timeout: 240_000 }, () => {
     const vid = parseVid(r.json.vid)
     expect((await c.api(0, 'PUT', '/vdi/big/data?offset=0', new Uint8Array(OBJ * N).fill(8))).status).toBe(200)
     const j = await c.addSpec('127.0.0.143')
-    const joiner = await c.startNode(j)
-    // delete as soon as the joiner has started pulling its share
-    await waitFor(() => joiner.node.store.cache.countVid(vid) > 0 || joiner.node.recovery.progress.toRecover > 0, 60_000, 'the joiner to start recovering')
-    expect((await c.api(1, 'DELETE', '/vdi/big')).status).toBe(200)
+    // the joiner pulls at 64 KiB/s (16 of these objects a second): its share of ~200 takes seconds
+    const joiner = await c.startNode(j, { recoveryRate: 64 * 1024 })
+    // what the joiner's recovery was doing when the delete landed there (its record applied, purge not yet run)
+    let atDelete: { progress: RecoveryProgress, held: number } | undefined
+    const onFresh = joiner.node.pipeline.onFresh
+    joiner.node.pipeline.onFresh = (recs) => {
+      onFresh?.(recs)
+      if (atDelete === undefined && recs.some((r) => r.kind === 'vdi' && r.vid === vid)) {
+        atDelete = { progress: { ...joiner.node.recovery.progress }, held: joiner.node.store.cache.countVid(vid) }
+      }
+    }
+    try {
+      // delete as soon as the joiner has started pulling its share
+      await waitFor(() => joiner.node.store.cache.countVid(vid) > 0 || joiner.node.recovery.progress.toRecover > 0, 60_000, 'the joiner to start recovering')
+      expect((await c.api(1, 'DELETE', '/vdi/big')).status).toBe(200)
+      await waitFor(() => atDelete !== undefined, 30_000, 'the delete to reach the joiner')
+    } finally {
+      joiner.node.pipeline.onFresh = onFresh
+    }
+    // mid-recovery indeed: recovery was running and the joiner held only part of its share of big
+    const share = [vidToVdiOid(vid), ...Array.from({ length: N }, (_, i) => vidToDataOid(vid, i))].filter((oid) => joiner.node.placement(oid, 2).includes(joiner.peerId)).length
+    expect(atDelete!.progress.running, `recovery running when the delete landed: ${JSON.stringify(atDelete)}`).toBe(true)
+    expect(atDelete!.held, `objects of big the joiner held when the delete landed, of its share of ${share}`).toBeLessThan(share)
     await c.waitMembers()
     await waitFor(() => c.running().every((n) => !n.node.busy()), 90_000, 'recovery to settle')
     expect(c.running().reduce((s, n) => s + n.node.store.cache.countVid(vid), 0)).toBe(0)

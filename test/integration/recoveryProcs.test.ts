@@ -10,9 +10,11 @@
 //   5. copies 3: two nodes killed one by one, every object overwritten after each kill; the
 //      nodes come back with stale copies (two different stale versions) and lose to the new data,
 //      also while they rejoin: reads through node 0 and the returning nodes are sampled every
-//      100 ms from their restart until `cluster wait` and must never return an old version.
+//      100 ms from their restart until `cluster wait`: each must answer some, and none an old version.
 //   1. a node stops, a VDI is deleted, the node restarts: nothing of that VDI anywhere, and
 //      still nothing after one more node joins (`cluster add`) and recovery finishes.
+//   In 3 and 1 the others run past their gossip caches before the node restarts, and it must
+//   learn the delete through anti-entropy (bw_delete_records_applied_total{source="ae"}).
 // Cluster B — 3 nodes on 127.0.0.110-112 (copies 2), one added (.113):
 //   4. the node is added while a large VDI (400 × 256 KiB) recovers onto it, and the VDI is
 //      deleted (DELETE on the admin API, for timing) as soon as GET /recovery on the joiner shows
@@ -36,11 +38,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packageRoot, processState } from '../../src/cluster/launcher.js'
 import { bw as cliBw, json as cliJson, ok as cliOk, show, sleep, waitFor, type CliOptions, type CliRun } from '../helpers/cli.js'
+import { outlastGossipCache } from '../helpers/gossip.js'
 
 const ROOT = packageRoot()
 const WAIT_S = '120'
-/** gossipsub keeps a message for 5 heartbeats of 250 ms; after this only anti-entropy repairs */
-const OUTLAST_GOSSIP_MS = 3_500
 
 interface FileNode { index: number, pid: number | null, apiUrl: string, dataDir: string, peerId: string }
 interface Totals { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number }
@@ -211,6 +212,13 @@ class ProcCluster {
     return out
   }
 
+  /** delete records node i applied since its process started, by how they came (bw_delete_records_applied_total) */
+  async appliedBySource (i: number): Promise<{ ae: number, gossip: number }> {
+    const text = await (await fetch(`${this.node(i).apiUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text()
+    const of = (source: string): number => Number(new RegExp(`^bw_delete_records_applied_total\\{source="${source}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0)
+    return { ae: of('ae'), gossip: of('gossip') }
+  }
+
   /** recovery errors (sampled so far) that name an object of `vid` */
   errorsNaming (vid: string): string[] {
     return [...this.recoveryErrors].filter((e) => [...e.matchAll(/\b[0-9a-f]{16}\b/g)].some((m) => vidOf(m[0]) === vid))
@@ -331,13 +339,15 @@ describe('recovery with node processes: stops, restarts, kills, a join (cluster 
       const left = [...(await c.countByNode(doomedVid))].filter(([, n]) => n > 0)
       return left.length === 0 || `still held: ${JSON.stringify(left)}`
     })
-    await sleep(OUTLAST_GOSSIP_MS)
+    // every running node holds the record: once each has run past its gossip cache, x can learn it only through anti-entropy
+    await outlastGossipCache(c.running().map((n) => n.apiUrl))
     await c.wait()
 
     const before = await c.totals()
     await c.start(x)
     await c.convergedAndChecked()
     await c.expectNothingOf(doomedVid, 'doomed3')
+    expect(await c.appliedBySource(x), `delete records node ${x} applied since its restart, by source`).toEqual({ ae: 1, gossip: 0 })
     await c.expectReadsEverywhere('solo3', solo)
     expect((await c.countByNode(soloVid)).get(x)).toBe(s.get(x))
     // nothing of solo3 needed moving; anything recovered here could only be doomed3 coming back
@@ -368,17 +378,24 @@ describe('recovery with node processes: stops, restarts, kills, a join (cluster 
     // while they rejoin and recover, keep reading through node 0 and through each returning node:
     // a stale copy must not be served even before recovery has replaced it
     const stale: string[] = []
+    // per node: reads it answered, and what the others came back with (not up yet, joining, …)
+    const answered = new Map([0, 3, 4].map((i) => [i, 0]))
+    const otherwise = new Map<string, number>()
+    const note = (what: string): void => { otherwise.set(what, (otherwise.get(what) ?? 0) + 1) }
     let reading = true
     const reader = (async () => {
       while (reading) {
         await Promise.all([0, 3, 4].map(async (i) => {
           try {
             const r = await fetch(`${c.node(i).apiUrl}/vdi/rw/data?offset=0&length=${v3.length}`, { signal: AbortSignal.timeout(5000) })
-            if (r.status !== 200) return // not up yet: not a read that answered
+            if (r.status !== 200) { note(`node ${i}: ${r.status} ${(await r.text()).slice(0, 80)}`); return }
             const got = Buffer.from(await r.arrayBuffer())
+            answered.set(i, answered.get(i)! + 1)
             const old = staleObjects(got, [v1, v2, v3], 8192)
             if (old !== '') stale.push(`${new Date().toISOString()} via node ${i}: ${old}`)
-          } catch {}
+          } catch (err) {
+            note(`node ${i}: ${String((err as Error).message ?? err).slice(0, 80)}`)
+          }
         }))
         await sleep(100)
       }
@@ -391,6 +408,9 @@ describe('recovery with node processes: stops, restarts, kills, a join (cluster 
       reading = false
       await reader
     }
+    // the check below means something only if the rejoining nodes (and node 0 meanwhile) answered reads
+    const tally = JSON.stringify({ answered: Object.fromEntries(answered), otherwise: Object.fromEntries(otherwise) })
+    for (const i of [0, 3, 4]) expect(answered.get(i), `reads of rw answered through node ${i} while nodes 3 and 4 rejoined: ${tally}`).toBeGreaterThan(0)
     await c.expectReadsEverywhere('rw', v3)
     expect.soft(stale, 'reads that returned stale objects (object index=version; 1 and 2 are the overwritten ones) while nodes 3 and 4 rejoined').toEqual([])
     // replicas agree and sit where placement says, for a few objects
@@ -419,13 +439,14 @@ describe('recovery with node processes: stops, restarts, kills, a join (cluster 
       const left = [...(await c.countByNode(doomedVid))].filter(([, n]) => n > 0)
       return left.length === 0 || `still held: ${JSON.stringify(left)}`
     })
-    await sleep(OUTLAST_GOSSIP_MS)
+    await outlastGossipCache(c.running().map((n) => n.apiUrl))
     await c.wait()
 
     let before = await c.totals()
     await c.start(x)
     await c.convergedAndChecked()
     await c.expectNothingOf(doomedVid, 'doomed1')
+    expect(await c.appliedBySource(x), `delete records node ${x} applied since its restart, by source`).toEqual({ ae: 1, gossip: 0 })
     expect(await c.recoveredSince(before)).toEqual({ sum: 0, by: expect.anything() })
 
     // one more node joins: recovery runs everywhere again, and gives it its share of the live data only
