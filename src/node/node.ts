@@ -371,7 +371,15 @@ export class BellwetherNode implements ClusterIO {
 
   private onViewChange (change: ViewChange): void {
     this.epochFile.write(change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
-    if (!change.placementChanged) return
+    if (!change.placementChanged) {
+      // nothing moves, but a member that restarted unnoticed took its in-flight writes and its
+      // replica-repair queue with it: compare versions among holders (a recovery pass)
+      if ((change.restarted?.length ?? 0) > 0) {
+        this.log.info({ restarted: change.restarted }, 'member restarted: recovery pass to find replicas its lost writes and repairs left behind')
+        this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+      }
+      return
+    }
     this.rebuildRing()
     this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
   }
