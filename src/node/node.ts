@@ -285,6 +285,9 @@ export class BellwetherNode implements ClusterIO {
     for (const part of [this.deleteGossip, this.membership, this.objects, this.ae, this.host]) {
       try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
     }
+    // view changes write the epoch without waiting: nothing may touch the data dir after stop()
+    await this.epochFile.idle()
+    await this.recoveredFile.idle()
     await this.store.close()
     await this.deleteLog.close()
     this.log.info('node stopped')
