@@ -30,6 +30,14 @@ export const HEARTBEAT_INTERVAL_MS = 1000
 export const FAIL_AFTER_MS = 5000
 export const REDIAL_INTERVAL_MS = 1000
 /**
+ * A member silent this long although we hold a connection to it: the connection is hung up so
+ * the redialer makes a fresh one. A cut that drops packets (nftables, a netns) leaves both ends'
+ * TCP connections open, and gossipsub may have given up its streams on one that later recovers,
+ * so heartbeats never flow again on it while anti-entropy, which opens a stream per session,
+ * still works. Three failure-detector periods, so a merely slow peer is not churned.
+ */
+export const STALE_CONNECTION_MS = 3 * FAIL_AFTER_MS
+/**
  * A (re)started node with peers to join serves client I/O only once a peer agrees on the
  * member set, so a read or write is never placed on a view of itself alone (stale data, a
  * write with one copy). If no peer agrees by then, it serves with the view it has.

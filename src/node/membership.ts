@@ -6,10 +6,11 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
+import type { Connection } from '@libp2p/interface'
 import { HeartbeatSchema, LogSummarySchema } from '../wire/bellwether_pb.js'
 import { GossipTopic } from '../net/gossipTopic.js'
 import type { Host } from '../net/host.js'
-import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
+import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, STALE_CONNECTION_MS, TOPIC_MEMBERS } from '../net/constants.js'
 import type { MemberInfo, MembershipView, ViewChange } from '../membership/view.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
@@ -204,6 +205,17 @@ export class MembershipService {
     this.redial()
   }
 
+  /** a dead member we are still connected to, silent past STALE_CONNECTION_MS on connections that old: hang up */
+  private hangUpIfSilent (peer: string, conns: Connection[], now: number): void {
+    const heard = this.view.lastHeard(peer)
+    if (heard === undefined || this.view.status(peer) !== 'dead' || now - heard < STALE_CONNECTION_MS) return
+    const wall = Date.now()
+    if (conns.some((c) => wall - c.timeline.open < STALE_CONNECTION_MS)) return
+    this.metrics.staleConnections.inc(conns.length)
+    this.log.info({ peer, silentMs: now - heard, connections: conns.length }, 'member silent on an open connection: hanging up to redial')
+    for (const c of conns) c.abort(new Error(`no heartbeat for ${now - heard} ms on an open connection`))
+  }
+
   private redial (): void {
     if (this.stopped) return
     const now = this.now()
@@ -217,7 +229,12 @@ export class MembershipService {
     }
     for (const t of targets) {
       if (this.dialing >= MAX_PARALLEL_DIALS) return
-      if (this.host.getConnections(peerIdFromString(t.id)).length > 0) { this.backoff.delete(t.id); continue }
+      const conns = this.host.getConnections(peerIdFromString(t.id))
+      if (conns.length > 0) {
+        this.backoff.delete(t.id)
+        this.hangUpIfSilent(t.id, conns, now)
+        continue
+      }
       const b = this.backoff.get(t.id)
       if (b != null && b.next > now) continue
       const addrs = t.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${t.id}`))

@@ -28,6 +28,7 @@ export class NodeMetrics {
   readonly writesRefused = this.counter('bw_writes_refused_total', 'object writes refused because a tombstone covers them', ['path'])
   readonly rejected = this.counter('bw_rejected_total', 'untrusted input (from a peer or a client) rejected, by kind', ['kind'])
   readonly gossipBytes = this.counter('bw_gossip_bytes_total', 'gossip payload bytes', ['topic', 'direction'])
+  readonly staleConnections = this.counter('bw_stale_connections_total', 'connections hung up because their member sent no heartbeat on them for STALE_CONNECTION_MS (the redialer makes fresh ones)')
   readonly gossipHeartbeats = this.counter('bw_gossip_heartbeats_total', 'gossipsub heartbeats run here: a message leaves the gossip cache GOSSIP_MCACHE_LENGTH heartbeats after it arrived')
   readonly objectRequests = this.counter('bw_object_requests_total', 'object protocol requests served', ['op', 'status'])
   readonly objects = this.gauge('bw_objects', 'objects in the object list cache')
