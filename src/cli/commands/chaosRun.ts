@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { CliError, EXIT } from '../output.js'
+import { durationArg } from '../duration.js'
 import { NemesisError, parseNemeses, type NemesisKind } from '../../chaos/nemesis.js'
 import { parseRates, WorkloadError, type WorkloadRates } from '../../chaos/workload.js'
 import { findTool } from '../../chaos/exec.js'
@@ -23,6 +24,7 @@ interface RunOpts {
   nodes: number
   copies: number
   ipBase: string
+  /** ms */
   duration?: number
   cycles?: number
   nemesis: NemesisKind[]
@@ -42,7 +44,7 @@ export function chaosRunCommand (ctx: Ctx): Command {
     .option('--nodes <n>', 'cluster size', intArg('--nodes', 2, 50), 5)
     .option('--copies <c>', 'copies of the workload VDIs', intArg('--copies', 1, 255), 3)
     .option('--ip-base <ip>', 'address of node 0 (node i gets ip-base + i); apart from `cluster up`\'s default so OS-level cuts never touch your own cluster', ipv4Arg('--ip-base'), CHAOS_IP_BASE)
-    .option('--duration <s>', 'seconds of faults (with --cycles: whichever ends first)', intArg('--duration', 1, 7 * 24 * 3600))
+    .option('--duration <d>', 'how long faults are injected: 90, 90s, 15m, 2h (with --cycles: whichever ends first)', durationArg('--duration', 1000, 7 * 24 * 3600 * 1000))
     .option('--cycles <n>', 'nemesis cycles (fault, hold, heal, gap)', intArg('--cycles', 0, 1_000_000))
     .option('--nemesis <list>', 'faults to draw from: partition,kill,pause,skew', wrap(parseNemeses), ['partition', 'kill', 'pause', 'skew'])
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', seedArg)
@@ -61,7 +63,7 @@ export function chaosRunCommand (ctx: Ctx): Command {
 
 async function run (ctx: Ctx, o: RunOpts): Promise<number> {
   const p = printerFor(ctx, o)
-  if (o.duration === undefined && o.cycles === undefined) throw new CliError('give --duration SECONDS or --cycles N (or both): a chaos run is always bounded', EXIT.USAGE)
+  if (o.duration === undefined && o.cycles === undefined) throw new CliError('give --duration D (90, 15m, 2h) or --cycles N (or both): a chaos run is always bounded', EXIT.USAGE)
   const mode = o.mode === 'auto' ? (canUseNft() ? 'os' : 'app') : o.mode
   if (mode === 'os' && !canUseNft()) throw new CliError('--mode os needs root and the nft tool (apt install nftables); use --mode app', EXIT.USAGE)
   const runDir = o.dir === undefined ? await mkdtemp(join(tmpdir(), 'bw-chaos-')) : resolve(o.dir)
@@ -85,7 +87,7 @@ async function run (ctx: Ctx, o: RunOpts): Promise<number> {
     seed,
     nemeses: o.nemesis,
     mode,
-    durationMs: o.duration === undefined ? undefined : o.duration * 1000,
+    durationMs: o.duration,
     cycles: o.cycles,
     holdMs: o.hold,
     gapMs: o.gap,
