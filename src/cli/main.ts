@@ -17,6 +17,8 @@ import { checkCommand } from './commands/check.js'
 import { clusterCommand } from './commands/cluster.js'
 import { nodeCommand } from './commands/node.js'
 import { objlistCommand } from './commands/objlist.js'
+import { reportCommand } from './commands/report.js'
+import { soakCommand } from './commands/soak.js'
 import type { Ctx } from './commands/shared.js'
 import { vdiCommand } from './commands/vdi.js'
 
@@ -42,6 +44,8 @@ export function buildProgram (ctx: Ctx): Command {
   program.addCommand(objlistCommand(ctx))
   program.addCommand(checkCommand(ctx))
   program.addCommand(chaosCommand(ctx))
+  program.addCommand(soakCommand(ctx))
+  program.addCommand(reportCommand(ctx))
   applyEverywhere(program, ctx)
   return program
 }

@@ -68,15 +68,7 @@ async function run (ctx: Ctx, o: RunOpts): Promise<number> {
   if (mode === 'os' && !canUseNft()) throw new CliError('--mode os needs root and the nft tool (apt install nftables); use --mode app', EXIT.USAGE)
   const runDir = o.dir === undefined ? await mkdtemp(join(tmpdir(), 'bw-chaos-')) : resolve(o.dir)
   const seed = o.seed ?? BigInt.asUintN(32, BigInt('0x' + randomBytes(4).toString('hex')))
-  // Ctrl-C ends the faults early; the run still heals, judges and tears down (a second one exits at once)
-  const stop = new AbortController()
-  const onSignal = (): void => {
-    if (stop.signal.aborted) process.exit(130)
-    p.error('stopping: healing every fault, checking, tearing down (interrupt again to exit at once)')
-    stop.abort()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  const stop = stopOnSignals(p)
   const summary = await chaosRun({
     signal: stop.signal,
     dir: join(runDir, 'cluster'),
@@ -96,8 +88,7 @@ async function run (ctx: Ctx, o: RunOpts): Promise<number> {
     keep: o.keep,
     log: (line) => { if (o.json !== true) p.note(line) }
   })
-  process.off('SIGINT', onSignal)
-  process.off('SIGTERM', onSignal)
+  stop.release()
   if (o.json === true) p.printJson(summary)
   else printSummary(p, summary)
   return summary.ok ? EXIT.OK : EXIT.FAILURE
@@ -123,16 +114,32 @@ function printSummary (p: ReturnType<typeof printerFor>, s: ChaosSummary): void 
   p.line(s.ok ? 'VERDICT: OK — nothing lost, nothing came back' : 'VERDICT: FAILED')
 }
 
-function canUseNft (): boolean {
+/**
+ * Ctrl-C or SIGTERM ends the faults early; the run still heals, judges and tears down (a second
+ * one exits at once). `release` removes the handlers.
+ */
+export function stopOnSignals (p: ReturnType<typeof printerFor>): { signal: AbortSignal, release: () => void } {
+  const stop = new AbortController()
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(130)
+    p.error('stopping: healing every fault, checking, tearing down (interrupt again to exit at once)')
+    stop.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return { signal: stop.signal, release: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal) } }
+}
+
+export function canUseNft (): boolean {
   return process.getuid?.() === 0 && findTool('nft') !== null
 }
 
-function seedArg (v: string): bigint {
+export function seedArg (v: string): bigint {
   if (!/^[0-9]{1,20}$/.test(v.trim())) throw new InvalidArgumentError('--seed must be a non-negative integer')
   return BigInt.asUintN(64, BigInt(v.trim()))
 }
 
-function rangeArg (what: string): (v: string) => [number, number] {
+export function rangeArg (what: string): (v: string) => [number, number] {
   return (v) => {
     const m = /^\s*([0-9]{1,9})\s*(?:-\s*([0-9]{1,9}))?\s*$/.exec(v)
     if (m === null) throw new InvalidArgumentError(`${what} must be MS or MIN-MAX in milliseconds, e.g. 1000-4000`)
@@ -144,7 +151,7 @@ function rangeArg (what: string): (v: string) => [number, number] {
 }
 
 /** commander shows InvalidArgumentError messages as usage errors; our parsers throw their own types */
-function wrap<T> (parse: (v: string) => T): (v: string) => T {
+export function wrap<T> (parse: (v: string) => T): (v: string) => T {
   return (v) => {
     try {
       return parse(v)
