@@ -1,7 +1,8 @@
 // The soak's metrics scraper: every `intervalMs` (default 5 s) it fetches each running node's
 // /metrics, keeps the families the report plots (SOAK_METRICS), and appends one JSON line per
 // node to DIR/metrics.jsonl: { t (the history's clock, ms), time (ISO wall clock), node,
-// m: { key: value } } or, for a node that did not answer, { t, time, node, error }. Lines are
+// m: { key: value } } (key = name and sorted labels: `bw_rejected_total{kind="gossip"}`) or,
+// for a node that did not answer or served text that does not parse, { t, time, node, error }. Lines are
 // written once per round with one append, so a run killed at any moment leaves whole lines
 // (at worst a torn last one, which readers skip). It remembers each node's latest sample for
 // the progress line (worst heap). Never throws for a node's failure.
@@ -9,7 +10,7 @@ import { appendFileSync, writeFileSync } from 'node:fs'
 import { apiHeaders } from '../api/token.js'
 import type { RunningNodes } from '../chaos/runState.js'
 import { abortableSleep } from '../chaos/sampler.js'
-import { parsePromText } from './promText.js'
+import { parsePromText, type Exposition } from '../check/promText.js'
 
 /** families scraped; a family a node does not serve is simply absent from its lines */
 export const SOAK_METRICS = [
@@ -29,8 +30,8 @@ export const SOAK_METRICS = [
 
 export const DEFAULT_SCRAPE_INTERVAL_MS = 5_000
 const SCRAPE_TIMEOUT_MS = 3_000
-/** a /metrics answer larger than this is cut (a node gone wrong must not fill our memory) */
-const MAX_BODY = 4 * 1024 * 1024
+/** samples kept per node and scrape (label sets that grow without bound must not grow the file without bound) */
+export const MAX_SAMPLES = 500
 
 export interface MetricsLine {
   t: number
@@ -74,8 +75,7 @@ export class Scraper {
       try {
         const res = await fetch(n.apiUrl.replace(/\/+$/, '') + '/metrics', { headers: apiHeaders(), signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) })
         if (!res.ok) throw new Error(`HTTP ${res.status}`)
-        const text = (await res.text()).slice(0, MAX_BODY)
-        return { t, time, node: n.index, m: parsePromText(text, SOAK_METRICS) } satisfies MetricsLine
+        return { t, time, node: n.index, m: pickSamples(parsePromText(await res.text()), SOAK_METRICS) } satisfies MetricsLine
       } catch (err) {
         return { t, time, node: n.index, error: String((err as Error)?.message ?? err).slice(0, 200) } satisfies MetricsLine
       }
@@ -101,4 +101,24 @@ export class Scraper {
     }
     return best
   }
+}
+
+/**
+ * The samples of the wanted families, keyed by name and sorted labels. A family brings its
+ * `_sum`, `_count` and `_total` samples, not its histogram buckets; NaN and infinite values are
+ * left out; at most MAX_SAMPLES are kept.
+ */
+export function pickSamples (e: Exposition, wanted: readonly string[]): Record<string, number> {
+  const want = new Set(wanted)
+  const out: Record<string, number> = {}
+  let kept = 0
+  for (const s of e.samples) {
+    if (kept >= MAX_SAMPLES) break
+    if (!want.has(s.name) && !want.has(s.name.replace(/_(sum|count|total)$/, ''))) continue
+    if (!Number.isFinite(s.value)) continue
+    const labels = Object.keys(s.labels).sort().map((k) => `${k}="${s.labels[k]!.replace(/["\\]/g, '\\$&')}"`)
+    out[s.name + (labels.length === 0 ? '' : `{${labels.join(',')}}`)] = s.value
+    kept++
+  }
+  return out
 }

@@ -99,7 +99,7 @@ describe.skipIf(skip)('bellwether soak', { timeout: 600_000 }, () => {
     for (const n of [0, 1, 2]) expect(metrics.filter((l) => l.node === n && l.m !== undefined).length, `scrapes of node ${n}`).toBeGreaterThan(5)
     expect(metrics.every((l) => typeof l.t === 'number' && typeof l.time === 'string')).toBe(true)
     const families = new Set(metrics.flatMap((l) => Object.keys(l.m ?? {}).map((k) => k.replace(/\{.*$/, ''))))
-    for (const f of ['bw_objects', 'bw_delete_log_records']) expect(families, f).toContain(f)
+    for (const f of ['bw_objects', 'bw_delete_log_records', 'bw_floor_entries']) expect(families, f).toContain(f)
 
     // the report: well-formed (the parser throws otherwise), verdict first, numbers from summary.json
     const html = await readFile(join(dir, 'report.html'), 'utf8')
@@ -129,11 +129,17 @@ describe.skipIf(skip)('bellwether soak', { timeout: 600_000 }, () => {
     expect(points('heal')).toBeGreaterThan(0)
     expect(points('objects')).toBe(metrics.filter((l) => l.m?.bw_objects !== undefined).length)
     expect(points('tombstones')).toBeGreaterThan(0)
-    const needs: Record<string, string> = { heap: 'nodejs_heap_size_used_bytes', rss: 'process_resident_memory_bytes', lag: 'nodejs_eventloop_lag_p99_seconds', ae: 'bw_ae_session_bytes_sum' }
-    for (const [id, f] of Object.entries(needs)) {
-      if (families.has(f)) expect(points(id), id).toBeGreaterThan(0)
-      else expect(plots.find((p) => p.attrs['data-id'] === id)!.attrs.class, id).toBe('plot nodata')
+    // every node serves these (process defaults and the node's gauges): each of their plots has a line per node
+    const perNode: Record<string, string> = { heap: 'nodejs_heap_size_used_bytes', rss: 'process_resident_memory_bytes', lag: 'nodejs_eventloop_lag_p99_seconds' }
+    for (const [id, f] of Object.entries(perNode)) {
+      expect(families, f).toContain(f)
+      expect(points(id), id).toBe(metrics.filter((l) => l.m?.[f] !== undefined).length)
+      expect(plots.find((p) => p.attrs['data-id'] === id)!.attrs['data-series'], id).toBe('3')
     }
+    expect(families).toContain('bw_tombstone_records_folded_total')
+    // anti-entropy bytes exist once a session ran (a labelled histogram shows nothing before)
+    if (families.has('bw_ae_session_bytes_sum')) expect(points('ae')).toBeGreaterThan(0)
+    else expect(plots.find((p) => p.attrs['data-id'] === 'ae')!.attrs.class).toBe('plot nodata')
     expect(findAll(plots.find((p) => p.attrs['data-id'] === 'objects')!, (e) => e.attrs.class === 'band').length).toBeGreaterThan(0)
 
     // nothing of ours left: no node process, no nft table

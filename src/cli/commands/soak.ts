@@ -52,17 +52,22 @@ export function soakCommand (ctx: Ctx): Command {
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', seedArg)
     .addOption(new Option('--mode <mode>', 'partitions: os (nftables, needs root), app (libp2p gater), auto = os when possible')
       .choices(['auto', 'os', 'app']).default('auto'))
-    .option('--hold <ms>', 'how long each fault lasts, MIN-MAX', rangeArg('--hold'), SOAK_HOLD_MS)
-    .option('--gap <ms>', 'quiet time after each heal, MIN-MAX (the default makes about one fault a minute)', rangeArg('--gap'), SOAK_GAP_MS)
+    .addOption(opt('--hold <ms>', 'how long each fault lasts, MIN-MAX', rangeArg('--hold'), SOAK_HOLD_MS, SOAK_HOLD_MS.join('-')))
+    .addOption(opt('--gap <ms>', 'quiet time after each heal, MIN-MAX (the default makes about one fault a minute)', rangeArg('--gap'), SOAK_GAP_MS, SOAK_GAP_MS.join('-')))
     .option('--max-skew <ms>', 'clock skews are drawn within ±this', intArg('--max-skew', 0, 4 * 60 * 1000), SOAK_MAX_SKEW_MS)
     .option('--rates <spec>', 'workload ops/s, e.g. write=8,read=6,create=0.5,discard=0.5,delete=0.3', wrap(parseRates))
-    .option('--check-every <d>', 'periodic check interval', durationArg('--check-every', 1000, DAY_MS), DEFAULT_CHECK_EVERY_MS)
-    .option('--check-lag <d>', 'the periodic check counts a deleted object still held this long after the ack as overdue', durationArg('--check-lag', 1000, DAY_MS), DEFAULT_CHECK_LAG_MS)
-    .option('--scrape-every <d>', 'metrics scrape interval', durationArg('--scrape-every', 1000, 3_600_000), DEFAULT_SCRAPE_INTERVAL_MS)
+    .addOption(opt('--check-every <d>', 'periodic check interval', durationArg('--check-every', 1000, DAY_MS), DEFAULT_CHECK_EVERY_MS, formatDuration(DEFAULT_CHECK_EVERY_MS)))
+    .addOption(opt('--check-lag <d>', 'the periodic check counts a deleted object still held this long after the ack as overdue', durationArg('--check-lag', 1000, DAY_MS), DEFAULT_CHECK_LAG_MS, formatDuration(DEFAULT_CHECK_LAG_MS)))
+    .addOption(opt('--scrape-every <d>', 'metrics scrape interval', durationArg('--scrape-every', 1000, 3_600_000), DEFAULT_SCRAPE_INTERVAL_MS, formatDuration(DEFAULT_SCRAPE_INTERVAL_MS)))
     .option('--dir <dir>', 'cluster dir (default: OUT/cluster)')
     .option('--keep', 'leave the cluster running after the verdict')
     .option('--json', 'print the summary as JSON')
     .action(action(ctx, async (o: SoakOpts) => await run(ctx, o)))
+}
+
+/** an option whose default is shown as people type it (15 s, 5000-15000), not as its parsed value */
+function opt<T> (flags: string, description: string, parse: (v: string) => T, value: T, shown: string): Option {
+  return new Option(flags, description).argParser(parse).default(value, shown)
 }
 
 function nemesesOrNone (v: string): NemesisKind[] {
