@@ -52,9 +52,17 @@ export class LiveCheck {
 
   check (t: number): LiveVerdict {
     if (this.broken !== undefined) return (this.last = { t, revived: 0, overdue: 0, deletesAcked: 0, deletesConverged: 0, findings: [], error: this.broken })
-    // no final state: only the sample-based parts of the report mean anything here
-    const r = this.judge.finish({ nodes: [], vdis: [], reads: [] })
-    const o = this.judge.overdue(this.lagMs, 5)
+    let r: ReturnType<HistoryJudge['finish']>
+    let o: ReturnType<HistoryJudge['overdue']>
+    try {
+      // no final state: only the sample-based parts of the report mean anything here
+      r = this.judge.finish({ nodes: [], vdis: [], reads: [] })
+      o = this.judge.overdue(this.lagMs, 5)
+    } catch (err) {
+      // runs from a timer: a checker bug must fail the run, not crash it
+      this.broken = `the history checker failed: ${String((err as Error).message ?? err)}`
+      return this.check(t)
+    }
     const p = r.purgeLatency
     this.last = {
       t,
