@@ -2,66 +2,47 @@
 // This file turns flags into options, picks the partition mode the machine allows, shows the
 // progress line on stderr, prints the verdict and maps it to the exit code: 0 only when OK.
 import { Command, Option } from 'commander'
-import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
-import { CliError, EXIT } from '../output.js'
 import { durationArg, formatDuration } from '../duration.js'
 import { parseNemeses, type NemesisKind } from '../../chaos/nemesis.js'
-import { parseRates, type WorkloadRates } from '../../chaos/workload.js'
-import type { PartitionMode } from '../../chaos/executor.js'
 import { DEFAULT_CHECK_LAG_MS } from '../../soak/liveCheck.js'
 import { DEFAULT_CHECK_EVERY_MS, soak, SOAK_GAP_MS, SOAK_HOLD_MS, SOAK_MAX_SKEW_MS, type SoakSummary } from '../../soak/run.js'
 import { DEFAULT_SCRAPE_INTERVAL_MS } from '../../soak/scraper.js'
-import { canUseNft, rangeArg, seedArg, stopOnSignals, wrap } from './chaosRun.js'
-import { action, intArg, ipv4Arg, printerFor, type Ctx } from './shared.js'
+import { addExperimentOptions, experimentOptions, stopOnSignals, verdictExit, type ExperimentOpts } from './chaosRun.js'
+import { action, printerFor, type Ctx } from './shared.js'
 
 /** apart from `cluster up`'s and `chaos run`'s defaults, so a soak can run beside either */
 const SOAK_IP_BASE = '127.0.2.10'
 const DAY_MS = 24 * 3600 * 1000
 
-interface SoakOpts {
+interface SoakOpts extends ExperimentOpts {
   out: string
   dir?: string
-  nodes: number
-  copies: number
-  ipBase: string
   duration: number
-  nemesis: NemesisKind[]
-  seed?: bigint
-  mode: PartitionMode | 'auto'
-  hold: [number, number]
-  gap: [number, number]
-  maxSkew: number
-  rates?: Partial<WorkloadRates>
   checkEvery: number
   checkLag: number
   scrapeEvery: number
-  keep?: boolean
-  json?: boolean
 }
 
 export function soakCommand (ctx: Ctx): Command {
-  return new Command('soak')
+  const cmd = new Command('soak')
     .description('run a cluster for a long time under load and gentle seeded faults, check it as it goes, scrape every node\'s metrics, write a report')
     .requiredOption('--out <dir>', 'where history.jsonl, metrics.jsonl, checks.jsonl, summary.json and report.html go (the cluster lives in DIR/cluster)')
     .requiredOption('--duration <d>', 'how long: 90, 90s, 15m, 2h', durationArg('--duration', 1000, 7 * DAY_MS))
-    .option('--nodes <n>', 'cluster size', intArg('--nodes', 2, 50), 5)
-    .option('--copies <c>', 'copies of the workload VDIs', intArg('--copies', 1, 255), 3)
-    .option('--ip-base <ip>', 'address of node 0 (node i gets ip-base + i)', ipv4Arg('--ip-base'), SOAK_IP_BASE)
-    .option('--nemesis <list>', 'faults to draw from: partition,kill,pause,skew, or none', wrap(nemesesOrNone), ['partition', 'kill', 'pause', 'skew'])
-    .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', seedArg)
-    .addOption(new Option('--mode <mode>', 'partitions: os (nftables, needs root), app (libp2p gater), auto = os when possible')
-      .choices(['auto', 'os', 'app']).default('auto'))
-    .addOption(opt('--hold <ms>', 'how long each fault lasts, MIN-MAX', rangeArg('--hold'), SOAK_HOLD_MS, SOAK_HOLD_MS.join('-')))
-    .addOption(opt('--gap <ms>', 'quiet time after each heal, MIN-MAX (the default makes about one fault a minute)', rangeArg('--gap'), SOAK_GAP_MS, SOAK_GAP_MS.join('-')))
-    .option('--max-skew <ms>', 'clock skews are drawn within ±this', intArg('--max-skew', 0, 4 * 60 * 1000), SOAK_MAX_SKEW_MS)
-    .option('--rates <spec>', 'workload ops/s, e.g. write=8,read=6,create=0.5,discard=0.5,delete=0.3', wrap(parseRates))
+  return addExperimentOptions(cmd, {
+    ipBase: SOAK_IP_BASE,
+    ipHelp: 'apart from `cluster up`\'s and `chaos run`\'s defaults',
+    nemesis: nemesesOrNone,
+    nemesisHelp: 'faults to draw from: partition,kill,pause,skew, or none',
+    hold: SOAK_HOLD_MS,
+    gap: SOAK_GAP_MS,
+    gapHelp: ' (the default makes about one fault a minute)',
+    maxSkewMs: SOAK_MAX_SKEW_MS
+  })
     .addOption(opt('--check-every <d>', 'periodic check interval', durationArg('--check-every', 1000, DAY_MS), DEFAULT_CHECK_EVERY_MS, formatDuration(DEFAULT_CHECK_EVERY_MS)))
     .addOption(opt('--check-lag <d>', 'the periodic check counts a deleted object still held this long after the ack as overdue', durationArg('--check-lag', 1000, DAY_MS), DEFAULT_CHECK_LAG_MS, formatDuration(DEFAULT_CHECK_LAG_MS)))
     .addOption(opt('--scrape-every <d>', 'metrics scrape interval', durationArg('--scrape-every', 1000, 3_600_000), DEFAULT_SCRAPE_INTERVAL_MS, formatDuration(DEFAULT_SCRAPE_INTERVAL_MS)))
     .option('--dir <dir>', 'cluster dir (default: OUT/cluster)')
-    .option('--keep', 'leave the cluster running after the verdict')
-    .option('--json', 'print the summary as JSON')
     .action(action(ctx, async (o: SoakOpts) => await run(ctx, o)))
 }
 
@@ -76,30 +57,18 @@ function nemesesOrNone (v: string): NemesisKind[] {
 
 async function run (ctx: Ctx, o: SoakOpts): Promise<number> {
   const p = printerFor(ctx, o)
-  const mode = o.mode === 'auto' ? (canUseNft() ? 'os' : 'app') : o.mode
-  if (mode === 'os' && !canUseNft()) throw new CliError('--mode os needs root and the nft tool (apt install nftables); use --mode app', EXIT.USAGE)
-  const seed = o.seed ?? BigInt.asUintN(32, BigInt('0x' + randomBytes(4).toString('hex')))
+  const shared = experimentOptions(o)
   const stop = stopOnSignals(p)
   let summary: SoakSummary
   try {
     summary = await soak({
+      ...shared,
       out: resolve(o.out),
       dir: o.dir,
-      nodes: o.nodes,
-      copies: Math.min(o.copies, o.nodes),
-      ipBase: o.ipBase,
-      seed,
-      nemeses: o.nemesis,
-      mode,
       durationMs: o.duration,
-      holdMs: o.hold,
-      gapMs: o.gap,
-      maxSkewMs: o.maxSkew,
-      rates: o.rates,
       checkEveryMs: o.checkEvery,
       checkLagMs: o.checkLag,
       scrapeEveryMs: o.scrapeEvery,
-      keep: o.keep,
       signal: stop.signal,
       progress: ctx.io.stderr as { isTTY?: boolean, write: (s: string) => unknown },
       log: () => {}
@@ -107,9 +76,7 @@ async function run (ctx: Ctx, o: SoakOpts): Promise<number> {
   } finally {
     stop.release()
   }
-  if (o.json === true) p.printJson(summary)
-  else printSummary(p, summary)
-  return summary.ok ? EXIT.OK : EXIT.FAILURE
+  return verdictExit(p, o.json, summary, printSummary)
 }
 
 function printSummary (p: ReturnType<typeof printerFor>, s: SoakSummary): void {
