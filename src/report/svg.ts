@@ -32,7 +32,7 @@ export interface PlotOptions {
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22']
 
-const M = { left: 64, right: 12, top: 28, bottom: 30 }
+const M = { left: 74, right: 12, top: 28, bottom: 30 }
 const LEGEND_ROW = 16
 
 export function linePlot (o: PlotOptions): string {
@@ -51,7 +51,7 @@ export function linePlot (o: PlotOptions): string {
   const x0 = o.xMin ?? Math.min(...xs)
   const x1 = Math.max(o.xMax ?? Math.max(...xs), x0 + 1)
   const ys = pts.map((p) => p[1])
-  const yTicks = niceTicks(Math.min(0, ...ys), Math.max(...ys), 5)
+  const yTicks = valueTicks(Math.min(0, ...ys), Math.max(...ys), o.unit)
   const y0 = yTicks[0]!
   const y1 = Math.max(yTicks[yTicks.length - 1]!, y0 + 1e-9)
   const pw = width - M.left - M.right
@@ -95,6 +95,13 @@ export function linePlot (o: PlotOptions): string {
     }
   })
   return `<svg ${attrs}>${parts.join('')}</svg>`
+}
+
+/** y ticks: round numbers in the unit the labels use (bytes step in whole KiB / MiB / GiB) */
+export function valueTicks (lo: number, hi: number, unit: Unit): number[] {
+  const top = Math.max(Math.abs(lo), Math.abs(hi))
+  const scale = unit === 'bytes' || unit === 'bytes/s' ? [2 ** 30, 2 ** 20, 2 ** 10].find((s) => top >= s) ?? 1 : 1
+  return niceTicks(lo / scale, hi / scale, 5).map((t) => t * scale)
 }
 
 /** about n round ticks covering [lo, hi]; time=true steps in seconds, minutes and hours */

@@ -1,7 +1,7 @@
 // The report's plotting module: well-formed SVG with one path per series that has points,
 // fault bands clipped to the plot, "no data" instead of a crash, escaped names, round ticks.
 import { describe, expect, it } from 'vitest'
-import { formatTime, formatValue, linePlot, niceTicks } from '../../src/report/svg.js'
+import { formatTime, formatValue, linePlot, niceTicks, valueTicks } from '../../src/report/svg.js'
 import { findAll, parseHtml } from '../helpers/html.js'
 
 function plot (svg: string): ReturnType<typeof parseHtml> {
@@ -63,6 +63,12 @@ describe('ticks and labels', () => {
     const tt = niceTicks(0, 3_600_000, 8, true)
     expect(tt[1]! - tt[0]!).toBe(600_000)
   })
+  it('steps byte axes in whole MiB, not in powers of ten', () => {
+    const t = valueTicks(0, 47 * 2 ** 20, 'bytes')
+    expect(t.map((v) => formatValue(v, 'bytes'))).toEqual(['0 B', '10 MiB', '20 MiB', '30 MiB', '40 MiB', '50 MiB'])
+    expect(valueTicks(0, 97, 'count')).toEqual(niceTicks(0, 97, 5))
+  })
+
   it('formats times and values', () => {
     expect(formatTime(45_000)).toBe('45s')
     expect(formatTime(150_000)).toBe('2m30s')
