@@ -40,6 +40,13 @@ export interface ViewChange {
    * cluster converges on the new epoch quickly.
    */
   placementChanged: boolean
+  /**
+   * Live members heard with a higher incarnation: restarted before the failure detector
+   * noticed they were gone. Placement is unchanged, but what such a member had in flight (a
+   * write that reached some replicas, its queue of replica repairs) died with it: only a
+   * comparison of versions among holders (recovery) finds the replicas it left behind.
+   */
+  restarted?: string[]
 }
 
 export interface ViewOptions {
@@ -245,11 +252,12 @@ export class MembershipView {
     }
     // new addrs/api of a live member: members() must hand out the fresh info
     if (liveInfoChanged) this.refresh()
+    const restarted = liveInfoChanged ? [hb.peerId] : undefined
     if (hb.membersHash === this.hashCache && hb.epoch > this.currentEpoch) {
       this.currentEpoch = hb.epoch
-      return this.change([], [], false)
+      return this.change([], [], false, restarted)
     }
-    return undefined
+    return restarted != null ? this.change([], [], false, restarted) : undefined
   }
 
   /** Graceful leave learned out of band (e.g. a leave notice); immediate, no failure timeout. */
@@ -305,8 +313,10 @@ export class MembershipView {
     return this.change(joined, left, true)
   }
 
-  private change (joined: string[], left: string[], placementChanged: boolean): ViewChange {
-    return { epoch: this.currentEpoch, members: this.members(), joined, left, placementChanged }
+  private change (joined: string[], left: string[], placementChanged: boolean, restarted?: string[]): ViewChange {
+    const c: ViewChange = { epoch: this.currentEpoch, members: this.members(), joined, left, placementChanged }
+    if (restarted != null) c.restarted = restarted
+    return c
   }
 
   private refresh (): void {

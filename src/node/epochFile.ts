@@ -57,6 +57,11 @@ export class EpochFile {
     this.chain = run.catch(() => {})
     await run
   }
+
+  /** resolves once every write started so far has finished (a stopping node waits for them) */
+  async idle (): Promise<void> {
+    await this.chain
+  }
 }
 
 /** a decimal u64 and a newline, as written; anything else is not an epoch */

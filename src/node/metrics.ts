@@ -70,12 +70,13 @@ export class NodeMetrics {
   readonly repairQueue = this.gauge('bw_replica_repair_queue', 'oids whose write reached only some replicas, waiting for repair')
   readonly repairObjects = this.gauge('bw_replica_repair_objects', 'replica repairs since start, by result', ['result'])
 
-  repair (r: { pending: number, totals: { repaired: number, pushed: number, dropped: number, overflows: number } }): void {
+  repair (r: { pending: number, totals: { repaired: number, pushed: number, dropped: number, overflows: number, retried: number } }): void {
     this.repairQueue.set(r.pending)
     this.repairObjects.set({ result: 'repaired' }, r.totals.repaired)
     this.repairObjects.set({ result: 'pushed' }, r.totals.pushed)
     this.repairObjects.set({ result: 'dropped' }, r.totals.dropped)
     this.repairObjects.set({ result: 'overflow' }, r.totals.overflows)
+    this.repairObjects.set({ result: 'retried' }, r.totals.retried)
   }
 
   readonly recordAge = new Histogram({

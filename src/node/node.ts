@@ -285,6 +285,9 @@ export class BellwetherNode implements ClusterIO {
     for (const part of [this.deleteGossip, this.membership, this.objects, this.ae, this.host]) {
       try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
     }
+    // view changes write the epoch without waiting: nothing may touch the data dir after stop()
+    await this.epochFile.idle()
+    await this.recoveredFile.idle()
     await this.store.close()
     await this.deleteLog.close()
     this.log.info('node stopped')
@@ -371,7 +374,15 @@ export class BellwetherNode implements ClusterIO {
 
   private onViewChange (change: ViewChange): void {
     this.epochFile.write(change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
-    if (!change.placementChanged) return
+    if (!change.placementChanged) {
+      // nothing moves, but a member that restarted unnoticed took its in-flight writes and its
+      // replica-repair queue with it: compare versions among holders (a recovery pass)
+      if ((change.restarted?.length ?? 0) > 0) {
+        this.log.info({ restarted: change.restarted }, 'member restarted: recovery pass to find replicas its lost writes and repairs left behind')
+        this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+      }
+      return
+    }
     this.rebuildRing()
     this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
   }
