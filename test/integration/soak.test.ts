@@ -6,7 +6,9 @@
 //      (parsed from the HTML, counted) and data in every plot whose data the run produced;
 //      metrics.jsonl has a line per node per scrape; nothing of ours is left behind;
 //   2. a soak killed with SIGKILL halfway: `bellwether report DIR` still writes a report from
-//      the files it left (INCOMPLETE: no final check), with its plots.
+//      the files it left (INCOMPLETE: no final check), with its plots;
+//   3. SIGTERM ends a soak cleanly: final heal, final check, summary (interrupted), report,
+//      teardown, and the exit code says the verdict.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -29,14 +31,14 @@ const skip = prerequisite('soak.test.ts', 'the soak (root, nft)', missing)
 
 const dirs: string[] = []
 
-/** node processes whose argv mentions one of our dirs */
-function ourProcesses (): number[] {
+/** node processes whose argv mentions one of these dirs */
+function ourProcesses (of: string[] = dirs): number[] {
   const pids: number[] = []
   for (const d of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(d) || Number(d) === process.pid) continue
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8')
-      if (dirs.some((x) => cmd.includes(x))) pids.push(Number(d))
+      if (of.some((x) => cmd.includes(x))) pids.push(Number(d))
     } catch {}
   }
   return pids
@@ -164,6 +166,10 @@ describe.skipIf(skip)('bellwether soak', { timeout: 600_000 }, () => {
       await exited
     }
     expect(existsSync(join(dir, 'summary.json'))).toBe(false)
+    // the killed soak left its cluster running: a user takes it down as its soak.json says
+    expect(JSON.parse(await readFile(join(dir, 'soak.json'), 'utf8')).clusterDir).toBe(join(dir, 'cluster'))
+    expect((await bw(['cluster', 'down', '--purge', '--dir', join(dir, 'cluster')])).code).toBe(0)
+    await bw(['chaos', 'cleanup', '--dir', join(dir, 'cluster')])
     const { code, stdout, stderr } = await bw(['report', dir, '--json'])
     expect(code, stderr).toBe(0)
     const r = JSON.parse(stdout)
@@ -177,5 +183,33 @@ describe.skipIf(skip)('bellwether soak', { timeout: 600_000 }, () => {
     expect(plots.map((p) => p.attrs['data-id'])).toEqual([...PLOT_IDS])
     expect(Number(plots.find((p) => p.attrs['data-id'] === 'objects')!.attrs['data-points'])).toBeGreaterThan(0)
     expect(findAll(plots.find((p) => p.attrs['data-id'] === 'objects')!, (e) => e.attrs.class === 'band').length).toBeGreaterThan(0)
+  })
+
+  it('SIGTERM ends a soak early with the final check, the report and the teardown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bw-soakterm-'))
+    dirs.push(dir)
+    const child = spawn(process.execPath, [binPath(), 'soak', '--nodes', '3', '--duration', '1h', '--out', dir, '--seed', '13', '--mode', 'os',
+      '--hold', '2000-3000', '--gap', '2000-3000', '--check-every', '5s', '--scrape-every', '2s', '--ip-base', '127.0.8.70', '--json'], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'ignore'] })
+    let stdout = ''
+    child.stdout!.on('data', (b: Buffer) => { stdout += b.toString() })
+    const exited = new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? -1)))
+    try {
+      await until('a healed fault and a periodic check', () =>
+        lines(join(dir, 'history.jsonl')).some((e) => e.type === 'nemesis' && ['heal', 'start', 'resume'].includes(e.f)) &&
+        lines(join(dir, 'checks.jsonl')).length > 0, 300_000)
+      child.kill('SIGTERM')
+      const code = await exited
+      const summary = JSON.parse(stdout)
+      expect(summary.interrupted).toBe(true)
+      expect(code).toBe(summary.ok === true ? 0 : 1)
+      expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).interrupted).toBe(true)
+      // the final check ran, after the final heal
+      expect(summary.check?.history?.counts).toBeDefined()
+      const root = parseHtml(await readFile(join(dir, 'report.html'), 'utf8'))
+      expect(findAll(root, (e) => e.attrs.id === 'verdict')[0]!.attrs['data-verdict']).toBe(summary.ok === true ? 'OK' : 'FAILED')
+      expect(ourProcesses([dir])).toEqual([])
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 })
