@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import { create } from '@bufbuild/protobuf'
-import { GetObjectSchema, ListObjectsSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
+import { GetObjectSchema, ListObjectsSchema, ObjResponseSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
 import { ObjectStore } from '../store/objectStore.js'
 import { DeleteLog } from '../tombstones/deleteLog.js'
 import { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
@@ -104,6 +104,7 @@ export class BellwetherNode implements ClusterIO {
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
     this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log)
     this.pipeline.onFresh = (recs) => { for (const r of recs) this.reconSet.add(r) }
+    this.pipeline.implausible = (version) => this.clock.implausible(version) != null
     // a disk that refuses the delete log: refuse object I/O (unavailable()) until a retry succeeds
     this.deleteLog.hooks = {
       writeFailed: (err) => {
@@ -496,7 +497,12 @@ export class BellwetherNode implements ClusterIO {
 
   async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> {
     if (peer === this.self) return await this.handler.get(create(GetObjectSchema, { oid, headerOnly }), this.self, 0n)
-    return await this.objects.get(peer, oid, headerOnly, expectBytes)
+    const r = await this.objects.get(peer, oid, headerOnly, expectBytes)
+    // a peer's answer is bounded like its requests: a version from the far future would win every read
+    const why = r.status === Status.OK ? this.clock.implausible(r.version) : undefined
+    if (why == null) return r
+    this.metrics.rejected.inc({ kind: 'version' })
+    return create(ObjResponseSchema, { status: Status.ERROR, oid, error: `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}` })
   }
 
   async listInodes (peer: string): Promise<bigint[]> {

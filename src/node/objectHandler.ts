@@ -74,6 +74,14 @@ export class NodeObjectHandler implements ObjectHandler {
       this.metrics.rejected.inc({ kind: 'oversized' })
       return this.done('put', res({ status: Status.BAD_REQUEST, error: `object of ${req.data.byteLength} bytes exceeds the ${MAX_OBJECT_SIZE}-byte limit` }))
     }
+    // a version is the HLC of the write: one from further ahead than any honest clock would be
+    // served to readers and outrank every later real write of the object, so it never lands
+    const implausible = req.version === 0n ? 'is 0 (no write has that version)' : this.clock.implausible(req.version)
+    if (implausible != null) {
+      this.metrics.rejected.inc({ kind: 'version' })
+      this.log.warn({ from, oid: formatOid(req.oid), version: req.version.toString(16) }, `rejected object put: version ${implausible}`)
+      return this.done('put', res({ status: Status.BAD_REQUEST, oid: req.oid, error: `version ${req.version} of ${formatOid(req.oid)} ${implausible}` }))
+    }
     const reason = this.tombstones.covers(req.oid, req.generation, req.version)
     if (reason != null) {
       this.metrics.writesRefused.inc({ path: 'put' })
@@ -84,7 +92,10 @@ export class NodeObjectHandler implements ObjectHandler {
         generation: req.generation,
         version: req.version,
         createOnly: req.createOnly,
-        admit: (oid, m) => this.tombstones.covers(oid, m.generation, m.version)
+        admit: (oid, m) => this.tombstones.covers(oid, m.generation, m.version),
+        // a copy stored with a version no honest clock can have made (before versions were
+        // bounded) must not block every real write of the object forever
+        bogus: (m) => this.clock.implausible(m.version) != null
       })
       this.metrics.objects.set(this.store.cache.size)
       return this.done('put', res({ status: Status.OK, oid: req.oid, generation: meta.generation, version: meta.version, checksum: meta.checksum, length: meta.length }))
@@ -136,6 +147,11 @@ export class NodeObjectHandler implements ObjectHandler {
       this.metrics.rejected.inc({ kind: 'oversized' })
       return this.done('purge', res({ status: Status.BAD_REQUEST, error: `purge hint of ${req.oids.length} oids exceeds the ${MAX_PURGE_HINT_OIDS}-oid limit` }))
     }
+    // parallel arrays: lengths that disagree cannot come from an honest sender
+    if (req.generations.length !== req.oids.length || req.versions.length !== req.oids.length) {
+      this.metrics.rejected.inc({ kind: 'purge' })
+      return this.done('purge', res({ status: Status.BAD_REQUEST, error: `purge hint of ${req.oids.length} oids with ${req.generations.length} generations and ${req.versions.length} versions` }))
+    }
     const bad = req.oids.find((oid) => !isValidOid(oid))
     if (bad !== undefined) return this.badOid(bad, 'purge')!
     try {
@@ -166,8 +182,12 @@ export class NodeObjectHandler implements ObjectHandler {
     }
     const closed = await this.gate(from)
     if (closed != null) throw new Error(closed)
+    if (req.hasVid && (req.vid < 1 || req.vid > MAX_VID)) {
+      this.metrics.rejected.inc({ kind: 'vid' })
+      this.metrics.objectRequests.inc({ op: 'list', status: 'BAD_REQUEST' })
+      throw new Error(`invalid vid ${req.vid}: must be in 1..${MAX_VID}`)
+    }
     this.metrics.objectRequests.inc({ op: 'list', status: 'OK' })
-    if (req.hasVid && (req.vid < 1 || req.vid > MAX_VID)) throw new Error(`invalid vid ${req.vid}`)
     const cache = this.store.cache
     if (req.inodesOnly) {
       const inodes = cache.vids().filter((vid) => !(req.hasVid && vid !== req.vid)).map(vidToVdiOid).filter((oid) => cache.has(oid))
