@@ -17,7 +17,7 @@ import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
 import { asGossipSub, createHost, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
-import { FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
+import { FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS, OBJ_PROTOCOL } from '../net/constants.js'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
@@ -236,6 +236,16 @@ export class BellwetherNode implements ClusterIO {
       this.peerFloorHash.set(peer, st.log.floorHash)
       this.aeScheduler.onBeacon(peer, st.log)
     }
+    // a member is a placement target only once identify, over a direct connection, showed it
+    // serving the object protocol (see objectPeers)
+    this.host.addEventListener('peer:identify', (evt) => {
+      const id = evt.detail.peerId.toString()
+      if (this.objectPeers.has(id) || !evt.detail.protocols.includes(OBJ_PROTOCOL)) return
+      this.objectPeers.add(id)
+      if (this.membership.view.member(id) == null) return
+      this.rebuildRing()
+      this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+    })
     this.host.addEventListener('connection:open', (evt) => {
       const peer = evt.detail.remotePeer.toString()
       this.connectedAt.set(peer, Date.now())
@@ -456,14 +466,25 @@ export class BellwetherNode implements ClusterIO {
     }
   }
 
+  /**
+   * Placement targets: this node and the live members seen serving the object protocol. Why
+   * not every live member: membership comes from signed heartbeats, which any holder of the
+   * swarm key can publish, relayed by gossip — a voice, not proof that the signer can store
+   * anything. A heartbeat alone (with a new zone, it is picked for most objects, as replicas
+   * go to distinct zones) made its signer a replica target that every write then failed on.
+   * Identify runs on every connection, so a real node is confirmed within a round trip of
+   * connecting, usually before its first heartbeat arrives; confirmation stays for the
+   * process's life (a node that dies leaves the view, a restart is identified again).
+   */
   private rebuildRing (): void {
-    const members = this.membership?.view.members() ?? []
+    const members = (this.membership?.view.members() ?? []).filter((m) => m.peerId === this.self || this.objectPeers.has(m.peerId))
     this.ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
   }
 
   // ---- ClusterIO ----
 
-  members (): string[] { return this.membership.view.members().map((m) => m.peerId) }
+  /** the nodes that hold data: the placement ring's (see rebuildRing), sorted by peer id */
+  members (): string[] { return this.ring.nodes.map((n) => n.id) }
   zones (): number { return this.ring.zoneCount() }
   placement (oid: bigint, copies: number): string[] { return this.ring.pick(oid, copies) }
   now (): bigint { return this.clock.now() }
@@ -489,6 +510,8 @@ export class BellwetherNode implements ClusterIO {
   private readonly connectedAt = new Map<string, number>()
   /** per peer: its floor digest as last announced (decides whether a session ships our floor) */
   private readonly peerFloorHash = new Map<string, bigint>()
+  /** peers identify showed serving the object protocol; one entry per swarm-key holder ever connected */
+  private readonly objectPeers = new Set<string>()
 
   async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
     if (peer === this.self) return await this.handler.put(create(PutObjectSchema, obj), this.self, 0n)
