@@ -40,6 +40,7 @@ import { DeleteGossip } from './deleteGossip.js'
 import { MembershipService } from './membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
 import { NodeMetrics } from './metrics.js'
+import { Rejections } from './rejections.js'
 import { SeqAllocator } from './seqAllocator.js'
 import type { NodeOptions } from './options.js'
 
@@ -143,6 +144,7 @@ export class BellwetherNode implements ClusterIO {
     this.self = peerIdFromPrivateKey(key).toString()
     this.zone = this.opts.zone ?? zoneFromAddress(this.opts.listen)
     this.log = this.log.child({ node: this.self.slice(-8) })
+    this.answerRejections = new Rejections(this.metrics, this.log)
 
     // purge before serve: every tombstone we hold is applied to the store before anyone can ask for anything
     await this.store.open()
@@ -512,6 +514,8 @@ export class BellwetherNode implements ClusterIO {
   private readonly peerFloorHash = new Map<string, bigint>()
   /** peers identify showed serving the object protocol; one entry per swarm-key holder ever connected */
   private readonly objectPeers = new Set<string>()
+  /** peers' answers refused (a GET answered with an impossible version) */
+  private answerRejections!: Rejections
 
   async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
     if (peer === this.self) return await this.handler.put(create(PutObjectSchema, obj), this.self, 0n)
@@ -524,7 +528,7 @@ export class BellwetherNode implements ClusterIO {
     // a peer's answer is bounded like its requests: a version from the far future would win every read
     const why = r.status === Status.OK ? this.clock.implausible(r.version) : undefined
     if (why == null) return r
-    this.metrics.rejected.inc({ kind: 'version' })
+    this.answerRejections.reject('version', `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}`)
     return create(ObjResponseSchema, { status: Status.ERROR, oid, error: `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}` })
   }
 
