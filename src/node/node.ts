@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
+import type { Connection } from '@libp2p/interface'
 import { create } from '@bufbuild/protobuf'
 import { GetObjectSchema, ListObjectsSchema, ObjResponseSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
 import { ObjectStore } from '../store/objectStore.js'
@@ -17,7 +18,7 @@ import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
 import { asGossipSub, createHost, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
-import { FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS, OBJ_PROTOCOL } from '../net/constants.js'
+import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS, OBJ_PROTOCOL } from '../net/constants.js'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
@@ -52,6 +53,8 @@ const REPAIR_INTERVAL_MS = 500
 /** a safety net under replica repair: a coordinator that crashed mid-write leaves no repair behind */
 const RECOVERY_PERIOD_MS = 60_000
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
+/** how often live members not yet seen serving objects are identified again (confirmMembers) */
+const CONFIRM_INTERVAL_MS = 5000
 
 export class BellwetherNode implements ClusterIO {
   readonly metrics = new NodeMetrics()
@@ -241,12 +244,16 @@ export class BellwetherNode implements ClusterIO {
     // a member is a placement target only once identify, over a direct connection, showed it
     // serving the object protocol (see objectPeers)
     this.host.addEventListener('peer:identify', (evt) => {
-      const id = evt.detail.peerId.toString()
-      if (this.objectPeers.has(id) || !evt.detail.protocols.includes(OBJ_PROTOCOL)) return
-      this.objectPeers.add(id)
-      if (this.membership.view.member(id) == null) return
-      this.rebuildRing()
-      this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+      try {
+        const id = evt.detail.peerId.toString()
+        if (this.objectPeers.has(id) || !evt.detail.protocols.includes(OBJ_PROTOCOL)) return
+        this.objectPeers.add(id)
+        if (this.membership.view.member(id) == null) return
+        this.rebuildRing()
+        this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+      } catch (err) {
+        this.log.error({ err: String((err as Error)?.stack ?? err) }, 'placement update after identify failed')
+      }
     })
     this.host.addEventListener('connection:open', (evt) => {
       const peer = evt.detail.remotePeer.toString()
@@ -270,6 +277,7 @@ export class BellwetherNode implements ClusterIO {
       this.gc.collect().catch((err) => { this.log.error({ err: String(err) }, 'tombstone GC failed') })
     }, GC_INTERVAL_MS)
     this.scheduleRepair()
+    this.confirmTimer = setInterval(() => { void this.confirmMembers() }, CONFIRM_INTERVAL_MS)
     this.periodicRecovery = setInterval(() => {
       if (!this.recovery.progress.running && this.recoveryTimer == null) this.scheduleRecovery(0)
     }, RECOVERY_PERIOD_MS)
@@ -282,6 +290,7 @@ export class BellwetherNode implements ClusterIO {
     if (this.gcTimer != null) clearInterval(this.gcTimer)
     if (this.repairTimer != null) clearTimeout(this.repairTimer)
     if (this.periodicRecovery != null) clearInterval(this.periodicRecovery)
+    if (this.confirmTimer != null) clearInterval(this.confirmTimer)
     await this.repairRound
     await this.gc?.stop()
     if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
@@ -478,6 +487,35 @@ export class BellwetherNode implements ClusterIO {
    * connecting, usually before its first heartbeat arrives; confirmation stays for the
    * process's life (a node that dies leaves the view, a restart is identified again).
    */
+  private confirmTimer: NodeJS.Timeout | undefined
+  private confirming = false
+
+  /**
+   * Live members not yet seen serving the object protocol are identified again over a
+   * connection we have: the identify that runs when a connection opens can time out on a
+   * loaded machine, and a real node must not stay out of placement for that. Never throws.
+   */
+  private async confirmMembers (): Promise<void> {
+    if (this.confirming || this.stopping) return
+    this.confirming = true
+    try {
+      const identify = this.host.services.identify as { identify?: (c: Connection, o: { signal: AbortSignal }) => Promise<unknown> }
+      if (typeof identify.identify !== 'function') return
+      for (const m of this.membership.view.members()) {
+        if (m.peerId === this.self || this.objectPeers.has(m.peerId)) continue
+        const conn = this.host.getConnections(peerIdFromString(m.peerId))[0]
+        if (conn == null) continue
+        await identify.identify(conn, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err) => {
+          this.log.debug({ peer: m.peerId, err: String((err as Error)?.message ?? err) }, 'identify of a member failed')
+        })
+      }
+    } catch (err) {
+      this.log.warn({ err: String((err as Error)?.message ?? err) }, 'confirming members failed')
+    } finally {
+      this.confirming = false
+    }
+  }
+
   private rebuildRing (): void {
     const members = (this.membership?.view.members() ?? []).filter((m) => m.peerId === this.self || this.objectPeers.has(m.peerId))
     this.ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
