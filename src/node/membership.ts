@@ -6,7 +6,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
-import { HeartbeatSchema, LogSummarySchema } from '../wire/bellwether_pb.js'
+import { HeartbeatSchema, LogSummarySchema, type Heartbeat } from '../wire/bellwether_pb.js'
 import { GossipTopic } from '../net/gossipTopic.js'
 import type { Host } from '../net/host.js'
 import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
@@ -70,7 +70,7 @@ export class MembershipService {
     this.rejections = new Rejections(metrics, log)
     this.topic = new GossipTopic(host, TOPIC_MEMBERS, {
       validate: (data, from) => this.validate(data, from),
-      deliver: (data) => this.deliver(data)
+      deliver: (data, from) => this.deliver(data, from)
     }, log, { queueWhenNoPeers: false, maxOutbox: 0 })
   }
 
@@ -139,12 +139,7 @@ export class MembershipService {
   private validate (data: Uint8Array, from: string): 'accept' | 'reject' | 'ignore' {
     let why: string | undefined
     try {
-      const hb = fromBinary(HeartbeatSchema, data)
-      why = checkHeartbeat({ ...hb, log: hb.log }, {
-        from,
-        checkHlc: (h) => this.clock.implausible(h),
-        checkEpoch: (e) => this.view.checkEpoch(e)
-      })
+      why = this.check(fromBinary(HeartbeatSchema, data), from)
     } catch (err) {
       why = `malformed: ${String((err as Error)?.message ?? err)}`
     }
@@ -154,16 +149,28 @@ export class MembershipService {
   }
 
   /** an accepted heartbeat; the view re-checks it, and nothing thrown here may escape (it runs in an event listener) */
-  private deliver (data: Uint8Array): void {
+  private deliver (data: Uint8Array, from: string): void {
     try {
-      this.apply(data)
+      this.apply(data, from)
     } catch (err) {
-      this.rejections.reject('heartbeat', String((err as Error)?.message ?? err))
+      this.rejections.reject('heartbeat', String((err as Error)?.message ?? err), { from })
     }
   }
 
-  private apply (data: Uint8Array): void {
+  private check (hb: Heartbeat, from: string): string | undefined {
+    return checkHeartbeat({ ...hb, log: hb.log }, {
+      from,
+      checkHlc: (h) => this.clock.implausible(h),
+      checkEpoch: (e) => this.view.checkEpoch(e)
+    })
+  }
+
+  private apply (data: Uint8Array, from: string): void {
     const hb = fromBinary(HeartbeatSchema, data)
+    // judged again against the state as it is now (the view may have moved since the
+    // validator ran): a heartbeat is applied whole or not at all
+    const why = this.check(hb, from)
+    if (why !== undefined) throw new Error(why)
     this.metrics.gossipBytes.inc({ topic: 'members', direction: 'in' }, data.byteLength)
     try { this.clock.observe(hb.hlc) } catch { /* a drifting clock is reported by the object path; membership still counts */ }
     const now = this.now()

@@ -149,7 +149,7 @@ describe('MembershipService: the members topic', () => {
   }))
 
   it('rejects a heartbeat with epoch 2^64−1 (counted, logged) and, delivered anyway, applies nothing and throws nothing', async () => {
-    const { ps, view, metrics, log, changes } = await setup()
+    const { ps, view, metrics, log, changes, svc } = await setup()
     const bad = await peer()
     const msg = signed(TOPIC_MEMBERS, beat(bad, { epoch: U64_MAX }), bad)
     expect(await ps.validate(msg)).toBe('reject')
@@ -162,6 +162,8 @@ describe('MembershipService: the members topic', () => {
     expect(view.maxEpochSeen).toBe(3n)
     expect(view.members()).toHaveLength(1)
     expect(changes).toEqual([])
+    // nothing of it reached the per-peer state either (anti-entropy and GC read that)
+    expect(svc.peers.has(bad)).toBe(false)
     expect(await counter(metrics.rejected, { kind: 'heartbeat' })).toBe(2)
   })
 
