@@ -484,16 +484,6 @@ export class BellwetherNode implements ClusterIO {
     }
   }
 
-  /**
-   * Placement targets: this node and the live members seen serving the object protocol. Why
-   * not every live member: membership comes from signed heartbeats, which any holder of the
-   * swarm key can publish, relayed by gossip — a voice, not proof that the signer can store
-   * anything. A heartbeat alone (with a new zone, it is picked for most objects, as replicas
-   * go to distinct zones) made its signer a replica target that every write then failed on.
-   * Identify runs on every connection, so a real node is confirmed within a round trip of
-   * connecting, usually before its first heartbeat arrives; confirmation stays for the
-   * process's life (a node that dies leaves the view, a restart is identified again).
-   */
   private confirmTimer: NodeJS.Timeout | undefined
   private confirming = false
 
@@ -523,6 +513,16 @@ export class BellwetherNode implements ClusterIO {
     }
   }
 
+  /**
+   * Placement targets: this node and the live members seen serving the object protocol. Why
+   * not every live member: membership comes from signed heartbeats, which any holder of the
+   * swarm key can publish, relayed by gossip — a voice, not proof that the signer can store
+   * anything. A heartbeat alone (with a new zone, it is picked for most objects, as replicas
+   * go to distinct zones) made its signer a replica target that every write then failed on.
+   * Identify runs on every connection, so a real node is confirmed within a round trip of
+   * connecting, usually before its first heartbeat arrives; confirmation stays for the
+   * process's life (a node that dies leaves the view, a restart is identified again).
+   */
   private rebuildRing (): void {
     const members = (this.membership?.view.members() ?? []).filter((m) => m.peerId === this.self || this.objectPeers.has(m.peerId))
     this.ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
