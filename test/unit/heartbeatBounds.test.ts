@@ -6,6 +6,7 @@
 // next heartbeat's encoding reject inside a timer: an unhandled rejection killed the node).
 import type { Counter } from 'prom-client'
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import { create, toBinary } from '@bufbuild/protobuf'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -187,5 +188,26 @@ describe('MembershipService: the members topic', () => {
     const p = await peer()
     expect(await ps.validate(signed(TOPIC_MEMBERS, beat(p, { epoch: 4n + MAX_EPOCH_LEAD }), p))).toBe('reject')
     expect(await ps.validate(signed(TOPIC_MEMBERS, beat(p, { epoch: 3n + MAX_EPOCH_LEAD }), p))).toBe('accept')
+  })
+
+  it('hostile heartbeats (random bytes, edge numbers, odd strings): the validator never throws, and a rejected one changes nothing when delivered', async () => {
+    const { ps, view, svc } = await setup()
+    const p = await peer()
+    const edge = fc.constantFrom(0n, 1n, (1n << 32n) - 1n, 1n << 53n, MAX_EPOCH, MAX_EPOCH + 1n, U64_MAX - 1n, U64_MAX)
+    const str = fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom('', '/ip4/127.0.7.9/tcp/7001', '/ip4/1.2.3.4/udp/1', 'http://127.0.7.9:7002', 'http://[::1]:0', 'x'.repeat(5000)))
+    await fc.assert(fc.asyncProperty(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 200 }).map((b) => ({ raw: b })),
+        fc.record({ epoch: edge, hlc: edge, incarnation: edge, zone: fc.nat(), api: str, addrs: fc.array(str, { maxLength: 20 }) }).map((o) => ({ raw: beat(p, o) }))
+      ),
+      async ({ raw }) => {
+        const before = { epoch: view.epoch, seen: view.maxEpochSeen, members: view.members().length, peers: svc.peers.size }
+        const msg = signed(TOPIC_MEMBERS, raw, p)
+        const verdict = await ps.validate(msg)
+        expect(['accept', 'reject', 'ignore']).toContain(verdict)
+        if (verdict !== 'reject') return
+        expect(() => { ps.deliver(msg) }).not.toThrow()
+        expect({ epoch: view.epoch, seen: view.maxEpochSeen, members: view.members().length, peers: svc.peers.size }).toEqual(before)
+      }), { numRuns: 300 })
   })
 })
