@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Counter } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import { create } from '@bufbuild/protobuf'
 import { ListObjectsSchema, PurgeHintSchema, PutObjectSchema, Status } from '../../src/wire/bellwether_pb.js'
 import { NodeObjectHandler } from '../../src/node/objectHandler.js'
@@ -98,5 +99,17 @@ describe('object frames are bounded where they enter', () => {
     const list = async (): Promise<void> => { for await (const _ of handler.list(create(ListObjectsSchema, { hasVid: true, vid: 0x1000000 }), 'p', 0n)) { /* drain */ } }
     await expect(list()).rejects.toThrow(/invalid vid/)
     expect(await counter(metrics.rejected, { kind: 'vid' })).toBe(1)
+  })
+
+  it('hostile PUTs (edge oids, versions, generations): never a throw; a refused one stores nothing', async () => {
+    const edge = fc.constantFrom(0n, 1n, (1n << 32n) - 1n, 1n << 53n, 1n << 62n, (1n << 63n), U64_MAX - 1n, U64_MAX)
+    await fc.assert(fc.asyncProperty(
+      fc.oneof(edge, fc.bigInt({ min: 0n, max: U64_MAX })), fc.oneof(edge, fc.bigInt({ min: 0n, max: U64_MAX })), fc.nat(), fc.uint8Array({ maxLength: 64 }),
+      async (o, version, generation, bytes) => {
+        const had = store.cache.size
+        const r = await handler.put(create(PutObjectSchema, { oid: o, version, generation, data: bytes }), 'fuzzer', 0n)
+        if (r.status !== Status.OK) expect(store.cache.size).toBe(had)
+        else expect(clock.implausible(version)).toBeUndefined()
+      }), { numRuns: 200 })
   })
 })
