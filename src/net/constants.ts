@@ -52,6 +52,16 @@ export const GOSSIP_HEARTBEAT_MS = 250
  * IHAVE/IWANT until then; after that only anti-entropy repairs the miss
  */
 export const GOSSIP_MCACHE_LENGTH = 5
+/**
+ * gossipsub peer score for messages our validators reject (members topic): each adds 1 to a
+ * per-peer counter that decays by INVALID_MESSAGE_DECAY every second, and the score is
+ * WEIGHT × counter². An honest node whose heartbeat is rejected once a second (a clock off by
+ * more than the max drift) settles at a counter of 2 (score −4, no effect); a peer sending 9
+ * or more at once passes gossipsub's default graylist threshold (−80) and everything it sends
+ * is ignored until the counter decays (about 4 s from 10 to below 1).
+ */
+export const INVALID_MESSAGE_WEIGHT = -1
+export const INVALID_MESSAGE_DECAY = 0.5
 /** how long unsent delete batches wait for a mesh before being dropped (anti-entropy repairs) */
 export const OUTBOX_MAX_BATCHES = 1024
 
