@@ -62,6 +62,14 @@ export const AE_WATCHDOG_MS = 2 * (DIAL_TIMEOUT_MS + AE_SESSION_TIMEOUT_MS + 2 *
 export const AE_MAX_CONCURRENT = 4
 /** a beacon-triggered session with the same peer at most this often */
 export const AE_MIN_INTERVAL_MS = 1000
+/**
+ * Anti-entropy sessions one peer may have open with this node at once, both directions
+ * together. The scheduler runs at most one per peer on each side (and the watchdog may leave
+ * one ending while the next starts): more is a peer opening streams to pin our memory.
+ */
+export const AE_MAX_SESSIONS_PER_PEER = 3
+/** sessions other nodes may have open with this node at once (all peers together) */
+export const AE_MAX_INBOUND_SESSIONS = 32
 
 /** the pnet nonce exchange must finish within this (libp2p's 1 s default fails on a loaded
  *  2-core machine running a dozen nodes; a stranger is still refused at the first byte) */
