@@ -44,6 +44,17 @@ export const GOSSIP_HEARTBEAT_MS = 250
  * IHAVE/IWANT until then; after that only anti-entropy repairs the miss
  */
 export const GOSSIP_MCACHE_LENGTH = 5
+/**
+ * Peer-score penalty for a gossip message our validator rejected (gossipsub's P4, the only
+ * score component we turn on): the forwarder's score drops by weight × (rejections)², and the
+ * count halves every second. One rejection costs -10 (gossipsub's gossip threshold), three in
+ * a burst -90 (past the -80 graylist threshold: everything from that peer is ignored until it
+ * decays). A peer that forwards what an honest node would reject is penalised; an honest peer
+ * rarely does (only when the receiver lags far behind), and recovers within seconds.
+ */
+export const INVALID_MESSAGE_WEIGHT = -10
+export const INVALID_MESSAGE_DECAY = 0.5
+
 /** how long unsent delete batches wait for a mesh before being dropped (anti-entropy repairs) */
 export const OUTBOX_MAX_BATCHES = 1024
 

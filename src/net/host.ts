@@ -13,7 +13,7 @@ import { gossipsub, type GossipSub } from '@chainsafe/libp2p-gossipsub'
 import { floodsub } from '@libp2p/floodsub'
 import type { ConnectionGater, PrivateKey, PubSub } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
-import { GOSSIP_HEARTBEAT_MS, GOSSIP_MCACHE_LENGTH, PNET_HANDSHAKE_MS } from './constants.js'
+import { GOSSIP_HEARTBEAT_MS, GOSSIP_MCACHE_LENGTH, INVALID_MESSAGE_DECAY, INVALID_MESSAGE_WEIGHT, PNET_HANDSHAKE_MS, TOPIC_DELETES, TOPIC_MEMBERS } from './constants.js'
 import { splitHostPort } from './hostPort.js'
 
 export interface HostInit {
@@ -49,7 +49,9 @@ export async function createHost (init: HostInit): Promise<Host> {
       heartbeatInterval: GOSSIP_HEARTBEAT_MS,
       mcacheLength: GOSSIP_MCACHE_LENGTH,
       // co-located peers share one IP; the default colocation penalty starves meshes past ~10 nodes
-      scoreParams: { IPColocationFactorWeight: 0 },
+      // per topic only P4 (invalid messages): a validator's Reject costs the forwarder score;
+      // the other components are off, so quiet topics never penalise honest peers
+      scoreParams: { IPColocationFactorWeight: 0, topics: Object.fromEntries([TOPIC_DELETES, TOPIC_MEMBERS].map((t) => [t, rejectOnlyScore])) as any },
       // every node dials every member, so meshes need room above D for clusters up to ~50
       D: 6,
       Dlo: 4,
@@ -83,6 +85,27 @@ export async function createHost (init: HostInit): Promise<Host> {
     }
   })
   return node as unknown as Host
+}
+
+/** topic score parameters that penalise rejected messages and nothing else */
+const rejectOnlyScore = {
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  timeInMeshQuantum: 1000,
+  timeInMeshCap: 1,
+  firstMessageDeliveriesWeight: 0,
+  firstMessageDeliveriesDecay: 0.5,
+  firstMessageDeliveriesCap: 1,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 1,
+  meshMessageDeliveriesThreshold: 1,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: INVALID_MESSAGE_WEIGHT,
+  invalidMessageDeliveriesDecay: INVALID_MESSAGE_DECAY
 }
 
 export function asGossipSub (host: Host): GossipSub | undefined {

@@ -14,7 +14,9 @@
 //   other nodes' sets, block this node from every record those nodes hold, forever.
 //   A relayed record must name an origin that is or was a member. "Was" is known durably by
 //   what this node accepted before: an origin with records in its delete log or folded seqs
-//   in its floor (both files survive restarts). "Is": the membership view (not yet evicted).
+//   in its floor (both files survive restarts). "Is": the membership view (not yet evicted),
+//   or a peer connected to us right now (it holds the swarm key and proved its peer id; after
+//   a restart connections come up before the first heartbeats do).
 // - Bounds "within what honest nodes can produce": generation ≤ what this node knows of the
 //   vid + GENERATION_SLACK (MAX_GENERATION_UNKNOWN_VID for a vid it knows nothing of); seq ≤
 //   the highest seq of that origin held or folded + SEQ_SLACK; and a record of this node's
@@ -26,7 +28,7 @@ import { formatVid, MAX_VID } from '../oid.js'
 
 export interface AdmissionState {
   self: string
-  /** in the membership view now (alive, suspect or failed, until evicted) */
+  /** in the membership view now (alive, suspect or failed, until evicted), or connected to us */
   isMember (origin: string): boolean
   /** highest seq of `origin` held in the delete log or folded into the floor; 0n if none */
   highestSeq (origin: string): bigint

@@ -12,6 +12,8 @@ export interface NodeParts {
   self: string
   /** current members (not evicted), self included */
   members (): string[]
+  /** a peer connected to us now: it holds the swarm key and proved its peer id (its heartbeat may not be here yet) */
+  connected (peer: string): boolean
   log: DeleteLog
   floor: Floor
   index: TombstoneIndex
@@ -21,7 +23,7 @@ export interface NodeParts {
 export function nodeAdmissionState (n: NodeParts): AdmissionState {
   return {
     self: n.self,
-    isMember: (origin) => n.members().includes(origin),
+    isMember: (origin) => n.members().includes(origin) || n.connected(origin),
     highestSeq: (origin) => {
       const held = n.log.nextSeq(origin) - 1n
       const folded = n.floor.seq(origin)

@@ -191,6 +191,7 @@ export class BellwetherNode implements ClusterIO {
     this.admission = new RecordAdmission(nodeAdmissionState({
       self: this.self,
       members: () => this.membership.view.known().map((m) => m.peerId),
+      connected: (peer) => { try { return this.host.getConnections(peerIdFromString(peer)).length > 0 } catch { return false } },
       log: this.deleteLog,
       floor: this.floor,
       index: this.tombstones,

@@ -150,7 +150,7 @@ describe('nodeAdmissionState over real files', () => {
   })
 
   it('measures seqs against the log and the floor, generations against floor, tombstones and a held object', async () => {
-    const s = nodeAdmissionState({ self: 'me', members: () => ['me', 'alice'], log, floor, index, store })
+    const s = nodeAdmissionState({ self: 'me', members: () => ['me', 'alice'], connected: (p) => p === 'erin', log, floor, index, store })
     await log.append([rec({ seq: 7n }), rec({ origin: 'me', seq: 2n })])
     await floor.update((d) => { d.noteSeq('carol', 9n); d.noteSeq('alice', 3n); d.raise(20, 4) })
     expect(s.highestSeq('alice')).toBe(7n)
@@ -160,6 +160,7 @@ describe('nodeAdmissionState over real files', () => {
     expect(s.holds('me', 3n)).toBe(false)
     expect(s.isMember('alice')).toBe(true)
     expect(s.isMember('carol')).toBe(false)
+    expect(s.isMember('erin')).toBe(true)
     expect(await s.knownGeneration(20)).toBe(4)
     expect(s.coveredByFloor(rec({ vid: 20, generation: 4 }))).toBe(true)
     expect(s.coveredByFloor(rec({ vid: 20, generation: 5 }))).toBe(false)
