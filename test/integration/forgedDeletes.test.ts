@@ -153,6 +153,19 @@ describe('forged and out-of-range deletes from a member', { timeout: 300_000 }, 
     await nothingApplied([])
   })
 
+  it('anti-entropy: a frame with a record of vid above 0xFFFFFF ends the session with an error; nothing of it is applied', async () => {
+    const before = await counts(HONEST, 'ae-frame')
+    const good = vdiRec({ vid: vid + 4 })
+    const bad = toWire(vdiRec({ seq: good.seq + 1n }))
+    bad.vid = 0x1000000
+    for (const i of HONEST) {
+      const replies = await ae(i, [create(AeFrameSchema, { records: [toWire(good), bad], done: true })])
+      expect(replies.at(-1)?.error).toMatch(/vid 16777216 out of range/)
+    }
+    await waitCounted(HONEST, 'ae-frame', before)
+    await nothingApplied([good])
+  })
+
   it('anti-entropy: a record of the victim\'s own origin that it never wrote is refused by the victim', async () => {
     const before = await rejected(VICTIM, 'delete-own-origin')
     const forged = vdiRec({ origin: peer(VICTIM), seq: c.node(VICTIM).node.deleteLog.nextSeq(peer(VICTIM)) + 3n })
