@@ -145,7 +145,7 @@ export class MembershipService {
       why = `malformed: ${String((err as Error)?.message ?? err)}`
     }
     if (why === undefined) return 'accept'
-    this.rejections.reject('heartbeat', why, { from })
+    this.rejections.note('heartbeat', why, { from })
     return 'reject'
   }
 
@@ -154,7 +154,7 @@ export class MembershipService {
     try {
       this.apply(data, from)
     } catch (err) {
-      this.rejections.reject('heartbeat', String((err as Error)?.message ?? err), { from })
+      this.rejections.note('heartbeat', String((err as Error)?.message ?? err), { from })
     }
   }
 

@@ -44,6 +44,8 @@ import { NodeMetrics } from './metrics.js'
 import { Rejections } from './rejections.js'
 import { SeqAllocator } from './seqAllocator.js'
 import type { NodeOptions } from './options.js'
+import { RecordAdmission } from './admission.js'
+import { nodeAdmissionState } from './admissionState.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
@@ -96,6 +98,10 @@ export class BellwetherNode implements ClusterIO {
   private handler!: NodeObjectHandler
   membership!: MembershipService
   private deleteGossip!: DeleteGossip
+  /** counts and logs refused peer input (bw_rejected_total{kind}) */
+  rejections!: Rejections
+  /** the trust checks on delete records and floor entries from peers */
+  admission!: RecordAdmission
   private ring = new Ring([])
   private stopping = false
 
@@ -187,7 +193,17 @@ export class BellwetherNode implements ClusterIO {
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.gc.ack(), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
       busy: () => this.busy()
     }, this.opts.bootstrap, (change) => { this.onViewChange(change) })
-    this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log)
+    this.rejections = new Rejections(this.metrics, this.log)
+    this.admission = new RecordAdmission(nodeAdmissionState({
+      self: this.self,
+      members: () => this.membership.view.known().map((m) => m.peerId),
+      connected: (peer) => { try { return this.host.getConnections(peerIdFromString(peer)).length > 0 } catch { return false } },
+      log: this.deleteLog,
+      floor: this.floor,
+      index: this.tombstones,
+      store: this.store
+    }))
+    this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log, this.admission, this.rejections)
     this.gc = new TombstoneGc({
       self: this.self,
       floor: this.floor,
@@ -204,7 +220,7 @@ export class BellwetherNode implements ClusterIO {
     this.metrics.foldedRecords = () => this.gc.folded
     this.ae = new AntiEntropyService(this.host, {
       set: this.reconSet,
-      ingest: async (recs) => { await this.pipeline.ingest(recs, 'ae') },
+      ingest: async (recs, peer) => await this.ingestRelayed(recs, peer),
       decorate: (frame, peer) => {
         frame.summary ??= createMsg(LogSummarySchema, {})
         frame.summary.now = this.clock.now()
@@ -221,11 +237,9 @@ export class BellwetherNode implements ClusterIO {
       inspect: async (frame, peer) => {
         this.peerFloorHash.set(peer, frame.floorHash)
         if (frame.summary != null) this.gc.noteAck(peer, frame.summary.ack)
-        if (frame.floor.length > 0) {
-          const arrived = performance.now()
-          if (await this.gc.applyFloor(frame.floor, frame.reset) > 0) this.metrics.purgeSeconds.observe({ source: frame.reset ? 'reset' : 'floor' }, (performance.now() - arrived) / 1000)
-        }
+        if (frame.floor.length > 0) return await this.takeFloor(frame.floor, frame.reset, peer)
       },
+      rejected: (kind, reason, peer) => { this.rejections.note(kind, reason, { peer }) },
       ended: (report) => { this.metrics.aeSession(report) },
       completed: (report, peerSummary) => {
         const prev = this.syncedAt.get(report.peer) ?? 0
@@ -584,7 +598,7 @@ export class BellwetherNode implements ClusterIO {
     // a peer's answer is bounded like its requests: a version from the far future would win every read
     const why = r.status === Status.OK ? this.clock.implausible(r.version) : undefined
     if (why == null) return r
-    this.answerRejections.reject('version', `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}`)
+    this.answerRejections.note('version', `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}`)
     return create(ObjResponseSchema, { status: Status.ERROR, oid, error: `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}` })
   }
 
@@ -596,6 +610,37 @@ export class BellwetherNode implements ClusterIO {
     }
     for await (const r of this.objects.list(peer, { inodesOnly: true })) out.push(...r.oids)
     return out
+  }
+
+  /**
+   * Records an anti-entropy session learned: each checked on its own (admission.ts), the
+   * accepted ones made durable, applied and purged. Returns why the session is not a full
+   * reconciliation when some were refused for what may be this node's lack of knowledge (a
+   * record forged under our own origin is refused with certainty, and does not count).
+   */
+  private async ingestRelayed (recs: DeleteRec[], peer: string): Promise<string | undefined> {
+    const { accepted, refused } = await this.admission.checkRelayed(recs)
+    for (const r of refused) this.rejections.note(r.kind, r.reason, { peer })
+    if (accepted.length > 0) await this.pipeline.ingest(accepted, 'ae')
+    const unsure = refused.filter((r) => r.kind !== 'delete-own-origin')
+    return unsure.length === 0 ? undefined : `${unsure.length} relayed records refused (${unsure[0]!.kind}: ${unsure[0]!.reason})`
+  }
+
+  /**
+   * A peer's floor (first frame of a session). A malformed entry refuses the whole floor and
+   * ends the session (throws: nothing of the frame is applied); an entry beyond what this node
+   * can take is refused alone, and the session is then not a full reconciliation.
+   */
+  private async takeFloor (entries: Array<{ vid: number, generation: number }>, reset: boolean, peer: string): Promise<string | undefined> {
+    const f = await this.admission.checkFloor(entries)
+    if (f.malformed !== undefined) {
+      this.rejections.note(f.malformed.kind, `floor of ${entries.length} entries refused whole: ${f.malformed.reason}`, { peer })
+      throw new Error(`floor refused: ${f.malformed.reason}`)
+    }
+    for (const r of f.refused) this.rejections.note(r.kind, r.reason, { peer })
+    const arrived = performance.now()
+    if (await this.gc.applyFloor(f.accepted, reset) > 0) this.metrics.purgeSeconds.observe({ source: reset ? 'reset' : 'floor' }, (performance.now() - arrived) / 1000)
+    return f.refused.length === 0 ? undefined : `${f.refused.length} floor entries refused (${f.refused[0]!.reason})`
   }
 
   async originate (recs: DeleteRec[]): Promise<DeleteRec[]> {

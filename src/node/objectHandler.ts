@@ -56,7 +56,7 @@ export class NodeObjectHandler implements ObjectHandler {
       this.clock.observe(hlc)
       return undefined
     } catch (err) {
-      this.rejections.reject('clock', `object ${op}: ${String((err as Error).message)}`)
+      this.rejections.note('clock', `object ${op}: ${String((err as Error).message)}`)
       return this.done(op, res({ status: Status.BAD_REQUEST, error: String((err as Error).message) }))
     }
   }
@@ -69,7 +69,7 @@ export class NodeObjectHandler implements ObjectHandler {
 
   private badOid (oid: bigint, op: string): ObjResponse | undefined {
     if (isValidOid(oid)) return undefined
-    this.rejections.reject('oid', `object ${op}: invalid oid ${oid.toString(16)}`)
+    this.rejections.note('oid', `object ${op}: invalid oid ${oid.toString(16)}`)
     return this.done(op, res({ status: Status.BAD_REQUEST, error: `invalid oid ${oid.toString(16)}: reserved bits set or more than one type flag` }))
   }
 
@@ -77,14 +77,14 @@ export class NodeObjectHandler implements ObjectHandler {
     const bad = this.badOid(req.oid, 'put') ?? this.observe(hlc, 'put') ?? this.refused('put', req.oid)
     if (bad != null) return bad
     if (req.data.byteLength > MAX_OBJECT_SIZE) {
-      this.rejections.reject('oversized', `object put of ${req.data.byteLength} bytes (at most ${MAX_OBJECT_SIZE})`, { from })
+      this.rejections.note('oversized', `object put of ${req.data.byteLength} bytes (at most ${MAX_OBJECT_SIZE})`, { from })
       return this.done('put', res({ status: Status.BAD_REQUEST, error: `object of ${req.data.byteLength} bytes exceeds the ${MAX_OBJECT_SIZE}-byte limit` }))
     }
     // a version is the HLC of the write: one from further ahead than any honest clock would be
     // served to readers and outrank every later real write of the object, so it never lands
     const implausible = req.version === 0n ? 'is 0 (no write has that version)' : this.clock.implausible(req.version)
     if (implausible != null) {
-      this.rejections.reject('version', `object put of ${formatOid(req.oid)}: version ${req.version} ${implausible}`, { from })
+      this.rejections.note('version', `object put of ${formatOid(req.oid)}: version ${req.version} ${implausible}`, { from })
       return this.done('put', res({ status: Status.BAD_REQUEST, oid: req.oid, error: `version ${req.version} of ${formatOid(req.oid)} ${implausible}` }))
     }
     const reason = this.tombstones.covers(req.oid, req.generation, req.version)
@@ -149,12 +149,12 @@ export class NodeObjectHandler implements ObjectHandler {
     const clock = this.observe(hlc, 'purge')
     if (clock != null) return clock
     if (req.oids.length > MAX_PURGE_HINT_OIDS) {
-      this.rejections.reject('oversized', `purge hint of ${req.oids.length} oids (at most ${MAX_PURGE_HINT_OIDS})`, { from })
+      this.rejections.note('oversized', `purge hint of ${req.oids.length} oids (at most ${MAX_PURGE_HINT_OIDS})`, { from })
       return this.done('purge', res({ status: Status.BAD_REQUEST, error: `purge hint of ${req.oids.length} oids exceeds the ${MAX_PURGE_HINT_OIDS}-oid limit` }))
     }
     // parallel arrays: lengths that disagree cannot come from an honest sender
     if (req.generations.length !== req.oids.length || req.versions.length !== req.oids.length) {
-      this.rejections.reject('purge', `purge hint of ${req.oids.length} oids with ${req.generations.length} generations and ${req.versions.length} versions`, { from })
+      this.rejections.note('purge', `purge hint of ${req.oids.length} oids with ${req.generations.length} generations and ${req.versions.length} versions`, { from })
       return this.done('purge', res({ status: Status.BAD_REQUEST, error: `purge hint of ${req.oids.length} oids with ${req.generations.length} generations and ${req.versions.length} versions` }))
     }
     const bad = req.oids.find((oid) => !isValidOid(oid))
@@ -188,7 +188,7 @@ export class NodeObjectHandler implements ObjectHandler {
     const closed = await this.gate(from)
     if (closed != null) throw new Error(closed)
     if (req.hasVid && (req.vid < 1 || req.vid > MAX_VID)) {
-      this.rejections.reject('vid', `object list of vid ${req.vid}`, { from })
+      this.rejections.note('vid', `object list of vid ${req.vid}`, { from })
       this.metrics.objectRequests.inc({ op: 'list', status: 'BAD_REQUEST' })
       throw new Error(`invalid vid ${req.vid}: must be in 1..${MAX_VID}`)
     }

@@ -1,34 +1,31 @@
-// One place that turns a rejected untrusted input into what issue 11 asks of every rejection:
-// a `bw_rejected_total{kind}` count and a reason in the log. The log is rate-limited per kind
-// (a peer sending garbage in a loop must not flood the log or the disk): the first rejection
-// of a kind is logged at once, later ones at most once per interval, with the number
-// suppressed since the last line.
+// Reporting untrusted input that was refused: every refusal is counted by kind in
+// bw_rejected_total{kind}, and logged with its reason — at most one line per kind per
+// interval, so a peer flooding forged input cannot flood the log too (the next line says how
+// many were left out).
 import type { Logger } from 'pino'
 import type { NodeMetrics } from './metrics.js'
 
-/** at most one log line per kind of rejection this often */
-export const REJECT_LOG_INTERVAL_MS = 5_000
+/** one warn line per kind per this many ms */
+export const REJECT_LOG_INTERVAL_MS = 1000
 
 export class Rejections {
-  private readonly lastLogged = new Map<string, { at: number, suppressed: number }>()
+  private readonly lastLog = new Map<string, { at: number, suppressed: number }>()
 
   constructor (
     private readonly metrics: NodeMetrics,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now
+    private readonly now: () => number = Date.now,
+    private readonly intervalMs = REJECT_LOG_INTERVAL_MS
   ) {}
 
-  /** counts the rejection and logs `reason` (rate-limited per kind) */
-  reject (kind: string, reason: string, fields: Record<string, unknown> = {}): void {
-    this.metrics.rejected.inc({ kind })
-    const now = this.now()
-    const last = this.lastLogged.get(kind)
-    if (last !== undefined && now - last.at < REJECT_LOG_INTERVAL_MS) {
-      last.suppressed++
-      return
-    }
+  /** counts one refusal of `kind` (or `n`), and logs `reason` unless this kind logged recently */
+  note (kind: string, reason: string, fields: Record<string, unknown> = {}, n = 1): void {
+    this.metrics.rejected.inc({ kind }, n)
+    const t = this.now()
+    const last = this.lastLog.get(kind)
+    if (last !== undefined && t - last.at < this.intervalMs) { last.suppressed += n; return }
     const suppressed = last?.suppressed ?? 0
-    this.lastLogged.set(kind, { at: now, suppressed: 0 })
+    this.lastLog.set(kind, { at: t, suppressed: 0 })
     this.log.warn({ kind, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, `rejected ${kind}: ${reason}`)
   }
 }

@@ -1,26 +1,27 @@
-// Rejections (src/node/rejections.ts): every rejection is counted in bw_rejected_total{kind};
-// the log gets the first of a kind at once and then at most one line per REJECT_LOG_INTERVAL_MS,
-// saying how many were suppressed in between; kinds are limited independently.
+// Rejections (src/node/rejections.ts): every refusal counted in bw_rejected_total{kind}; one
+// log line per kind per interval, the next one saying how many were left out.
 import { describe, expect, it } from 'vitest'
-import { REJECT_LOG_INTERVAL_MS, Rejections } from '../../src/node/rejections.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
+import { Rejections } from '../../src/node/rejections.js'
 import { memoryLogger } from '../helpers/fakePubsub.js'
 
 describe('Rejections', () => {
-  it('counts every one, logs rate-limited per kind with the number suppressed', async () => {
-    let now = 1000
+  it('counts every refusal by kind and logs each kind at most once per interval', async () => {
     const metrics = new NodeMetrics()
     const log = memoryLogger()
-    const r = new Rejections(metrics, log, () => now)
-    for (let k = 0; k < 5; k++) r.reject('heartbeat', `bad ${k}`)
-    r.reject('version', 'far future')
-    expect(log.lines.map((l) => l.msg)).toEqual(['rejected heartbeat: bad 0', 'rejected version: far future'])
-    now += REJECT_LOG_INTERVAL_MS
-    r.reject('heartbeat', 'bad 5')
-    expect(log.lines.at(-1)?.msg).toBe('rejected heartbeat: bad 5')
-    expect(log.lines.at(-1)?.obj.suppressed).toBe(4)
-    const values = (await metrics.rejected.get()).values
-    expect(values.find((v) => v.labels.kind === 'heartbeat')?.value).toBe(6)
-    expect(values.find((v) => v.labels.kind === 'version')?.value).toBe(1)
+    let t = 0
+    const r = new Rejections(metrics, log, () => t, 1000)
+    for (let i = 0; i < 50; i++) r.note('delete-origin', `forged ${i}`, { from: 'x' })
+    r.note('delete-seq', 'seq too high')
+    r.note('delete-seq', 'seq too high', {}, 3)
+    const value = async (kind: string): Promise<number> => (await metrics.rejected.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0
+    expect(await value('delete-origin')).toBe(50)
+    expect(await value('delete-seq')).toBe(4)
+    expect(log.lines.map((l) => l.msg)).toEqual(['rejected delete-origin: forged 0', 'rejected delete-seq: seq too high'])
+    t = 1000
+    r.note('delete-origin', 'forged again')
+    expect(log.lines[2]).toEqual({ level: 'warn', msg: 'rejected delete-origin: forged again', obj: { kind: 'delete-origin', suppressed: 49 } })
+    const text = await metrics.registry.metrics()
+    expect(text).toContain('bw_rejected_total{kind="delete-origin"} 51')
   })
 })
