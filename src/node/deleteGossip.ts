@@ -67,7 +67,7 @@ export class DeleteGossip {
       decodeBatch(data)
       return 'accept'
     } catch (err) {
-      this.metrics.badInput.inc({ kind: 'delete-batch' })
+      this.metrics.rejected.inc({ kind: 'delete-batch' })
       this.log.warn({ from, bytes: data.byteLength, err: String((err as Error).message ?? err) }, 'rejected malformed delete batch')
       return 'reject'
     }

@@ -131,7 +131,7 @@ export class MembershipService {
       for (const a of hb.addrs) multiaddr(a)
       return 'accept'
     } catch (err) {
-      this.metrics.badInput.inc({ kind: 'heartbeat' })
+      this.metrics.rejected.inc({ kind: 'heartbeat' })
       this.log.warn({ from, err: String((err as Error).message ?? err) }, 'rejected malformed heartbeat')
       return 'reject'
     }

@@ -7,7 +7,7 @@ export class NodeMetrics {
   readonly recordsApplied = this.counter('bw_delete_records_applied_total', 'delete records newly persisted and applied', ['source'])
   readonly oidsPurged = this.counter('bw_oids_purged_total', 'objects removed from disk and cache because a tombstone covers them')
   readonly writesRefused = this.counter('bw_writes_refused_total', 'object writes refused because a tombstone covers them', ['path'])
-  readonly badInput = this.counter('bw_bad_input_total', 'malformed or invalid input rejected', ['kind'])
+  readonly rejected = this.counter('bw_rejected_total', 'untrusted input (from a peer or a client) rejected, by kind', ['kind'])
   readonly gossipBytes = this.counter('bw_gossip_bytes_total', 'gossip payload bytes', ['topic', 'direction'])
   readonly gossipHeartbeats = this.counter('bw_gossip_heartbeats_total', 'gossipsub heartbeats run here: a message leaves the gossip cache GOSSIP_MCACHE_LENGTH heartbeats after it arrived')
   readonly objectRequests = this.counter('bw_object_requests_total', 'object protocol requests served', ['op', 'status'])

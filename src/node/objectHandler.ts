@@ -50,7 +50,7 @@ export class NodeObjectHandler implements ObjectHandler {
       this.clock.observe(hlc)
       return undefined
     } catch (err) {
-      this.metrics.badInput.inc({ kind: 'clock' })
+      this.metrics.rejected.inc({ kind: 'clock' })
       return this.done(op, res({ status: Status.BAD_REQUEST, error: String((err as Error).message) }))
     }
   }
@@ -63,7 +63,7 @@ export class NodeObjectHandler implements ObjectHandler {
 
   private badOid (oid: bigint, op: string): ObjResponse | undefined {
     if (isValidOid(oid)) return undefined
-    this.metrics.badInput.inc({ kind: 'oid' })
+    this.metrics.rejected.inc({ kind: 'oid' })
     return this.done(op, res({ status: Status.BAD_REQUEST, error: `invalid oid ${oid.toString(16)}: reserved bits set or more than one type flag` }))
   }
 
@@ -71,7 +71,7 @@ export class NodeObjectHandler implements ObjectHandler {
     const bad = this.badOid(req.oid, 'put') ?? this.observe(hlc, 'put') ?? this.refused('put', req.oid)
     if (bad != null) return bad
     if (req.data.byteLength > MAX_OBJECT_SIZE) {
-      this.metrics.badInput.inc({ kind: 'oversized' })
+      this.metrics.rejected.inc({ kind: 'oversized' })
       return this.done('put', res({ status: Status.BAD_REQUEST, error: `object of ${req.data.byteLength} bytes exceeds the ${MAX_OBJECT_SIZE}-byte limit` }))
     }
     const reason = this.tombstones.covers(req.oid, req.generation, req.version)
@@ -133,7 +133,7 @@ export class NodeObjectHandler implements ObjectHandler {
     const clock = this.observe(hlc, 'purge')
     if (clock != null) return clock
     if (req.oids.length > MAX_PURGE_HINT_OIDS) {
-      this.metrics.badInput.inc({ kind: 'oversized' })
+      this.metrics.rejected.inc({ kind: 'oversized' })
       return this.done('purge', res({ status: Status.BAD_REQUEST, error: `purge hint of ${req.oids.length} oids exceeds the ${MAX_PURGE_HINT_OIDS}-oid limit` }))
     }
     const bad = req.oids.find((oid) => !isValidOid(oid))

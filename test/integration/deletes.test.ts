@@ -42,9 +42,9 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
     await waitFor(() => c.running().every((n) => n.node.tombstones.isVdiDeleted(vid, 1)), 20_000, `every node to hold the delete of ${name}`)
   }
 
-  /** bw_bad_input_total{kind} on node i */
-  async function badInput (i: number, kind: string): Promise<number> {
-    const { values } = await c.node(i).node.metrics.badInput.get()
+  /** bw_rejected_total{kind} on node i */
+  async function rejectedCount (i: number, kind: string): Promise<number> {
+    const { values } = await c.node(i).node.metrics.rejected.get()
     return values.find((v) => v.labels.kind === kind)?.value ?? 0
   }
 
@@ -176,12 +176,12 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
   })
 
   it('rejects a malformed and an oversized gossip batch, counts them, and keeps running', async () => {
-    const before = await badInput(1, 'delete-batch')
+    const before = await rejectedCount(1, 'delete-batch')
     const ps = c.node(0).node.libp2p.services.pubsub
     await ps.publish(TOPIC_DELETES, new Uint8Array([0xff, 0xff, 0xff, 0x01, 0x02]))
     await ps.publish(TOPIC_DELETES, new Uint8Array(300 * 1024).fill(0x0a))
-    await waitFor(async () => (await badInput(1, 'delete-batch')) - before >= 2, 15_000, 'receivers to count both bad batches')
-    expect(await badInput(1, 'delete-batch') - before).toBe(2)
+    await waitFor(async () => (await rejectedCount(1, 'delete-batch')) - before >= 2, 15_000, 'receivers to count both bad batches')
+    expect(await rejectedCount(1, 'delete-batch') - before).toBe(2)
     // still serving, and still purging real deletes
     const gamma = await c.api(1, 'POST', '/vdi', { name: 'gamma', size: OBJ * 4, objectSize: OBJ, copies: 2 })
     expect(gamma.status, JSON.stringify(gamma.json)).toBe(200)
@@ -193,7 +193,7 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
   it('judges heartbeats by their signed author: forwarded honest ones are accepted, a forged one is rejected and counted', async () => {
     const [p0, p1, p4] = [0, 1, 4].map((i) => c.node(i).peerId)
     const direct = (): number => c.node(0).node.libp2p.getConnections(peerIdFromString(p4)).length + c.node(4).node.libp2p.getConnections(peerIdFromString(p0)).length
-    const before = await Promise.all([0, 1, 2, 3, 4].map(async (i) => await badInput(i, 'heartbeat')))
+    const before = await Promise.all([0, 1, 2, 3, 4].map(async (i) => await rejectedCount(i, 'heartbeat')))
     const rejected = (): number[] => [0, 1, 2, 3, 4].map((i) => c.node(i).node.membership.topic.counters.rejected)
     const rejectedBefore = rejected()
     // nodes 0 and 4 stop talking to each other: node 0's heartbeats reach node 4 only as the others forward them
@@ -205,7 +205,7 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
       const since = c.node(0).node.clock.last()
       await waitFor(() => (c.node(4).node.membership.peers.get(p0)?.hlc ?? 0n) > since, 15_000, 'node 4 to accept a heartbeat of node 0 that others forwarded')
       expect(direct(), 'a direct connection between nodes 0 and 4').toBe(0)
-      expect(await badInput(4, 'heartbeat'), 'heartbeats node 4 rejected while it heard node 0 only through others').toBe(before[4])
+      expect(await rejectedCount(4, 'heartbeat'), 'heartbeats node 4 rejected while it heard node 0 only through others').toBe(before[4])
 
       // node 0 signs a well-formed heartbeat that claims to be node 1's
       const real = c.node(1).node
@@ -227,8 +227,8 @@ describe('a 5-node cluster purges gossiped deletes', { timeout: 120_000 }, () =>
       await c.node(0).node.libp2p.services.pubsub.publish(TOPIC_MEMBERS, toBinary(HeartbeatSchema, forged))
       // each node connected to node 0 rejects it once and counts it; a rejected message is not
       // forwarded, so node 4 never sees it
-      await waitFor(async () => (await Promise.all([1, 2, 3].map(async (i) => await badInput(i, 'heartbeat') - before[i]!))).every((d) => d >= 1), 15_000, 'nodes 1, 2 and 3 to reject the forged heartbeat')
-      expect(await Promise.all([0, 1, 2, 3, 4].map(async (i) => await badInput(i, 'heartbeat') - before[i]!))).toEqual([0, 1, 1, 1, 0])
+      await waitFor(async () => (await Promise.all([1, 2, 3].map(async (i) => await rejectedCount(i, 'heartbeat') - before[i]!))).every((d) => d >= 1), 15_000, 'nodes 1, 2 and 3 to reject the forged heartbeat')
+      expect(await Promise.all([0, 1, 2, 3, 4].map(async (i) => await rejectedCount(i, 'heartbeat') - before[i]!))).toEqual([0, 1, 1, 1, 0])
       expect(rejected().map((n, i) => n - rejectedBefore[i]!), 'heartbeats each node\'s validator rejected').toEqual([0, 1, 1, 1, 0])
       for (const i of [2, 3, 4]) expect(c.node(i).node.membership.view.member(p1)?.api, `node ${i}'s record of node 1`).toBe(`http://${c.specs[1]!.ip}:${c.specs[1]!.api}`)
     } finally {

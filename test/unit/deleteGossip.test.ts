@@ -109,7 +109,7 @@ describe('DeleteGossip: receiving', () => {
     const good = packBatches([rec(1)])[0]!
     expect(await ps.validate(signed(TOPIC_DELETES, good, 'peer-B'))).toBe('accept')
     expect(await ps.validate(signed(TOPIC_DELETES, Uint8Array.of(0x0a, 0x05, 1, 2), 'peer-B'))).toBe('reject')
-    expect(await counter(metrics.badInput, { kind: 'delete-batch' })).toBe(1)
+    expect(await counter(metrics.rejected, { kind: 'delete-batch' })).toBe(1)
     expect(log.lines.filter((l) => l.level === 'warn')).toEqual([expect.objectContaining({ msg: 'rejected malformed delete batch', obj: expect.objectContaining({ from: 'peer-B', bytes: 4 }) })])
     await dg.stop()
   })
