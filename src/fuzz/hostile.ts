@@ -153,13 +153,14 @@ export const oid = (): fc.Arbitrary<bigint> => fc.oneof(
 )
 
 export const objRequestMsg = (): fc.Arbitrary<ObjRequest> => fc.record({
-  hlc: fc.oneof(fc.constant(0n), u64()),
+  // 0 skips the clock merge; most random HLCs are refused as drift, so keep 0 common
+  hlc: fc.oneof({ weight: 3, arbitrary: fc.constant(0n) }, { weight: 1, arbitrary: u64() }),
   op: fc.oneof(
-    fc.record({ oid: oid(), generation: u32(), version: u64(), data: fc.uint8Array({ maxLength: 64 }), createOnly: fc.boolean() }).map((value) => ({ case: 'put' as const, value })),
-    fc.record({ oid: oid(), headerOnly: fc.boolean() }).map((value) => ({ case: 'get' as const, value })),
-    fc.record({ hasVid: fc.boolean(), vid: u32(), inodesOnly: fc.boolean(), withVersions: fc.boolean() }).map((value) => ({ case: 'list' as const, value })),
-    fc.record({ oids: fc.array(oid(), { maxLength: 6 }), generations: fc.array(u32(), { maxLength: 6 }), versions: fc.array(u64(), { maxLength: 6 }) }).map((value) => ({ case: 'purge' as const, value })),
-    fc.constant({ case: undefined, value: undefined })
+    { weight: 4, arbitrary: fc.record({ oid: oid(), generation: fc.oneof(fc.nat({ max: 6 }), u32()), version: u64(), data: fc.uint8Array({ maxLength: 64 }), createOnly: fc.boolean() }).map((value) => ({ case: 'put' as const, value })) },
+    { weight: 1, arbitrary: fc.record({ oid: oid(), headerOnly: fc.boolean() }).map((value) => ({ case: 'get' as const, value })) },
+    { weight: 1, arbitrary: fc.record({ hasVid: fc.boolean(), vid: u32(), inodesOnly: fc.boolean(), withVersions: fc.boolean() }).map((value) => ({ case: 'list' as const, value })) },
+    { weight: 1, arbitrary: fc.record({ oids: fc.array(oid(), { maxLength: 6 }), generations: fc.array(u32(), { maxLength: 6 }), versions: fc.array(u64(), { maxLength: 6 }) }).map((value) => ({ case: 'purge' as const, value })) },
+    { weight: 1, arbitrary: fc.constant({ case: undefined, value: undefined }) }
   )
 }).map((r) => create(ObjRequestSchema, r as Parameters<typeof create<typeof ObjRequestSchema>>[1]))
 
@@ -199,6 +200,7 @@ type Mutation =
   | { op: 'dupSlice', at: number, len: number }
   | { op: 'repeat', times: number }
   | { op: 'drop', at: number, len: number }
+  | { op: 'widen', at: number }
 
 const mutation = (): fc.Arbitrary<Mutation> => fc.oneof(
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
@@ -207,7 +209,8 @@ const mutation = (): fc.Arbitrary<Mutation> => fc.oneof(
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.oneof(rawField(), fc.uint8Array({ minLength: 1, maxLength: 8 })) }),
   fc.record({ op: fc.constant('dupSlice' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 64 }) }),
   fc.record({ op: fc.constant('repeat' as const), times: fc.integer({ min: 2, max: 4 }) }),
-  fc.record({ op: fc.constant('drop' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 16 }) })
+  fc.record({ op: fc.constant('drop' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 16 }) }),
+  fc.record({ op: fc.constant('widen' as const), at: fc.nat() })
 )
 
 export function applyMutation (b: Uint8Array, m: Mutation): Uint8Array {
@@ -222,6 +225,8 @@ export function applyMutation (b: Uint8Array, m: Mutation): Uint8Array {
     // a protobuf message concatenated with itself merges: every repeated field is duplicated
     case 'repeat': return concat(...Array.from({ length: m.times }, () => b))
     case 'drop': return concat(b.subarray(0, at), b.subarray(at + m.len))
+    // the same number as a longer, non-minimal varint: b → (b | 0x80), 0x00
+    case 'widen': { if (n === 0) return b; const k = at % n; return concat(b.subarray(0, k), Uint8Array.of(b[k]! | 0x80, 0), b.subarray(k + 1)) }
   }
 }
 
