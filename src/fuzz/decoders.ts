@@ -246,7 +246,9 @@ export const heartbeatTarget: FuzzTarget<{ initial: bigint, beats: Uint8Array[] 
       .map(([bs, re]) => [...bs, ...re.map((k) => bs[k % bs.length]!)])
   }),
   check: ({ initial, beats }) => {
-    const view = new MembershipView({ peerId: 'self-peer', addrs: [], zone: 0, api: 'http://127.0.0.1:1', incarnation: 1n }, { failAfterMs: 5000 }, initial)
+    let view: MembershipView
+    // the initial epoch is this node's own epoch file, not peer input: a bound there is not a finding
+    try { view = new MembershipView({ peerId: 'self-peer', addrs: [], zone: 0, api: 'http://127.0.0.1:1', incarnation: 1n }, { failAfterMs: 5000 }, initial) } catch { return }
     let now = 1000
     for (const bytes of beats) {
       let hb

@@ -407,7 +407,8 @@ export const floorFileTarget: FuzzTarget<string, FloorH> = {
     }
     const s = f.seq(SELF)
     if (s < 0n || s > U64_MAX) fail(`own folded seq ${s}`)
-    // what was loaded saves and loads back the same
+    // what was loaded saves and loads back the same (on every 8th input: file I/O dominates)
+    if (h.n++ % 8 !== 0) return
     await f.update((d) => { d.changed = true })
     const g = new Floor(path, { fsync: false })
     await g.open(SELF)
