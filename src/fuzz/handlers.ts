@@ -61,6 +61,20 @@ function deleteState (p: DeleteParts): string {
   return JSON.stringify({ log: s, applied: p.index.recordCount, vids, objects: p.store.cache.size, set, floor }, big)
 }
 
+/**
+ * The node's trust checks for deletes from peers (src/node/admission.ts), built over these
+ * parts the way BellwetherNode.start() builds them, when this tree has them (they land with
+ * issue 11 parts 2-3); undefined before. Loaded by a computed path so this file compiles
+ * with or without them.
+ */
+async function admissionFor (p: { log: DeleteLog, floor: Floor, index: TombstoneIndex, store: ObjectStore }): Promise<any> {
+  const load = async (m: string): Promise<any> => await import(m).catch(() => undefined)
+  const adm = await load(['..', 'node', 'admission.js'].join('/'))
+  const st = await load(['..', 'node', 'admissionState.js'].join('/'))
+  if (adm?.RecordAdmission == null || st?.nodeAdmissionState == null) return undefined
+  return new adm.RecordAdmission(st.nodeAdmissionState({ self: SELF, members: () => PEERS, connected: () => false, ...p }))
+}
+
 async function seedObjects (store: ObjectStore): Promise<void> {
   for (let vid = 1; vid <= 4; vid++) {
     for (let i = 0; i < 3; i++) await store.put(vidToDataOid(vid, i), new Uint8Array([vid, i]), { generation: 1, version: 1000n + BigInt(i) })
@@ -99,9 +113,12 @@ async function makeGossip (dir: string): Promise<GossipH> {
   await seedObjects(store)
   const index = new TombstoneIndex()
   const metrics = new NodeMetrics()
+  const floor = new Floor(join(dir, 'floor.json'), { fsync: false })
+  await floor.open(SELF)
   const pipeline = new DeletePipeline(dlog, index, store, metrics, log)
   const ps = new FuzzPubsub()
-  const dg = new DeleteGossip(fuzzHost(ps), pipeline, metrics, log)
+  const admission = await admissionFor({ log: dlog, floor, index, store })
+  const dg = new (DeleteGossip as unknown as new (...a: unknown[]) => DeleteGossip)(fuzzHost(ps), pipeline, metrics, log, admission)
   dg.topic.start()
   const watch = new RejectionWatch()
   watch.install()
@@ -219,9 +236,14 @@ async function makeAe (dir: string): Promise<AeH> {
   })
   pipeline.filter = (recs) => gc.filter(recs)
   // the same wiring as BellwetherNode.start() (src/node/node.ts)
+  const admission = await admissionFor({ log: dlog, floor, index, store })
   const svc = new AntiEntropyService(fuzzHost(new FuzzPubsub()), {
     set,
-    ingest: async (recs) => { await pipeline.ingest(recs, 'ae') },
+    ingest: async (recs) => {
+      if (admission == null) { await pipeline.ingest(recs, 'ae'); return }
+      const { accepted } = await admission.checkRelayed(recs)
+      if (accepted.length > 0) await pipeline.ingest(accepted, 'ae')
+    },
     decorate: (frame: AeFrame) => {
       frame.summary ??= create(LogSummarySchema, {})
       frame.summary.now = clock.now()
@@ -231,7 +253,11 @@ async function makeAe (dir: string): Promise<AeH> {
     },
     inspect: async (frame, peer) => {
       if (frame.summary != null) gc.noteAck(peer, frame.summary.ack)
-      if (frame.floor.length > 0) await gc.applyFloor(frame.floor, frame.reset)
+      if (frame.floor.length === 0) return
+      if (admission == null) { await gc.applyFloor(frame.floor, frame.reset); return }
+      const f = await admission.checkFloor(frame.floor)
+      if (f.malformed !== undefined) throw new Error(`floor refused: ${f.malformed.reason}`)
+      await gc.applyFloor(f.accepted, frame.reset)
     }
   }, log, 60_000)
   const watch = new RejectionWatch()
