@@ -20,6 +20,7 @@ import { parseEpoch } from '../node/epochFile.js'
 import { MAX_FRAME_BYTES } from '../net/constants.js'
 import { HttpError, readJson } from '../api/http.js'
 import { MAX_VID } from '../oid.js'
+import { VdiError, decodeInode, type Inode } from '../vdi/inode.js'
 import { FuzzViolation, expectThrownKind, type FuzzTarget } from './target.js'
 import {
   EDGE_U32, U64_MAX, aeFrameMsg, applyMutation, deleteRecordMsg, encodeAeFrame, encodeHeartbeat, encodeRecordMsg,
@@ -375,7 +376,37 @@ export const adminJsonTarget: FuzzTarget<{ body: Uint8Array, type?: string, decl
   }
 }
 
+// ---- VDI inode objects: stored content a peer can write (src/vdi/inode.ts) ----
+
+const inodeJsonText = (): fc.Arbitrary<string> => fc.record({
+  name: fc.oneof(fc.constantFrom('disk', 'a/b', '', 'x'.repeat(300)), str(20), fc.integer(), fc.constant(null)),
+  vid: fc.oneof(fc.integer({ min: 0, max: MAX_VID + 1 }), fc.constantFrom(-1, 1.5, '5', null)),
+  size: fc.oneof(fc.constantFrom(1, 4096, 2 ** 53, 2 ** 53 + 2, -1, 0, 1e300, '5'), fc.nat()),
+  copies: fc.oneof(fc.integer({ min: -1, max: 20 }), fc.constantFrom(1.5, null)),
+  objectSize: fc.constantFrom(1024, 4096, 4 * 1024 * 1024, 1000, 0, 2 ** 40),
+  generation: fc.oneof(fc.nat(), fc.constantFrom(0, -1, 2 ** 32, 2 ** 53, 1.5, null)),
+  created: fc.oneof(u64().map((v) => v.toString(16)), fc.constantFrom('zz', '', '-1', '0x10', 'f'.repeat(40), '1e3', ' 1'), fc.integer(), fc.constant(null), fc.constant({}))
+}).map((j) => JSON.stringify(j))
+
+export const inodeTarget: FuzzTarget<Uint8Array> = {
+  name: 'inode',
+  kind: 'decoder',
+  covers: 'src/vdi/inode.ts: decodeInode (inode objects are replicated content a peer can PUT)',
+  arbitrary: () => fc.oneof(
+    { weight: 6, arbitrary: inodeJsonText().map((t) => new TextEncoder().encode(t)) },
+    { weight: 2, arbitrary: fc.tuple(inodeJsonText(), fc.array(fc.record({ at: fc.nat(), byte: fc.nat({ max: 255 }) }), { maxLength: 2 })).map(([t, ms]) => { const b = new TextEncoder().encode(t); for (const m of ms) if (b.length > 0) b[m.at % b.length] = m.byte; return b }) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }) }
+  ),
+  check: (bytes) => {
+    let ino: Inode
+    try { ino = decodeInode(bytes, 4 * 1024 * 1024) } catch (e) { expectThrownKind(e, [VdiError], 'decodeInode'); return }
+    if (ino.vid < 1 || ino.vid > MAX_VID) fail(`vid ${ino.vid}`)
+    if (typeof ino.created !== 'bigint' || ino.created < 0n || ino.created > U64_MAX) fail(`created ${String(ino.created)} is not a uint64`)
+    if (!Number.isInteger(ino.generation) || ino.generation < 1 || ino.generation > 0xffffffff) fail(`generation ${ino.generation} is not a uint32 ≥ 1`)
+  }
+}
+
 export const decoderTargets: Array<FuzzTarget<any, any>> = [
   deltaVarintTarget, deleteRecordTarget, deleteBatchTarget, logFramesTarget, aeDecodeTarget, aeFrameTarget,
-  heartbeatTarget, objResponseTarget, lengthPrefixTarget, epochFileTarget, adminJsonTarget
+  heartbeatTarget, objResponseTarget, lengthPrefixTarget, epochFileTarget, adminJsonTarget, inodeTarget
 ]
