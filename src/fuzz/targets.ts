@@ -5,6 +5,7 @@
 import type { FuzzTarget } from './target.js'
 import { decoderTargets } from './decoders.js'
 import { floorFileTarget, handlerTargets } from './handlers.js'
+import { adminApiTarget } from './adminApi.js'
 
 const PENDING: Record<string, string> = {
   heartbeat: 'a heartbeat with epoch 2^64-1 makes MembershipView.bump return epoch 2^64 (src/membership/view.ts bump); fix on wt-i (saturating bump, epoch bound)',
@@ -12,5 +13,5 @@ const PENDING: Record<string, string> = {
   'ae-session': "a session's first frame has its floor entries applied by inspect() (src/net/aeService.ts run → src/node/node.ts inspect → gc.applyFloor) before the session validates the frame, so a frame the session then rejects has raised the floor and purged; fix expected on wt-h"
 }
 
-export const allTargets: Array<FuzzTarget<any, any>> = [...decoderTargets, floorFileTarget, ...handlerTargets]
+export const allTargets: Array<FuzzTarget<any, any>> = [...decoderTargets, floorFileTarget, ...handlerTargets, adminApiTarget]
   .map((t) => PENDING[t.name] === undefined ? t : { ...t, pending: PENDING[t.name] })
