@@ -24,7 +24,7 @@ import { NodeObjectHandler } from '../node/objectHandler.js'
 import { ObjectService } from '../net/objectService.js'
 import { AntiEntropyService } from '../net/aeService.js'
 import { MembershipView } from '../membership/view.js'
-import { HybridClock } from '../hlc.js'
+import { DEFAULT_MAX_DRIFT_MS, HybridClock, makeHlc } from '../hlc.js'
 import { ReconSet } from '../antientropy/reconSet.js'
 import { TOPIC_DELETES, TOPIC_MEMBERS } from '../net/constants.js'
 import { AeFrameSchema, DeleteBatchSchema, DeleteRecordSchema, FloorEntrySchema, HeartbeatSchema, LogSummarySchema, ObjResponseSchema, Status, type AeFrame } from '../wire/bellwether_pb.js'
@@ -410,6 +410,29 @@ async function objectInput (reqs: Uint8Array[], h: ObjH): Promise<void> {
   }
 }
 
+/**
+ * The object store never takes a version more than the maximum clock drift ahead of this
+ * node's clock (issue 11 part 3: "a version more than the maximum clock skew ahead of the
+ * receiver's clock is refused"): a PUT with version 2^64-1 would otherwise be served and
+ * block every later real write of that object.
+ */
+export const objectVersionTarget: FuzzTarget<Uint8Array[], Root> = {
+  ...objectRequestTarget,
+  name: 'object-version',
+  covers: 'src/node/objectHandler.ts put: stored versions stay within the max clock drift of the receiver',
+  check: async (reqs, r) => {
+    const h = await makeObjects(join(r.root, String(r.n++)))
+    try {
+      await objectInput(reqs, h)
+      const limit = makeHlc(Date.now() + DEFAULT_MAX_DRIFT_MS + 60_000, 0xffff)
+      for (const o of h.store.cache.toBigUint64Array()) {
+        const m = await h.store.stat(o)
+        if (m != null && m.version > limit) fail(`store took ${o.toString(16)} at version ${m.version} (0x${m.version.toString(16)}), past the drift bound 0x${limit.toString(16)}`)
+      }
+    } finally { h.watch.uninstall(); await h.store.close(); await rm(h.dir, { recursive: true, force: true }) }
+  }
+}
+
 // ---- floor.json at start (src/tombstones/floor.ts) ----
 
 interface FloorH { dir: string, n: number }
@@ -462,4 +485,4 @@ export const floorFileTarget: FuzzTarget<string, FloorH> = {
   }
 }
 
-export const handlerTargets: Array<FuzzTarget<any, any>> = [gossipDeletesTarget, aeSessionTarget, aeSessionNoFloorTarget, heartbeatIngestTarget, objectRequestTarget]
+export const handlerTargets: Array<FuzzTarget<any, any>> = [gossipDeletesTarget, aeSessionTarget, aeSessionNoFloorTarget, heartbeatIngestTarget, objectRequestTarget, objectVersionTarget]
