@@ -10,6 +10,7 @@ import type { BellwetherNode } from '../node/node.js'
 import { isLoopbackHost, splitHostPort } from '../net/hostPort.js'
 import { CODE_STATUS, HttpError, intParam, readBody, readJson, sendError, sendJson } from './http.js'
 import { localCheck } from './localCheck.js'
+import { gatherStatusPage, renderStatusPage } from './statusPage.js'
 import { bearerMatches } from './token.js'
 
 const VERSION = '0.1.0'
@@ -61,6 +62,11 @@ export class AdminApi {
         throw new HttpError(400, `VDI name '${p[0]}' in the path is not valid percent-encoding`, 'BAD_REQUEST')
       }
     }
+    this.route('GET', /^\/$/, async (_req, res) => {
+      const html = renderStatusPage(gatherStatusPage(n))
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(html) })
+      res.end(html)
+    })
     this.route('GET', /^\/status$/, async (_req, res) => { sendJson(res, 200, this.status()) })
     this.route('GET', /^\/members$/, async (_req, res) => {
       const now = Date.now()

@@ -34,6 +34,8 @@ export interface AeHandler {
   completed?: (report: SessionReport, peerSummary: LogSummary | undefined) => void
   /** the peer's first frame (GC: floor, reset) before the session handles it */
   inspect?: (frame: AeFrame, peer: string) => Promise<void>
+  /** every session, clean or failed, once it is over (metrics) */
+  ended?: (report: SessionReport) => void
 }
 
 export interface SessionReport {
@@ -162,5 +164,6 @@ export class AntiEntropyService {
     this.totals.recordsSent += r.sent
     this.recent.push(r)
     if (this.recent.length > RECENT) this.recent.shift()
+    try { this.handler.ended?.(r) } catch (err) { this.log.warn({ err: String(err) }, 'anti-entropy session accounting failed') }
   }
 }

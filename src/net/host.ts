@@ -89,3 +89,27 @@ export function asGossipSub (host: Host): GossipSub | undefined {
   const ps = host.services.pubsub as unknown as { getMeshPeers?: unknown }
   return typeof ps.getMeshPeers === 'function' ? ps as unknown as GossipSub : undefined
 }
+
+/** what the libp2p host looks like at scrape time, for /metrics */
+export interface HostState {
+  /** gossipsub mesh peers per topic */
+  mesh: Array<{ topic: string, peers: number }>
+  connections: number
+  /** open streams by protocol id */
+  streams: Map<string, number>
+}
+
+/** mesh peers per topic, connections and open streams by protocol */
+export function hostState (host: Host): HostState {
+  const gs = asGossipSub(host)
+  const mesh = gs == null ? [] : gs.getTopics().map((topic) => ({ topic, peers: gs.getMeshPeers(topic).length }))
+  const conns = host.getConnections()
+  const streams = new Map<string, number>()
+  for (const c of conns) {
+    for (const st of c.streams) {
+      const p = st.protocol ?? 'negotiating'
+      streams.set(p, (streams.get(p) ?? 0) + 1)
+    }
+  }
+  return { mesh, connections: conns.length, streams }
+}

@@ -10,6 +10,7 @@ import { describeRecord, recordCovers, type DeleteRec } from '../tombstones/reco
 import type { ObjectStore } from '../store/objectStore.js'
 import { vidToDataOid } from '../oid.js'
 import { hex } from '../log.js'
+import { hlcPhysical } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
 
 /** `late`: refused while the delete log could not be written, durable since its retry succeeded */
@@ -30,14 +31,17 @@ export class DeletePipeline {
     private readonly index: TombstoneIndex,
     private readonly store: ObjectStore,
     private readonly metrics: NodeMetrics,
-    private readonly logger: Logger
+    private readonly logger: Logger,
+    /** this node's clock (ms), for the age of arriving records */
+    private readonly now: () => number = Date.now
   ) {}
 
   /** Persist, apply and purge; returns the records that were new to this node. */
   async ingest (recs: DeleteRec[], source: RecordSource): Promise<DeleteRec[]> {
+    const arrived = performance.now()
     if (this.filter != null) recs = this.filter(recs)
     if (recs.length === 0) return []
-    return await this.applyFresh(await this.log.append(recs), source)
+    return await this.applyFresh(await this.log.append(recs), source, arrived)
   }
 
   /**
@@ -46,7 +50,7 @@ export class DeletePipeline {
    */
   applyLate (recs: DeleteRec[]): void {
     this.catchingUp++
-    this.applyFresh(recs, 'late')
+    this.applyFresh(recs, 'late', performance.now())
       .catch((err) => { this.logger.error({ err: String(err), records: recs.length }, 'purging for late delete records failed') })
       .finally(() => {
         this.catchingUp--
@@ -56,15 +60,20 @@ export class DeletePipeline {
   }
 
   /** apply (synchronously, before the first await) → purge; `fresh` are durable and new here */
-  private async applyFresh (fresh: DeleteRec[], source: RecordSource): Promise<DeleteRec[]> {
+  private async applyFresh (fresh: DeleteRec[], source: RecordSource, arrived: number): Promise<DeleteRec[]> {
     for (const rec of fresh) this.index.apply(rec)
     if (fresh.length === 0) return fresh
     this.onFresh?.(fresh)
     this.metrics.recordsApplied.inc({ source }, fresh.length)
     this.metrics.deleteLogRecords.set(this.log.size)
+    const now = this.now()
+    // a record from a clock running ahead of ours has no meaningful age: counted as 0
+    for (const rec of fresh) this.metrics.recordAge.observe({ source }, Math.max(0, now - hlcPhysical(rec.hlc)) / 1000)
     await this.store.settle()
     let purged = 0
     for (const rec of fresh) purged += await this.purge(rec)
+    const took = (performance.now() - arrived) / 1000
+    for (let i = 0; i < fresh.length; i++) this.metrics.purgeSeconds.observe({ source }, took)
     this.logger.info({ source, records: fresh.length, purged, first: describeRecord(fresh[0]), hlc: hex(fresh[0].hlc) }, 'delete records applied')
     return fresh
   }

@@ -1,9 +1,28 @@
 // The node's Prometheus metrics (served on the admin API's /metrics). One registry per node
-// so several in-process nodes (tests, benchmarks) do not collide.
-import { Counter, Gauge, Registry } from 'prom-client'
+// so several in-process nodes (tests, benchmarks) do not collide. Every metric is listed in
+// docs/API.md; soak runs scrape them into metrics.jsonl and plot them.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { HostState } from '../net/host.js'
+
+
+// record age spans a fresh local delete (ms) to a node back from a day away
+const AGE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400]
+// a purge is a few unlinks per record, or a whole VDI's files
+const PURGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const SESSION_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60]
+const SESSION_BYTES_BUCKETS = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
+const SESSION_ROUNDS_BUCKETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64]
 
 export class NodeMetrics {
   readonly registry = new Registry()
+
+  /**
+   * `processMetrics`: prom-client's process and runtime defaults (heap, RSS, event-loop lag, GC).
+   * Nodes sharing one process (in-process test clusters) would each report the same process.
+   */
+  constructor (opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 })
+  }
   readonly recordsApplied = this.counter('bw_delete_records_applied_total', 'delete records newly persisted and applied', ['source'])
   readonly oidsPurged = this.counter('bw_oids_purged_total', 'objects removed from disk and cache because a tombstone covers them')
   readonly writesRefused = this.counter('bw_writes_refused_total', 'object writes refused because a tombstone covers them', ['path'])
@@ -57,6 +76,91 @@ export class NodeMetrics {
     this.repairObjects.set({ result: 'pushed' }, r.totals.pushed)
     this.repairObjects.set({ result: 'dropped' }, r.totals.dropped)
     this.repairObjects.set({ result: 'overflow' }, r.totals.overflows)
+  }
+
+  readonly recordAge = new Histogram({
+    name: 'bw_record_age_seconds',
+    help: 'age of a delete record (its HLC against this node\'s clock) when it was persisted and applied here, by how it arrived',
+    labelNames: ['source'],
+    buckets: AGE_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly purgeSeconds = new Histogram({
+    name: 'bw_purge_seconds',
+    help: 'from a delete record (or floor entries) arriving here to its objects gone from cache and disk, by how it arrived',
+    labelNames: ['source'],
+    buckets: PURGE_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly aeSessionSeconds = this.histogram('bw_ae_session_seconds', 'anti-entropy session duration (failed ones included), by role', SESSION_SECONDS_BUCKETS)
+  readonly aeSessionBytes = this.histogram('bw_ae_session_bytes', 'anti-entropy session bytes, both directions, by role', SESSION_BYTES_BUCKETS)
+  readonly aeSessionRounds = this.histogram('bw_ae_session_rounds', 'anti-entropy session rounds (frames this side received), by role', SESSION_ROUNDS_BUCKETS)
+
+  /** one anti-entropy session ended (cleanly or not) */
+  aeSession (r: { role: string, ms: number, bytesIn: number, bytesOut: number, rounds: number }): void {
+    this.aeSessionSeconds.observe({ role: r.role }, r.ms / 1000)
+    this.aeSessionBytes.observe({ role: r.role }, r.bytesIn + r.bytesOut)
+    this.aeSessionRounds.observe({ role: r.role }, r.rounds)
+  }
+
+  /** records folded since start, read at scrape time (the node sets it) */
+  foldedRecords: () => number = () => 0
+  private foldedSeen = 0
+  readonly recordsFolded: Counter = new Counter({
+    name: 'bw_tombstone_records_folded_total',
+    help: 'delete records folded into the floor and dropped from the log since start (bw_delete_log_records counts the live ones)',
+    registers: [this.registry],
+    collect: () => {
+      const n = this.foldedRecords()
+      if (n > this.foldedSeen) this.recordsFolded.inc(n - this.foldedSeen)
+      this.foldedSeen = n
+    }
+  })
+
+  /** floor size at scrape time (the node sets it) */
+  floorSize: () => number = () => 0
+  readonly floorEntries: Gauge = new Gauge({
+    name: 'bw_floor_entries',
+    help: 'entries in the floor (one per vid whose whole-VDI deletes folded; kept forever)',
+    registers: [this.registry],
+    collect: () => { this.floorEntries.set(this.floorSize()) }
+  })
+
+  /** the libp2p host at scrape time (the node sets it) */
+  hostState: () => HostState = () => ({ mesh: [], connections: 0, streams: new Map() })
+  readonly meshPeers: Gauge = new Gauge({
+    name: 'bw_gossip_mesh_peers',
+    help: 'gossipsub mesh peers, by topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+    collect: () => {
+      this.meshPeers.reset()
+      for (const m of this.hostState().mesh) this.meshPeers.set({ topic: m.topic }, m.peers)
+    }
+  })
+
+  readonly connections: Gauge = new Gauge({
+    name: 'bw_connections',
+    help: 'open libp2p connections',
+    registers: [this.registry],
+    collect: () => { this.connections.set(this.hostState().connections) }
+  })
+
+  readonly streams: Gauge = new Gauge({
+    name: 'bw_streams',
+    help: 'open libp2p streams, by protocol',
+    labelNames: ['protocol'],
+    registers: [this.registry],
+    collect: () => {
+      this.streams.reset()
+      for (const [protocol, n] of this.hostState().streams) this.streams.set({ protocol }, n)
+    }
+  })
+
+  private histogram (name: string, help: string, buckets: number[]): Histogram {
+    return new Histogram({ name, help, labelNames: ['role'], buckets, registers: [this.registry] })
   }
 
   private counter (name: string, help: string, labelNames: string[] = []): Counter {

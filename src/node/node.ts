@@ -15,7 +15,7 @@ import type { DeleteRec } from '../tombstones/record.js'
 import { HybridClock } from '../hlc.js'
 import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
-import { asGossipSub, createHost, splitHostPort, type Host } from '../net/host.js'
+import { asGossipSub, createHost, hostState, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
 import { FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
@@ -102,7 +102,7 @@ export class BellwetherNode implements ClusterIO {
     this.clock = new HybridClock(() => Date.now() + this.clockOffsetMs)
     this.store = new ObjectStore(join(opts.dataDir, 'obj'))
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
-    this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log)
+    this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log, () => Date.now() + this.clockOffsetMs)
     this.pipeline.onFresh = (recs) => { for (const r of recs) this.reconSet.add(r) }
     // a disk that refuses the delete log: refuse object I/O (unavailable()) until a retry succeeds
     this.deleteLog.hooks = {
@@ -170,6 +170,7 @@ export class BellwetherNode implements ClusterIO {
     this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, swarmKey: this.opts.swarmKey, connectionGater: this.partition.gater() })
     // counted so tests (and operators) can tell when a missed gossip message is out of every cache
     asGossipSub(this.host)?.addEventListener('gossipsub:heartbeat', () => { this.metrics.gossipHeartbeats.inc() })
+    this.metrics.hostState = () => hostState(this.host)
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
@@ -193,6 +194,8 @@ export class BellwetherNode implements ClusterIO {
       logger: this.log
     })
     this.pipeline.filter = (recs) => this.gc.filter(recs)
+    this.metrics.floorSize = () => this.floor.size
+    this.metrics.foldedRecords = () => this.gc.folded
     this.ae = new AntiEntropyService(this.host, {
       set: this.reconSet,
       ingest: async (recs) => { await this.pipeline.ingest(recs, 'ae') },
@@ -212,8 +215,12 @@ export class BellwetherNode implements ClusterIO {
       inspect: async (frame, peer) => {
         this.peerFloorHash.set(peer, frame.floorHash)
         if (frame.summary != null) this.gc.noteAck(peer, frame.summary.ack)
-        if (frame.floor.length > 0) await this.gc.applyFloor(frame.floor, frame.reset)
+        if (frame.floor.length > 0) {
+          const arrived = performance.now()
+          if (await this.gc.applyFloor(frame.floor, frame.reset) > 0) this.metrics.purgeSeconds.observe({ source: frame.reset ? 'reset' : 'floor' }, (performance.now() - arrived) / 1000)
+        }
       },
+      ended: (report) => { this.metrics.aeSession(report) },
       completed: (report, peerSummary) => {
         const prev = this.syncedAt.get(report.peer) ?? 0
         if (report.startedAt > prev) this.syncedAt.set(report.peer, report.startedAt)
