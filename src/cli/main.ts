@@ -12,19 +12,29 @@ import { SizeError } from './units.js'
 import { ClusterFileError } from '../cluster/clusterFile.js'
 import { packageRoot } from '../cluster/launcher.js'
 import { OidError } from '../oid.js'
-import { chaosCommand } from './commands/chaos.js'
-import { checkCommand } from './commands/check.js'
-import { clusterCommand } from './commands/cluster.js'
-import { nodeCommand } from './commands/node.js'
-import { objlistCommand } from './commands/objlist.js'
 import type { Ctx } from './commands/shared.js'
-import { vdiCommand } from './commands/vdi.js'
+
+type CommandModule = (ctx: Ctx) => Command
+
+/**
+ * Each top-level command's module, loaded only when that command runs: a command that only
+ * talks to a node's API must not pay for loading libp2p (`node start`) or the chaos machinery.
+ * In the order `--help` lists them.
+ */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  node: async () => (await import('./commands/node.js')).nodeCommand,
+  cluster: async () => (await import('./commands/cluster.js')).clusterCommand,
+  vdi: async () => (await import('./commands/vdi.js')).vdiCommand,
+  objlist: async () => (await import('./commands/objlist.js')).objlistCommand,
+  check: async () => (await import('./commands/check.js')).checkCommand,
+  chaos: async () => (await import('./commands/chaos.js')).chaosCommand
+}
 
 /** argv as in process.argv: [node, script, ...args]. Resolves to the exit code. */
 export async function main (argv: string[], io: CliIo = processIo()): Promise<number> {
   const ctx: Ctx = { io, code: EXIT.OK }
-  const program = buildProgram(ctx)
   try {
+    const program = await buildProgram(ctx, argv[2])
     await program.parseAsync(argv, { from: 'node' })
     return ctx.code
   } catch (err) {
@@ -32,16 +42,14 @@ export async function main (argv: string[], io: CliIo = processIo()): Promise<nu
   }
 }
 
-export function buildProgram (ctx: Ctx): Command {
+/** the command tree; with `only` naming a command, that command alone (help and typos get all) */
+export async function buildProgram (ctx: Ctx, only?: string): Promise<Command> {
   const program = new Command('bellwether')
     .description('peer-to-peer storage for Sheepdog-style objects')
     .version(version(), '-V, --version')
-  program.addCommand(nodeCommand(ctx))
-  program.addCommand(clusterCommand(ctx))
-  program.addCommand(vdiCommand(ctx))
-  program.addCommand(objlistCommand(ctx))
-  program.addCommand(checkCommand(ctx))
-  program.addCommand(chaosCommand(ctx))
+  const names = only !== undefined && Object.hasOwn(COMMANDS, only) ? [only] : Object.keys(COMMANDS)
+  const modules = await Promise.all(names.map(async (n) => await COMMANDS[n]()))
+  for (const make of modules) program.addCommand(make(ctx))
   applyEverywhere(program, ctx)
   return program
 }

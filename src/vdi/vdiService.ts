@@ -21,13 +21,32 @@ const WRITE_RETRIES = 3
 
 export interface CreateRequest { name: string, size: number, copies?: number, objectSize?: number, prealloc?: boolean }
 
+/**
+ * Inodes cached by name, at most. A VDI deleted through another node stays cached here until
+ * its name is looked up again, so without a bound a soak that makes and deletes VDIs by the
+ * thousand would grow this forever; a miss only costs a probe walk.
+ */
+export const INODE_CACHE_MAX = 4096
+
 export class VdiService {
-  /** inodes are immutable while their VDI lives; an entry is dropped once a tombstone covers it */
+  /** inodes are immutable while their VDI lives; an entry is dropped once a tombstone covers it. Oldest first */
   private readonly inodes = new Map<string, Inode>()
   /** told of every oid a write reached only some replicas of (the node queues a replica repair) */
   onPartialWrite?: (oid: bigint) => void
 
-  constructor (private readonly io: ClusterIO, private readonly defaultCopies = DEFAULT_COPIES) {}
+  constructor (private readonly io: ClusterIO, private readonly defaultCopies = DEFAULT_COPIES, private readonly inodeCacheMax = INODE_CACHE_MAX) {}
+
+  /** inodes cached now (bounded by inodeCacheMax) */
+  get cachedInodes (): number { return this.inodes.size }
+
+  private remember (name: string, inode: Inode): void {
+    this.inodes.delete(name)
+    this.inodes.set(name, inode)
+    for (const oldest of this.inodes.keys()) {
+      if (this.inodes.size <= this.inodeCacheMax) break
+      this.inodes.delete(oldest)
+    }
+  }
 
   async create (req: CreateRequest): Promise<Inode> {
     const name = validateName(req.name)
@@ -50,7 +69,7 @@ export class VdiService {
       else if (attempt >= CREATE_ATTEMPTS) throw new VdiError(`VDI '${name}': every vid it probed was taken by a concurrent create; try again`, 'UNAVAILABLE')
       else refused = free
     }
-    this.inodes.set(name, inode)
+    this.remember(name, inode)
     if (req.prealloc === true) {
       const zero = new Uint8Array(objectSize)
       await this.forEachObject(inode.objectSize * inode.copies, 0, objectCount(inode), async (idx) => { await this.writeReplicas(inode, vidToDataOid(inode.vid, idx), zero) })
@@ -65,7 +84,7 @@ export class VdiService {
     this.inodes.delete(name)
     const { found } = await this.probe(name)
     if (found == null) throw new VdiError(`VDI '${name}' not found`, 'NOT_FOUND')
-    this.inodes.set(name, found.inode)
+    this.remember(name, found.inode)
     return found.inode
   }
 

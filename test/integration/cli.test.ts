@@ -173,7 +173,7 @@ describe('bellwether CLI against a 5-node process cluster', { timeout: 420_000 }
       expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
     }
     const r = await bw(['objlist', '--node', '99'])
-    expect(r.code, show(['objlist', '--node', '99'], r)).not.toBe(0)
+    expect(r.code, show(['objlist', '--node', '99'], r)).toBe(5) // EXIT.NOT_FOUND, as dog answers an unknown node
     expect(r.stderr).toMatch(/no node 99 in the cluster \(nodes: 0, 1, 2, 3, 4\)/)
 
     // refused commands changed nothing

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bw, json, ok, waitFor } from '../helpers/cli.js'
 import { generateSwarmKey } from '../../src/net/swarmKey.js'
+import { readClusterFile } from '../../src/cluster/clusterFile.js'
 
 const BIN = resolve('bin/bellwether.js')
 
@@ -48,7 +49,14 @@ describe('a private cluster', () => {
     return ((await (await fetch(`${url}/status`)).json()) as any).members
   }
 
+  /** the API of every node the cluster file lists now (`cluster add` appends to it) */
+  async function clusterApis (): Promise<string[]> {
+    return (await readClusterFile(dir))!.nodes.map((n) => n.apiUrl)
+  }
+
   it('a node without the key, or with a wrong one, never becomes a member and cannot delete', async () => {
+    // the cluster's own nodes (3, or 4 once a case added one): the strangers must not change what they see
+    const apis = await clusterApis()
     const wrongKey = join(dir, 'wrong.key')
     await writeFile(wrongKey, generateSwarmKey(), { mode: 0o600 })
     const open = await stranger('127.0.3.20', ['--open-network'])
@@ -62,16 +70,19 @@ describe('a private cluster', () => {
       const del = await fetch(`${url}/vdi/keep`, { method: 'DELETE' })
       expect(del.status).toBe(401)
     }
-    for (const n of file.nodes) expect(await members(n.apiUrl)).toHaveLength(3)
+    for (const url of apis) expect(await members(url), `members seen by ${url}`).toHaveLength(apis.length)
     const back = await bw(dir, ['vdi', 'read', 'keep', '0', '8'])
     expect(back.stdout).toBe('precious')
   }, 150_000)
 
   it('a node with the key joins', async () => {
+    const before = await clusterApis()
     const r = await json(dir, ['cluster', 'add', '--timeout', '90'])
-    expect(r.index).toBe(3)
-    await waitFor('every node to see 4 members', 90_000, async () =>
-      (await Promise.all(file.nodes.map(async (n: any) => (await members(n.apiUrl)).length))).every((l) => l === 4))
+    expect(r.index).toBe(before.length)
+    const apis = await clusterApis()
+    expect(apis).toHaveLength(before.length + 1)
+    await waitFor(`every node to see ${apis.length} members`, 90_000, async () =>
+      (await Promise.all(apis.map(async (url) => (await members(url)).length))).every((l) => l === apis.length))
   }, 120_000)
 
   it('the admin API: token, content type, Host, percent-encoding, chaos off', async () => {
@@ -104,12 +115,14 @@ describe('a private cluster', () => {
   }, 60_000)
 
   it('rotate-key moves the running cluster onto a new key', async () => {
+    // every node of the cluster as it is now (3, or 4 if the join case ran) moves, none is left behind
+    const apis = await clusterApis()
     const before = await readFile(join(dir, 'swarm.key'))
     await ok(dir, ['cluster', 'rotate-key', '--timeout', '120'])
     const after = await readFile(join(dir, 'swarm.key'))
     expect(after.equals(before)).toBe(false)
-    await waitFor('every node to see 4 members on the new key', 120_000, async () =>
-      (await Promise.all(file.nodes.map(async (n: any) => (await members(n.apiUrl)).length))).every((l) => l === 4))
+    await waitFor(`every node to see ${apis.length} members on the new key`, 120_000, async () =>
+      (await Promise.all(apis.map(async (url) => (await members(url)).length))).every((l) => l === apis.length))
     const back = await bw(dir, ['vdi', 'read', 'keep', '0', '8'])
     expect(back.stdout).toBe('precious')
   }, 300_000)

@@ -1,7 +1,7 @@
 // Recovery (issue 4) with real in-process nodes over TCP and real files: objects whose only
 // copy sat on a returning node come back, a deleted VDI never does, a joining node gets its
 // share and the old copies go only once it has them, and stale copies never win.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { InprocCluster, checkCluster, waitFor } from '../helpers/inproc.js'
 import { oidToVid, parseVid, vidToDataOid, vidToVdiOid } from '../../src/oid.js'
 import type { RecoveryProgress } from '../../src/recovery/recovery.js'
@@ -12,6 +12,12 @@ describe('recovery after membership changes', { timeout: 240_000 }, () => {
   let c: InprocCluster
   beforeAll(async () => { c = await InprocCluster.start(4, { copies: 2, ipBase: 130 }) }, 120_000)
   afterAll(async () => { await c?.stop() })
+  // the cases share the cluster: one that failed with a node stopped must not hand the next a
+  // smaller one (each case starts again what it stops when it passes; this is for when it did not)
+  afterEach(async () => {
+    for (let i = 0; i < c.specs.length; i++) if (c.nodes[i] == null) await c.startNode(i)
+    await c.waitMembers()
+  }, 120_000)
 
   const quiet = async (): Promise<void> => {
     await c.waitMembers()

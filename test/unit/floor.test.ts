@@ -118,7 +118,7 @@ describe('GC writing the floor', () => {
     // a directory where the file goes: every save fails at its rename
     await mkdir(path)
     await writeFile(join(path, 'x'), '')
-    await expect(gc.applyFloor([{ vid: 3, generation: 1 }])).rejects.toThrow()
+    await expect(gc.applyFloor([{ vid: 3, generation: 1 }])).rejects.toMatchObject({ code: 'EISDIR', syscall: 'rename' })
     expect(floor.get(3)).toBeUndefined()
     expect(index.isVdiDeleted(3, 1)).toBe(false)
     expect(purged).toEqual([])

@@ -212,7 +212,8 @@ describe('ObjectStore', () => {
     // A non-empty directory in the object's place makes the rename fail after the
     // temp file is written, as a full disk or I/O error would.
     await mkdir(join(store.dir, formatOid(oid), 'x'), { recursive: true })
-    await expect(store.put(oid, bytes(10), { generation: 1, version: 1n })).rejects.toThrow()
+    // refused at the rename, after the temp file was written
+    await expect(store.put(oid, bytes(10), { generation: 1, version: 1n })).rejects.toMatchObject({ code: 'EISDIR', syscall: 'rename' })
     expect(store.has(oid)).toBe(false)
     expect(await tempFiles(store.dir)).toEqual([])
     await expectConsistent(store, [])

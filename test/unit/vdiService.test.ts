@@ -362,3 +362,22 @@ describe('VdiService namespace over a fake cluster', () => {
     expect((await c.node('n4').lookup(b)).vid).toBe(ib.vid)
   })
 })
+
+describe('VdiService inode cache', () => {
+  it('holds at most its bound, dropping the oldest; a dropped name is probed again and still found', async () => {
+    const c = new FakeCluster()
+    const names = Array.from({ length: 20 }, (_, i) => `cache-${i}`)
+    for (const name of names) c.seed(firstVid(name), name)
+    const node = new VdiService(c.io('n0'), 3, 8)
+    for (const name of names) expect((await node.lookup(name)).name).toBe(name)
+    expect(node.cachedInodes).toBe(8)
+    // the newest 8 answer from the cache: no inode read at all
+    const reads = c.inodeGets.length
+    for (const name of names.slice(-8)) expect((await node.lookup(name)).vid).toBe(firstVid(name))
+    expect(c.inodeGets.length).toBe(reads)
+    // the oldest was dropped: found again by a probe walk, and it is the newest entry now
+    expect((await node.lookup(names[0])).vid).toBe(firstVid(names[0]))
+    expect(c.inodeGets.length).toBeGreaterThan(reads)
+    expect(node.cachedInodes).toBe(8)
+  })
+})
