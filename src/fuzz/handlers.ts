@@ -112,7 +112,7 @@ async function makeGossip (dir: string): Promise<GossipH> {
   await store.open()
   await seedObjects(store)
   const index = new TombstoneIndex()
-  const metrics = new NodeMetrics()
+  const metrics = new NodeMetrics({ processMetrics: false })
   const floor = new Floor(join(dir, 'floor.json'), { fsync: false })
   await floor.open(SELF)
   const pipeline = new DeletePipeline(dlog, index, store, metrics, log)
@@ -223,7 +223,7 @@ async function makeAe (dir: string): Promise<AeH> {
   await store.open()
   await seedObjects(store)
   const index = new TombstoneIndex()
-  const metrics = new NodeMetrics()
+  const metrics = new NodeMetrics({ processMetrics: false })
   const floor = new Floor(join(dir, 'floor.json'), { fsync: false })
   await floor.open(SELF)
   const set = new ReconSet()
@@ -316,7 +316,7 @@ function makeMembership (): HbH {
   const self = { peerId: PEER_IDS[2]!, addrs: [], zone: 0, api: 'http://127.0.0.1:1', incarnation: 1n }
   const view = new MembershipView(self, { failAfterMs: 5000 })
   const h = { ps, view, watch: new RejectionWatch(), changes: 0 } as HbH
-  h.svc = new MembershipService(fuzzHost(ps), self, view, new HybridClock(() => Date.now()), quietLogger(), new NodeMetrics(),
+  h.svc = new MembershipService(fuzzHost(ps), self, view, new HybridClock(() => Date.now()), quietLogger(), new NodeMetrics({ processMetrics: false }),
     { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false }, [], () => { h.changes++ })
   h.svc.topic.start()
   h.watch.install()
@@ -379,7 +379,7 @@ async function makeObjects (dir: string): Promise<ObjH> {
   index.apply({ kind: 'vdi', origin: 'node-a', seq: 1n, hlc: 10n, vid: 5, generation: 5 })
   index.apply({ kind: 'objects', origin: 'node-a', seq: 2n, hlc: 500n, vid: 2, generation: 1, indexes: Uint32Array.of(1) })
   const log = quietLogger()
-  const handler = new NodeObjectHandler(store, index, new HybridClock(() => Date.now()), new NodeMetrics(), log)
+  const handler = new NodeObjectHandler(store, index, new HybridClock(() => Date.now()), new NodeMetrics({ processMetrics: false }), log)
   const svc = new ObjectService(fuzzHost(new FuzzPubsub()), handler, log)
   const watch = new RejectionWatch()
   watch.install()
