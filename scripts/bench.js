@@ -8,6 +8,7 @@
 //   npm run bench -- --only purge,memory  some of them
 //   npm run bench -- --only recovery      one of them (recovery: ≈ 5 min; 7-10 min on busy cores)
 //   npm run bench -- --only micro         in-process figures only (no cluster; ≈ 30 s)
+//   npm run bench -- --only cli           CLI start-up against a bare node (≈ 15 s)
 //   npm run bench -- --seed 42 --deletes 100 --markdown
 //
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().
@@ -26,9 +27,10 @@ import antientropy from './bench/antientropy.js'
 import recovery from './bench/recovery.js'
 import micro from './bench/micro.js'
 import workload from './bench/workload.js'
+import cli from './bench/cli.js'
 
 // new sections go at the end: a section's seed depends on its position (see main)
-const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload]
+const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload, cli]
 
 const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
   --only          run only these sections (below)

@@ -111,6 +111,19 @@ export class HybridClock {
     return this.lastValue
   }
 
+  /**
+   * Why `h` cannot have come from an honest clock, or undefined: it is more than maxDriftMs
+   * ahead of this node's wall clock (the bound observe() enforces), or not a u64. Changes
+   * nothing; for timestamps that are stored rather than merged (object versions, the HLCs a
+   * heartbeat reports).
+   */
+  implausible (h: Hlc): string | undefined {
+    if (typeof h !== 'bigint' || h < 0n || h > MAX_HLC) return `not a 64-bit HLC: ${String(h)}`
+    const ahead = hlcPhysical(h) - this.wallMs()
+    if (ahead > this.maxDriftMs) return `${ahead} ms ahead of this node's clock (at most ${this.maxDriftMs})`
+    return undefined
+  }
+
   // max(wall<<16, last+1, remote+1) is exactly the HLC update rule: a fresh wall tick resets
   // the counter, otherwise the counter of whichever of last/remote is ahead is bumped.
   private advance (remote: Hlc, wall: number): Hlc {

@@ -663,6 +663,17 @@ export class OidSet {
     return out
   }
 
+  /** one oid of the vid, preferring its inode (undefined if none is held); no allocation per oid */
+  anyOfVid (vid: number): bigint | undefined {
+    assertVid(vid)
+    for (const h of vidBuckets(vid).reverse()) {
+      const b = this.m.get(h)
+      if (b === undefined) continue
+      for (const i of b) return (BigInt(h) << 32n) | BigInt(i)
+    }
+    return undefined
+  }
+
   countVid (vid: number): number {
     assertVid(vid)
     let n = 0

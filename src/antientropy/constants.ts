@@ -50,3 +50,26 @@ export const MAX_SESSION_FRAMES = 1 << 20
 
 /** Upper bound on one encoded delete record (50 000 indexes × 5 B + origin + fixed fields). */
 export const MAX_RECORD_WIRE_BYTES = 256 * 1024
+
+/**
+ * Records one session may teach this node (accepted from the peer's frames). What a session
+ * learned is durable, so a peer with more simply needs another session; a peer that streams
+ * without end is cut off here rather than at MAX_SESSION_FRAMES × MAX_RECORDS_PER_FRAME.
+ * 2^20 records (≈ 16 MB of whole-VDI records) is a whole delete log behind in one session.
+ */
+export const MAX_RECORDS_PER_SESSION = 1 << 20
+
+/**
+ * Hashes this side has queued to ask the peer for (from its id lists). An honest peer lists
+ * at most MAX_IDS_PER_FRAME per frame and we ask MAX_WANTS_PER_FRAME per frame; 2^18 lets a
+ * big catch-up queue 16 frames of lists (2 MiB of hashes) and stops a peer from growing the
+ * queue without end by listing ids faster than we ask.
+ */
+export const MAX_PENDING_WANTS = 1 << 18
+
+/**
+ * Work queued for the peer: hashes it asked for plus the ids of its lists we must skip when
+ * pushing a range, plus one per queued range. We push MAX_RECORDS_PER_FRAME per frame; a peer
+ * asking faster than that grows the queue: 2^20 (8 MiB of hashes) is a whole session's worth.
+ */
+export const MAX_PENDING_PUSH_IDS = 1 << 20

@@ -43,7 +43,10 @@ import {
   MAX_FRAME_BYTES,
   MAX_FRAME_RANGES,
   MAX_IDS_PER_FRAME,
+  MAX_PENDING_PUSH_IDS,
+  MAX_PENDING_WANTS,
   MAX_RECORDS_PER_FRAME,
+  MAX_RECORDS_PER_SESSION,
   MAX_SESSION_FRAMES,
   MAX_WANTS_PER_FRAME,
   RANGE_BYTES_BUDGET,
@@ -58,6 +61,12 @@ export interface SessionOptions {
   maxFrameRanges?: number
   /** frames this session accepts before ending with an error (a peer that never finishes) */
   maxFrames?: number
+  /** records this session may learn before ending with an error (the rest take another session) */
+  maxRecordsPerSession?: number
+  /** hashes we may have queued to ask the peer for */
+  maxPendingWants?: number
+  /** work we may have queued for the peer: hashes it asked for, ids to skip, ranges to push */
+  maxPendingPushes?: number
 }
 
 export interface Step {
@@ -69,6 +78,8 @@ export interface Step {
   done: boolean
   /** why the session failed: the peer's frame was invalid (reply carries it) or the peer reported one */
   error?: string
+  /** set when the session failed because of the peer's input (a frame out of bounds): a rejection to count */
+  rejected?: boolean
 }
 
 export interface SessionStats {
@@ -121,8 +132,8 @@ interface OutRange {
 
 /** Records queued for the peer: explicit hashes (wants), or "my records in [from, to) except these". */
 type Push =
-  | { kind: 'ids'; ids: BigUint64Array; pos: number }
-  | { kind: 'range'; from: Key; to: Key; except: BigUint64Array }
+  | { kind: 'ids'; ids: BigUint64Array; pos: number; weight: number }
+  | { kind: 'range'; from: Key; to: Key; except: BigUint64Array; weight: number }
 
 class Violation extends Error {}
 
@@ -134,6 +145,11 @@ export class ReconSession {
   private readonly maxRecords: number
   private readonly maxRanges: number
   private readonly maxFrames: number
+  private readonly maxSessionRecords: number
+  private readonly maxWants: number
+  private readonly maxPushes: number
+  /** what the queued pushes hold (ids + one per range), counted against maxPushes */
+  private pushWeight = 0
   private state: 'idle' | 'open' | 'ended' = 'idle'
   private sentSummary = false
   private lastSentDone = false
@@ -163,6 +179,9 @@ export class ReconSession {
     this.maxRecords = opts.maxRecordsPerFrame ?? MAX_RECORDS_PER_FRAME
     this.maxRanges = opts.maxFrameRanges ?? MAX_FRAME_RANGES
     this.maxFrames = opts.maxFrames ?? MAX_SESSION_FRAMES
+    this.maxSessionRecords = opts.maxRecordsPerSession ?? MAX_RECORDS_PER_SESSION
+    this.maxWants = opts.maxPendingWants ?? MAX_PENDING_WANTS
+    this.maxPushes = opts.maxPendingPushes ?? MAX_PENDING_PUSH_IDS
     if (!Number.isInteger(this.branch) || this.branch < 2 || this.branch > 1024) {
       throw new RangeError('branch must be an integer in 2..1024')
     }
@@ -206,7 +225,7 @@ export class ReconSession {
     try {
       f = decodeFrame(bytes, MAX_FRAME_BYTES)
     } catch (e) {
-      return this.fail((e as Error).message)
+      return this.fail((e as Error).message, true)
     }
     return this.receive(f)
   }
@@ -232,7 +251,7 @@ export class ReconSession {
     try {
       f = decodeFrame(bytes, MAX_FRAME_BYTES)
     } catch (e) {
-      return this.fail((e as Error).message)
+      return this.fail((e as Error).message, true)
     }
     return this.accept(f)
   }
@@ -264,14 +283,18 @@ export class ReconSession {
         if (this.set.has(hash)) continue
         learned.push(rec)
         this.acceptedNew.push([rec, hash])
-        this.st.recordsLearned++
       }
+      if (this.st.recordsLearned + learned.length > this.maxSessionRecords) {
+        this.acceptedNew = []
+        throw new Violation(`session would learn more than ${this.maxSessionRecords} records`)
+      }
+      this.st.recordsLearned += learned.length
       this.accepted = frame
       return { learned, done: false }
     } catch (e) {
       // a Violation is the peer's fault; anything else is ours, but it must still end the
       // session rather than escape into the transport
-      return this.fail(e instanceof Violation ? e.message : `internal error: ${(e as Error).message}`)
+      return e instanceof Violation ? this.fail(e.message, true) : this.fail(`internal error: ${(e as Error).message}`)
     }
   }
 
@@ -307,7 +330,7 @@ export class ReconSession {
       this.state = 'ended'
       return { learned: [], done: true }
     }
-    if (f.want.length > 0) this.pushes.push({ kind: 'ids', ids: BigUint64Array.from(f.want), pos: 0 })
+    if (f.want.length > 0) this.queuePush({ kind: 'ids', ids: BigUint64Array.from(f.want), pos: 0, weight: f.want.length })
     const ranges = this.answerRanges(f.ranges)
     const reply = this.finish(ranges)
     const quietOut = reply.done && !reply.ranges.some((r) => r.mode !== AeMode.SKIP) && reply.want.length === 0
@@ -315,9 +338,16 @@ export class ReconSession {
     return { reply, learned: [], done: this.state === 'ended' }
   }
 
-  private fail(msg: string): Step {
+  private fail(msg: string, rejected = false): Step {
     this.state = 'ended'
-    return { reply: create(AeFrameSchema, { error: msg, done: true }), learned: [], done: true, error: msg }
+    const step: Step = { reply: create(AeFrameSchema, { error: msg, done: true }), learned: [], done: true, error: msg }
+    if (rejected) step.rejected = true
+    return step
+  }
+
+  private queuePush(p: Push): void {
+    this.pushes.push(p)
+    this.pushWeight += p.weight
   }
 
   /** Throws Violation unless the frame is well formed; returns its records with their hashes. */
@@ -357,6 +387,19 @@ export class ReconSession {
       }
     }
     if (f.ranges.length > 0 && compareKeys(lower, MAX_KEY) !== 0) throw new Violation('last range does not end at MAX_KEY')
+    // what answering this frame would queue, against what is queued already: a peer that asks
+    // (or lists) faster than frames drain must not grow our queues without end
+    let lacked = 0
+    let weight = f.want.length
+    for (const r of f.ranges) {
+      if (r.mode === AeMode.SKIP) continue
+      weight += 1 + r.ids.length
+      for (const h of r.ids) if (!this.set.has(h)) lacked++
+    }
+    if (this.wants.length - this.wantHead + lacked > this.maxWants) {
+      throw new Violation(`frame would queue more than ${this.maxWants} wanted ids`)
+    }
+    if (this.pushWeight + weight > this.maxPushes) throw new Violation(`frame would queue more than ${this.maxPushes} ids and ranges to push`)
 
     const out: Array<[DeleteRec, bigint]> = []
     const inFrame = new Map<bigint, DeleteRec>()
@@ -405,7 +448,7 @@ export class ReconSession {
           // equal: resolved
         } else if (theirs === 0) {
           // they hold nothing here: everything of ours goes, no need to list it first
-          this.pushes.push({ kind: 'range', from: lower, to: upper, except: new BigUint64Array(0) })
+          this.queuePush({ kind: 'range', from: lower, to: upper, except: new BigUint64Array(0), weight: 1 })
         } else {
           const answer = this.answerFor(a, b, upper)
           const cost = answer.reduce((s, x) => s + rangeCost(x), 0)
@@ -467,7 +510,7 @@ export class ReconSession {
   /** The peer listed all its ids in [lower, upper): push what it lacks, want what we lack. */
   private takeIdList(lower: Key, upper: Key, theirs: bigint[]): void {
     const except = BigUint64Array.from(theirs)
-    this.pushes.push({ kind: 'range', from: lower, to: upper, except })
+    this.queuePush({ kind: 'range', from: lower, to: upper, except, weight: 1 + except.length })
     for (const h of except) if (!this.set.has(h)) this.wants.push(h)
   }
 
@@ -565,11 +608,13 @@ export class ReconSession {
           break
         }
       }
+      this.pushWeight -= p.weight
       this.pushHead++
     }
     if (this.pushHead >= this.pushes.length) {
       this.pushes.length = 0
       this.pushHead = 0
+      this.pushWeight = 0
     }
     this.st.recordsSent += out.length
     return out

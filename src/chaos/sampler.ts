@@ -143,15 +143,16 @@ export function filterCovered (oids: string[], tracker: DeleteTracker, max: numb
   return { groups: encodeOidGroups(sh, sl), count, truncated: count > n }
 }
 
-async function abortableSleep (ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return
+/** resolves after ms, or at once when the signal aborts (the nemesis loop sleeps with it too) */
+export async function abortableSleep (ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true || ms <= 0) return
   await new Promise<void>((resolve) => {
     const t = setTimeout(done, ms)
     function done (): void {
       clearTimeout(t)
-      signal.removeEventListener('abort', done)
+      signal?.removeEventListener('abort', done)
       resolve()
     }
-    signal.addEventListener('abort', done, { once: true })
+    signal?.addEventListener('abort', done, { once: true })
   })
 }

@@ -127,6 +127,8 @@ export interface HistoryReport {
   healToConverged: { lastHeal: number; convergedAt: number | null; ms: number | null } | null
   /** over every heal/resume/start: time to the first converged round before the next fault; `interrupted` = the next fault came first */
   healsConverged: (Quantiles & { interrupted: number }) | null
+  /** over time, for plots: [ack, purge latency ms] per purged delete/discard; [heal time, ms to converged or null = interrupted] per heal */
+  series: { purge: Array<[number, number]>; heals: Array<[number, number | null]> }
   notes: string[]
 }
 
@@ -416,6 +418,7 @@ export class HistoryJudge {
 
     // ---- purge latency ----
     const latencies: number[] = []
+    const purgeSeries: Array<[number, number]> = []
     let notPurged = 0
     let unobserved = 0
     for (const c of covers) {
@@ -439,8 +442,12 @@ export class HistoryJudge {
       }
       if (!seen) unobserved++
       else if (never) notPurged++
-      else latencies.push(worst)
+      else {
+        latencies.push(worst)
+        purgeSeries.push([c.ack, round3(worst)])
+      }
     }
+    purgeSeries.sort((a, b) => a[0] - b[0])
 
     // ---- heal → converged ----
     // a round is converged when every running node answered completely, all agree on the
@@ -468,6 +475,7 @@ export class HistoryJudge {
     // every heal of the run: converged before the next fault began, or interrupted by it
     const faults = this.nemesis.filter((e) => !HEALS.has(e.f) && e.f !== 'skew').map((e) => e.time).sort((a, b) => a - b)
     const healMs: number[] = []
+    const healSeries: Array<[number, number | null]> = []
     let interrupted = 0
     let r = 0
     let fi = 0
@@ -482,6 +490,7 @@ export class HistoryJudge {
       }
       if (done === null) interrupted++
       else healMs.push(round3(done - h.time))
+      healSeries.push([h.time, done === null ? null : round3(done - h.time)])
     }
     const healsConverged = heals.length === 0 ? null : { ...quantiles(healMs), interrupted }
 
@@ -546,8 +555,46 @@ export class HistoryJudge {
       purgeLatency: latencies.length + notPurged + unobserved === 0 ? null : { ...quantiles(latencies), notPurged, unobserved },
       healToConverged,
       healsConverged,
+      series: { purge: purgeSeries, heals: healSeries },
       notes: cap(notes)
     }
+  }
+
+  /**
+   * Mid-run judgement for a soak, which cannot stop the workload for a consistent cut: the
+   * covered oids still held in a node's latest complete sample although the delete/discard
+   * covering them was acknowledged (and every write to the object settled) more than `lagMs`
+   * before that sample was taken. One finding per (oid, node).
+   */
+  overdue (lagMs: number, max = DEFAULT_MAX_FINDINGS): { count: number; findings: HistoryFinding[] } {
+    const covers = this.covers(this.model([]))
+    const byVid = new Map<number, Cover[]>()
+    for (const c of covers) push(byVid, c.vid, c)
+    const latest = new Map<number, SampleEvent['nodes'][number]>()
+    for (const s of this.samples) {
+      for (const n of s.nodes) {
+        if (n.down === true || n.error !== undefined || n.truncated === true || n.count === undefined) continue
+        const cur = latest.get(n.node)
+        if (cur === undefined || n.t0 > cur.t0) latest.set(n.node, n)
+      }
+    }
+    const findings: HistoryFinding[] = []
+    let count = 0
+    for (const n of latest.values()) {
+      for (const g of (n.held ?? []).map(decodeOidGroup)) {
+        if ((g.high & HIGH_RESERVED_MASK) !== 0) continue
+        const data = (g.high & HIGH_FLAG_MASK) === 0
+        for (const low of g.lows) {
+          const c = (byVid.get(g.high & MAX_VID) ?? []).find((c) => n.t0 >= c.ack && n.t0 < c.end && (c.kind === 'vdi' || (data && c.indexes!.has(low))))
+          if (c === undefined) continue
+          const from = c.kind === 'vdi' && data ? writesSettled(c.vdi, low, c.ack) : c.ack
+          if (n.t0 - from <= lagMs) continue
+          count++
+          if (findings.length < max) findings.push({ oid: oidKey(g.high, low), node: n.node, vdi: c.vdi.name, detail: `node ${n.node} still held it at ${ms(n.t0)}, ${ms(n.t0 - from)} after the ${describe(c)} (lag allowed ${lagMs} ms)` })
+        }
+      }
+    }
+    return { count, findings }
   }
 
   private opCounts (): OpCounts {

@@ -27,7 +27,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   vdi: async () => (await import('./commands/vdi.js')).vdiCommand,
   objlist: async () => (await import('./commands/objlist.js')).objlistCommand,
   check: async () => (await import('./commands/check.js')).checkCommand,
-  chaos: async () => (await import('./commands/chaos.js')).chaosCommand
+  chaos: async () => (await import('./commands/chaos.js')).chaosCommand,
+  soak: async () => (await import('./commands/soak.js')).soakCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand
 }
 
 /** argv as in process.argv: [node, script, ...args]. Resolves to the exit code. */

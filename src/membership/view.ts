@@ -9,6 +9,7 @@
 // lands past every epoch in circulation, and no node's epoch ever goes down.
 
 import { fnv1a64 } from '../oid.js'
+import { MAX_ADDRS, MAX_ADDR_LENGTH, MAX_API_LENGTH, MAX_EPOCH, MAX_EPOCH_LEAD, MAX_PEER_ID_LENGTH } from './constants.js'
 
 export interface MemberInfo {
   peerId: string
@@ -40,6 +41,13 @@ export interface ViewChange {
    * cluster converges on the new epoch quickly.
    */
   placementChanged: boolean
+  /**
+   * Live members heard with a higher incarnation: restarted before the failure detector
+   * noticed they were gone. Placement is unchanged, but what such a member had in flight (a
+   * write that reached some replicas, its queue of replica repairs) died with it: only a
+   * comparison of versions among holders (recovery) finds the replicas it left behind.
+   */
+  restarted?: string[]
 }
 
 export interface ViewOptions {
@@ -71,7 +79,6 @@ interface Entry {
 
 const U64_MAX = (1n << 64n) - 1n
 const U32_MAX = 0xffffffff
-const MAX_PEER_ID_LENGTH = 256
 const utf8 = new TextEncoder()
 
 function freezeInfo (m: MemberInfo): MemberInfo {
@@ -96,9 +103,10 @@ function validateInfo (m: MemberInfo, what: string): void {
   if (typeof m.peerId !== 'string' || m.peerId.length === 0 || m.peerId.length > MAX_PEER_ID_LENGTH) {
     bad(`bad peerId ${JSON.stringify(m.peerId)}`)
   }
-  if (!Array.isArray(m.addrs) || !m.addrs.every((a) => typeof a === 'string')) bad('addrs must be strings')
+  if (!Array.isArray(m.addrs) || !m.addrs.every((a) => typeof a === 'string' && a.length <= MAX_ADDR_LENGTH)) bad(`addrs must be strings of at most ${MAX_ADDR_LENGTH} characters`)
+  if (m.addrs.length > MAX_ADDRS) bad(`${m.addrs.length} addrs (at most ${MAX_ADDRS})`)
   if (!Number.isInteger(m.zone) || m.zone < 0 || m.zone > U32_MAX) bad(`bad zone ${String(m.zone)}`)
-  if (typeof m.api !== 'string') bad('api must be a string')
+  if (typeof m.api !== 'string' || m.api.length > MAX_API_LENGTH) bad(`api must be a string of at most ${MAX_API_LENGTH} characters`)
   if (!isU64(m.incarnation)) bad(`bad incarnation ${String(m.incarnation)}`)
 }
 
@@ -119,10 +127,12 @@ export class MembershipView {
   private maxSeen: bigint
   private liveCache: readonly MemberInfo[] = []
   private hashCache = 0n
+  /** set once this node has joined: from then on epochs are judged against its own (MAX_EPOCH_LEAD) */
+  private anchored = false
 
   constructor (self: MemberInfo, opts: Partial<ViewOptions> = {}, initialEpoch = 0n) {
     validateInfo(self, 'self')
-    if (!isU64(initialEpoch)) throw new RangeError(`bad initial epoch ${String(initialEpoch)}`)
+    if (!isU64(initialEpoch) || initialEpoch > MAX_EPOCH) throw new RangeError(`bad initial epoch ${String(initialEpoch)} (at most ${MAX_EPOCH})`)
     this.failAfterMs = opts.failAfterMs ?? DEFAULT_FAIL_AFTER_MS
     if (!(this.failAfterMs > 0)) throw new RangeError(`failAfterMs must be > 0: ${this.failAfterMs}`)
     // Eviction before the leave quarantine ends would let a delayed heartbeat resurrect a
@@ -141,6 +151,26 @@ export class MembershipView {
   /** The highest epoch seen in any heartbeat (or our own); the next change lands past it. */
   get maxEpochSeen (): bigint {
     return this.maxSeen
+  }
+
+  /**
+   * From now on a heartbeat's epoch may be at most MAX_EPOCH_LEAD above the highest epoch
+   * this node has reached or seen. Called once the node has joined (a peer agreed on the
+   * member set): before that it has no reference — a new node starts at 0 and must adopt
+   * whatever epoch the cluster is at.
+   */
+  anchorEpochs (): void {
+    this.anchored = true
+  }
+
+  /** why `epoch` cannot come from an honest node, or undefined (see MAX_EPOCH, MAX_EPOCH_LEAD) */
+  checkEpoch (epoch: bigint): string | undefined {
+    if (!isU64(epoch)) return `bad epoch ${String(epoch)}`
+    if (epoch > MAX_EPOCH) return `epoch ${epoch} above the ceiling ${MAX_EPOCH}`
+    if (!this.anchored) return undefined
+    const base = this.currentEpoch > this.maxSeen ? this.currentEpoch : this.maxSeen
+    if (epoch - base > MAX_EPOCH_LEAD) return `epoch ${epoch} is more than ${MAX_EPOCH_LEAD} ahead of this node's ${base}`
+    return undefined
   }
 
   get self (): MemberInfo {
@@ -198,7 +228,8 @@ export class MembershipView {
 
   onHeartbeat (hb: HeartbeatIn, nowMs: number): ViewChange | undefined {
     validateInfo(hb, `heartbeat from ${String(hb?.peerId)}`)
-    if (!isU64(hb.epoch)) throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad epoch ${String(hb.epoch)}`)
+    const badEpoch = this.checkEpoch(hb.epoch)
+    if (badEpoch !== undefined) throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: ${badEpoch}`)
     if (!isU64(hb.membersHash)) throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad membersHash`)
     if (typeof hb.leaving !== 'boolean') throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad leaving flag`)
 
@@ -245,11 +276,12 @@ export class MembershipView {
     }
     // new addrs/api of a live member: members() must hand out the fresh info
     if (liveInfoChanged) this.refresh()
+    const restarted = liveInfoChanged ? [hb.peerId] : undefined
     if (hb.membersHash === this.hashCache && hb.epoch > this.currentEpoch) {
       this.currentEpoch = hb.epoch
-      return this.change([], [], false)
+      return this.change([], [], false, restarted)
     }
-    return undefined
+    return restarted != null ? this.change([], [], false, restarted) : undefined
   }
 
   /** Graceful leave learned out of band (e.g. a leave notice); immediate, no failure timeout. */
@@ -300,13 +332,17 @@ export class MembershipView {
 
   private bump (joined: string[], left: string[]): ViewChange {
     const base = this.currentEpoch > this.maxSeen ? this.currentEpoch : this.maxSeen
-    this.currentEpoch = base + 1n
+    // saturates instead of overflowing: unreachable while every epoch entering is checked
+    // (checkEpoch), but a bump runs inside timers, and it must never be what throws there
+    this.currentEpoch = base < MAX_EPOCH ? base + 1n : MAX_EPOCH
     this.maxSeen = this.currentEpoch
     return this.change(joined, left, true)
   }
 
-  private change (joined: string[], left: string[], placementChanged: boolean): ViewChange {
-    return { epoch: this.currentEpoch, members: this.members(), joined, left, placementChanged }
+  private change (joined: string[], left: string[], placementChanged: boolean, restarted?: string[]): ViewChange {
+    const c: ViewChange = { epoch: this.currentEpoch, members: this.members(), joined, left, placementChanged }
+    if (restarted != null) c.restarted = restarted
+    return c
   }
 
   private refresh (): void {

@@ -16,7 +16,7 @@ import type { ReconSet } from '../antientropy/reconSet.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { AeFrame, LogSummary } from '../wire/bellwether_pb.js'
 import type { Host } from './host.js'
-import { AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, CLOSE_GRACE_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
+import { AE_MAX_INBOUND_SESSIONS, AE_MAX_SESSIONS_PER_PEER, AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, CLOSE_GRACE_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
 import { settlesWithin } from '../deadline.js'
 
 /** The node's side of anti-entropy. */
@@ -26,14 +26,22 @@ export interface AeHandler {
   /**
    * persist, apply and purge records a session learned, adding to `set` those it made durable;
    * resolves once they are durable. A rejection ends the session; the records stay un-held.
+   * Resolving to a string: some records were refused (and stay un-held) for a reason that may
+   * be this node's lack of knowledge; the session goes on, but ends reported as failed with
+   * that reason, so it does not count as a full reconciliation (serve gate, GC ack).
    */
-  ingest (recs: DeleteRec[], peer: string): Promise<void>
+  ingest (recs: DeleteRec[], peer: string): Promise<string | undefined | void>
   /** decorate this side's first frame (GC: ack, horizon, floor) and read the peer's */
   decorate?: (frame: AeFrame, peer: string) => void
   /** a session finished cleanly; `peerSummary` is what the peer reported at its start */
   completed?: (report: SessionReport, peerSummary: LogSummary | undefined) => void
-  /** the peer's first frame (GC: floor, reset) before the session handles it */
-  inspect?: (frame: AeFrame, peer: string) => Promise<void>
+  /**
+   * the peer's first frame (GC: floor, reset) before the session handles it. Throwing ends the
+   * session (nothing of the frame is applied); a string result marks it as not clean, as ingest's
+   */
+  inspect?: (frame: AeFrame, peer: string) => Promise<string | undefined | void>
+  /** a peer's input was refused (a frame out of bounds, too many sessions): count and log it */
+  rejected?: (kind: string, reason: string, peer: string) => void
   /** every session, clean or failed, once it is over (metrics) */
   ended?: (report: SessionReport) => void
 }
@@ -70,13 +78,24 @@ export class AntiEntropyService {
   /** the last few sessions, newest last (admin API) */
   readonly recent: SessionReport[] = []
   private started = false
+  /** sessions open per peer (both directions) and inbound in all */
+  private readonly open = new Map<string, number>()
+  private inbound = 0
 
   constructor (private readonly host: Host, private readonly handler: AeHandler, private readonly log: Logger, private readonly timeoutMs = AE_SESSION_TIMEOUT_MS) {}
 
   async start (): Promise<void> {
     await this.host.handle(AE_PROTOCOL, ({ stream, connection }) => {
       const peer = connection.remotePeer.toString()
-      void this.run(stream, peer, 'responder').catch(() => {})
+      const mine = this.open.get(peer) ?? 0
+      if (mine >= AE_MAX_SESSIONS_PER_PEER || this.inbound >= AE_MAX_INBOUND_SESSIONS) {
+        const why = mine >= AE_MAX_SESSIONS_PER_PEER ? `${mine} sessions with this peer already open (limit ${AE_MAX_SESSIONS_PER_PEER})` : `${this.inbound} inbound sessions already open (limit ${AE_MAX_INBOUND_SESSIONS})`
+        this.handler.rejected?.('ae-sessions', `anti-entropy stream refused: ${why}`, peer)
+        stream.abort(new Error(`too many anti-entropy sessions: ${why}`))
+        return
+      }
+      this.inbound++
+      void this.run(stream, peer, 'responder').catch(() => {}).finally(() => { this.inbound-- })
     }, { maxInboundStreams: MAX_INBOUND_STREAMS })
     this.started = true
   }
@@ -94,7 +113,23 @@ export class AntiEntropyService {
   }
 
   private async run (stream: Stream, peer: string, role: 'initiator' | 'responder'): Promise<SessionReport> {
+    this.open.set(peer, (this.open.get(peer) ?? 0) + 1)
+    try {
+      return await this.session(stream, peer, role)
+    } finally {
+      const n = (this.open.get(peer) ?? 1) - 1
+      if (n <= 0) this.open.delete(peer)
+      else this.open.set(peer, n)
+    }
+  }
+
+  /** sessions open with `peer` now, both directions */
+  openWith (peer: string): number { return this.open.get(peer) ?? 0 }
+
+  private async session (stream: Stream, peer: string, role: 'initiator' | 'responder'): Promise<SessionReport> {
     const session = new ReconSession(role, this.handler.set)
+    /** why the session, however it ends, is not a full reconciliation (records refused) */
+    let unclean: string | undefined
     const report: SessionReport = { peer, role, startedAt: Date.now(), ms: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, learned: 0, sent: 0 }
     this.totals.started++
     const out = pushable<Uint8Array>()
@@ -118,10 +153,11 @@ export class AntiEntropyService {
           // a malformed first frame is left for the session to reject with its error
           let frame: AeFrame | undefined
           try { frame = decodeFrame(bytes) } catch {}
-          if (frame != null) await this.handler.inspect(frame, peer)
+          if (frame != null) unclean ??= (await this.handler.inspect(frame, peer)) ?? undefined
         }
         // learned records join the set only once the handler made them durable
-        const step = await receiveDurably(session, bytes, async (recs) => { await this.handler.ingest(recs, peer) })
+        const step = await receiveDurably(session, bytes, async (recs) => { unclean ??= (await this.handler.ingest(recs, peer)) ?? undefined })
+        if (step.rejected === true) this.handler.rejected?.('ae-frame', `anti-entropy frame refused, session ended: ${step.error ?? ''}`, peer)
         report.learned += step.learned.length
         this.totals.recordsLearned += step.learned.length
         if (step.reply != null) send(step.reply)
@@ -129,6 +165,7 @@ export class AntiEntropyService {
         if (step.done) break
       }
       if (!session.ended && report.error == null) report.error = 'peer closed the stream mid-session'
+      if (unclean != null) report.error ??= unclean
     } catch (err) {
       report.error ??= String((err as Error)?.message ?? err)
     } finally {

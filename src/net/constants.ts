@@ -30,6 +30,14 @@ export const HEARTBEAT_INTERVAL_MS = 1000
 export const FAIL_AFTER_MS = 5000
 export const REDIAL_INTERVAL_MS = 1000
 /**
+ * A member silent this long although we hold a connection to it: the connection is hung up so
+ * the redialer makes a fresh one. A cut that drops packets (nftables, a netns) leaves both ends'
+ * TCP connections open, and gossipsub may have given up its streams on one that later recovers,
+ * so heartbeats never flow again on it while anti-entropy, which opens a stream per session,
+ * still works. Three failure-detector periods, so a merely slow peer is not churned.
+ */
+export const STALE_CONNECTION_MS = 3 * FAIL_AFTER_MS
+/**
  * A (re)started node with peers to join serves client I/O only once a peer agrees on the
  * member set, so a read or write is never placed on a view of itself alone (stale data, a
  * write with one copy). If no peer agrees by then, it serves with the view it has.
@@ -44,6 +52,26 @@ export const GOSSIP_HEARTBEAT_MS = 250
  * IHAVE/IWANT until then; after that only anti-entropy repairs the miss
  */
 export const GOSSIP_MCACHE_LENGTH = 5
+/**
+ * gossipsub peer score for messages our validators reject (members topic): each adds 1 to a
+ * per-peer counter that decays by INVALID_MESSAGE_DECAY every second, and the score is
+ * WEIGHT × counter². An honest node whose heartbeat is rejected once a second (a clock off by
+ * more than the max drift) settles at a counter of 2 (score −4, no effect); a peer sending 9
+ * or more at once passes gossipsub's default graylist threshold (−80) and everything it sends
+ * is ignored until the counter decays (about 4 s from 10 to below 1).
+ */
+export const MEMBERS_INVALID_MESSAGE_WEIGHT = -1
+export const INVALID_MESSAGE_DECAY = 0.5
+/**
+ * Deletes topic: peer-score penalty for a gossip message our validator rejected (gossipsub's P4, the only
+ * score component we turn on): the forwarder's score drops by weight × (rejections)², and the
+ * count halves every second. One rejection costs -10 (gossipsub's gossip threshold), three in
+ * a burst -90 (past the -80 graylist threshold: everything from that peer is ignored until it
+ * decays). A peer that forwards what an honest node would reject is penalised; an honest peer
+ * rarely does (only when the receiver lags far behind), and recovers within seconds.
+ */
+export const DELETES_INVALID_MESSAGE_WEIGHT = -10
+
 /** how long unsent delete batches wait for a mesh before being dropped (anti-entropy repairs) */
 export const OUTBOX_MAX_BATCHES = 1024
 
@@ -62,6 +90,14 @@ export const AE_WATCHDOG_MS = 2 * (DIAL_TIMEOUT_MS + AE_SESSION_TIMEOUT_MS + 2 *
 export const AE_MAX_CONCURRENT = 4
 /** a beacon-triggered session with the same peer at most this often */
 export const AE_MIN_INTERVAL_MS = 1000
+/**
+ * Anti-entropy sessions one peer may have open with this node at once, both directions
+ * together. The scheduler runs at most one per peer on each side (and the watchdog may leave
+ * one ending while the next starts): more is a peer opening streams to pin our memory.
+ */
+export const AE_MAX_SESSIONS_PER_PEER = 3
+/** sessions other nodes may have open with this node at once (all peers together) */
+export const AE_MAX_INBOUND_SESSIONS = 32
 
 /** the pnet nonce exchange must finish within this (libp2p's 1 s default fails on a loaded
  *  2-core machine running a dozen nodes; a stranger is still refused at the first byte) */

@@ -11,8 +11,8 @@ import type { Host } from './host.js'
 export type Verdict = 'accept' | 'reject' | 'ignore'
 
 export interface TopicHandler {
-  /** decide before forwarding; `from` is the message's signed author. 'reject' penalises the forwarder in gossipsub's scoring. Must not block. */
-  validate (data: Uint8Array, from: string): Verdict
+  /** decide before forwarding; `from` is the message's signed author. 'reject' penalises the forwarder in gossipsub's scoring. Must not block (gossipsub wants a verdict within ~100 ms) and must not throw. */
+  validate (data: Uint8Array, from: string): Verdict | Promise<Verdict>
   /** an accepted message from another node */
   deliver (data: Uint8Array, from: string): void
 }
@@ -59,10 +59,17 @@ export class GossipTopic {
 
   start (): void {
     const ps = this.host.services.pubsub
-    ps.topicValidators.set(this.topic, (_forwarder: PeerId, msg: Message) => {
+    ps.topicValidators.set(this.topic, async (_forwarder: PeerId, msg: Message) => {
       // judge by the author (the signer), not by the peer that forwarded the message to us
       if (msg.type !== 'signed') { this.counters.rejected++; return TopicValidatorResult.Reject }
-      const verdict = this.handler.validate(msg.data, msg.from.toString())
+      let verdict: Verdict
+      try {
+        verdict = await this.handler.validate(msg.data, msg.from.toString())
+      } catch (err) {
+        // a validator bug must not become a verdict on the peer, nor escape
+        this.log.error({ topic: this.topic, err: String(err) }, 'topic validator failed: message ignored')
+        verdict = 'ignore'
+      }
       if (verdict === 'reject') this.counters.rejected++
       return verdict === 'accept' ? TopicValidatorResult.Accept : verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
     })

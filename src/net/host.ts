@@ -13,7 +13,8 @@ import { gossipsub, type GossipSub } from '@chainsafe/libp2p-gossipsub'
 import { floodsub } from '@libp2p/floodsub'
 import type { ConnectionGater, PrivateKey, PubSub } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
-import { GOSSIP_HEARTBEAT_MS, GOSSIP_MCACHE_LENGTH, PNET_HANDSHAKE_MS } from './constants.js'
+import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
+import { DELETES_INVALID_MESSAGE_WEIGHT, GOSSIP_HEARTBEAT_MS, GOSSIP_MCACHE_LENGTH, INVALID_MESSAGE_DECAY, MEMBERS_INVALID_MESSAGE_WEIGHT, PNET_HANDSHAKE_MS, TOPIC_DELETES, TOPIC_MEMBERS } from './constants.js'
 import { splitHostPort } from './hostPort.js'
 
 export interface HostInit {
@@ -39,6 +40,24 @@ export type Host = Libp2p<Services>
 
 export { splitHostPort }
 
+/**
+ * gossipsub penalises a peer for a message our validator rejects only on topics that have
+ * score parameters: the members topic scores invalid messages and nothing else (mesh delivery
+ * rates would penalise honest nodes on a topic that carries one message a second per node)
+ */
+/** topic score parameters that penalise rejected messages (gossipsub's P4) and nothing else */
+function rejectOnlyScore (weight: number): ReturnType<typeof createTopicScoreParams> {
+  return createTopicScoreParams({
+    topicWeight: 1,
+    timeInMeshWeight: 0,
+    firstMessageDeliveriesWeight: 0,
+    meshMessageDeliveriesWeight: 0,
+    meshFailurePenaltyWeight: 0,
+    invalidMessageDeliveriesWeight: weight,
+    invalidMessageDeliveriesDecay: INVALID_MESSAGE_DECAY
+  })
+}
+
 export async function createHost (init: HostInit): Promise<Host> {
   const { host, port } = splitHostPort(init.listen)
   const pubsub = init.pubsub === 'floodsub'
@@ -49,7 +68,9 @@ export async function createHost (init: HostInit): Promise<Host> {
       heartbeatInterval: GOSSIP_HEARTBEAT_MS,
       mcacheLength: GOSSIP_MCACHE_LENGTH,
       // co-located peers share one IP; the default colocation penalty starves meshes past ~10 nodes
-      scoreParams: { IPColocationFactorWeight: 0 },
+      // per topic only P4 (invalid messages): a validator's Reject costs the forwarder score;
+      // the other components are off, so quiet topics never penalise honest peers
+      scoreParams: { IPColocationFactorWeight: 0, topics: { [TOPIC_MEMBERS]: rejectOnlyScore(MEMBERS_INVALID_MESSAGE_WEIGHT), [TOPIC_DELETES]: rejectOnlyScore(DELETES_INVALID_MESSAGE_WEIGHT) } },
       // every node dials every member, so meshes need room above D for clusters up to ~50
       D: 6,
       Dlo: 4,

@@ -11,7 +11,7 @@ import {
 } from '../wire/bellwether_pb.js'
 import { exchange, serveOne } from './framing.js'
 import type { Host } from './host.js'
-import { MAX_INBOUND_STREAMS, MAX_OBJECT_SIZE, MAX_OUTBOUND_STREAMS, MIN_TRANSFER_BYTES_PER_SEC, OBJ_PROTOCOL, REQUEST_TIMEOUT_MS } from './constants.js'
+import { LIST_CHUNK_OIDS, MAX_INBOUND_STREAMS, MAX_OBJECT_SIZE, MAX_OUTBOUND_STREAMS, MIN_TRANSFER_BYTES_PER_SEC, OBJ_PROTOCOL, REQUEST_TIMEOUT_MS } from './constants.js'
 
 /** The node's side of the object protocol. Calls may run concurrently; each must settle within the request timeout. */
 export interface ObjectHandler {
@@ -137,6 +137,11 @@ export class ObjectService {
     const value = { hasVid: filter.vid != null, vid: filter.vid ?? 0, inodesOnly: filter.inodesOnly ?? false, withVersions: filter.withVersions ?? false } as ListObjects
     for await (const res of this.call(peer, { op: { case: 'list', value } }, signal)) {
       if (res.status !== Status.OK) throw new ObjectServiceError(`list from ${peer} failed: ${res.error}`, res.status)
+      // recovery zips these arrays: a chunk whose lengths disagree would pair oids with the wrong versions
+      if (res.oids.length > LIST_CHUNK_OIDS) throw new ObjectServiceError(`list from ${peer}: a chunk of ${res.oids.length} oids (at most ${LIST_CHUNK_OIDS})`, Status.BAD_REQUEST)
+      if (value.withVersions && (res.versions.length !== res.oids.length || res.generations.length !== res.oids.length)) {
+        throw new ObjectServiceError(`list from ${peer}: ${res.oids.length} oids with ${res.versions.length} versions and ${res.generations.length} generations`, Status.BAD_REQUEST)
+      }
       yield res
       if (res.done) return
     }

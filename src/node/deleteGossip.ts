@@ -9,6 +9,8 @@ import { decodeBatch, packBatches } from '../tombstones/batch.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { DeletePipeline } from './deletes.js'
 import type { NodeMetrics } from './metrics.js'
+import type { RecordAdmission } from './admission.js'
+import { Rejections } from './rejections.js'
 
 const COALESCE_MS = 5
 
@@ -23,7 +25,10 @@ export class DeleteGossip {
     host: Host,
     private readonly pipeline: DeletePipeline,
     private readonly metrics: NodeMetrics,
-    private readonly log: Logger
+    private readonly log: Logger,
+    /** the trust checks: origin = signed author, generation and seq bounds (whole message) */
+    private readonly admission: Pick<RecordAdmission, 'checkGossip'>,
+    private readonly rejections = new Rejections(metrics, log)
   ) {
     this.topic = new GossipTopic(host, TOPIC_DELETES, {
       validate: (data, from) => this.validate(data, from),
@@ -62,15 +67,19 @@ export class DeleteGossip {
     }
   }
 
-  private validate (data: Uint8Array, from: string): 'accept' | 'reject' {
+  /** the whole message is accepted or rejected: its author vouches for every record in it */
+  private async validate (data: Uint8Array, from: string): Promise<'accept' | 'reject'> {
+    let recs: DeleteRec[]
     try {
-      decodeBatch(data)
-      return 'accept'
+      recs = decodeBatch(data)
     } catch (err) {
-      this.metrics.rejected.inc({ kind: 'delete-batch' })
-      this.log.warn({ from, bytes: data.byteLength, err: String((err as Error).message ?? err) }, 'rejected malformed delete batch')
+      this.rejections.note('delete-batch', 'malformed delete batch', { from, bytes: data.byteLength, err: String((err as Error).message ?? err) })
       return 'reject'
     }
+    const why = await this.admission.checkGossip(recs, from)
+    if (why === undefined) return 'accept'
+    this.rejections.note(why.kind, `delete batch of ${recs.length} records refused whole: ${why.reason}`, { from })
+    return 'reject'
   }
 
   private deliver (data: Uint8Array, from: string): void {

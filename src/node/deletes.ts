@@ -23,6 +23,12 @@ export class DeletePipeline {
   filter?: (recs: DeleteRec[]) => DeleteRec[]
   /** told of late records once they are applied and purged (the node gossips its own) */
   onLate?: (recs: DeleteRec[]) => void
+  /**
+   * True for an object version no honest clock can have made (HybridClock.implausible). A
+   * discard removes such a copy of an object it names whatever the version: a discard covers
+   * versions up to its HLC, and a forged version from the far future would survive every one.
+   */
+  implausible?: (version: bigint) => boolean
   /** late batches still being applied and purged: the node does not serve until this is 0 */
   catchingUp = 0
 
@@ -126,7 +132,8 @@ export class DeletePipeline {
       for (const idx of rec.indexes) {
         const oid = vidToDataOid(rec.vid, idx)
         if (!this.store.has(oid)) continue
-        if (await this.store.removeIf(oid, (meta) => recordCovers(rec, oid, meta.generation, meta.version))) n++
+        if (await this.store.removeIf(oid, (meta) => recordCovers(rec, oid, meta.generation, meta.version) ||
+          (meta.generation === rec.generation && this.implausible?.(meta.version) === true))) n++
       }
     }
     if (n > 0) this.metrics.oidsPurged.inc(n)

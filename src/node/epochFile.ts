@@ -6,11 +6,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../store/atomicFile.js'
+import { MAX_EPOCH } from '../membership/constants.js'
 
 export const EPOCH_FILE = 'epoch'
 export const RECOVERED_FILE = 'recovered-epoch'
 
-const U64_MAX = (1n << 64n) - 1n
 /** content shown in a problem report: enough to recognise, bounded */
 const SHOW_BYTES = 40
 
@@ -57,12 +57,21 @@ export class EpochFile {
     this.chain = run.catch(() => {})
     await run
   }
+
+  /** resolves once every write started so far has finished (a stopping node waits for them) */
+  async idle (): Promise<void> {
+    await this.chain
+  }
 }
 
-/** a decimal u64 and a newline, as written; anything else is not an epoch */
+/**
+ * A decimal number up to MAX_EPOCH and a newline, as written; anything else is not an epoch
+ * (an epoch above the ceiling could only have come from a forged heartbeat, accepted before
+ * epochs were bounded: the node restarts from its recovered epoch instead, and is reported).
+ */
 export function parseEpoch (text: string): bigint | undefined {
   const t = text.trim()
   if (!/^[0-9]{1,20}$/.test(t)) return undefined
   const v = BigInt(t)
-  return v <= U64_MAX ? v : undefined
+  return v <= MAX_EPOCH ? v : undefined
 }

@@ -6,13 +6,16 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
-import { HeartbeatSchema, LogSummarySchema } from '../wire/bellwether_pb.js'
+import type { Connection } from '@libp2p/interface'
+import { HeartbeatSchema, LogSummarySchema, type Heartbeat } from '../wire/bellwether_pb.js'
 import { GossipTopic } from '../net/gossipTopic.js'
 import type { Host } from '../net/host.js'
-import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
+import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, STALE_CONNECTION_MS, TOPIC_MEMBERS } from '../net/constants.js'
 import type { MemberInfo, MembershipView, ViewChange } from '../membership/view.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
+import { checkHeartbeat } from '../membership/heartbeatCheck.js'
+import { Rejections } from './rejections.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
 export interface LocalState {
@@ -32,7 +35,6 @@ export interface PeerState {
   hlc: bigint
 }
 
-const MAX_ADDRS = 16
 const MAX_BACKOFF_MS = 4_000
 const MAX_PARALLEL_DIALS = 8
 
@@ -52,6 +54,7 @@ export class MembershipService {
   private readonly backoff = new Map<string, { next: number, delay: number }>()
   private dialing = 0
   private stopped = false
+  private readonly rejections: Rejections
 
   constructor (
     private readonly host: Host,
@@ -65,27 +68,36 @@ export class MembershipService {
     private readonly onChange: (change: ViewChange) => void,
     private readonly now: () => number = Date.now
   ) {
+    this.rejections = new Rejections(metrics, log)
     this.topic = new GossipTopic(host, TOPIC_MEMBERS, {
       validate: (data, from) => this.validate(data, from),
-      deliver: (data) => this.deliver(data)
+      deliver: (data, from) => this.deliver(data, from)
     }, log, { queueWhenNoPeers: false, maxOutbox: 0 })
   }
 
   start (): void {
     this.startedAt = this.now()
     // nobody to join: the first node of a cluster serves at once
-    if (this.bootstrap.every((b) => b.split('/p2p/')[1] === this.self.peerId)) this.joinedAt = this.startedAt
+    if (this.bootstrap.every((b) => b.split('/p2p/')[1] === this.self.peerId)) {
+      this.joinedAt = this.startedAt
+      this.view.anchorEpochs()
+    }
     this.topic.start()
     const beat = (): void => {
       if (this.stopped) return
-      void this.beat(false)
+      void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
       // jitter keeps a cluster started at once from beating in lockstep
       this.timers.push(setTimeout(beat, HEARTBEAT_INTERVAL_MS * (0.8 + Math.random() * 0.4)))
     }
     beat()
     this.timers.push(setInterval(() => {
-      this.applyChange(this.view.tick(this.now()))
-      this.checkJoined()
+      // a timer catches its own errors: the process-level guard is only the last line
+      try {
+        this.applyChange(this.view.tick(this.now()))
+        this.checkJoined()
+      } catch (err) {
+        this.log.error({ err: String((err as Error)?.stack ?? err) }, 'membership tick failed')
+      }
     }, Math.max(200, FAIL_AFTER_MS / 10)))
     this.timers.push(setInterval(() => { this.redial() }, REDIAL_INTERVAL_MS))
     this.redial()
@@ -123,22 +135,43 @@ export class MembershipService {
     await this.topic.publish(bytes)
   }
 
+  /** every bound on a heartbeat (src/membership/heartbeatCheck.ts): a 'reject' is never
+   *  forwarded, costs its author gossipsub score, and is counted and logged */
   private validate (data: Uint8Array, from: string): 'accept' | 'reject' | 'ignore' {
+    let why: string | undefined
     try {
-      const hb = fromBinary(HeartbeatSchema, data)
-      if (hb.peerId !== from) throw new Error(`heartbeat for ${hb.peerId} signed by ${from}`)
-      if (hb.addrs.length > MAX_ADDRS) throw new Error(`${hb.addrs.length} addresses`)
-      for (const a of hb.addrs) multiaddr(a)
-      return 'accept'
+      why = this.check(fromBinary(HeartbeatSchema, data), from)
     } catch (err) {
-      this.metrics.rejected.inc({ kind: 'heartbeat' })
-      this.log.warn({ from, err: String((err as Error).message ?? err) }, 'rejected malformed heartbeat')
-      return 'reject'
+      why = `malformed: ${String((err as Error)?.message ?? err)}`
+    }
+    if (why === undefined) return 'accept'
+    this.rejections.note('heartbeat', why, { from })
+    return 'reject'
+  }
+
+  /** an accepted heartbeat; the view re-checks it, and nothing thrown here may escape (it runs in an event listener) */
+  private deliver (data: Uint8Array, from: string): void {
+    try {
+      this.apply(data, from)
+    } catch (err) {
+      this.rejections.note('heartbeat', String((err as Error)?.message ?? err), { from })
     }
   }
 
-  private deliver (data: Uint8Array): void {
+  private check (hb: Heartbeat, from: string): string | undefined {
+    return checkHeartbeat({ ...hb, log: hb.log }, {
+      from,
+      checkHlc: (h) => this.clock.implausible(h),
+      checkEpoch: (e) => this.view.checkEpoch(e)
+    })
+  }
+
+  private apply (data: Uint8Array, from: string): void {
     const hb = fromBinary(HeartbeatSchema, data)
+    // judged again against the state as it is now (the view may have moved since the
+    // validator ran): a heartbeat is applied whole or not at all
+    const why = this.check(hb, from)
+    if (why !== undefined) throw new Error(why)
     this.metrics.gossipBytes.inc({ topic: 'members', direction: 'in' }, data.byteLength)
     try { this.clock.observe(hb.hlc) } catch { /* a drifting clock is reported by the object path; membership still counts */ }
     const now = this.now()
@@ -175,9 +208,11 @@ export class MembershipService {
     const agreeing = this.view.members().length > 1 ? [...this.peers.values()].filter((p) => p.membersHash === mine).length : 0
     if (agreeing > 0) {
       this.joinedAt = now
+      this.view.anchorEpochs()
       this.log.info({ members: this.view.members().length, agreeing, ms: now - this.startedAt }, 'joined the cluster')
     } else if (now - this.startedAt >= JOIN_TIMEOUT_MS) {
       this.joinedAt = now
+      this.view.anchorEpochs()
       this.log.warn({ members: this.view.members().length, ms: now - this.startedAt }, 'no peer agrees on the member set yet; serving with the view this node has')
     }
   }
@@ -195,13 +230,24 @@ export class MembershipService {
     this.metrics.members.set(change.members.length)
     if (change.placementChanged) this.log.info({ epoch: change.epoch.toString(), members: change.members.length, joined: change.joined, left: change.left }, 'view changed')
     this.onChange(change)
-    void this.beat(false)
+    void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
   }
 
   /** forget dial backoffs and dial every known member now (after a heal) */
   redialNow (): void {
     this.backoff.clear()
     this.redial()
+  }
+
+  /** a dead member we are still connected to, silent past STALE_CONNECTION_MS on connections that old: hang up */
+  private hangUpIfSilent (peer: string, conns: Connection[], now: number): void {
+    const heard = this.view.lastHeard(peer)
+    if (heard === undefined || this.view.status(peer) !== 'dead' || now - heard < STALE_CONNECTION_MS) return
+    const wall = Date.now()
+    if (conns.some((c) => wall - c.timeline.open < STALE_CONNECTION_MS)) return
+    this.metrics.staleConnections.inc(conns.length)
+    this.log.info({ peer, silentMs: now - heard, connections: conns.length }, 'member silent on an open connection: hanging up to redial')
+    for (const c of conns) c.abort(new Error(`no heartbeat for ${now - heard} ms on an open connection`))
   }
 
   private redial (): void {
@@ -217,7 +263,12 @@ export class MembershipService {
     }
     for (const t of targets) {
       if (this.dialing >= MAX_PARALLEL_DIALS) return
-      if (this.host.getConnections(peerIdFromString(t.id)).length > 0) { this.backoff.delete(t.id); continue }
+      const conns = this.host.getConnections(peerIdFromString(t.id))
+      if (conns.length > 0) {
+        this.backoff.delete(t.id)
+        this.hangUpIfSilent(t.id, conns, now)
+        continue
+      }
       const b = this.backoff.get(t.id)
       if (b != null && b.next > now) continue
       const addrs = t.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${t.id}`))

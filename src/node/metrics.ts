@@ -27,7 +27,10 @@ export class NodeMetrics {
   readonly oidsPurged = this.counter('bw_oids_purged_total', 'objects removed from disk and cache because a tombstone covers them')
   readonly writesRefused = this.counter('bw_writes_refused_total', 'object writes refused because a tombstone covers them', ['path'])
   readonly rejected = this.counter('bw_rejected_total', 'untrusted input (from a peer or a client) rejected, by kind', ['kind'])
+  /** errors that escaped every handler and timer (a bug): caught by the process guard, never a silent death */
+  readonly unhandled = this.counter('bw_unhandled_errors_total', 'errors no handler or timer caught, stopped by the process guard (each is a bug): type rejection or exception', ['type'])
   readonly gossipBytes = this.counter('bw_gossip_bytes_total', 'gossip payload bytes', ['topic', 'direction'])
+  readonly staleConnections = this.counter('bw_stale_connections_total', 'connections hung up because their member sent no heartbeat on them for STALE_CONNECTION_MS (the redialer makes fresh ones)')
   readonly gossipHeartbeats = this.counter('bw_gossip_heartbeats_total', 'gossipsub heartbeats run here: a message leaves the gossip cache GOSSIP_MCACHE_LENGTH heartbeats after it arrived')
   readonly objectRequests = this.counter('bw_object_requests_total', 'object protocol requests served', ['op', 'status'])
   readonly objects = this.gauge('bw_objects', 'objects in the object list cache')
@@ -70,12 +73,13 @@ export class NodeMetrics {
   readonly repairQueue = this.gauge('bw_replica_repair_queue', 'oids whose write reached only some replicas, waiting for repair')
   readonly repairObjects = this.gauge('bw_replica_repair_objects', 'replica repairs since start, by result', ['result'])
 
-  repair (r: { pending: number, totals: { repaired: number, pushed: number, dropped: number, overflows: number } }): void {
+  repair (r: { pending: number, totals: { repaired: number, pushed: number, dropped: number, overflows: number, retried: number } }): void {
     this.repairQueue.set(r.pending)
     this.repairObjects.set({ result: 'repaired' }, r.totals.repaired)
     this.repairObjects.set({ result: 'pushed' }, r.totals.pushed)
     this.repairObjects.set({ result: 'dropped' }, r.totals.dropped)
     this.repairObjects.set({ result: 'overflow' }, r.totals.overflows)
+    this.repairObjects.set({ result: 'retried' }, r.totals.retried)
   }
 
   readonly recordAge = new Histogram({

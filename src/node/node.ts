@@ -6,8 +6,9 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
+import type { Connection } from '@libp2p/interface'
 import { create } from '@bufbuild/protobuf'
-import { GetObjectSchema, ListObjectsSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
+import { GetObjectSchema, ListObjectsSchema, ObjResponseSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
 import { ObjectStore } from '../store/objectStore.js'
 import { DeleteLog } from '../tombstones/deleteLog.js'
 import { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
@@ -17,7 +18,7 @@ import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
 import { asGossipSub, createHost, hostState, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
-import { FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
+import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS, OBJ_PROTOCOL } from '../net/constants.js'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
@@ -40,8 +41,11 @@ import { DeleteGossip } from './deleteGossip.js'
 import { MembershipService } from './membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
 import { NodeMetrics } from './metrics.js'
+import { Rejections } from './rejections.js'
 import { SeqAllocator } from './seqAllocator.js'
 import type { NodeOptions } from './options.js'
+import { RecordAdmission } from './admission.js'
+import { nodeAdmissionState } from './admissionState.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
@@ -51,6 +55,8 @@ const REPAIR_INTERVAL_MS = 500
 /** a safety net under replica repair: a coordinator that crashed mid-write leaves no repair behind */
 const RECOVERY_PERIOD_MS = 60_000
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
+/** how often live members not yet seen serving objects are identified again (confirmMembers) */
+const CONFIRM_INTERVAL_MS = 5000
 
 export class BellwetherNode implements ClusterIO {
   readonly metrics = new NodeMetrics()
@@ -92,6 +98,10 @@ export class BellwetherNode implements ClusterIO {
   private handler!: NodeObjectHandler
   membership!: MembershipService
   private deleteGossip!: DeleteGossip
+  /** counts and logs refused peer input (bw_rejected_total{kind}) */
+  rejections!: Rejections
+  /** the trust checks on delete records and floor entries from peers */
+  admission!: RecordAdmission
   private ring = new Ring([])
   private stopping = false
 
@@ -104,6 +114,7 @@ export class BellwetherNode implements ClusterIO {
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
     this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log, () => Date.now() + this.clockOffsetMs)
     this.pipeline.onFresh = (recs) => { for (const r of recs) this.reconSet.add(r) }
+    this.pipeline.implausible = (version) => this.clock.implausible(version) != null
     // a disk that refuses the delete log: refuse object I/O (unavailable()) until a retry succeeds
     this.deleteLog.hooks = {
       writeFailed: (err) => {
@@ -142,6 +153,7 @@ export class BellwetherNode implements ClusterIO {
     this.self = peerIdFromPrivateKey(key).toString()
     this.zone = this.opts.zone ?? zoneFromAddress(this.opts.listen)
     this.log = this.log.child({ node: this.self.slice(-8) })
+    this.answerRejections = new Rejections(this.metrics, this.log)
 
     // purge before serve: every tombstone we hold is applied to the store before anyone can ask for anything
     await this.store.open()
@@ -181,7 +193,17 @@ export class BellwetherNode implements ClusterIO {
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.gc.ack(), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
       busy: () => this.busy()
     }, this.opts.bootstrap, (change) => { this.onViewChange(change) })
-    this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log)
+    this.rejections = new Rejections(this.metrics, this.log)
+    this.admission = new RecordAdmission(nodeAdmissionState({
+      self: this.self,
+      members: () => this.membership.view.known().map((m) => m.peerId),
+      connected: (peer) => { try { return this.host.getConnections(peerIdFromString(peer)).length > 0 } catch { return false } },
+      log: this.deleteLog,
+      floor: this.floor,
+      index: this.tombstones,
+      store: this.store
+    }))
+    this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log, this.admission, this.rejections)
     this.gc = new TombstoneGc({
       self: this.self,
       floor: this.floor,
@@ -198,7 +220,7 @@ export class BellwetherNode implements ClusterIO {
     this.metrics.foldedRecords = () => this.gc.folded
     this.ae = new AntiEntropyService(this.host, {
       set: this.reconSet,
-      ingest: async (recs) => { await this.pipeline.ingest(recs, 'ae') },
+      ingest: async (recs, peer) => await this.ingestRelayed(recs, peer),
       decorate: (frame, peer) => {
         frame.summary ??= createMsg(LogSummarySchema, {})
         frame.summary.now = this.clock.now()
@@ -215,11 +237,9 @@ export class BellwetherNode implements ClusterIO {
       inspect: async (frame, peer) => {
         this.peerFloorHash.set(peer, frame.floorHash)
         if (frame.summary != null) this.gc.noteAck(peer, frame.summary.ack)
-        if (frame.floor.length > 0) {
-          const arrived = performance.now()
-          if (await this.gc.applyFloor(frame.floor, frame.reset) > 0) this.metrics.purgeSeconds.observe({ source: frame.reset ? 'reset' : 'floor' }, (performance.now() - arrived) / 1000)
-        }
+        if (frame.floor.length > 0) return await this.takeFloor(frame.floor, frame.reset, peer)
       },
+      rejected: (kind, reason, peer) => { this.rejections.note(kind, reason, { peer }) },
       ended: (report) => { this.metrics.aeSession(report) },
       completed: (report, peerSummary) => {
         const prev = this.syncedAt.get(report.peer) ?? 0
@@ -242,6 +262,20 @@ export class BellwetherNode implements ClusterIO {
       this.peerFloorHash.set(peer, st.log.floorHash)
       this.aeScheduler.onBeacon(peer, st.log)
     }
+    // a member is a placement target only once identify, over a direct connection, showed it
+    // serving the object protocol (see objectPeers)
+    this.host.addEventListener('peer:identify', (evt) => {
+      try {
+        const id = evt.detail.peerId.toString()
+        if (this.objectPeers.has(id) || !evt.detail.protocols.includes(OBJ_PROTOCOL)) return
+        this.objectPeers.add(id)
+        if (this.membership.view.member(id) == null) return
+        this.rebuildRing()
+        this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+      } catch (err) {
+        this.log.error({ err: String((err as Error)?.stack ?? err) }, 'placement update after identify failed')
+      }
+    })
     this.host.addEventListener('connection:open', (evt) => {
       const peer = evt.detail.remotePeer.toString()
       this.connectedAt.set(peer, Date.now())
@@ -264,6 +298,7 @@ export class BellwetherNode implements ClusterIO {
       this.gc.collect().catch((err) => { this.log.error({ err: String(err) }, 'tombstone GC failed') })
     }, GC_INTERVAL_MS)
     this.scheduleRepair()
+    this.confirmTimer = setInterval(() => { void this.confirmMembers() }, CONFIRM_INTERVAL_MS)
     this.periodicRecovery = setInterval(() => {
       if (!this.recovery.progress.running && this.recoveryTimer == null) this.scheduleRecovery(0)
     }, RECOVERY_PERIOD_MS)
@@ -276,6 +311,7 @@ export class BellwetherNode implements ClusterIO {
     if (this.gcTimer != null) clearInterval(this.gcTimer)
     if (this.repairTimer != null) clearTimeout(this.repairTimer)
     if (this.periodicRecovery != null) clearInterval(this.periodicRecovery)
+    if (this.confirmTimer != null) clearInterval(this.confirmTimer)
     await this.repairRound
     await this.gc?.stop()
     if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
@@ -285,6 +321,9 @@ export class BellwetherNode implements ClusterIO {
     for (const part of [this.deleteGossip, this.membership, this.objects, this.ae, this.host]) {
       try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
     }
+    // view changes write the epoch without waiting: nothing may touch the data dir after stop()
+    await this.epochFile.idle()
+    await this.recoveredFile.idle()
     await this.store.close()
     await this.deleteLog.close()
     this.log.info('node stopped')
@@ -371,7 +410,15 @@ export class BellwetherNode implements ClusterIO {
 
   private onViewChange (change: ViewChange): void {
     this.epochFile.write(change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
-    if (!change.placementChanged) return
+    if (!change.placementChanged) {
+      // nothing moves, but a member that restarted unnoticed took its in-flight writes and its
+      // replica-repair queue with it: compare versions among holders (a recovery pass)
+      if ((change.restarted?.length ?? 0) > 0) {
+        this.log.info({ restarted: change.restarted }, 'member restarted: recovery pass to find replicas its lost writes and repairs left behind')
+        this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+      }
+      return
+    }
     this.rebuildRing()
     this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
   }
@@ -462,14 +509,54 @@ export class BellwetherNode implements ClusterIO {
     }
   }
 
+  private confirmTimer: NodeJS.Timeout | undefined
+  private confirming = false
+
+  /**
+   * Live members not yet seen serving the object protocol are identified again over a
+   * connection we have: the identify that runs when a connection opens can time out on a
+   * loaded machine, and a real node must not stay out of placement for that. Never throws.
+   */
+  private async confirmMembers (): Promise<void> {
+    if (this.confirming || this.stopping) return
+    this.confirming = true
+    try {
+      const identify = this.host.services.identify as { identify?: (c: Connection, o: { signal: AbortSignal }) => Promise<unknown> }
+      if (typeof identify.identify !== 'function') return
+      for (const m of this.membership.view.members()) {
+        if (m.peerId === this.self || this.objectPeers.has(m.peerId)) continue
+        const conn = this.host.getConnections(peerIdFromString(m.peerId))[0]
+        if (conn == null) continue
+        await identify.identify(conn, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err) => {
+          this.log.debug({ peer: m.peerId, err: String((err as Error)?.message ?? err) }, 'identify of a member failed')
+        })
+      }
+    } catch (err) {
+      this.log.warn({ err: String((err as Error)?.message ?? err) }, 'confirming members failed')
+    } finally {
+      this.confirming = false
+    }
+  }
+
+  /**
+   * Placement targets: this node and the live members seen serving the object protocol. Why
+   * not every live member: membership comes from signed heartbeats, which any holder of the
+   * swarm key can publish, relayed by gossip — a voice, not proof that the signer can store
+   * anything. A heartbeat alone (with a new zone, it is picked for most objects, as replicas
+   * go to distinct zones) made its signer a replica target that every write then failed on.
+   * Identify runs on every connection, so a real node is confirmed within a round trip of
+   * connecting, usually before its first heartbeat arrives; confirmation stays for the
+   * process's life (a node that dies leaves the view, a restart is identified again).
+   */
   private rebuildRing (): void {
-    const members = this.membership?.view.members() ?? []
+    const members = (this.membership?.view.members() ?? []).filter((m) => m.peerId === this.self || this.objectPeers.has(m.peerId))
     this.ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
   }
 
   // ---- ClusterIO ----
 
-  members (): string[] { return this.membership.view.members().map((m) => m.peerId) }
+  /** the nodes that hold data: the placement ring's (see rebuildRing), sorted by peer id */
+  members (): string[] { return this.ring.nodes.map((n) => n.id) }
   zones (): number { return this.ring.zoneCount() }
   placement (oid: bigint, copies: number): string[] { return this.ring.pick(oid, copies) }
   now (): bigint { return this.clock.now() }
@@ -495,6 +582,10 @@ export class BellwetherNode implements ClusterIO {
   private readonly connectedAt = new Map<string, number>()
   /** per peer: its floor digest as last announced (decides whether a session ships our floor) */
   private readonly peerFloorHash = new Map<string, bigint>()
+  /** peers identify showed serving the object protocol; one entry per swarm-key holder ever connected */
+  private readonly objectPeers = new Set<string>()
+  /** peers' answers refused (a GET answered with an impossible version) */
+  private answerRejections!: Rejections
 
   async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
     if (peer === this.self) return await this.handler.put(create(PutObjectSchema, obj), this.self, 0n)
@@ -503,7 +594,12 @@ export class BellwetherNode implements ClusterIO {
 
   async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> {
     if (peer === this.self) return await this.handler.get(create(GetObjectSchema, { oid, headerOnly }), this.self, 0n)
-    return await this.objects.get(peer, oid, headerOnly, expectBytes)
+    const r = await this.objects.get(peer, oid, headerOnly, expectBytes)
+    // a peer's answer is bounded like its requests: a version from the far future would win every read
+    const why = r.status === Status.OK ? this.clock.implausible(r.version) : undefined
+    if (why == null) return r
+    this.answerRejections.note('version', `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}`)
+    return create(ObjResponseSchema, { status: Status.ERROR, oid, error: `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}` })
   }
 
   async listInodes (peer: string): Promise<bigint[]> {
@@ -514,6 +610,37 @@ export class BellwetherNode implements ClusterIO {
     }
     for await (const r of this.objects.list(peer, { inodesOnly: true })) out.push(...r.oids)
     return out
+  }
+
+  /**
+   * Records an anti-entropy session learned: each checked on its own (admission.ts), the
+   * accepted ones made durable, applied and purged. Returns why the session is not a full
+   * reconciliation when some were refused for what may be this node's lack of knowledge (a
+   * record forged under our own origin is refused with certainty, and does not count).
+   */
+  private async ingestRelayed (recs: DeleteRec[], peer: string): Promise<string | undefined> {
+    const { accepted, refused } = await this.admission.checkRelayed(recs)
+    for (const r of refused) this.rejections.note(r.kind, r.reason, { peer })
+    if (accepted.length > 0) await this.pipeline.ingest(accepted, 'ae')
+    const unsure = refused.filter((r) => r.kind !== 'delete-own-origin')
+    return unsure.length === 0 ? undefined : `${unsure.length} relayed records refused (${unsure[0]!.kind}: ${unsure[0]!.reason})`
+  }
+
+  /**
+   * A peer's floor (first frame of a session). A malformed entry refuses the whole floor and
+   * ends the session (throws: nothing of the frame is applied); an entry beyond what this node
+   * can take is refused alone, and the session is then not a full reconciliation.
+   */
+  private async takeFloor (entries: Array<{ vid: number, generation: number }>, reset: boolean, peer: string): Promise<string | undefined> {
+    const f = await this.admission.checkFloor(entries)
+    if (f.malformed !== undefined) {
+      this.rejections.note(f.malformed.kind, `floor of ${entries.length} entries refused whole: ${f.malformed.reason}`, { peer })
+      throw new Error(`floor refused: ${f.malformed.reason}`)
+    }
+    for (const r of f.refused) this.rejections.note(r.kind, r.reason, { peer })
+    const arrived = performance.now()
+    if (await this.gc.applyFloor(f.accepted, reset) > 0) this.metrics.purgeSeconds.observe({ source: reset ? 'reset' : 'floor' }, (performance.now() - arrived) / 1000)
+    return f.refused.length === 0 ? undefined : `${f.refused.length} floor entries refused (${f.refused[0]!.reason})`
   }
 
   async originate (recs: DeleteRec[]): Promise<DeleteRec[]> {

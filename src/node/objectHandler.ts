@@ -14,12 +14,16 @@ import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { formatOid, isValidOid, vidToVdiOid, MAX_VID } from '../oid.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
+import { Rejections } from './rejections.js'
 
 function res (fields: Partial<Omit<ObjResponse, '$typeName'>>): ObjResponse {
   return create(ObjResponseSchema, fields)
 }
 
 export class NodeObjectHandler implements ObjectHandler {
+  /** every refused request: counted in bw_rejected_total{kind} and logged (rate-limited per kind) */
+  private readonly rejections: Rejections
+
   constructor (
     private readonly store: ObjectStore,
     private readonly tombstones: TombstoneIndex,
@@ -32,7 +36,9 @@ export class NodeObjectHandler implements ObjectHandler {
     private readonly repair: (oids: bigint[], from: string) => Promise<number> = async () => 0,
     /** why object I/O is refused right now (the delete log cannot be written), or undefined */
     private readonly unavailable: () => string | undefined = () => undefined
-  ) {}
+  ) {
+    this.rejections = new Rejections(metrics, log)
+  }
 
   private refused (op: 'put' | 'get', oid: bigint): ObjResponse | undefined {
     const why = this.unavailable()
@@ -50,7 +56,7 @@ export class NodeObjectHandler implements ObjectHandler {
       this.clock.observe(hlc)
       return undefined
     } catch (err) {
-      this.metrics.rejected.inc({ kind: 'clock' })
+      this.rejections.note('clock', `object ${op}: ${String((err as Error).message)}`)
       return this.done(op, res({ status: Status.BAD_REQUEST, error: String((err as Error).message) }))
     }
   }
@@ -63,7 +69,7 @@ export class NodeObjectHandler implements ObjectHandler {
 
   private badOid (oid: bigint, op: string): ObjResponse | undefined {
     if (isValidOid(oid)) return undefined
-    this.metrics.rejected.inc({ kind: 'oid' })
+    this.rejections.note('oid', `object ${op}: invalid oid ${oid.toString(16)}`)
     return this.done(op, res({ status: Status.BAD_REQUEST, error: `invalid oid ${oid.toString(16)}: reserved bits set or more than one type flag` }))
   }
 
@@ -71,8 +77,15 @@ export class NodeObjectHandler implements ObjectHandler {
     const bad = this.badOid(req.oid, 'put') ?? this.observe(hlc, 'put') ?? this.refused('put', req.oid)
     if (bad != null) return bad
     if (req.data.byteLength > MAX_OBJECT_SIZE) {
-      this.metrics.rejected.inc({ kind: 'oversized' })
+      this.rejections.note('oversized', `object put of ${req.data.byteLength} bytes (at most ${MAX_OBJECT_SIZE})`, { from })
       return this.done('put', res({ status: Status.BAD_REQUEST, error: `object of ${req.data.byteLength} bytes exceeds the ${MAX_OBJECT_SIZE}-byte limit` }))
+    }
+    // a version is the HLC of the write: one from further ahead than any honest clock would be
+    // served to readers and outrank every later real write of the object, so it never lands
+    const implausible = req.version === 0n ? 'is 0 (no write has that version)' : this.clock.implausible(req.version)
+    if (implausible != null) {
+      this.rejections.note('version', `object put of ${formatOid(req.oid)}: version ${req.version} ${implausible}`, { from })
+      return this.done('put', res({ status: Status.BAD_REQUEST, oid: req.oid, error: `version ${req.version} of ${formatOid(req.oid)} ${implausible}` }))
     }
     const reason = this.tombstones.covers(req.oid, req.generation, req.version)
     if (reason != null) {
@@ -84,7 +97,10 @@ export class NodeObjectHandler implements ObjectHandler {
         generation: req.generation,
         version: req.version,
         createOnly: req.createOnly,
-        admit: (oid, m) => this.tombstones.covers(oid, m.generation, m.version)
+        admit: (oid, m) => this.tombstones.covers(oid, m.generation, m.version),
+        // a copy stored with a version no honest clock can have made (before versions were
+        // bounded) must not block every real write of the object forever
+        bogus: (m) => this.clock.implausible(m.version) != null
       })
       this.metrics.objects.set(this.store.cache.size)
       return this.done('put', res({ status: Status.OK, oid: req.oid, generation: meta.generation, version: meta.version, checksum: meta.checksum, length: meta.length }))
@@ -133,8 +149,13 @@ export class NodeObjectHandler implements ObjectHandler {
     const clock = this.observe(hlc, 'purge')
     if (clock != null) return clock
     if (req.oids.length > MAX_PURGE_HINT_OIDS) {
-      this.metrics.rejected.inc({ kind: 'oversized' })
+      this.rejections.note('oversized', `purge hint of ${req.oids.length} oids (at most ${MAX_PURGE_HINT_OIDS})`, { from })
       return this.done('purge', res({ status: Status.BAD_REQUEST, error: `purge hint of ${req.oids.length} oids exceeds the ${MAX_PURGE_HINT_OIDS}-oid limit` }))
+    }
+    // parallel arrays: lengths that disagree cannot come from an honest sender
+    if (req.generations.length !== req.oids.length || req.versions.length !== req.oids.length) {
+      this.rejections.note('purge', `purge hint of ${req.oids.length} oids with ${req.generations.length} generations and ${req.versions.length} versions`, { from })
+      return this.done('purge', res({ status: Status.BAD_REQUEST, error: `purge hint of ${req.oids.length} oids with ${req.generations.length} generations and ${req.versions.length} versions` }))
     }
     const bad = req.oids.find((oid) => !isValidOid(oid))
     if (bad !== undefined) return this.badOid(bad, 'purge')!
@@ -166,8 +187,12 @@ export class NodeObjectHandler implements ObjectHandler {
     }
     const closed = await this.gate(from)
     if (closed != null) throw new Error(closed)
+    if (req.hasVid && (req.vid < 1 || req.vid > MAX_VID)) {
+      this.rejections.note('vid', `object list of vid ${req.vid}`, { from })
+      this.metrics.objectRequests.inc({ op: 'list', status: 'BAD_REQUEST' })
+      throw new Error(`invalid vid ${req.vid}: must be in 1..${MAX_VID}`)
+    }
     this.metrics.objectRequests.inc({ op: 'list', status: 'OK' })
-    if (req.hasVid && (req.vid < 1 || req.vid > MAX_VID)) throw new Error(`invalid vid ${req.vid}`)
     const cache = this.store.cache
     if (req.inodesOnly) {
       const inodes = cache.vids().filter((vid) => !(req.hasVid && vid !== req.vid)).map(vidToVdiOid).filter((oid) => cache.has(oid))

@@ -97,10 +97,16 @@ export class Recovery {
         if (err != null) { peerFail(`tombstones not reconciled with ${peer}: ${err}`); return }
         try { lists.push(await this.io.list(peer)) } catch (e) { peerFail(`object list of ${peer}: ${(e as Error).message}`) }
       })
-      const copies = new Map<number, number | undefined>()
+      // once per vid and pass; a vid whose VDI could not be looked up fails each of its objects
+      // (the pass is then incomplete and retried), never skips them as if the VDI were gone
+      const copies = new Map<number, Promise<number | undefined>>()
       const copiesOf = async (vid: number): Promise<number | undefined> => {
-        if (!copies.has(vid)) copies.set(vid, await this.io.copiesOf(vid))
-        return copies.get(vid)
+        let c = copies.get(vid)
+        if (c == null) {
+          copies.set(vid, c = this.io.copiesOf(vid))
+          c.catch(() => {}) // awaited below by each of its objects
+        }
+        return await c
       }
       const work: Array<{ oid: bigint, copies: Copy[] }> = []
       const hints = new Map<string, DeletedHint>()
@@ -112,7 +118,13 @@ export class Recovery {
       }
       await this.sendHints(hints, signal)
       await forEach(work, this.parallel, signal, async ({ oid, copies: held }) => {
-        const n = await copiesOf(oidToVid(oid))
+        let n: number | undefined
+        try {
+          n = await copiesOf(oidToVid(oid))
+        } catch (err) {
+          fail(`${formatOid(oid)}: ${(err as Error).message}`)
+          return
+        }
         if (n == null) return // no live VDI and no tombstone here: an orphan; check reports orphans
         const targets = this.io.placement(oid, n)
         const mine = held.find((c) => c.peer === this.io.self)

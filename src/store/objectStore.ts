@@ -36,6 +36,11 @@ export interface PutOptions {
    * puts racing for one object exactly one lands. VDI creates use it to arbitrate.
    */
   createOnly?: boolean
+  /**
+   * A stored copy for which this is true never outranks the write (its version cannot be
+   * real: the node refuses such versions now, but a copy may predate that). Synchronous.
+   */
+  bogus?: (current: ObjectMeta) => boolean
 }
 
 /** An older version arrived after a newer one landed: the newer one stays (last writer by version wins). */
@@ -132,7 +137,7 @@ export class ObjectStore {
       // judged under the lock: two writes racing for one object must not both pass a check made outside it
       const current = await this.statFile(oid).catch(() => undefined)
       if (opts.createOnly === true && current !== undefined && current.generation >= meta.generation) throw new ExistsError(oid, current)
-      if (current !== undefined && current.version > meta.version) throw new StaleWriteError(oid, current)
+      if (current !== undefined && current.version > meta.version && opts.bogus?.(current) !== true) throw new StaleWriteError(oid, current)
       const name = formatOid(oid)
       const tmp = join(this.dir, `${TMP_PREFIX}${name}-${randomBytes(6).toString('hex')}`)
       try {

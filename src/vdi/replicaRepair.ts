@@ -22,7 +22,8 @@ export class ReplicaRepair {
   private overflowed = false
   /** where the next round starts, so oids that keep failing do not starve the rest */
   private rotation = 0
-  readonly totals = { repaired: 0, pushed: 0, dropped: 0, overflows: 0 }
+  /** retried: attempts that could not finish (a target or the VDI's inode out of reach); the oid stays queued */
+  readonly totals = { repaired: 0, pushed: 0, dropped: 0, overflows: 0, retried: 0 }
 
   constructor (
     private readonly io: ClusterIO,
@@ -63,7 +64,7 @@ export class ReplicaRepair {
           this.log.debug({ oid: formatOid(oid), err: String(err) }, 'replica repair attempt failed')
           return 'retry' as const
         })
-        if (r === 'retry') continue
+        if (r === 'retry') { this.totals.retried++; continue }
         this.queue.delete(oid)
         if (r === 'done') this.totals.repaired++
         else this.totals.dropped++

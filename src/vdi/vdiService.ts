@@ -88,10 +88,21 @@ export class VdiService {
     return found.inode
   }
 
-  /** the live VDI at `vid`, if any (recovery needs its copies) */
+  /**
+   * The live VDI at `vid` (recovery and replica repair need its copies); undefined only when it
+   * is known to be gone: deleted, or held by no member while every member answered. Both callers
+   * drop their work on undefined, so a VDI whose inode holders merely did not answer (cut off,
+   * restarting) is UNAVAILABLE, never "gone": a repair dropped then is a replica left stale.
+   */
   async inodeOf (vid: number): Promise<Inode | undefined> {
-    const inode = await this.fetchInode(vid)
-    return inode != null && !this.io.tombstones.isVdiDeleted(vid, inode.generation) ? inode : undefined
+    const errors: string[] = []
+    const best = await this.newest(vidToVdiOid(vid), this.io.members(), errors)
+    if (best == null) {
+      if (errors.length > 0) throw new VdiError(`VDI ${formatVid(vid)} unknown: no member that answered holds its inode, and some did not answer: ${errors.join('; ')}`, 'UNAVAILABLE')
+      return undefined
+    }
+    const inode = decodeInode(best.data, this.io.maxObjectSize)
+    return !this.io.tombstones.isVdiDeleted(vid, inode.generation) ? inode : undefined
   }
 
   async list (): Promise<Inode[]> {

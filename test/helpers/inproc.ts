@@ -28,12 +28,12 @@ export class InprocCluster {
   readonly swarmKey = generateSwarmKey()
   constructor (readonly dir: string, readonly copies: number) {}
 
-  static async start (n: number, opts: { copies?: number, ipBase?: number, evictAfterMs?: number } = {}): Promise<InprocCluster> {
+  static async start (n: number, opts: { copies?: number, ipBase?: number, ipPrefix?: string, evictAfterMs?: number } = {}): Promise<InprocCluster> {
     const c = new InprocCluster(await mkdtemp(join(tmpdir(), 'bw-it-')), opts.copies ?? 3)
     if (opts.evictAfterMs != null) c.defaults.evictAfterMs = opts.evictAfterMs
     const base = opts.ipBase ?? 40
     try {
-      for (let i = 0; i < n; i++) await c.addSpec(`127.0.0.${base + i}`)
+      for (let i = 0; i < n; i++) await c.addSpec(`${opts.ipPrefix ?? '127.0.0'}.${base + i}`)
       await Promise.all(c.specs.map(async (_, i) => { await c.startNode(i) }))
       // ten nodes in one process on a busy 2-core box can take a while to see each other
       await c.waitMembers(90_000)

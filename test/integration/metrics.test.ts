@@ -37,6 +37,7 @@ const FAMILIES: Record<string, string> = {
   bw_floor_entries: 'gauge',
   bw_gossip_mesh_peers: 'gauge',
   bw_connections: 'gauge',
+  bw_stale_connections_total: 'counter',
   bw_streams: 'gauge',
   process_resident_memory_bytes: 'gauge',
   process_cpu_seconds_total: 'counter',

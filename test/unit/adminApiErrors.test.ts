@@ -8,15 +8,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AdminApi } from '../../src/api/server.js'
 import type { BellwetherNode } from '../../src/node/node.js'
 import { VdiError } from '../../src/vdi/inode.js'
+import { NodeMetrics } from '../../src/node/metrics.js'
 import { memoryLogger } from '../helpers/fakePubsub.js'
 
 const log = memoryLogger()
 /** what the fake VDI layer does on the next lookup */
 let lookup: (name: string) => Promise<unknown> = async () => { throw new Error('not set') }
 let joining: string | undefined
+/** why the fake node's delete log cannot be written (undefined: it can) */
+let unavailable: string | undefined
+const metrics = new NodeMetrics({ processMetrics: false })
 const node = {
   log,
+  metrics,
   membership: { joining: () => joining },
+  unavailable: () => unavailable,
   vdis: {
     lookup: async (name: string) => await lookup(name),
     create: async () => { throw new Error('create must not be reached') }
@@ -77,6 +83,17 @@ describe('admin API error mapping', () => {
     expect(await call('GET', '/vdi/far')).toEqual({ status: 503, body: { error: 'object 0000070000000000 unreadable: p1: timeout', code: 'UNAVAILABLE' } })
     // expected refusals are answers, not failures of the node
     expect(failures().length).toBe(before)
+  })
+
+  it('503 for VDI calls while the delete log cannot be written, before the handler runs, counted', async () => {
+    unavailable = 'delete log /d/deletes.log cannot be written (ENOSPC: no space left on device)'
+    try {
+      lookup = async () => { throw new Error('the handler must not run while the delete log is unavailable') }
+      expect(await call('GET', '/vdi/x')).toEqual({ status: 503, body: { error: `node unavailable: ${unavailable}`, code: 'UNAVAILABLE' } })
+      expect((await metrics.refusedUnavailable.get()).values.find((v) => v.labels.path === 'api')?.value).toBe(1)
+    } finally {
+      unavailable = undefined
+    }
   })
 
   it('503 for VDI calls while the node is still joining, before the handler runs', async () => {

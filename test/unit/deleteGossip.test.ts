@@ -12,6 +12,7 @@ import { NodeMetrics } from '../../src/node/metrics.js'
 import { decodeBatch, packBatches } from '../../src/tombstones/batch.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
 import { FakePubsub, fakeHost, memoryLogger, signed } from '../helpers/fakePubsub.js'
+import { RecordAdmission, type AdmissionState } from '../../src/node/admission.js'
 
 const rec = (seq: number, vid = 7): DeleteRec => ({ kind: 'vdi', origin: 'node-a', seq: BigInt(seq), hlc: BigInt(1000 + seq), vid, generation: 1 })
 
@@ -38,13 +39,23 @@ class FakePipeline {
   }
 }
 
+/** a node that knows vid 7 at generation 1 and has seen node-a's records up to seq 10 */
+const knows: AdmissionState = {
+  self: 'me',
+  isMember: () => true,
+  highestSeq: (o) => o === 'node-a' ? 10n : 0n,
+  holds: () => false,
+  coveredByFloor: () => false,
+  knownGeneration: async (vid) => vid === 7 ? 1 : undefined
+}
+
 function setup () {
   const ps = new FakePubsub()
   ps.mesh = true
   const pipeline = new FakePipeline()
   const metrics = new NodeMetrics()
   const log = memoryLogger()
-  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as DeletePipeline, metrics, log)
+  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as DeletePipeline, metrics, log, new RecordAdmission(knows))
   dg.start()
   return { ps, pipeline, metrics, log, dg }
 }
@@ -107,10 +118,36 @@ describe('DeleteGossip: receiving', () => {
   it('accepts a well-formed batch and rejects a malformed one, counting it as bad input', async () => {
     const { ps, metrics, log, dg } = setup()
     const good = packBatches([rec(1)])[0]!
-    expect(await ps.validate(signed(TOPIC_DELETES, good, 'peer-B'))).toBe('accept')
+    expect(await ps.validate(signed(TOPIC_DELETES, good, 'node-a'))).toBe('accept')
     expect(await ps.validate(signed(TOPIC_DELETES, Uint8Array.of(0x0a, 0x05, 1, 2), 'peer-B'))).toBe('reject')
     expect(await counter(metrics.rejected, { kind: 'delete-batch' })).toBe(1)
-    expect(log.lines.filter((l) => l.level === 'warn')).toEqual([expect.objectContaining({ msg: 'rejected malformed delete batch', obj: expect.objectContaining({ from: 'peer-B', bytes: 4 }) })])
+    expect(log.lines.filter((l) => l.level === 'warn')).toEqual([expect.objectContaining({ msg: 'rejected delete-batch: malformed delete batch', obj: expect.objectContaining({ kind: 'delete-batch', from: 'peer-B', bytes: 4 }) })])
+    await dg.stop()
+  })
+
+  it('rejects a whole batch when one record names an origin other than its signed author', async () => {
+    const { ps, metrics, log, dg } = setup()
+    const forged: DeleteRec = { ...rec(2), origin: 'victim' }
+    expect(await ps.validate(signed(TOPIC_DELETES, packBatches([rec(1), forged, rec(3)])[0]!, 'node-a'))).toBe('reject')
+    // every record its own author's, but signed by someone else
+    expect(await ps.validate(signed(TOPIC_DELETES, packBatches([rec(1)])[0]!, 'peer-B'))).toBe('reject')
+    expect(await counter(metrics.rejected, { kind: 'delete-origin' })).toBe(2)
+    expect(log.lines.find((l) => l.level === 'warn')?.msg).toMatch(/batch of 3 records refused whole: record .*names origin victim, not its signed author/)
+    await dg.stop()
+  })
+
+  it('rejects a whole batch with a generation or seq beyond what honest nodes can produce', async () => {
+    const { ps, metrics, dg } = setup()
+    const batch = (r: DeleteRec): Uint8Array => packBatches([rec(1), r])[0]!
+    // vid 7 is known at generation 1: 2 is the next one, 3 (or 2^32-1) nobody can have made
+    expect(await ps.validate(signed(TOPIC_DELETES, batch({ ...rec(2), generation: 2 }), 'node-a'))).toBe('accept')
+    expect(await ps.validate(signed(TOPIC_DELETES, batch({ ...rec(2), generation: 3 }), 'node-a'))).toBe('reject')
+    expect(await ps.validate(signed(TOPIC_DELETES, batch({ ...rec(2), generation: 0xffff_ffff }), 'node-a'))).toBe('reject')
+    expect(await counter(metrics.rejected, { kind: 'delete-generation' })).toBe(2)
+    // node-a's highest seq seen is 10: 10 + 2^32 is the bound
+    expect(await ps.validate(signed(TOPIC_DELETES, batch({ ...rec(2), seq: 10n + (1n << 32n) }), 'node-a'))).toBe('accept')
+    expect(await ps.validate(signed(TOPIC_DELETES, batch({ ...rec(2), seq: (1n << 64n) - 1n }), 'node-a'))).toBe('reject')
+    expect(await counter(metrics.rejected, { kind: 'delete-seq' })).toBe(1)
     await dg.stop()
   })
 

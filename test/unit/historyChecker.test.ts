@@ -137,6 +137,31 @@ describe('judgeHistory', () => {
     expect(r.healToConverged).toEqual({ lastHeal: 380, convergedAt: 422, ms: 42 })
   })
 
+  it('gives purge latencies and heal times over time, for plots', () => {
+    const r = judgeHistory(cleanHistory().events, cleanFinal())
+    expect(r.series.purge).toEqual([[70, 27], [90, 112]])
+    expect(r.series.heals).toEqual([[150, 52]])
+  })
+
+  it('mid-run (a soak): counts covered oids still held in a node\'s latest complete sample longer than the lag allowed', () => {
+    const h = cleanHistory()
+    const j = new HistoryJudge()
+    for (const e of h.events) j.add(e)
+    expect(j.overdue(0).count).toBe(0)
+    // node 1 holds b's object 0 again (b's delete acked at 90), node 2 the discarded a:2 (acked at 70);
+    // node 0's sample is incomplete, so its oid does not count
+    h.sample(400, [{ node: 0, error: 'timeout', held: ['0000b002:1'] }, { node: 1, held: ['0000b002:0'] }, { node: 2, held: ['0000a001:2'] }])
+    const k = new HistoryJudge()
+    for (const e of h.events) k.add(e)
+    const o = k.overdue(100)
+    expect(o.count).toBe(2)
+    expect(o.findings.map((f) => [f.oid, f.node])).toEqual([[oid(B.vid, 0), 1], [oid(A.vid, 2), 2]])
+    expect(o.findings[0]!.detail).toContain('lag allowed 100 ms')
+    // within the lag: not overdue (b's object: 400 - 90 = 310 ms; a:2: 400 - 70 = 330 ms)
+    expect(k.overdue(320).count).toBe(1)
+    expect(k.overdue(330).count).toBe(0)
+  })
+
   it('the read plan names every acknowledged object of a live VDI (not the discarded one, not the deleted VDI)', () => {
     const j = new HistoryJudge()
     for (const e of cleanHistory().events) j.add(e)

@@ -147,11 +147,29 @@ describe('MembershipView basics', () => {
     expect(v.status(id(1))).toBe('alive')
   })
 
-  it('a higher incarnation updates addrs/api silently and a zone move as a placement change', () => {
+  it('a live member heard with a higher incarnation restarted unnoticed: reported, placement and epoch unchanged', () => {
+    const v = new MembershipView(info(0), { failAfterMs: 5000 })
+    v.onHeartbeat(v2hb(info(1)), 0)
+    v.onHeartbeat(v2hb(info(2)), 0)
+    expect(v.epoch).toBe(2n)
+    // back within failAfterMs: never declared dead, so no join or leave would tell the node
+    const c = v.onHeartbeat(v2hb(info(1, 2n)), 3000)
+    expect(c).toEqual<ViewChange>({ epoch: 2n, members: [info(0), info(1, 2n), info(2)], joined: [], left: [], placementChanged: false, restarted: [id(1)] })
+    // its later heartbeats, and the same incarnation again, report nothing
+    expect(v.onHeartbeat(v2hb(info(1, 2n)), 3500)).toBeUndefined()
+    // a restart heard together with an epoch to adopt reports both
+    const both = v.onHeartbeat(hbFrom(info(2, 2n), { epoch: 9n, membersHash: v.membersHash() }), 4000)
+    expect(both).toMatchObject({ epoch: 9n, placementChanged: false, restarted: [id(2)] })
+    // a restart after it was declared dead is a join (placement changed), as before
+    v.tick(20_000)
+    expect(v.onHeartbeat(v2hb(info(1, 3n)), 20_001)).toMatchObject({ joined: [id(1)], placementChanged: true })
+  })
+
+  it('a higher incarnation updates addrs/api (reported as a restart) and a zone move as a placement change', () => {
     const v = new MembershipView(info(0))
     v.onHeartbeat(v2hb(info(1)), 0)
     const moved: MemberInfo = { ...info(1, 2n), addrs: ['/ip4/10.0.0.9/tcp/1'], api: 'http://10.0.0.9:1' }
-    expect(v.onHeartbeat(v2hb(moved), 10)).toBeUndefined()
+    expect(v.onHeartbeat(v2hb(moved), 10)).toMatchObject({ epoch: 1n, joined: [], left: [], placementChanged: false, restarted: [id(1)] })
     expect(v.member(id(1))?.addrs).toEqual(['/ip4/10.0.0.9/tcp/1'])
     expect(v.members()[1]?.api).toBe('http://10.0.0.9:1')
     // an older incarnation is ignored, including its lastHeard

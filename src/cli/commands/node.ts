@@ -97,6 +97,10 @@ async function start (ctx: Ctx, o: StartOpts): Promise<number> {
     enableChaos: o.enableChaos === true
   }
   const { startNode } = await import('../../node/start.js')
+  const { installProcessGuard } = await import('../../node/processGuard.js')
+  const { createLogger } = await import('../../log.js')
+  // the last line: a bug that lets an error escape a handler or timer is logged and counted, not a silent death
+  const guard = installProcessGuard({ log: createLogger('bellwether', o.logLevel) })
   // signals that arrive while the node is still starting must not be lost
   let stopSignal: NodeJS.Signals | undefined
   let wake: (() => void) | undefined
@@ -113,6 +117,7 @@ async function start (ctx: Ctx, o: StartOpts): Promise<number> {
   process.on('SIGINT', onSignal)
   try {
     const running = await startNode(nodeOpts)
+    guard.attach({ log: running.node.log, metrics: running.node.metrics })
     if (o.json === true) {
       ctx.io.stdout.write(JSON.stringify({ event: 'ready', peerId: running.peerId, multiaddrs: running.multiaddrs, apiUrl: running.apiUrl }) + '\n')
     } else {
@@ -125,5 +130,6 @@ async function start (ctx: Ctx, o: StartOpts): Promise<number> {
   } finally {
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
+    guard.uninstall()
   }
 }

@@ -1,0 +1,45 @@
+// What the trust checks (admission.ts) read of a running node: its membership view, delete
+// log, floor, tombstones and object store. Kept apart from node.ts so the checks stay pure.
+import type { DeleteLog } from '../tombstones/deleteLog.js'
+import type { Floor } from '../tombstones/floor.js'
+import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
+import type { ObjectStore } from '../store/objectStore.js'
+import type { DeleteRec } from '../tombstones/record.js'
+import type { AdmissionState } from './admission.js'
+import { coveredByFloor } from './gc.js'
+
+export interface NodeParts {
+  self: string
+  /** current members (not evicted), self included */
+  members (): string[]
+  /** a peer connected to us now: it holds the swarm key and proved its peer id (its heartbeat may not be here yet) */
+  connected (peer: string): boolean
+  log: DeleteLog
+  floor: Floor
+  index: TombstoneIndex
+  store: ObjectStore
+}
+
+export function nodeAdmissionState (n: NodeParts): AdmissionState {
+  return {
+    self: n.self,
+    isMember: (origin) => n.members().includes(origin) || n.connected(origin),
+    highestSeq: (origin) => {
+      const held = n.log.nextSeq(origin) - 1n
+      const folded = n.floor.seq(origin)
+      return held > folded ? held : folded
+    },
+    holds: (origin, seq) => n.log.has(origin, seq),
+    coveredByFloor: (rec: DeleteRec) => coveredByFloor(rec, n.floor.get(rec.vid)),
+    knownGeneration: async (vid) => {
+      let g = n.floor.get(vid)
+      const up = (x: number | undefined): void => { if (x !== undefined && (g === undefined || x > g)) g = x }
+      up(n.index.deletedGeneration(vid))
+      for (const d of n.index.discardsOf(vid)) up(d.generation)
+      // one object of the vid (its inode if held) tells the generation this node stores
+      const oid = n.store.cache.anyOfVid(vid)
+      if (oid !== undefined) up((await n.store.stat(oid).catch(() => undefined))?.generation)
+      return g
+    }
+  }
+}
