@@ -10,10 +10,16 @@ import type { ReconSession, Step } from './session.js'
 /** makes records durable and adds them to the session's set; rejects when they could not be stored */
 export type Store = (recs: DeleteRec[]) => Promise<void>
 
-/** One frame in: accept, store what it taught us, answer. `learned` holds what was stored. */
-export async function receiveDurably(session: ReconSession, bytes: Uint8Array, store: Store): Promise<Step> {
+/**
+ * One frame in: accept, store what it taught us, answer. `learned` holds what was stored.
+ * `valid` runs once the frame passed the session's checks and before anything of it is stored
+ * (the first frame's floor entries are applied there): a frame the session refuses changes
+ * nothing. If it throws, the error ends the session as the caller's own error.
+ */
+export async function receiveDurably(session: ReconSession, bytes: Uint8Array, store: Store, valid?: () => Promise<void>): Promise<Step> {
   const got = session.acceptBytes(bytes)
   if (got.done) return got
+  if (valid != null) await valid()
   if (got.learned.length > 0) {
     try {
       await store(got.learned)

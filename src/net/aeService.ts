@@ -148,15 +148,17 @@ export class AntiEntropyService {
       for await (const chunk of lp.decode(stream.source, { maxDataLength: MAX_FRAME_BYTES })) {
         const bytes = chunk.subarray()
         report.bytesIn += bytes.byteLength
-        if (firstIn && this.handler.inspect != null) {
+        // the first frame's GC part (floor, reset) is applied only once the session validated
+        // the whole frame: a frame it refuses must change nothing (a fuzzer found a refused
+        // frame's floor entries applied and purged)
+        let valid: (() => Promise<void>) | undefined
+        if (firstIn) {
           firstIn = false
-          // a malformed first frame is left for the session to reject with its error
-          let frame: AeFrame | undefined
-          try { frame = decodeFrame(bytes) } catch {}
-          if (frame != null) unclean ??= (await this.handler.inspect(frame, peer)) ?? undefined
+          const inspect = this.handler.inspect
+          if (inspect != null) valid = async () => { unclean ??= (await inspect(decodeFrame(bytes), peer)) ?? undefined }
         }
         // learned records join the set only once the handler made them durable
-        const step = await receiveDurably(session, bytes, async (recs) => { unclean ??= (await this.handler.ingest(recs, peer)) ?? undefined })
+        const step = await receiveDurably(session, bytes, async (recs) => { unclean ??= (await this.handler.ingest(recs, peer)) ?? undefined }, valid)
         if (step.rejected === true) this.handler.rejected?.('ae-frame', `anti-entropy frame refused, session ended: ${step.error ?? ''}`, peer)
         report.learned += step.learned.length
         this.totals.recordsLearned += step.learned.length

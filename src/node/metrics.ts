@@ -17,11 +17,13 @@ export class NodeMetrics {
   readonly registry = new Registry()
 
   /**
-   * `processMetrics`: prom-client's process and runtime defaults (heap, RSS, event-loop lag, GC).
-   * Nodes sharing one process (in-process test clusters) would each report the same process.
+   * `processMetrics`: prom-client's process and runtime defaults (heap, RSS, event-loop lag, GC);
+   * a node asks for them, nothing else should: each registration starts an event-loop delay
+   * monitor that is never stopped (a fuzzer making one NodeMetrics per input grew to 5 GB).
+   * Nodes sharing one process (in-process test clusters) each report the same process.
    */
   constructor (opts: { processMetrics?: boolean } = {}) {
-    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 })
+    if (opts.processMetrics === true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 })
   }
   readonly recordsApplied = this.counter('bw_delete_records_applied_total', 'delete records newly persisted and applied', ['source'])
   readonly oidsPurged = this.counter('bw_oids_purged_total', 'objects removed from disk and cache because a tombstone covers them')

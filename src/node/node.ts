@@ -59,7 +59,7 @@ const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
 const CONFIRM_INTERVAL_MS = 5000
 
 export class BellwetherNode implements ClusterIO {
-  readonly metrics = new NodeMetrics()
+  readonly metrics = new NodeMetrics({ processMetrics: true })
   readonly tombstones = new TombstoneIndex()
   readonly maxObjectSize = MAX_OBJECT_SIZE
   readonly store: ObjectStore

@@ -61,8 +61,11 @@ export function decodeInode (data: Uint8Array, maxObjectSize: number): Inode {
   validateName(j?.name)
   validateGeometry(j.size, j.objectSize, j.copies, maxObjectSize)
   if (!Number.isInteger(j.vid) || j.vid < 1 || j.vid > MAX_VID) throw new VdiError(`inode has invalid vid ${String(j.vid)}`, 'INTERNAL')
-  if (!Number.isInteger(j.generation) || j.generation < 1) throw new VdiError(`inode has invalid generation ${String(j.generation)}`, 'INTERNAL')
-  return { name: j.name, vid: j.vid, size: j.size, copies: j.copies, objectSize: j.objectSize, generation: j.generation, created: BigInt(`0x${String(j.created ?? '0')}`) }
+  // generation travels as a uint32 (wire, tombstones); created is a u64 in hex, as encodeInode writes it
+  if (!Number.isInteger(j.generation) || j.generation < 1 || j.generation > 0xffff_ffff) throw new VdiError(`inode has invalid generation ${String(j.generation)}`, 'INTERNAL')
+  const created = j.created ?? '0'
+  if (typeof created !== 'string' || !/^[0-9a-f]{1,16}$/.test(created)) throw new VdiError(`inode has invalid created ${JSON.stringify(created)?.slice(0, 40)}`, 'INTERNAL')
+  return { name: j.name, vid: j.vid, size: j.size, copies: j.copies, objectSize: j.objectSize, generation: j.generation, created: BigInt(`0x${created}`) }
 }
 
 export function inodeJson (inode: Inode): Record<string, unknown> {
