@@ -38,6 +38,7 @@ const FAMILIES: Record<string, string> = {
   bw_gossip_mesh_peers: 'gauge',
   bw_connections: 'gauge',
   bw_stale_connections_total: 'counter',
+  bw_unhandled_errors_total: 'counter',
   bw_streams: 'gauge',
   process_resident_memory_bytes: 'gauge',
   process_cpu_seconds_total: 'counter',
