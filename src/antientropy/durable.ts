@@ -6,6 +6,7 @@
 // claims records the log never got until the node restarts.
 import type { DeleteRec } from '../tombstones/record.js'
 import type { ReconSession, Step } from './session.js'
+import type { AeFrame } from '../wire/bellwether_pb.js'
 
 /** makes records durable and adds them to the session's set; rejects when they could not be stored */
 export type Store = (recs: DeleteRec[]) => Promise<void>
@@ -16,10 +17,10 @@ export type Store = (recs: DeleteRec[]) => Promise<void>
  * (the first frame's floor entries are applied there): a frame the session refuses changes
  * nothing. If it throws, the error ends the session as the caller's own error.
  */
-export async function receiveDurably(session: ReconSession, bytes: Uint8Array, store: Store, valid?: () => Promise<void>): Promise<Step> {
+export async function receiveDurably(session: ReconSession, bytes: Uint8Array, store: Store, valid?: (frame: AeFrame) => Promise<void>): Promise<Step> {
   const got = session.acceptBytes(bytes)
   if (got.done) return got
-  if (valid != null) await valid()
+  if (valid != null) await valid(session.acceptedFrame!)
   if (got.learned.length > 0) {
     try {
       await store(got.learned)

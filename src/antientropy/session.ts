@@ -220,14 +220,7 @@ export class ReconSession {
 
   /** Decodes and receives; a frame that cannot be decoded ends the session with an error. */
   receiveBytes(bytes: Uint8Array): Step {
-    if (this.state === 'ended') return endedStep()
-    let f: AeFrame
-    try {
-      f = decodeFrame(bytes, MAX_FRAME_BYTES)
-    } catch (e) {
-      return this.fail((e as Error).message, true)
-    }
-    return this.receive(f)
+    return this.decoded(bytes, (f) => this.receive(f))
   }
 
   /**
@@ -246,6 +239,15 @@ export class ReconSession {
 
   /** acceptBytes: accept() for encoded bytes; a frame that cannot be decoded ends the session. */
   acceptBytes(bytes: Uint8Array): Step {
+    return this.decoded(bytes, (f) => this.accept(f))
+  }
+
+  /** the frame accept() took and answer() has not answered yet (the node reads its GC part) */
+  get acceptedFrame(): AeFrame | undefined {
+    return this.accepted
+  }
+
+  private decoded(bytes: Uint8Array, then: (f: AeFrame) => Step): Step {
     if (this.state === 'ended') return endedStep()
     let f: AeFrame
     try {
@@ -253,7 +255,7 @@ export class ReconSession {
     } catch (e) {
       return this.fail((e as Error).message, true)
     }
-    return this.accept(f)
+    return then(f)
   }
 
   /**

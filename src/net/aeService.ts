@@ -9,7 +9,7 @@ import { pushable } from 'it-pushable'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import { ReconSession, decodeFrame, encodeFrame } from '../antientropy/session.js'
+import { ReconSession, encodeFrame } from '../antientropy/session.js'
 import { receiveDurably } from '../antientropy/durable.js'
 import { MAX_FRAME_BYTES } from '../antientropy/constants.js'
 import type { ReconSet } from '../antientropy/reconSet.js'
@@ -151,11 +151,11 @@ export class AntiEntropyService {
         // the first frame's GC part (floor, reset) is applied only once the session validated
         // the whole frame: a frame it refuses must change nothing (a fuzzer found a refused
         // frame's floor entries applied and purged)
-        let valid: (() => Promise<void>) | undefined
+        let valid: ((frame: AeFrame) => Promise<void>) | undefined
         if (firstIn) {
           firstIn = false
           const inspect = this.handler.inspect
-          if (inspect != null) valid = async () => { unclean ??= (await inspect(decodeFrame(bytes), peer)) ?? undefined }
+          if (inspect != null) valid = async (frame) => { unclean ??= (await inspect(frame, peer)) ?? undefined }
         }
         // learned records join the set only once the handler made them durable
         const step = await receiveDurably(session, bytes, async (recs) => { unclean ??= (await this.handler.ingest(recs, peer)) ?? undefined }, valid)
