@@ -2,7 +2,7 @@
 // step spawns `bellwether … --dir DIR` (test/helpers/cli.ts; dist/ must be built), plus GETs on
 // the nodes' admin APIs. up() runs `cluster up`; down() runs `cluster down --purge`, asserts that
 // no node process is left and, whatever failed, kills any it still finds and removes the dir.
-// (test/integration/recoveryProcs.test.ts has its own copy of this with a recovery watcher.)
+// (test/integration/recoveryProcs.test.ts extends it with a recovery watcher.)
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -31,12 +31,15 @@ export class ProcCluster {
   async up (): Promise<void> {
     if (!existsSync(join(packageRoot(), 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it in pretest)')
     this.dir = await mkdtemp(join(tmpdir(), `bw-${this.name}-`))
-    const args = ['cluster', 'up', '--nodes', String(this.nodes), '--ip-base', this.ipBase, '--copies', String(this.copies), '--timeout', '120', '--json']
+    const args = ['cluster', 'up', ...this.extraUpArgs(), '--nodes', String(this.nodes), '--ip-base', this.ipBase, '--copies', String(this.copies), '--timeout', '120', '--json']
     const r = await this.bw(args)
     this.track() // whatever started must be found by down(), even if the cluster did not form
     expect(r.code, show(args, r)).toBe(0)
     expect(this.file().length).toBe(this.nodes)
   }
+
+  /** more `cluster up` flags a subclass needs (e.g. --enable-chaos) */
+  protected extraUpArgs (): string[] { return [] }
 
   /** `bellwether ARGS --dir DIR` against this cluster */
   async bw (args: string[], opts: CliOptions = {}): Promise<CliRun> { return await cliBw(this.dir, args, opts) }

@@ -31,84 +31,34 @@
 // must recover nothing at all. afterAll runs `cluster down --purge` and asserts that no node
 // process is left.
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { packageRoot, processState } from '../../src/cluster/launcher.js'
-import { bw as cliBw, json as cliJson, ok as cliOk, show, sleep, waitFor, type CliOptions, type CliRun } from '../helpers/cli.js'
+import { show, sleep, waitFor } from '../helpers/cli.js'
 import { outlastGossipCache } from '../helpers/gossip.js'
+import { ProcCluster, getJson, type FileNode } from '../helpers/procCluster.js'
 
-const ROOT = packageRoot()
-const WAIT_S = '120'
 
-interface FileNode { index: number, pid: number | null, apiUrl: string, dataDir: string, peerId: string }
 interface Totals { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number }
 interface Progress { epoch: string, running: boolean, toRecover: number, recovered: number, failed: number, deletedSkipped: number, errors: string[] }
-
-async function getJson (url: string): Promise<any> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(5000) })
-  if (!r.ok) throw new Error(`GET ${url} → ${r.status}`)
-  return await r.json()
-}
 
 /** bits 32..55 of a 16-hex-digit oid */
 const vidOf = (oid: string): string => oid.slice(2, 8)
 
-/** A process cluster in its own temp dir, driven only through the CLI (plus GET on the admin APIs). */
-class ProcCluster {
-  dir = ''
-  /** every pid any node ever had, for the last-resort teardown */
-  readonly launched = new Map<number, string>()
+/** The process cluster of test/helpers/procCluster.ts, with chaos endpoints on and a watcher of every node's recovery errors. */
+class RecoveryCluster extends ProcCluster {
   /** errors recovery reported (GET /recovery progress.errors), sampled in the background */
   readonly recoveryErrors = new Set<string>()
   private watcher: NodeJS.Timeout | undefined
   private watching = false
 
-  constructor (readonly name: string, readonly nodes: number, readonly ipBase: string, readonly copies: number) {}
+  protected override extraUpArgs (): string[] { return ['--enable-chaos'] }
 
-  async up (): Promise<void> {
-    if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it in pretest)')
-    this.dir = await mkdtemp(join(tmpdir(), `bw-recov-${this.name}-`))
-    const args = ['cluster', 'up', '--enable-chaos', '--nodes', String(this.nodes), '--ip-base', this.ipBase, '--copies', String(this.copies), '--timeout', '120', '--json']
-    const r = await this.bw(args)
-    this.track() // whatever started must be found by down(), even if the cluster did not form
-    expect(r.code, show(args, r)).toBe(0)
-    expect(this.file().length).toBe(this.nodes)
+  override async up (): Promise<void> {
+    await super.up()
     this.watch()
   }
 
-  /** `bellwether ARGS --dir DIR` (test/helpers/cli.ts) against this cluster */
-  async bw (args: string[], opts: CliOptions = {}): Promise<CliRun> { return await cliBw(this.dir, args, opts) }
-  /** runs, expects exit 0 */
-  async ok (args: string[], opts: CliOptions = {}): Promise<CliRun> { return await cliOk(this.dir, args, opts) }
-  /** runs with --json, expects exit 0, returns the parsed answer */
-  async json (args: string[]): Promise<any> { return await cliJson(this.dir, args) }
-
-  file (): FileNode[] {
-    return JSON.parse(readFileSync(join(this.dir, 'cluster.json'), 'utf8')).nodes as FileNode[]
-  }
-
-  node (i: number): FileNode {
-    const n = this.file().find((x) => x.index === i)
-    if (n === undefined) throw new Error(`no node ${i} in ${this.dir}`)
-    return n
-  }
-
-  running (): FileNode[] { return this.file().filter((n) => n.pid !== null) }
-
-  track (): void {
-    try { for (const n of this.file()) if (typeof n.pid === 'number') this.launched.set(n.pid, n.dataDir) } catch {}
-  }
-
-  /** never two at once: concurrent `cluster start`s each rewrite cluster.json and one's pid can be lost */
-  async start (i: number): Promise<void> {
-    const n = await this.json(['cluster', 'start', '--node', String(i)]) as FileNode
-    if (typeof n.pid === 'number') this.launched.set(n.pid, n.dataDir)
-    this.track()
-  }
-  async stop (i: number): Promise<void> { await this.ok(['cluster', 'stop', '--node', String(i)]) }
   async kill (i: number): Promise<void> { await this.ok(['cluster', 'kill', '--node', String(i)]) }
   async add (): Promise<FileNode> {
     const n = await this.json(['cluster', 'add', '--timeout', '90']) as FileNode
@@ -117,8 +67,6 @@ class ProcCluster {
     return n
   }
 
-  async wait (): Promise<void> { await this.ok(['cluster', 'wait', '--timeout', WAIT_S]) }
-
   /** starts every node of the file that is not running and waits for the cluster: what a case that failed with a node down leaves; the indexes started */
   async startDown (): Promise<number[]> {
     const nodes = (await this.json(['cluster', 'status', '--json'])).nodes as Array<{ index: number, running: boolean }>
@@ -126,14 +74,6 @@ class ProcCluster {
     for (const i of down) await this.start(i)
     if (down.length > 0) await this.wait()
     return down
-  }
-
-  /** `cluster wait` then `check`, both exit 0 */
-  async convergedAndChecked (): Promise<void> {
-    await this.wait()
-    const r = await this.bw(['check'])
-    expect(r.code, show(['check'], r)).toBe(0)
-    expect(r.stdout).toMatch(/: OK/)
   }
 
   async createVdi (name: string, size: string, objectSize: string, copies: number): Promise<string> {
@@ -250,33 +190,10 @@ class ProcCluster {
     void tick()
   }
 
-  async down (): Promise<void> {
+  override async down (): Promise<void> {
     this.watching = false
     if (this.watcher !== undefined) clearTimeout(this.watcher)
-    if (this.dir === '') return
-    try {
-      if (existsSync(join(this.dir, 'cluster.json'))) {
-        this.track()
-        const down = await this.bw(['cluster', 'down'])
-        const after = await this.bw(['cluster', 'status', '--json'])
-        await this.bw(['cluster', 'down', '--purge'])
-        expect(down.code, show(['cluster', 'down'], down)).toBe(0)
-        expect(after.code, show(['cluster', 'status', '--json'], after)).toBe(0)
-        const nodes = JSON.parse(after.stdout).nodes as Array<{ index: number, running: boolean, pid: number | null }>
-        expect(nodes.filter((n) => n.running || n.pid !== null)).toEqual([])
-      }
-    } finally {
-      // last resort: nothing of ours may outlive the test, whatever failed above
-      const left: number[] = []
-      for (const [pid, dataDir] of this.launched) {
-        if ((await processState(pid, dataDir)) === 'ours') {
-          left.push(pid)
-          try { process.kill(pid, 'SIGKILL') } catch {}
-        }
-      }
-      await rm(this.dir, { recursive: true, force: true })
-      expect(left, 'node processes left running after cluster down').toEqual([])
-    }
+    await super.down()
   }
 }
 
@@ -303,7 +220,7 @@ function pickNode (scores: Map<number, number>, what: string): number {
 }
 
 describe('recovery with node processes: stops, restarts, kills, a join (cluster A, 5+1 nodes)', { timeout: 300_000 }, () => {
-  const c = new ProcCluster('a', 5, '127.0.0.100', 2)
+  const c = new RecoveryCluster('recov-a', 5, '127.0.0.100', 2)
   beforeAll(async () => { await c.up() }, 200_000)
   afterAll(async () => { await c.down() }, 120_000)
   // the cases share the cluster: one that failed with a node stopped or killed must not hand the
@@ -483,7 +400,7 @@ describe('recovery with node processes: stops, restarts, kills, a join (cluster 
 })
 
 describe('a VDI deleted while a joining node recovers it (cluster B, 3+1 nodes)', { timeout: 300_000 }, () => {
-  const c = new ProcCluster('b', 3, '127.0.0.110', 2)
+  const c = new RecoveryCluster('recov-b', 3, '127.0.0.110', 2)
   beforeAll(async () => { await c.up() }, 200_000)
   afterAll(async () => { await c.down() }, 120_000)
 
