@@ -1,7 +1,7 @@
 // What a soak shows while it runs: on a terminal one status line rewritten in place every
 // second; otherwise (a log file, CI) a plain line every `plainEveryMs` (default 30 s), so logs
 // stay readable. The line: elapsed / total, operations, deletes converged, violations so far
-// (periodic check), the node with the largest heap.
+// (periodic check), the node with the largest heap, the machine's load average.
 import { formatDuration } from '../cli/duration.js'
 import { formatValue } from '../report/svg.js'
 
@@ -14,11 +14,13 @@ export interface ProgressState {
   violations: number
   faults: number
   worstHeap?: { node: number, bytes: number }
+  /** the machine's 1-minute load average */
+  load?: number
 }
 
 export function progressLine (s: ProgressState): string {
   const heap = s.worstHeap === undefined ? 'heap ?' : `worst heap node ${s.worstHeap.node} ${formatValue(s.worstHeap.bytes, 'bytes')}`
-  return `soak ${formatDuration(s.elapsedMs)} / ${formatDuration(s.totalMs)} · ops ${s.ops} · deletes converged ${s.deletesConverged}/${s.deletesAcked} · faults ${s.faults} · violations ${s.violations} · ${heap}`
+  return `soak ${formatDuration(s.elapsedMs)} / ${formatDuration(s.totalMs)} · ops ${s.ops} · deletes converged ${s.deletesConverged}/${s.deletesAcked} · faults ${s.faults} · violations ${s.violations} · ${heap}${s.load === undefined ? '' : ` · load ${s.load.toFixed(2)}`}`
 }
 
 export interface ProgressOut { isTTY?: boolean, write: (s: string) => unknown }

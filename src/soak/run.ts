@@ -9,6 +9,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { loadavg } from 'node:os'
 import type { PartitionMode } from '../chaos/executor.js'
 import { planSchedule, type NemesisKind } from '../chaos/nemesis.js'
 import { abortableSleep } from '../chaos/sampler.js'
@@ -113,7 +114,8 @@ export async function soak (o: SoakOptions): Promise<SoakSummary> {
         deletesAcked: live.last?.deletesAcked ?? 0,
         violations: live.violations,
         faults: cycles.run,
-        worstHeap: scraper?.worstHeap()
+        worstHeap: scraper?.worstHeap(),
+        load: loadavg()[0]
       })
     }
     const ticker = setInterval(show, 1000)

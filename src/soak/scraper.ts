@@ -1,12 +1,13 @@
 // The soak's metrics scraper: every `intervalMs` (default 5 s) it fetches each running node's
 // /metrics, keeps the families the report plots (SOAK_METRICS), and appends one JSON line per
 // node to DIR/metrics.jsonl: { t (the history's clock, ms), time (ISO wall clock), node,
-// m: { key: value } } (key = name and sorted labels: `bw_rejected_total{kind="gossip"}`) or,
+// load (1-minute load average), m: { key: value } } (key = name and sorted labels: `bw_rejected_total{kind="gossip"}`) or,
 // for a node that did not answer or served text that does not parse, { t, time, node, error }. Lines are
 // written once per round with one append, so a run killed at any moment leaves whole lines
 // (at worst a torn last one, which readers skip). It remembers each node's latest sample for
 // the progress line (worst heap). Never throws for a node's failure.
 import { appendFileSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { apiHeaders } from '../api/token.js'
 import type { RunningNodes } from '../chaos/runState.js'
 import { abortableSleep } from '../chaos/sampler.js'
@@ -37,6 +38,8 @@ export interface MetricsLine {
   t: number
   time: string
   node: number
+  /** the machine's 1-minute load average when the round started: a latency figure means little without it */
+  load?: number
   m?: Record<string, number>
   error?: string
 }
@@ -69,15 +72,16 @@ export class Scraper {
 
   async round (): Promise<MetricsLine[]> {
     const running = await this.o.nodes.get()
+    const load = Math.round(loadavg()[0]! * 100) / 100
     const lines = await Promise.all(running.map(async (n) => {
       const t = this.o.now()
       const time = new Date().toISOString()
       try {
         const res = await fetch(n.apiUrl.replace(/\/+$/, '') + '/metrics', { headers: apiHeaders(), signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) })
         if (!res.ok) throw new Error(`HTTP ${res.status}`)
-        return { t, time, node: n.index, m: pickSamples(parsePromText(await res.text()), SOAK_METRICS) } satisfies MetricsLine
+        return { t, time, node: n.index, load, m: pickSamples(parsePromText(await res.text()), SOAK_METRICS) } satisfies MetricsLine
       } catch (err) {
-        return { t, time, node: n.index, error: String((err as Error)?.message ?? err).slice(0, 200) } satisfies MetricsLine
+        return { t, time, node: n.index, load, error: String((err as Error)?.message ?? err).slice(0, 200) } satisfies MetricsLine
       }
     }))
     for (const l of lines) if (l.m !== undefined) this.latest.set(l.node, l)
