@@ -206,6 +206,7 @@ export class AdminApi {
       gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, floorHash: hex(n.floor.hash()) },
       ae: { active: n.aeScheduler.active, stuck: n.aeScheduler.stuck, ...n.ae.totals },
       partitioned: n.partition.peers,
+      peerState: n.peerState(),
       chaosEnabled: this.init.enableChaos,
       recovery: { running: n.recovery.progress.running, epoch: n.recovery.progress.epoch, toRecover: n.recovery.progress.toRecover, recovered: n.recovery.progress.recovered, failed: n.recovery.progress.failed, peerFailures: n.recovery.progress.peerFailures, deletedSkipped: n.recovery.progress.deletedSkipped, lastCompleteEpoch: n.recovery.progress.lastCompleteEpoch },
       startedAt: new Date(n.startedAt).toISOString(),

@@ -123,6 +123,8 @@ export class MembershipView {
   private readonly failAfterMs: number
   private readonly evictAfterMs: number
   private readonly entries = new Map<string, Entry>()
+  /** evicted by tick() since the last takeForgotten(): the adapter drops its per-peer state */
+  private forgotten: string[] = []
   private currentEpoch: bigint
   private maxSeen: bigint
   private liveCache: readonly MemberInfo[] = []
@@ -302,11 +304,23 @@ export class MembershipView {
         }
       } else if (silent > this.evictAfterMs && nowMs - e.since >= this.failAfterMs) {
         this.entries.delete(id)
+        this.forgotten.push(id)
       }
     }
     if (left.length === 0) return undefined
     this.refresh()
     return this.bump([], left.sort())
+  }
+
+  /**
+   * Peers evicted since the last call (oldest first). Whatever an adapter keeps per peer
+   * (last heartbeat, dial backoff, sync state, acks) must go with them, or a long-lived node
+   * that sees members come and go keeps an entry for every peer it ever heard of.
+   */
+  takeForgotten (): string[] {
+    const out = this.forgotten
+    this.forgotten = []
+    return out
   }
 
   private leave (peerId: string, hb: HeartbeatIn | undefined, nowMs: number): ViewChange | undefined {

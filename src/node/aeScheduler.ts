@@ -92,6 +92,15 @@ export class AeScheduler {
     })
   }
 
+  /** an evicted member: its slot goes unless a session with it is running or queued (which ends it) */
+  forget (peer: string): void {
+    const s = this.peers.get(peer)
+    if (s != null && !s.running && !s.queued && s.waiters.length === 0) this.peers.delete(peer)
+  }
+
+  /** peers with a slot (bounded-state checks) */
+  get slots (): number { return this.peers.size }
+
   private slot (peer: string): PeerSlot {
     let s = this.peers.get(peer)
     if (s == null) {

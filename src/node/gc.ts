@@ -83,6 +83,15 @@ export class TombstoneGc {
 
   peerAck (peer: string): bigint | undefined { return this.acks.get(peer) }
 
+  /** an evicted member's entries: the horizon is computed over current members only, so they are dead weight */
+  forget (peer: string): void {
+    this.synced.delete(peer)
+    this.acks.delete(peer)
+  }
+
+  /** peers with a sync point / an ack held here */
+  get peerEntries (): { synced: number, acks: number } { return { synced: this.synced.size, acks: this.acks.size } }
+
   /** a peer behind our horizon may lack records we folded: it gets the floor (a reset) */
   needsReset (peer: string): boolean {
     return this.horizon > 0n && (this.acks.get(peer) ?? 0n) < this.horizon

@@ -44,6 +44,8 @@ export class MembershipService {
   readonly peers = new Map<string, PeerState>()
   /** every accepted heartbeat's content (anti-entropy compares summaries here) */
   onPeerState?: (peer: string, state: PeerState) => void
+  /** members the view forgot (evicted after evictAfterMs of silence): drop what is kept per peer */
+  onForget?: (peers: string[]) => void
   /**
    * When this node joined (ms): a peer reported the same member set, or there was nobody to
    * join (no bootstrap peers), or JOIN_TIMEOUT_MS passed. Until then client I/O is refused.
@@ -94,6 +96,8 @@ export class MembershipService {
       // a timer catches its own errors: the process-level guard is only the last line
       try {
         this.applyChange(this.view.tick(this.now()))
+        const gone = this.view.takeForgotten()
+        if (gone.length > 0) this.forget(gone)
         this.checkJoined()
       } catch (err) {
         this.log.error({ err: String((err as Error)?.stack ?? err) }, 'membership tick failed')
@@ -231,6 +235,24 @@ export class MembershipService {
     if (change.placementChanged) this.log.info({ epoch: change.epoch.toString(), members: change.members.length, joined: change.joined, left: change.left }, 'view changed')
     this.onChange(change)
     void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
+  }
+
+  /** per-peer state held here, by map (status and the bounded-state test read it) */
+  peerStateSizes (): { heartbeats: number, backoffs: number } {
+    return { heartbeats: this.peers.size, backoffs: this.backoff.size }
+  }
+
+  private forget (ids: string[]): void {
+    for (const id of ids) {
+      this.peers.delete(id)
+      this.backoff.delete(id)
+      // the peer store would otherwise keep its addresses (and libp2p dial them) for ever
+      this.host.peerStore.delete(peerIdFromString(id)).catch((err) => {
+        this.log.debug({ peer: id, err: String((err as Error)?.message ?? err) }, 'peer store entry not deleted')
+      })
+    }
+    this.log.info({ peers: ids }, 'members silent past the eviction time forgotten')
+    this.onForget?.(ids)
   }
 
   /** forget dial backoffs and dial every known member now (after a heal) */

@@ -262,6 +262,16 @@ export class BellwetherNode implements ClusterIO {
       this.peerFloorHash.set(peer, st.log.floorHash)
       this.aeScheduler.onBeacon(peer, st.log)
     }
+    this.membership.onForget = (peers) => {
+      for (const p of peers) {
+        this.syncedAt.delete(p)
+        this.connectedAt.delete(p)
+        this.peerFloorHash.delete(p)
+        this.objectPeers.delete(p)
+        this.gc.forget(p)
+        this.aeScheduler.forget(p)
+      }
+    }
     // a member is a placement target only once identify, over a direct connection, showed it
     // serving the object protocol (see objectPeers)
     this.host.addEventListener('peer:identify', (evt) => {
@@ -565,6 +575,24 @@ export class BellwetherNode implements ClusterIO {
   }
   nextSeq (): bigint {
     return this.seqs.take()
+  }
+
+  /** entries kept per peer, by map: every one shrinks back when members are evicted (bounded state) */
+  peerState (): Record<string, number> {
+    const m = this.membership.peerStateSizes()
+    const g = this.gc.peerEntries
+    return {
+      heartbeats: m.heartbeats,
+      backoffs: m.backoffs,
+      synced: this.syncedAt.size,
+      connected: this.connectedAt.size,
+      floorHashes: this.peerFloorHash.size,
+      objectPeers: this.objectPeers.size,
+      gcSynced: g.synced,
+      gcAcks: g.acks,
+      aeSlots: this.aeScheduler.slots,
+      known: this.membership.view.known().length - 1
+    }
   }
 
   /** the vid's whole-VDI delete is folded (stable everywhere): its next generation may be created */

@@ -109,6 +109,22 @@ describe('MembershipView basics', () => {
     expect(v.onHeartbeat(v2hb(info(1)), 20_000)?.joined).toEqual([id(1)])
   })
 
+  it('hands each evicted peer to takeForgotten once, and only evicted ones', () => {
+    const v = new MembershipView(info(0), { failAfterMs: 1000, evictAfterMs: 10_000 })
+    v.onHeartbeat(v2hb(info(1)), 0)
+    v.onHeartbeat(v2hb(info(2)), 0)
+    v.tick(2000)
+    // dead, not yet evicted: nothing to forget
+    expect(v.takeForgotten()).toEqual([])
+    v.onHeartbeat(v2hb(info(2)), 5000)
+    v.tick(10_001)
+    expect(v.takeForgotten()).toEqual([id(1)])
+    expect(v.takeForgotten()).toEqual([])
+    v.tick(30_000)
+    expect(v.takeForgotten()).toEqual([id(2)])
+    expect(v.known().map((m) => m.peerId)).toEqual([id(0)])
+  })
+
   it('treats a leaving heartbeat as an immediate leave and quarantines stale heartbeats', () => {
     const v = new MembershipView(info(0), { failAfterMs: 5000 })
     v.onHeartbeat(v2hb(info(1)), 1000)
