@@ -13,6 +13,7 @@ import { formatDuration } from '../cli/duration.js'
 import { renderReport, type ReportRow, type Verdict } from './html.js'
 import { loadSoakDir } from './load.js'
 import { buildPlots, faultBands, PLOT_IDS } from './series.js'
+import { growth, MIN_FIT_MS, WARMUP_MS, type NodeGrowth } from './growth.js'
 import { linePlot } from './svg.js'
 
 export interface ReportResult { file: string, verdict: Verdict, plots: number, complete: boolean }
@@ -66,6 +67,11 @@ export async function buildReport (dir: string): Promise<ReportResult> {
   rows.push({ id: 'purge', label: 'purge latency p50 / p99 / max', value: q == null || q.count === 0 ? 'no data' : `${q.p50} / ${q.p99} / ${q.max} ms`, hint: q == null ? undefined : `${q.count} deletes/discards purged everywhere, ${q.notPurged} not yet, ${q.unobserved} unobserved` })
   const hc = h?.healsConverged
   rows.push({ id: 'heals', label: 'heal → converged p50 / p99 / max', value: hc == null || hc.count === 0 ? 'no data' : `${hc.p50} / ${hc.p99} / ${hc.max} ms`, hint: hc == null ? undefined : `${hc.count} heals, ${hc.interrupted} interrupted by the next fault` })
+  const g = growth(f.metrics)
+  const slopes = g.nodes.filter((n) => n.heapSlopeMiBPerHour !== undefined)
+  const worst = slopes.sort((a, b) => b.heapSlopeMiBPerHour! - a.heapSlopeMiBPerHour!)[0]
+  rows.push({ id: 'heap-slope', label: 'heap floor growth, worst node', value: worst === undefined ? `no data (needs ${formatDuration(WARMUP_MS + MIN_FIT_MS)} of one process)` : `${fix(worst.heapSlopeMiBPerHour)} MiB/h (node ${worst.node})`, hint: 'least-squares slope of the lowest heap per 5 min after warm-up (a leak raises it; the sawtooth between collections does not); per node below' })
+  if (g.load !== undefined) rows.push({ id: 'load', label: 'load average (1 min) min / median / max', value: `${g.load.min} / ${g.load.median} / ${g.load.max}`, hint: 'the machine under the run: latencies mean little on a loaded machine' })
   if (complete && s.errors?.length > 0) rows.push({ id: 'errors', label: 'errors', value: s.errors.length, bad: true, hint: String(s.errors[0]).slice(0, 300) })
 
   const judgedBad = rows.some((r) => r.bad === true)
@@ -95,6 +101,7 @@ export async function buildReport (dir: string): Promise<ReportResult> {
     rows,
     ops,
     plots,
+    perNode: { head: PER_NODE_HEAD, rows: g.nodes.map(perNodeRow) },
     params,
     notes: [...notes, ...(h?.notes ?? []).slice(0, 20)],
     data: {
@@ -106,12 +113,25 @@ export async function buildReport (dir: string): Promise<ReportResult> {
       ops: h?.ops,
       purgeLatency: h?.purgeLatency ?? null,
       healsConverged: h?.healsConverged ?? null,
+      growth: g,
       plots: PLOT_IDS
     }
   })
   const file = join(dir, 'report.html')
   writeFileSync(file, html)
   return { file, verdict, plots: plots.length, complete }
+}
+
+const PER_NODE_HEAD = ['node', 'heap floor slope MiB/h', 'fitted over', 'processes', 'heap start → end MiB', 'RSS start → end MiB', 'tombstones live at end', 'floor entries', 'folded']
+
+function perNodeRow (n: NodeGrowth): string[] {
+  return [String(n.node), fix(n.heapSlopeMiBPerHour), n.fitMs > 0 ? formatDuration(n.fitMs) : '-', String(n.processes),
+    `${fix(n.heapStartMiB)} → ${fix(n.heapEndMiB)}`, `${fix(n.rssStartMiB)} → ${fix(n.rssEndMiB)}`,
+    String(n.tombstonesEnd ?? '-'), String(n.floorEnd ?? '-'), String(n.foldedEnd ?? '-')]
+}
+
+function fix (x: number | undefined): string {
+  return x === undefined ? '-' : x.toFixed(1)
 }
 
 function countBy (xs: string[]): Record<string, number> {

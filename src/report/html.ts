@@ -2,6 +2,7 @@
 // SVG, no script, no network). Top: the verdict in its colour (green OK, red FAILED, amber
 // INCOMPLETE for a run that ended before its final check) with the reasons; then the verdict
 // table (every figure in a cell with an id, e.g. `v-lost`, so tools can read it); then the
+// per-node state table (heap slope, heap and RSS at start and end, tombstones); then the
 // plots, faults shaded; then the run's parameters and notes. The same figures are embedded as
 // JSON (`<script type="application/json" id="report-data">`, inert) for scripts.
 import { esc } from './svg.js'
@@ -18,6 +19,8 @@ export interface ReportModel {
   /** ops by kind: invoked / ok / fail / info */
   ops: Array<{ f: string, invoked: number, ok: number, fail: number, info: number }>
   plots: string[]
+  /** one row per node: state at start and end of the run (src/report/growth.ts) */
+  perNode?: { head: string[], rows: string[][] }
   params: Array<[string, string]>
   notes: string[]
   data: unknown
@@ -28,6 +31,8 @@ const COLOURS: Record<Verdict, string> = { OK: '#1a7f37', FAILED: '#cf222e', INC
 export function renderReport (m: ReportModel): string {
   const rows = m.rows.map((r) => `<tr${r.bad === true ? ' class="bad"' : ''}><th>${esc(r.label)}</th><td id="v-${esc(r.id)}">${esc(String(r.value))}</td><td class="h">${esc(r.hint ?? '')}</td></tr>`).join('\n')
   const ops = m.ops.map((o) => `<tr><th>${esc(o.f)}</th><td id="ops-${esc(o.f)}-invoked">${o.invoked}</td><td id="ops-${esc(o.f)}-ok">${o.ok}</td><td id="ops-${esc(o.f)}-fail">${o.fail}</td><td id="ops-${esc(o.f)}-info">${o.info}</td></tr>`).join('\n')
+  const perNode = m.perNode === undefined || m.perNode.rows.length === 0 ? ''
+    : `<h2>State per node</h2>\n<table id="node-table">\n<tr>${m.perNode.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>\n${m.perNode.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}\n</table>`
   const params = m.params.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('\n')
   const notes = m.notes.length === 0 ? '' : `<h2>Notes</h2><ul>${m.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`
   // the JSON sits in an inert script element; '<' is escaped so no string in it can close the element
@@ -62,6 +67,7 @@ ${rows}
 <tr><th>kind</th><th>invoked</th><th>ok</th><th>fail</th><th>info (unknown)</th></tr>
 ${ops}
 </table>
+${perNode}
 <h2>Over time</h2>
 <p>Shaded bands: faults (partitions, killed and paused nodes), from injection to heal.</p>
 <div id="plots">

@@ -16,6 +16,8 @@ import { parsePromText, type Exposition } from '../check/promText.js'
 /** families scraped; a family a node does not serve is simply absent from its lines */
 export const SOAK_METRICS = [
   'process_resident_memory_bytes',
+  // a killed and restarted node is a new process: growth.ts cuts its heap series there
+  'process_start_time_seconds',
   'nodejs_heap_size_used_bytes',
   'nodejs_eventloop_lag_p99_seconds',
   'bw_objects',

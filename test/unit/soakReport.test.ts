@@ -55,6 +55,10 @@ describe('buildReport', () => {
     const plot = (id: string): any => plots.find((p) => p.attrs['data-id'] === id)!
     expect(plot('heap').attrs['data-points']).toBe('4')
     expect(plot('heap').attrs['data-series']).toBe('2')
+    // the per-node table: 10 s of metrics are too short for a slope, start/end are read
+    const nodeRows = findAll(findAll(root, (e) => e.attrs.id === 'node-table')[0]!, (e) => e.tag === 'tr').slice(1).map((tr) => findAll(tr, (e) => e.tag === 'td').map(textOf))
+    expect(nodeRows.map((r) => [r[0], r[1], r[4]])).toEqual([['0', '-', '1.0 → 1.5'], ['1', '-', '1.9 → 1.9']])
+    expect(byId('v-heap-slope')).toMatch(/^no data/)
     // no anti-entropy family scraped, no heal measured: drawn as "no data"
     expect(plot('ae').attrs.class).toBe('plot nodata')
     // the partition and the kill (never restarted: to the end) are shaded on every plot with data
