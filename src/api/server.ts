@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { formatOid, formatVid, parseVid } from '../oid.js'
 import { hex } from '../log.js'
 import { inodeJson } from '../vdi/inode.js'
-import { parseObjectRanges, ObjectRangeError } from '../cli/objectRanges.js'
+import { parseObjectRanges, ObjectRangeError } from '../vdi/objectRanges.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { BellwetherNode } from '../node/node.js'
 import { isLoopbackHost, splitHostPort } from '../net/hostPort.js'

@@ -25,7 +25,7 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
-import { formatObjectRanges } from '../cli/objectRanges.js'
+import { formatObjectRanges } from '../vdi/objectRanges.js'
 import { parseVid } from '../oid.js'
 import { seededRng } from './shapes.js'
 import { contentDigest, type HistorySink, type OpEvent, type OpF, type OpType, OP_FUNCTIONS } from './history.js'
