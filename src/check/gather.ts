@@ -5,7 +5,8 @@
 // `checkHistoryFile` is the whole history judgement in one call: stream the history file
 // (a malformed one is a HistoryError naming the line, before any node is asked), gather, judge.
 
-import { ApiClient, type VdiInfo } from '../cli/apiClient.js'
+import { ApiClient } from '../api/client.js'
+import type { VdiInfo } from '../api/types.js'
 import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
 import { isRunning } from '../cluster/launcher.js'
 import { contentDigest, HistoryError, readHistory } from '../chaos/history.js'

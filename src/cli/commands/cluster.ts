@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander'
 import { readFile, rm, rmdir } from 'node:fs/promises'
 import { resolve, sep } from 'node:path'
-import { ApiClient } from '../apiClient.js'
+import { ApiClient } from '../../api/client.js'
 import { CliError, EXIT, type Printer, shortPeerId } from '../output.js'
 import {
   DEFAULT_COPIES, DEFAULT_IP_BASE, apiUrlOf, clusterFilePath, ipAdd, nodeDataDir, nodeLogFile, nodeMultiaddr,
