@@ -5,8 +5,7 @@
 // logged as failures. Every answer is JSON { error, code }.
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AdminApi } from '../../src/api/server.js'
-import type { AdminNode } from '../../src/api/server.js'
+import { AdminApi, type AdminNode } from '../../src/api/server.js'
 import { VdiError } from '../../src/vdi/inode.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { memoryLogger } from '../helpers/fakePubsub.js'
