@@ -13,8 +13,8 @@
 
 import { apiHeaders } from './token.js'
 import type {
-  AntiEntropyInfo, ChaosState, CreateVdiRequest, DeleteVdiAnswer, DeletesInfo, DiscardAnswer, LocalCheck, Location,
-  MembersInfo, NodeStatus, ObjList, RecoveryInfo, VdiInfo, VdiList, WriteAnswer
+  AntiEntropyInfo, ChaosState, ClockRequest, CreateVdiRequest, DeleteVdiAnswer, DeletesInfo, DiscardAnswer, DiscardRequest,
+  LocalCheck, Location, MembersInfo, NodeStatus, ObjList, PartitionRequest, RecoveryInfo, VdiInfo, VdiList, WriteAnswer
 } from './types.js'
 
 export const DEFAULT_TIMEOUT_MS = 20_000
@@ -87,10 +87,10 @@ export class ApiClient {
 
   async chaos (): Promise<ChaosState> { return await this.json('GET', '/chaos') }
   /** replaces any previous partition of this node */
-  async partition (peers: string[]): Promise<ChaosState> { return await this.json('POST', '/chaos/partition', { peers }) }
+  async partition (peers: string[]): Promise<ChaosState> { return await this.json('POST', '/chaos/partition', { peers } satisfies PartitionRequest) }
   async heal (): Promise<ChaosState> { return await this.json('POST', '/chaos/heal', {}) }
   /** skews the node's clock source: offsetMs is added to its wall clock from now on */
-  async skew (offsetMs: number): Promise<ChaosState> { return await this.json('POST', '/chaos/clock', { offsetMs }) }
+  async skew (offsetMs: number): Promise<ChaosState> { return await this.json('POST', '/chaos/clock', { offsetMs } satisfies ClockRequest) }
 
   async objlist (vid?: string): Promise<ObjList> {
     return await this.json('GET', vid === undefined ? '/objlist' : `/objlist?vid=${encodeURIComponent(vid)}`)
@@ -102,7 +102,7 @@ export class ApiClient {
 
   /** `objects`: index ranges, e.g. "0-3,7" */
   async discard (name: string, objects: string): Promise<DiscardAnswer> {
-    return await this.json('POST', `/vdi/${enc(name)}/discard`, { objects })
+    return await this.json('POST', `/vdi/${enc(name)}/discard`, { objects } satisfies DiscardRequest)
   }
 
   async location (name: string, index: number): Promise<Location> {
