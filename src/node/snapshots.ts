@@ -117,7 +117,7 @@ export function statusSnapshot (n: BellwetherNode): StatusSnapshot {
     busy: busyReasons.length > 0,
     busyReasons,
     startupProblems: [...n.startupProblems],
-    log: { count: s.count, fingerprint: s.fingerprint, maxHlc: s.maxHlc, unavailable: n.deleteLog.unavailable() ?? undefined, pending: n.deleteLog.pending, writeFailures: n.deleteLog.writeFailures },
+    log: { count: s.count, fingerprint: s.fingerprint, maxHlc: s.maxHlc, unavailable: n.deleteLog.unavailable(), pending: n.deleteLog.pending, writeFailures: n.deleteLog.writeFailures },
     gc: gcOf(n),
     ae: { active: n.aeScheduler.active, stuck: n.aeScheduler.stuck, totals: { ...n.ae.totals } },
     partitioned: n.partition.peers,
