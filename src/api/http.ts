@@ -1,12 +1,13 @@
 // Small HTTP plumbing for the admin API: JSON answers, bounded request bodies, errors
 // mapped to the codes in docs/API.md. No framework: node:http is enough for loopback admin.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ApiErrorCode, ErrorBody } from './types.js'
 
 export class HttpError extends Error {
-  constructor (readonly status: number, message: string, readonly code: string) { super(message) }
+  constructor (readonly status: number, message: string, readonly code: ApiErrorCode) { super(message) }
 }
 
-export const CODE_STATUS: Record<string, number> = {
+export const CODE_STATUS: Record<ApiErrorCode, number> = {
   BAD_REQUEST: 400, UNAUTHORIZED: 401, NOT_FOUND: 404, EXISTS: 409, DELETED: 410,
   UNSUPPORTED_MEDIA_TYPE: 415, MISDIRECTED: 421, UNAVAILABLE: 503, INTERNAL: 500
 }
@@ -18,13 +19,14 @@ export function sendJson (res: ServerResponse, status: number, body: unknown): v
 }
 
 export function sendError (res: ServerResponse, err: unknown): void {
-  if (err instanceof HttpError) { sendJson(res, err.status, { error: err.message, code: err.code }); return }
+  const answer = (status: number, body: ErrorBody): void => { sendJson(res, status, body) }
+  if (err instanceof HttpError) { answer(err.status, { error: err.message, code: err.code }); return }
   const code = (err as { code?: unknown })?.code
   if (typeof code === 'string' && code in CODE_STATUS) {
-    sendJson(res, CODE_STATUS[code], { error: (err as Error).message, code })
+    answer(CODE_STATUS[code as ApiErrorCode], { error: (err as Error).message, code: code as ApiErrorCode })
     return
   }
-  sendJson(res, 500, { error: String((err as Error)?.message ?? err), code: 'INTERNAL' })
+  answer(500, { error: String((err as Error)?.message ?? err), code: 'INTERNAL' })
 }
 
 export async function readBody (req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -1,23 +1,35 @@
 // The node's admin API (docs/API.md): JSON over loopback HTTP for the CLI, scripts and
-// checks, plus /metrics. Handlers translate; all logic lives in the node and VDI layer.
+// checks, plus /metrics. Handlers translate; all logic lives in the node and VDI layer. They
+// read the node's snapshots (src/node/snapshots.ts), never its parts, and every answer is a
+// shape of the contract in types.ts (built by answers.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { formatOid, formatVid, parseVid } from '../oid.js'
+import { formatOid, parseVid } from '../oid.js'
 import { hex } from '../log.js'
-import { inodeJson } from '../vdi/inode.js'
-import { parseObjectRanges, ObjectRangeError } from '../cli/objectRanges.js'
-import type { DeleteRec } from '../tombstones/record.js'
+import { parseObjectRanges, ObjectRangeError } from '../vdi/objectRanges.js'
 import type { BellwetherNode } from '../node/node.js'
 import { isLoopbackHost, splitHostPort } from '../net/hostPort.js'
 import { CODE_STATUS, HttpError, intParam, readBody, readJson, sendError, sendJson } from './http.js'
-import { localCheck } from './localCheck.js'
+import { antiEntropyInfo, deletesInfo, localCheckInfo, membersInfo, nodeStatus, recoveryInfo, vdiInfo } from './answers.js'
 import { gatherStatusPage, renderStatusPage } from './statusPage.js'
 import { bearerMatches } from './token.js'
+import type { ChaosState, DeleteVdiAnswer, DiscardAnswer, Location, NodeStatus, ObjList, VdiList, WriteAnswer } from './types.js'
 
 const VERSION = '0.1.0'
 /** clock-skew chaos: two nodes skewed opposite ways stay inside the HLC 10-minute drift tolerance */
 const MAX_CLOCK_OFFSET_MS = 4 * 60 * 1000
 
 type Handler = (req: IncomingMessage, res: ServerResponse, q: URLSearchParams, params: string[]) => Promise<void>
+
+/** What the admin API needs of a node: its snapshots, the VDI service, the chaos switches. */
+export type AdminNode = Pick<BellwetherNode,
+'self' | 'log' | 'metrics' | 'vdis' | 'joining' | 'unavailable' |
+'statusSnapshot' | 'membersSnapshot' | 'deletesSnapshot' | 'aeSnapshot' | 'recoverySnapshot' | 'chaosSnapshot' |
+'objectList' | 'localCheck' | 'metricsText' | 'setClockOffset' | 'partitionFrom' | 'healPartition'>
+
+/** a 200 answer of the contract (the type argument names which) */
+function ok<T> (res: ServerResponse, body: T): void {
+  sendJson(res, 200, body)
+}
 
 export interface AdminApiInit {
   /** `Authorization: Bearer` token for destructive calls (every call off loopback) */
@@ -34,25 +46,12 @@ interface Route {
   destructive: boolean
 }
 
-export function recordJson (r: DeleteRec): Record<string, unknown> {
-  return {
-    origin: r.origin,
-    seq: r.seq.toString(),
-    hlc: hex(r.hlc),
-    kind: r.kind,
-    vid: formatVid(r.vid),
-    generation: r.generation,
-    count: r.kind === 'objects' ? r.indexes.length : 0,
-    ...(r.kind === 'objects' ? { indexes: Array.from(r.indexes) } : {})
-  }
-}
-
 export class AdminApi {
   private server: Server | undefined
   private readonly routes: Route[] = []
   private readonly loopback: boolean
 
-  constructor (private readonly node: BellwetherNode, private readonly address: string, private readonly init: AdminApiInit) {
+  constructor (private readonly node: AdminNode, private readonly address: string, private readonly init: AdminApiInit) {
     const n = node
     this.loopback = isLoopbackHost(splitHostPort(address).host)
     const vdiName = (p: string[]): string => {
@@ -63,35 +62,29 @@ export class AdminApi {
       }
     }
     this.route('GET', /^\/$/, async (_req, res) => {
-      const html = renderStatusPage(gatherStatusPage(n))
+      const html = renderStatusPage(gatherStatusPage(n, Date.now()))
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(html) })
       res.end(html)
     })
-    this.route('GET', /^\/status$/, async (_req, res) => { sendJson(res, 200, this.status()) })
-    this.route('GET', /^\/members$/, async (_req, res) => {
-      const now = Date.now()
-      sendJson(res, 200, {
-        epoch: n.membership.view.epoch.toString(),
-        members: n.membership.view.members().map((m) => ({ peerId: m.peerId, addrs: m.addrs, zone: m.zone, api: m.api, lastHeardMs: m.peerId === n.self ? 0 : now - (n.membership.view.lastHeard(m.peerId) ?? now) }))
-      })
-    })
+    this.route('GET', /^\/status$/, async (_req, res) => { ok(res, this.status()) })
+    this.route('GET', /^\/members$/, async (_req, res) => { ok(res, membersInfo(n.membersSnapshot(), Date.now())) })
     this.route('GET', /^\/objlist$/, async (req, res, q) => {
       const vidText = q.get('vid')
       let vid: number | undefined
       try { vid = vidText == null ? undefined : parseVid(vidText) } catch (err) { throw new HttpError(400, (err as Error).message, 'BAD_REQUEST') }
-      const oids = vid == null ? Array.from(n.store.cache) : n.store.cache.oidsOfVid(vid)
-      sendJson(res, 200, { count: oids.length, oids: oids.map(formatOid) })
+      const oids = n.objectList(vid)
+      ok<ObjList>(res, { count: oids.length, oids: oids.map(formatOid) })
     })
-    this.route('GET', /^\/vdi$/, async (_req, res) => { sendJson(res, 200, { vdis: (await n.vdis.list()).map(inodeJson) }) })
+    this.route('GET', /^\/vdi$/, async (_req, res) => { ok<VdiList>(res, { vdis: (await n.vdis.list()).map(vdiInfo) }) })
     this.route('POST', /^\/vdi$/, async (req, res) => {
       const b = await readJson(req)
       const inode = await n.vdis.create({ name: b.name as string, size: b.size as number, copies: b.copies as number | undefined, objectSize: b.objectSize as number | undefined, prealloc: b.prealloc === true })
-      sendJson(res, 200, inodeJson(inode))
+      ok(res, vdiInfo(inode))
     })
-    this.route('GET', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => { sendJson(res, 200, inodeJson(await n.vdis.lookup(vdiName(p)))) })
+    this.route('GET', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => { ok(res, vdiInfo(await n.vdis.lookup(vdiName(p)))) })
     this.destructive('DELETE', /^\/vdi\/([^/]+)$/, async (_req, res, _q, p) => {
       const { inode, records } = await n.vdis.delete(vdiName(p))
-      sendJson(res, 200, { vdi: inodeJson(inode), records: records.length })
+      ok<DeleteVdiAnswer>(res, { vdi: vdiInfo(inode), records: records.length })
     })
     this.destructive('POST', /^\/vdi\/([^/]+)\/discard$/, async (req, res, _q, p) => {
       const b = await readJson(req)
@@ -103,12 +96,12 @@ export class AdminApi {
         throw err
       }
       const { inode, records } = await n.vdis.discard(vdiName(p), indexes)
-      sendJson(res, 200, { vdi: inodeJson(inode), discarded: indexes.length, records: records.length })
+      ok<DiscardAnswer>(res, { vdi: vdiInfo(inode), discarded: indexes.length, records: records.length })
     })
     this.destructive('PUT', /^\/vdi\/([^/]+)\/data$/, async (req, res, q, p) => {
       const offset = intParam(q, 'offset')
       const body = await readBody(req, 256 * 1024 * 1024)
-      sendJson(res, 200, await n.vdis.write(vdiName(p), offset, new Uint8Array(body.buffer, body.byteOffset, body.byteLength)))
+      ok<WriteAnswer>(res, await n.vdis.write(vdiName(p), offset, new Uint8Array(body.buffer, body.byteOffset, body.byteLength)))
     })
     this.route('GET', /^\/vdi\/([^/]+)\/data$/, async (_req, res, q, p) => {
       const offset = intParam(q, 'offset')
@@ -120,47 +113,35 @@ export class AdminApi {
     })
     this.route('GET', /^\/vdi\/([^/]+)\/location$/, async (_req, res, q, p) => {
       const loc = await n.vdis.location(vdiName(p), intParam(q, 'index'))
-      sendJson(res, 200, {
+      ok<Location>(res, {
         oid: formatOid(loc.oid),
         placement: loc.placement,
         holders: loc.holders.map((h) => ({ peerId: h.peerId, version: hex(h.version), checksum: h.checksum, generation: h.generation }))
       })
     })
-    this.route('GET', /^\/deletes$/, async (_req, res) => {
-      const s = n.deleteLog.summary()
-      sendJson(res, 200, {
-        summary: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc) },
-        gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floorHash: hex(n.floor.hash()), folded: n.gc.folded },
-        floor: n.floor.entries(),
-        records: n.deleteLog.records().map(recordJson)
-      })
-    })
-    this.route('GET', /^\/antientropy$/, async (_req, res) => {
-      sendJson(res, 200, { active: n.aeScheduler.active, stuck: n.aeScheduler.stuck, totals: n.ae.totals, recent: n.ae.recent })
-    })
-    this.route('GET', /^\/recovery$/, async (_req, res) => {
-      sendJson(res, 200, { progress: n.recovery.progress, totals: n.recovery.totals, repair: { pending: n.repair.pending, totals: n.repair.totals } })
-    })
+    this.route('GET', /^\/deletes$/, async (_req, res) => { ok(res, deletesInfo(n.deletesSnapshot())) })
+    this.route('GET', /^\/antientropy$/, async (_req, res) => { ok(res, antiEntropyInfo(n.aeSnapshot())) })
+    this.route('GET', /^\/recovery$/, async (_req, res) => { ok(res, recoveryInfo(n.recoverySnapshot())) })
     if (init.enableChaos) this.chaosRoutes()
-    this.route('GET', /^\/check$/, async (_req, res) => { sendJson(res, 200, await localCheck(n)) })
+    this.route('GET', /^\/check$/, async (_req, res) => { ok(res, localCheckInfo(n.self, await n.localCheck())) })
     this.route('GET', /^\/metrics$/, async (_req, res) => {
-      const text = await n.metrics.registry.metrics()
-      res.writeHead(200, { 'content-type': n.metrics.registry.contentType })
+      const { contentType, text } = await n.metricsText()
+      res.writeHead(200, { 'content-type': contentType })
       res.end(text)
     })
   }
 
   private chaosRoutes (): void {
     const n = this.node
-    this.route('GET', /^\/chaos$/, async (_req, res) => { sendJson(res, 200, { partitioned: n.partition.peers, clockOffsetMs: n.clockOffsetMs }) })
+    this.route('GET', /^\/chaos$/, async (_req, res) => { ok<ChaosState>(res, n.chaosSnapshot()) })
     this.destructive('POST', /^\/chaos\/clock$/, async (req, res) => {
       const b = await readJson(req)
       const ms = b.offsetMs
       if (typeof ms !== 'number' || !Number.isInteger(ms) || Math.abs(ms) > MAX_CLOCK_OFFSET_MS) {
         throw new HttpError(400, `body must be { offsetMs: integer within ±${MAX_CLOCK_OFFSET_MS} }: the offset added to this node's wall clock`, 'BAD_REQUEST')
       }
-      n.clockOffsetMs = ms
-      sendJson(res, 200, { partitioned: n.partition.peers, clockOffsetMs: n.clockOffsetMs })
+      n.setClockOffset(ms)
+      ok<ChaosState>(res, n.chaosSnapshot())
     })
     this.destructive('POST', /^\/chaos\/partition$/, async (req, res) => {
       const b = await readJson(req)
@@ -169,13 +150,12 @@ export class AdminApi {
         throw new HttpError(400, "body must be { peers: [peer id, …] }: the peers this node must not talk to", 'BAD_REQUEST')
       }
       if (peers.includes(n.self)) throw new HttpError(400, 'a node cannot be partitioned from itself', 'BAD_REQUEST')
-      await n.partition.apply(n.libp2p, peers as string[])
-      sendJson(res, 200, { partitioned: n.partition.peers })
+      await n.partitionFrom(peers as string[])
+      ok<ChaosState>(res, { partitioned: n.chaosSnapshot().partitioned })
     })
     this.destructive('POST', /^\/chaos\/heal$/, async (_req, res) => {
-      n.partition.heal()
-      n.membership.redialNow()
-      sendJson(res, 200, { partitioned: [], clockOffsetMs: n.clockOffsetMs })
+      n.healPartition()
+      ok<ChaosState>(res, { partitioned: [], clockOffsetMs: n.chaosSnapshot().clockOffsetMs })
     })
   }
 
@@ -185,34 +165,8 @@ export class AdminApi {
     return a != null && typeof a === 'object' ? `http://${a.address}:${a.port}` : `http://${this.address}`
   }
 
-  status (): Record<string, unknown> {
-    const n = this.node
-    const s = n.deleteLog.summary()
-    return {
-      peerId: n.self,
-      addrs: n.multiaddrs(),
-      api: this.url,
-      dataDir: n.opts.dataDir,
-      zone: n.zone,
-      pid: process.pid,
-      epoch: n.membership.view.epoch.toString(),
-      members: n.members(),
-      objects: n.store.cache.size,
-      joined: n.membership.joinedAt !== undefined,
-      busy: n.busy(),
-      busyReasons: n.busyReasons(),
-      startupProblems: n.startupProblems,
-      log: { count: s.count, fingerprint: hex(s.fingerprint), maxHlc: hex(s.maxHlc), unavailable: n.deleteLog.unavailable() ?? null, pending: n.deleteLog.pending, writeFailures: n.deleteLog.writeFailures },
-      gc: { ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, floorHash: hex(n.floor.hash()) },
-      ae: { active: n.aeScheduler.active, stuck: n.aeScheduler.stuck, ...n.ae.totals },
-      partitioned: n.partition.peers,
-      peerState: n.peerState(),
-      chaosEnabled: this.init.enableChaos,
-      recovery: { running: n.recovery.progress.running, epoch: n.recovery.progress.epoch, toRecover: n.recovery.progress.toRecover, recovered: n.recovery.progress.recovered, failed: n.recovery.progress.failed, peerFailures: n.recovery.progress.peerFailures, deletedSkipped: n.recovery.progress.deletedSkipped, lastCompleteEpoch: n.recovery.progress.lastCompleteEpoch },
-      startedAt: new Date(n.startedAt).toISOString(),
-      uptimeMs: Date.now() - n.startedAt,
-      version: VERSION
-    }
+  status (): NodeStatus {
+    return nodeStatus(this.node.statusSnapshot(), { url: this.url, chaosEnabled: this.init.enableChaos, version: VERSION, now: Date.now() })
   }
 
   private route (method: string, re: RegExp, fn: Handler): void {
@@ -274,7 +228,7 @@ export class AdminApi {
         if (r.method !== req.method) continue
         this.checkToken(req, r)
         // client I/O placed on a half-formed view would read stale data or write too few copies
-        const joining = url.pathname.startsWith('/vdi') ? this.node.membership.joining() : undefined
+        const joining = url.pathname.startsWith('/vdi') ? this.node.joining() : undefined
         if (joining !== undefined) throw new HttpError(503, joining, 'UNAVAILABLE')
         // a node that cannot store tombstones neither serves nor takes VDI I/O (nor deletes)
         const down = url.pathname.startsWith('/vdi') ? this.node.unavailable() : undefined

@@ -40,46 +40,45 @@ export interface StatusPageData {
   sessions: Array<{ peer: string, role: string, at: string, ms: number, bytes: number, learned: number, sent: number, error: string | null }>
 }
 
-export function gatherStatusPage (n: BellwetherNode): StatusPageData {
-  const now = Date.now()
-  const summary = n.deleteLog.summary()
-  const mine = { count: BigInt(summary.count), fingerprint: summary.fingerprint, floorHash: n.floor.hash() }
-  const partitioned = new Set(n.partition.peers)
-  const connectedPeers = new Set(n.libp2p.getConnections().map((c) => c.remotePeer.toString()))
-  const members: MemberRow[] = n.membership.view.known().map((m) => {
-    const self = m.peerId === n.self
-    const st = self ? undefined : n.membership.peers.get(m.peerId)
-    const heard = n.membership.view.lastHeard(m.peerId)
-    const connected = self || connectedPeers.has(m.peerId)
+/** What the page needs of a node: its snapshots. */
+export type StatusPageNode = Pick<BellwetherNode, 'statusSnapshot' | 'membersSnapshot' | 'recoverySnapshot' | 'aeSnapshot'>
+
+export function gatherStatusPage (n: StatusPageNode, now: number): StatusPageData {
+  const s = n.statusSnapshot()
+  const mine = { count: BigInt(s.log.count), fingerprint: s.log.fingerprint, floorHash: s.gc.floorHash }
+  const view = n.membersSnapshot()
+  const members: MemberRow[] = view.known.map((m) => {
+    const st = m.reported
     return {
       peerId: m.peerId,
-      self,
-      status: n.membership.view.status(m.peerId) ?? 'unknown',
+      self: m.self,
+      status: m.status ?? 'unknown',
       zone: m.zone,
       api: m.api,
-      epoch: self ? n.membership.view.epoch.toString() : (st?.epoch.toString() ?? '?'),
-      objects: self ? String(n.store.cache.size) : (st?.objects.toString() ?? '?'),
-      log: self ? `${summary.count}/${hex(summary.fingerprint).slice(0, 8)}` : st == null ? '?' : `${st.log.count}/${hex(st.log.fingerprint).slice(0, 8)}`,
-      floorHash: hex(self ? mine.floorHash : (st?.log.floorHash ?? 0n)).slice(0, 8),
-      agrees: self || (st != null && st.log.count === mine.count && st.log.fingerprint === mine.fingerprint && st.log.floorHash === mine.floorHash),
-      lastHeardMs: self || heard === undefined ? null : now - heard,
-      busy: self ? n.busy() : (st?.busy ?? false),
-      cut: partitioned.has(m.peerId) ? 'partitioned' : connected ? null : 'no connection'
+      epoch: m.self ? view.epoch.toString() : (st?.epoch.toString() ?? '?'),
+      objects: m.self ? String(s.objects) : (st?.objects.toString() ?? '?'),
+      log: m.self ? `${s.log.count}/${hex(s.log.fingerprint).slice(0, 8)}` : st == null ? '?' : `${st.log.count}/${hex(st.log.fingerprint).slice(0, 8)}`,
+      floorHash: hex(m.self ? mine.floorHash : (st?.log.floorHash ?? 0n)).slice(0, 8),
+      agrees: m.self || (st != null && st.log.count === mine.count && st.log.fingerprint === mine.fingerprint && st.log.floorHash === mine.floorHash),
+      lastHeardMs: m.self || m.lastHeard === undefined ? null : now - m.lastHeard,
+      busy: m.self ? s.busy : (st?.busy ?? false),
+      cut: m.partitioned ? 'partitioned' : m.connected ? null : 'no connection'
     }
   })
-  const p = n.recovery.progress
+  const p = s.recovery
+  const repair = n.recoverySnapshot().repair
   return {
-    self: n.self,
-    epoch: n.membership.view.epoch.toString(),
+    self: s.peerId,
+    epoch: view.epoch.toString(),
     generatedAt: new Date(now).toISOString(),
     members,
-    deletes: { records: summary.count, fingerprint: hex(summary.fingerprint), ack: hex(n.gc.ack()), horizon: hex(n.floor.horizon), floor: n.floor.size, unavailable: n.deleteLog.unavailable() ?? null },
+    deletes: { records: s.log.count, fingerprint: hex(s.log.fingerprint), ack: hex(s.gc.ack), horizon: hex(s.gc.horizon), floor: s.gc.floor, unavailable: s.log.unavailable ?? null },
     recovery: { running: p.running, epoch: p.epoch, toRecover: p.toRecover, recovered: p.recovered, failed: p.failed, lastCompleteEpoch: p.lastCompleteEpoch },
-    repair: { pending: n.repair.pending, pushed: n.repair.totals.pushed, repaired: n.repair.totals.repaired },
-    busyReasons: n.busyReasons(),
-    startupProblems: [...n.startupProblems],
-    sessions: [...n.ae.recent].reverse().slice(0, SESSIONS_SHOWN).map((s) => ({
-      peer: s.peer, role: s.role, at: new Date(s.startedAt).toISOString(), ms: s.ms, bytes: s.bytesIn + s.bytesOut, learned: s.learned, sent: s.sent, error: s.error ?? null
+    repair: { pending: repair.pending, pushed: repair.totals.pushed, repaired: repair.totals.repaired },
+    busyReasons: s.busyReasons,
+    startupProblems: s.startupProblems,
+    sessions: [...n.aeSnapshot().recent].reverse().slice(0, SESSIONS_SHOWN).map((x) => ({
+      peer: x.peer, role: x.role, at: new Date(x.startedAt).toISOString(), ms: x.ms, bytes: x.bytesIn + x.bytesOut, learned: x.learned, sent: x.sent, error: x.error ?? null
     }))
   }
 }

@@ -5,7 +5,7 @@
 // cost seconds under load, so only kill/start pay for one. It remembers what it broke
 // (killed, paused, skewed nodes, a partition in place), so healAll() can undo everything at
 // the end of a run or after a failure, and a restarted node gets its skew back.
-import { ApiClient } from '../cli/apiClient.js'
+import { ApiClient } from '../api/client.js'
 import { readClusterFile, type ClusterFile } from '../cluster/clusterFile.js'
 import { processState } from '../cluster/launcher.js'
 import { bw } from './bw.js'

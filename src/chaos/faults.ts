@@ -5,7 +5,7 @@
 // this, so a fault looks the same however it was requested. Heal always clears every layer:
 // a heal that left an OS-level cut behind would make every later result a lie.
 
-import { ApiClient } from '../cli/apiClient.js'
+import { ApiClient } from '../api/client.js'
 import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
 import { isRunning } from '../cluster/launcher.js'
 import {

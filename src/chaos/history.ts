@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
 import { performance } from 'node:perf_hooks'
-import { formatObjectRanges, parseObjectRanges } from '../cli/objectRanges.js'
+import { formatObjectRanges, parseObjectRanges } from '../vdi/objectRanges.js'
 
 export const HISTORY_FORMAT = 1
 

@@ -13,7 +13,8 @@
 
 import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
-import { deniedRun, firstLine, runTool } from './exec.js'
+import { deniedRun, firstLine, runTool } from '../cluster/exec.js'
+import type { NetnsInfo } from '../cluster/clusterFile.js'
 
 export const NS_PREFIX = 'bw-'
 const BRIDGE = 'br0'
@@ -27,18 +28,6 @@ export const NETNS_P2P_PORT = 7000
 export const NETNS_API_PORT = 7001
 const KILL_WAIT_MS = 5_000
 const POLL_MS = 50
-
-/** What cluster.json records about a namespace cluster. */
-export interface NetnsInfo {
-  /** 6 hex digits from the cluster dir; in every name below */
-  id: string
-  /** 10.a.b.0/24 */
-  subnet: string
-  /** the root namespace's veth into the bridge */
-  hostIf: string
-  /** its address, 10.a.b.254: the source of every CLI request */
-  hostIp: string
-}
 
 export type NetnsFailure = 'missing' | 'denied' | 'failed'
 

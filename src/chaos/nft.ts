@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import { isIPv4 } from 'node:net'
 import { resolve } from 'node:path'
-import { deniedRun, findTool, firstLine, runTool, type ToolRun } from './exec.js'
+import { deniedRun, findTool, firstLine, runTool, type ToolRun } from '../cluster/exec.js'
 import type { CutPlan } from './shapes.js'
 
 export const TABLE_PREFIX = 'bellwether_'

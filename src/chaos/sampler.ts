@@ -11,7 +11,7 @@
 // Rounds never overlap; a node that does not answer within `timeoutMs` is recorded with its
 // error (paused or overloaded), a node whose process is gone as `down`.
 
-import { ApiClient } from '../cli/apiClient.js'
+import { ApiClient } from '../api/client.js'
 import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
 import { encodeOidGroups, type HistorySink, type SampleEvent, type SampleNode } from './history.js'
 import { type DeleteTracker, RunningNodes } from './runState.js'

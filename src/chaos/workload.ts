@@ -25,12 +25,12 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
-import { formatObjectRanges } from '../cli/objectRanges.js'
+import { formatObjectRanges } from '../vdi/objectRanges.js'
 import { parseVid } from '../oid.js'
 import { seededRng } from './shapes.js'
 import { contentDigest, type HistorySink, type OpEvent, type OpF, type OpType, OP_FUNCTIONS } from './history.js'
 import { DeleteTracker, RunningNodes } from './runState.js'
-import { apiHeaders } from '../api/token.js'
+import { ApiClient, ApiError, MalformedAnswerError, UnreachableError } from '../api/client.js'
 
 export type WorkloadRates = Record<OpF, number>
 
@@ -303,33 +303,28 @@ export async function runWorkload (opts: WorkloadOptions): Promise<WorkloadStats
     let type: OpType
     let extra: Partial<OpEvent> = {}
     try {
-      const name = encodeURIComponent(v.name)
+      // every step of an operation (data included) within the one op deadline
+      const api = new ApiClient(node.apiUrl, { timeoutMs: opTimeoutMs, dataTimeoutMs: opTimeoutMs })
       switch (p.f) {
-        case 'create': {
-          const r = await call(node, 'POST', '/vdi', { json: { name: v.name, size: v.objects * v.objectSize, objectSize: v.objectSize, copies } }, opTimeoutMs) as { vid: string; generation: number }
-          extra = vdiIdentity(r)
+        case 'create':
+          extra = vdiIdentity(await api.createVdi({ name: v.name, size: v.objects * v.objectSize, objectSize: v.objectSize, copies }))
           break
-        }
         case 'write':
-          await call(node, 'PUT', `/vdi/${name}/data?offset=${p.index! * v.objectSize}`, { bytes: content }, opTimeoutMs)
+          await api.writeData(v.name, p.index! * v.objectSize, content!)
           break
-        case 'read': {
-          const data = await call(node, 'GET', `/vdi/${name}/data?offset=${p.index! * v.objectSize}&length=${v.objectSize}`, {}, opTimeoutMs, 'bytes') as Uint8Array
-          extra = { value: contentDigest(data) }
+        case 'read':
+          extra = { value: contentDigest(await api.readData(v.name, p.index! * v.objectSize, v.objectSize)) }
           break
-        }
         case 'discard':
-          await call(node, 'POST', `/vdi/${name}/discard`, { json: { objects: formatObjectRanges(Uint32Array.from(p.indexes!)) } }, opTimeoutMs)
+          await api.discard(v.name, formatObjectRanges(Uint32Array.from(p.indexes!)))
           break
-        case 'delete': {
-          const r = await call(node, 'DELETE', `/vdi/${name}`, {}, opTimeoutMs) as { vdi?: { vid: string; generation: number } }
-          extra = vdiIdentity(r.vdi)
+        case 'delete':
+          extra = vdiIdentity((await api.deleteVdi(v.name)).vdi)
           break
-        }
       }
       type = 'ok'
     } catch (err) {
-      const e = err instanceof OpFailure ? err : new OpFailure(String((err as Error)?.message ?? err), 'info', 'CLIENT')
+      const e = opFailure(err, node, opTimeoutMs)
       // a write refused as DELETED by one replica may have landed on another that had not heard
       // of the delete yet: not a definite failure
       const partial = (p.f === 'write' || p.f === 'create') && e.code === 'DELETED'
@@ -464,7 +459,7 @@ async function sleepUntil (h: HistorySink, t: number, signal: AbortSignal): Prom
   })
 }
 
-// ---- HTTP: one request with a hard deadline, and a precise classification of failures ----
+// ---- outcomes: the admin API client's errors, judged definite or unknown ----
 
 /**
  * `definite`: the operation certainly had no effect (4xx: the node refused it before doing
@@ -477,51 +472,18 @@ export class OpFailure extends Error {
   }
 }
 
-export async function call (node: ClusterNode, method: string, path: string, body: { json?: unknown; bytes?: Uint8Array }, timeoutMs: number, want: 'json' | 'bytes' = 'json'): Promise<unknown> {
-  const signal = AbortSignal.timeout(timeoutMs)
-  let res: Response
-  try {
-    res = await fetch(node.apiUrl.replace(/\/+$/, '') + path, {
-      method,
-      signal,
-      body: body.json !== undefined ? JSON.stringify(body.json) : body.bytes as BodyInit | undefined,
-      headers: apiHeaders(body.json !== undefined ? 'application/json' : body.bytes !== undefined ? 'application/octet-stream' : undefined)
-    })
-  } catch (err) {
-    throw transportFailure(err, signal, node, timeoutMs)
+/** What an admin API call through `node` (deadline `ms`) that threw means for the history. */
+export function opFailure (err: unknown, node: ClusterNode, ms: number): OpFailure {
+  if (err instanceof OpFailure) return err
+  if (err instanceof MalformedAnswerError) return new OpFailure(`node ${node.index} sent a malformed answer`, 'server', 'INTERNAL')
+  if (err instanceof ApiError) {
+    if (err.status >= 400 && err.status < 500) return new OpFailure(err.message, 'client', err.code, true)
+    return new OpFailure(err.message, 'server', err.code)
   }
-  let buf: Uint8Array
-  try {
-    buf = new Uint8Array(await res.arrayBuffer())
-  } catch (err) {
-    throw transportFailure(err, signal, node, timeoutMs)
+  if (err instanceof UnreachableError) {
+    if (err.reason === 'timeout') return new OpFailure(`node ${node.index} did not answer within ${ms} ms`, 'timeout', 'TIMEOUT')
+    if (err.reason === 'refused') return new OpFailure(`node ${node.index}: connection refused`, 'network', 'REFUSED', true)
+    return new OpFailure(`node ${node.index}: ${err.detail}`, 'network', 'NETWORK')
   }
-  if (!res.ok) {
-    let msg = `HTTP ${res.status}`
-    let code = res.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'
-    try {
-      const j = JSON.parse(Buffer.from(buf).toString('utf8')) as { error?: unknown; code?: unknown }
-      if (typeof j.error === 'string') msg = j.error
-      if (typeof j.code === 'string') code = j.code
-    } catch {}
-    if (res.status >= 400 && res.status < 500) throw new OpFailure(msg, 'client', code, true)
-    throw new OpFailure(msg, 'server', code)
-  }
-  if (want === 'bytes') return buf
-  try {
-    return JSON.parse(Buffer.from(buf).toString('utf8'))
-  } catch {
-    throw new OpFailure(`node ${node.index} sent a malformed answer`, 'server', 'INTERNAL')
-  }
+  return new OpFailure(String((err as Error)?.message ?? err), 'info', 'CLIENT')
 }
-
-function transportFailure (err: unknown, signal: AbortSignal, node: ClusterNode, ms: number): OpFailure {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } }
-  if (signal.aborted || e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-    return new OpFailure(`node ${node.index} did not answer within ${ms} ms`, 'timeout', 'TIMEOUT')
-  }
-  const code = e?.cause?.code
-  if (code === 'ECONNREFUSED') return new OpFailure(`node ${node.index}: connection refused`, 'network', 'REFUSED', true)
-  return new OpFailure(`node ${node.index}: ${code ?? e?.cause?.message ?? e?.message ?? String(err)}`, 'network', 'NETWORK')
-}
-

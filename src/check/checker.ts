@@ -7,7 +7,7 @@
 //     all with one (generation, version) and matching checksum and length.
 // Gathering the inputs over HTTP is the CLI's business; this file only judges.
 
-import type { DeleteRecordJson, LocalCheck, LocalCheckObject, VdiInfo } from '../cli/apiClient.js'
+import type { DeleteRecordJson, LocalCheck, LocalCheckObject, VdiInfo } from '../api/types.js'
 import { formatVid, isDataObj, oidToVid, parseOid, parseVid } from '../oid.js'
 import { type DeleteRec, validateRecord } from '../tombstones/record.js'
 import { TombstoneIndex } from '../tombstones/tombstoneIndex.js'

@@ -5,11 +5,12 @@
 // `checkHistoryFile` is the whole history judgement in one call: stream the history file
 // (a malformed one is a HistoryError naming the line, before any node is asked), gather, judge.
 
-import { ApiClient, type VdiInfo } from '../cli/apiClient.js'
+import { ApiClient } from '../api/client.js'
+import type { VdiInfo } from '../api/types.js'
 import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
 import { isRunning } from '../cluster/launcher.js'
 import { contentDigest, HistoryError, readHistory } from '../chaos/history.js'
-import { call, OpFailure } from '../chaos/workload.js'
+import { opFailure } from '../chaos/workload.js'
 import { judgeCluster, type CheckNodeInput, type CheckReport } from './checker.js'
 import { HistoryJudge, type FinalNodeState, type FinalRead, type FinalState, type HistoryReport, type ReadPlanItem } from './history.js'
 
@@ -59,14 +60,15 @@ export async function readFinal (nodes: ClusterNode[], plan: ReadPlanItem[], opt
         const n = nodes[(k + t) % nodes.length]!
         r.node = n.index
         try {
-          const data = await call(n, 'GET', `/vdi/${encodeURIComponent(p.vdi)}/data?offset=${p.offset}&length=${p.length}`, {}, timeoutMs, 'bytes') as Uint8Array
+          const data = await new ApiClient(n.apiUrl, { timeoutMs, dataTimeoutMs: timeoutMs }).readData(p.vdi, p.offset, p.length)
           r.value = contentDigest(data)
           delete r.error
           delete r.code
           break
         } catch (err) {
-          r.error = String((err as Error)?.message ?? err).slice(0, 300)
-          r.code = err instanceof OpFailure ? err.code : 'CLIENT'
+          const f = opFailure(err, n, timeoutMs)
+          r.error = f.message.slice(0, 300)
+          r.code = f.code
         }
       }
       if (nodes.length === 0) { r.error = 'no running node'; r.code = 'UNAVAILABLE' }

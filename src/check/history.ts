@@ -48,7 +48,7 @@
 //     `stale` = it returned zeros or a value superseded before the read was invoked.
 // ok ⇔ lost, revived, unpurged, stale and falselyPurged are all zero.
 
-import type { LocalCheck, VdiInfo } from '../cli/apiClient.js'
+import type { LocalCheck, VdiInfo } from '../api/types.js'
 import { type ContentDigest, decodeOidGroup, type HistoryEvent, HistoryError, isOpEvent, type NemesisEvent, type OpEvent, OP_FUNCTIONS, type OpF, type SampleEvent, zeroDigest } from '../chaos/history.js'
 import { formatOid, HIGH_FLAG_MASK, HIGH_RESERVED_MASK, MAX_VID, oidHigh, oidToIndex, parseVid, tryParseOid, vidToDataOid } from '../oid.js'
 

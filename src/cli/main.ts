@@ -5,8 +5,8 @@
 import { Command, CommanderError } from 'commander'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ApiError, UnreachableError } from './apiClient.js'
-import { ObjectRangeError } from './objectRanges.js'
+import { ApiError, UnreachableError } from '../api/client.js'
+import { ObjectRangeError } from '../vdi/objectRanges.js'
 import { CliError, EXIT, processIo, type CliIo } from './output.js'
 import { SizeError } from './units.js'
 import { ClusterFileError } from '../cluster/clusterFile.js'
@@ -77,9 +77,13 @@ function exitCodeOf (err: unknown, io: CliIo): number {
   }
   const say = (msg: string): void => { io.stderr.write(`bellwether: ${msg}\n`) }
   if (process.env.BELLWETHER_DEBUG === '1' && err instanceof Error) io.stderr.write(`${err.stack ?? ''}\n`)
-  if (err instanceof CliError || err instanceof ApiError || err instanceof UnreachableError) {
+  if (err instanceof CliError) {
     say(err.message)
     return err.exitCode
+  }
+  if (err instanceof ApiError || err instanceof UnreachableError) {
+    say(err.message)
+    return apiExitCode(err)
   }
   if (err instanceof SizeError || err instanceof ObjectRangeError || err instanceof OidError) {
     say(err.message)
@@ -91,6 +95,25 @@ function exitCodeOf (err: unknown, io: CliIo): number {
   }
   say(`error: ${err instanceof Error ? err.message : String(err)}`)
   return EXIT.FAILURE
+}
+
+/** dog's exit code for a failed admin API call */
+export function apiExitCode (err: ApiError | UnreachableError): number {
+  if (err instanceof UnreachableError) return EXIT.UNREACHABLE
+  switch (err.code) {
+    case 'NOT_FOUND':
+    case 'DELETED':
+      return EXIT.NOT_FOUND
+    case 'EXISTS':
+      return EXIT.EXISTS
+    // the node checked our argument and refused it: a usage error, as in dog
+    case 'BAD_REQUEST':
+      return EXIT.USAGE
+    case 'UNAVAILABLE':
+      return EXIT.UNREACHABLE
+    default:
+      return EXIT.FAILURE
+  }
 }
 
 function version (): string {

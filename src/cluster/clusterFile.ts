@@ -6,7 +6,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { isIPv4 } from 'node:net'
 import { join, resolve } from 'node:path'
-import type { NetnsInfo } from '../chaos/netns.js'
 import { useClusterToken } from '../api/token.js'
 
 export const CLUSTER_FILE = 'cluster.json'
@@ -14,6 +13,18 @@ export const CLUSTER_FILE_VERSION = 1
 export const DEFAULT_CLUSTER_DIR = './.bellwether'
 export const DEFAULT_IP_BASE = '127.0.0.10'
 export const DEFAULT_COPIES = 3
+
+/** What cluster.json records about a namespace cluster (src/chaos/netns.ts builds and tears it down). */
+export interface NetnsInfo {
+  /** 6 hex digits from the cluster dir; in every name netns.ts derives */
+  id: string
+  /** 10.a.b.0/24 */
+  subnet: string
+  /** the root namespace's veth into the bridge */
+  hostIf: string
+  /** its address, 10.a.b.254: the source of every CLI request */
+  hostIp: string
+}
 
 export interface ClusterNode {
   index: number

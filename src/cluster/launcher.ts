@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ClusterNode } from './clusterFile.js'
-import { findTool } from '../chaos/exec.js'
+import { findTool } from './exec.js'
 
 /** Set in every spawned node's environment: a second way to recognise it if its argv changes. */
 export const DATA_DIR_ENV = 'BELLWETHER_DATA_DIR'

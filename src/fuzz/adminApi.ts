@@ -19,7 +19,7 @@ function standInNode (log: ReturnType<typeof quietLogger>): unknown {
   const missing = async (name: unknown): Promise<never> => { validateName(name); throw new VdiError(`VDI '${String(name)}' not found`, 'NOT_FOUND') }
   return {
     log,
-    membership: { joining: () => undefined },
+    joining: () => undefined,
     unavailable: () => undefined,
     metrics: { refusedUnavailable: { inc: () => {} } },
     vdis: {

@@ -46,6 +46,11 @@ import { SeqAllocator } from './seqAllocator.js'
 import type { NodeOptions } from './options.js'
 import { RecordAdmission } from './admission.js'
 import { nodeAdmissionState } from './admissionState.js'
+import {
+  aeSnapshot, deletesSnapshot, membersSnapshot, recoverySnapshot, statusSnapshot,
+  type AeSnapshot, type ChaosSnapshot, type DeletesSnapshot, type MembersSnapshot, type RecoverySnapshot, type StatusSnapshot, type PeerStateCounts
+} from './snapshots.js'
+import { localCheck, type LocalCheckSnapshot } from './localCheck.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
@@ -578,7 +583,7 @@ export class BellwetherNode implements ClusterIO {
   }
 
   /** entries kept per peer, by map: every one shrinks back when members are evicted (bounded state) */
-  peerState (): Record<string, number> {
+  peerState (): PeerStateCounts {
     const m = this.membership.peerStateSizes()
     const g = this.gc.peerEntries
     return {
@@ -675,6 +680,33 @@ export class BellwetherNode implements ClusterIO {
     const fresh = await this.pipeline.ingest(recs, 'local')
     this.deleteGossip.publish(fresh)
     return fresh
+  }
+
+  // ---- read-only snapshots for the admin API and status page (src/node/snapshots.ts) ----
+
+  statusSnapshot (): StatusSnapshot { return statusSnapshot(this) }
+  membersSnapshot (): MembersSnapshot { return membersSnapshot(this) }
+  deletesSnapshot (): DeletesSnapshot { return deletesSnapshot(this) }
+  aeSnapshot (): AeSnapshot { return aeSnapshot(this) }
+  recoverySnapshot (): RecoverySnapshot { return recoverySnapshot(this) }
+  chaosSnapshot (): ChaosSnapshot { return { partitioned: this.partition.peers, clockOffsetMs: this.clockOffsetMs } }
+  /** the object list cache (of one vid), ascending */
+  objectList (vid?: number): bigint[] { return vid === undefined ? Array.from(this.store.cache) : this.store.cache.oidsOfVid(vid) }
+  async localCheck (): Promise<LocalCheckSnapshot> { return await localCheck(this) }
+  async metricsText (): Promise<{ contentType: string, text: string }> {
+    return { contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }
+  }
+
+  /** why client I/O is refused while this node joins the cluster, or undefined once it has */
+  joining (): string | undefined { return this.membership.joining() }
+
+  // ---- chaos switches (POST /chaos/*, nodes started with --enable-chaos) ----
+
+  setClockOffset (ms: number): void { this.clockOffsetMs = ms }
+  async partitionFrom (peers: string[]): Promise<void> { await this.partition.apply(this.host, peers) }
+  healPartition (): void {
+    this.partition.heal()
+    this.membership.redialNow()
   }
 }
 

@@ -8,7 +8,7 @@
 // the progress line (worst heap). Never throws for a node's failure.
 import { appendFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { apiHeaders } from '../api/token.js'
+import { ApiClient } from '../api/client.js'
 import type { RunningNodes } from '../chaos/runState.js'
 import { abortableSleep } from '../chaos/sampler.js'
 import { parsePromText, type Exposition } from '../check/promText.js'
@@ -79,9 +79,8 @@ export class Scraper {
       const t = this.o.now()
       const time = new Date().toISOString()
       try {
-        const res = await fetch(n.apiUrl.replace(/\/+$/, '') + '/metrics', { headers: apiHeaders(), signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS) })
-        if (!res.ok) throw new Error(`HTTP ${res.status}`)
-        return { t, time, node: n.index, load, m: pickSamples(parsePromText(await res.text()), SOAK_METRICS) } satisfies MetricsLine
+        const text = await new ApiClient(n.apiUrl, SCRAPE_TIMEOUT_MS).metrics()
+        return { t, time, node: n.index, load, m: pickSamples(parsePromText(text), SOAK_METRICS) } satisfies MetricsLine
       } catch (err) {
         return { t, time, node: n.index, load, error: String((err as Error)?.message ?? err).slice(0, 200) } satisfies MetricsLine
       }

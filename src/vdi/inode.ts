@@ -1,6 +1,6 @@
 // VDI metadata: what Sheepdog keeps in the inode object. Stored as the content of the VDI
 // (inode) object (bit 63 | vid << 32) and replicated like any other object.
-import { MAX_VID, formatVid } from '../oid.js'
+import { MAX_VID } from '../oid.js'
 import { hex } from '../log.js'
 
 export interface Inode {
@@ -66,17 +66,4 @@ export function decodeInode (data: Uint8Array, maxObjectSize: number): Inode {
   const created = j.created ?? '0'
   if (typeof created !== 'string' || !/^[0-9a-f]{1,16}$/.test(created)) throw new VdiError(`inode has invalid created ${JSON.stringify(created)?.slice(0, 40)}`, 'INTERNAL')
   return { name: j.name, vid: j.vid, size: j.size, copies: j.copies, objectSize: j.objectSize, generation: j.generation, created: BigInt(`0x${created}`) }
-}
-
-export function inodeJson (inode: Inode): Record<string, unknown> {
-  return {
-    name: inode.name,
-    vid: formatVid(inode.vid),
-    size: inode.size,
-    copies: inode.copies,
-    objectSize: inode.objectSize,
-    generation: inode.generation,
-    objects: objectCount(inode),
-    created: hex(inode.created)
-  }
 }

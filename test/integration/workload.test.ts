@@ -25,7 +25,8 @@ import { readClusterFile, type ClusterFile } from '../../src/cluster/clusterFile
 import { contentDigest, HistoryWriter, type HistoryEvent, type HistorySink, type OpEvent, type OpF, type SampleEvent } from '../../src/chaos/history.js'
 import { DeleteTracker, RunningNodes } from '../../src/chaos/runState.js'
 import { runSampler } from '../../src/chaos/sampler.js'
-import { call, runWorkload, writeContent } from '../../src/chaos/workload.js'
+import { runWorkload, writeContent } from '../../src/chaos/workload.js'
+import { ApiClient } from '../../src/api/client.js'
 import { formatOid, parseVid, vidToDataOid } from '../../src/oid.js'
 import { bw as cliBw, waitFor, type CliRun } from '../helpers/cli.js'
 
@@ -122,14 +123,14 @@ async function recorded (h: HistorySink, ev: { f: OpF; node: number; vdi: string
 async function makeVdi (h: HistorySink, file: ClusterFile, name: string, via: number): Promise<{ vid: string; generation: number }> {
   const node = file.nodes[via]!
   const made = await recorded(h, { f: 'create', node: via, vdi: name, size: 4 * OBJ, objectSize: OBJ, copies: 3 }, async () => {
-    const r = await call(node, 'POST', '/vdi', { json: { name, size: 4 * OBJ, objectSize: OBJ, copies: 3 } }, 10_000) as { vid: string; generation: number }
+    const r = await new ApiClient(node.apiUrl, 10_000).createVdi({ name, size: 4 * OBJ, objectSize: OBJ, copies: 3 })
     return { vid: r.vid, generation: r.generation }
   })
   const id = { vid: made.vid!, generation: made.generation! }
   for (const index of [0, 1]) {
     const data = writeContent('plant', opId, OBJ)
     await recorded(h, { f: 'write', node: via, vdi: name, ...id, index, value: contentDigest(data) }, async () => {
-      await call(node, 'PUT', `/vdi/${name}/data?offset=${index * OBJ}`, { bytes: data }, 10_000)
+      await new ApiClient(node.apiUrl, { timeoutMs: 10_000, dataTimeoutMs: 10_000 }).writeData(name, index * OBJ, data)
       return {}
     })
   }
@@ -260,7 +261,7 @@ describe('chaos workload + history checker against a 3-node process cluster', { 
     const saved = readFileSync(objFile)
 
     const deleted = await recorded(history, { f: 'delete', node: 2, vdi: 'planted' }, async () => {
-      const r = await call(file.nodes[2]!, 'DELETE', '/vdi/planted', {}, 10_000) as { vdi: { vid: string; generation: number } }
+      const r = await new ApiClient(file.nodes[2]!.apiUrl, 10_000).deleteVdi('planted')
       return { vid: r.vdi.vid, generation: r.vdi.generation }
     })
     tracker.vdiDeleted(parseVid(vid), generation, history.now())

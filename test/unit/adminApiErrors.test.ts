@@ -5,8 +5,7 @@
 // logged as failures. Every answer is JSON { error, code }.
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AdminApi } from '../../src/api/server.js'
-import type { BellwetherNode } from '../../src/node/node.js'
+import { AdminApi, type AdminNode } from '../../src/api/server.js'
 import { VdiError } from '../../src/vdi/inode.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { memoryLogger } from '../helpers/fakePubsub.js'
@@ -21,13 +20,13 @@ const metrics = new NodeMetrics({ processMetrics: false })
 const node = {
   log,
   metrics,
-  membership: { joining: () => joining },
+  joining: () => joining,
   unavailable: () => unavailable,
   vdis: {
     lookup: async (name: string) => await lookup(name),
     create: async () => { throw new Error('create must not be reached') }
   }
-} as unknown as BellwetherNode
+} as unknown as AdminNode
 
 let api: AdminApi
 let base = ''

@@ -2,7 +2,7 @@
 // kind of violation is reported against the right node and oid; a clean cluster passes.
 import { describe, expect, it } from 'vitest'
 import { judgeCluster, recordFromJson, type CheckInput, type CheckNodeInput } from '../../src/check/checker.js'
-import type { DeleteRecordJson, LocalCheckObject, VdiInfo } from '../../src/cli/apiClient.js'
+import type { DeleteRecordJson, LocalCheckObject, VdiInfo } from '../../src/api/types.js'
 
 const VID = 0x7c2b25
 const OLD_VID = 0x000abc

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { main } from '../../src/cli/main.js'
 import { formatSize, parseSize } from '../../src/cli/units.js'
-import { formatObjectRanges, parseObjectRanges } from '../../src/cli/objectRanges.js'
+import { formatObjectRanges, parseObjectRanges } from '../../src/vdi/objectRanges.js'
 import { judgeConvergence, type NodeView } from '../../src/cli/commands/clusterStatus.js'
 import type { CliIo } from '../../src/cli/output.js'
-import type { NodeStatus } from '../../src/cli/apiClient.js'
+import type { NodeStatus } from '../../src/api/types.js'
 import type { ClusterNode } from '../../src/cluster/clusterFile.js'
 
 interface Run { code: number; out: string; err: string; raw: Buffer }
@@ -260,8 +260,13 @@ describe('cluster wait judgement', () => {
     multiaddr: '/x', dataDir: `/d/${index}`, logFile: '/l', pid: 100 + index, zone: index
   })
   const status = (members: string[], over: Partial<NodeStatus> = {}): NodeStatus => ({
-    peerId: 'p', addrs: [], api: '', dataDir: '', zone: 0, pid: 1, epoch: '3', members, objects: 0, busy: false,
-    log: { count: 2, fingerprint: 'ab', maxHlc: '1' }, startedAt: '', uptimeMs: 0, version: '', ...over
+    peerId: 'p', addrs: [], api: '', dataDir: '', zone: 0, pid: 1, epoch: '3', members, objects: 0, joined: true, busy: false, busyReasons: [], startupProblems: [],
+    log: { count: 2, fingerprint: 'ab', maxHlc: '1', unavailable: null, pending: 0, writeFailures: 0 },
+    gc: { ack: '0', horizon: '0', floor: 0, floorHash: '0' },
+    ae: { active: 0, stuck: 0, started: 0, completed: 0, failed: 0, bytesIn: 0, bytesOut: 0, recordsLearned: 0, recordsSent: 0 },
+    partitioned: [], peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 }, chaosEnabled: false,
+    recovery: { running: false, epoch: '3', toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, lastCompleteEpoch: '3' },
+    startedAt: '', uptimeMs: 0, version: '', ...over
   })
   const all = ['peer0', 'peer1', 'peer2']
 
@@ -274,7 +279,7 @@ describe('cluster wait judgement', () => {
     const views: NodeView[] = [
       { node: node(0), running: true, status: status(['peer0', 'peer1']) },
       { node: node(1), running: true, status: status(all, { epoch: '4', busy: true }) },
-      { node: node(2), running: true, status: status(all, { log: { count: 1, fingerprint: 'cd', maxHlc: '1' } }) },
+      { node: node(2), running: true, status: status(all, { log: { count: 1, fingerprint: 'cd', maxHlc: '1', unavailable: null, pending: 0, writeFailures: 0 } }) },
       { node: node(3), running: false }
     ]
     const p = judgeConvergence(views).join('\n')

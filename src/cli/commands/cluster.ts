@@ -6,11 +6,11 @@
 import { Command, Option } from 'commander'
 import { readFile, rm, rmdir } from 'node:fs/promises'
 import { resolve, sep } from 'node:path'
-import { ApiClient } from '../apiClient.js'
+import { ApiClient } from '../../api/client.js'
 import { CliError, EXIT, type Printer, shortPeerId } from '../output.js'
 import {
   DEFAULT_COPIES, DEFAULT_IP_BASE, apiUrlOf, clusterFilePath, ipAdd, nodeDataDir, nodeLogFile, nodeMultiaddr,
-  readClusterFile, writeClusterFile, type ClusterFile, type ClusterNode
+  readClusterFile, writeClusterFile, type ClusterFile, type ClusterNode, type NetnsInfo
 } from '../../cluster/clusterFile.js'
 import { freePorts, isRunning, killProcess, sleep, spawnNode, stopProcess, type LaunchOptions, type StopResult } from '../../cluster/launcher.js'
 import { clusterSecrets, ensureClusterSecrets, nextSwarmKeyFile } from '../../cluster/secrets.js'
@@ -18,8 +18,7 @@ import { useClusterToken } from '../../api/token.js'
 import { peerIdOfDataDir } from '../../net/peerKey.js'
 import { FaultError, cleanupClusterFaults, type CleanupOutcome } from '../../chaos/faults.js'
 import {
-  MAX_NETNS_NODES, NETNS_API_PORT, NETNS_P2P_PORT, NetnsError, ensureNetns, netnsInfoFor, nodeIpOf, nodeNsName, takenSubnets,
-  type NetnsInfo
+  MAX_NETNS_NODES, NETNS_API_PORT, NETNS_P2P_PORT, NetnsError, ensureNetns, netnsInfoFor, nodeIpOf, nodeNsName, takenSubnets
 } from '../../chaos/netns.js'
 import { LOG_LEVELS, action, addDirJson, findNode, intArg, ipv4Arg, loadCluster, printerFor, runningNodes, type Ctx } from './shared.js'
 import { clusterStatusCommands } from './clusterStatus.js'

@@ -8,7 +8,7 @@
 import { Command } from 'commander'
 import { access, rename } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { ApiClient } from '../apiClient.js'
+import { ApiClient } from '../../api/client.js'
 import { CliError, EXIT } from '../output.js'
 import { writeClusterFile } from '../../cluster/clusterFile.js'
 import { isRunning, sleep, spawnNode, stopProcess } from '../../cluster/launcher.js'

@@ -5,7 +5,8 @@
 
 import { Command } from 'commander'
 import { resolve } from 'node:path'
-import { ApiClient, type NodeStatus } from '../apiClient.js'
+import { ApiClient } from '../../api/client.js'
+import type { NodeStatus } from '../../api/types.js'
 import { EXIT, shortPeerId } from '../output.js'
 import type { ClusterFile, ClusterNode } from '../../cluster/clusterFile.js'
 import { isRunning, sleep } from '../../cluster/launcher.js'

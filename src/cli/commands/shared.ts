@@ -4,7 +4,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander'
 import { isIPv4 } from 'node:net'
-import { ApiClient } from '../apiClient.js'
+import { ApiClient } from '../../api/client.js'
 import { CliError, EXIT, Printer, type CliIo } from '../output.js'
 import { parseSize } from '../units.js'
 import { DEFAULT_CLUSTER_DIR, readClusterFile, type ClusterFile, type ClusterNode } from '../../cluster/clusterFile.js'

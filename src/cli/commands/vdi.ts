@@ -3,7 +3,7 @@
 
 import { Command, InvalidArgumentError } from 'commander'
 import { CliError, EXIT, shortPeerId } from '../output.js'
-import { formatObjectRanges, parseObjectRanges } from '../objectRanges.js'
+import { formatObjectRanges, parseObjectRanges } from '../../vdi/objectRanges.js'
 import { formatSize } from '../units.js'
 import { DEFAULT_COPIES, readClusterFile } from '../../cluster/clusterFile.js'
 import { action, addNodeSelect, intArg, pickNode, printerFor, sizeArg, type CommonOpts, type Ctx } from './shared.js'

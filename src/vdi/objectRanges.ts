@@ -1,5 +1,7 @@
 // Object index lists as users type them ("0-3,7,10-12") → sorted unique Uint32Array, and back.
 // Counted before anything is allocated, so "0-4294967295" is a clear error, not 16 GB of RAM.
+// The VDI layer's (a discard names objects of a VDI by index): the CLI, the admin API's
+// discard route and the chaos history all speak this one form.
 
 export const MAX_INDEX = 0xffff_ffff
 /** Largest list the CLI will build: 4M indexes = 16 MiB, far beyond any test or demo. */

@@ -1,5 +1,5 @@
-// Running the system tools that OS-level faults need (nft, ip): locating them even when
-// /usr/sbin is not on PATH (a plain user shell, some CI images), feeding stdin, bounding every
+// Running the system tools a local cluster needs (ip, to launch a node inside its network
+// namespace) and that OS-level faults need (nft, ip): locating them even when /usr/sbin is not on PATH (a plain user shell, some CI images), feeding stdin, bounding every
 // call with a timeout, and returning the output instead of throwing, so each caller decides
 // which failures are errors and which are "already gone".
 
