@@ -35,7 +35,8 @@ import {
   type DeleteRecord,
   type LogSummary
 } from '../wire/bellwether_pb.js'
-import { fromWire, recordHash, toWire, type DeleteRec } from '../tombstones/record.js'
+import { recordHash, type DeleteRec } from '../tombstones/record.js'
+import { fromWire, toWire } from '../tombstones/recordWire.js'
 import { MAX_KEY, compareKeys, type Key, type ReconSet } from './reconSet.js'
 import {
   BRANCH,

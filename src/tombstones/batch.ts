@@ -4,7 +4,8 @@
 import { fromBinary } from '@bufbuild/protobuf'
 import { DeleteBatchSchema, type DeleteBatch } from '../wire/bellwether_pb.js'
 import { MAX_BATCH_BYTES, MAX_RECORDS_PER_BATCH } from './constants.js'
-import { encodeRecord, fromWire, type DeleteRec } from './record.js'
+import type { DeleteRec } from './record.js'
+import { encodeRecord, fromWire } from './recordWire.js'
 
 export class BatchError extends Error {
   override name = 'BatchError'

@@ -4,7 +4,8 @@
 // file, the frame number and its byte offset, because dropping it would lose deletes).
 import { crc32 } from 'node:zlib'
 import { MAX_RECORD_BYTES } from './constants.js'
-import { decodeRecord, encodeRecord, type DeleteRec } from './record.js'
+import type { DeleteRec } from './record.js'
+import { decodeRecord, encodeRecord } from './recordWire.js'
 
 export const FRAME_HEADER = 8
 

@@ -1,10 +1,8 @@
-// Delete records (tombstones): the in-memory shape, validation, wire conversion, the
-// reconciliation order and hash, and what a record covers. Pure: no I/O, no clock.
+// Delete records (tombstones): the in-memory shape, validation, the reconciliation order
+// and hash, and what a record covers. Pure: no I/O, no clock, no wire format (recordWire.ts
+// has that: what only reads or judges records — the checker, the CLI — need not load protobuf).
 
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
-import { DeleteKind, DeleteRecordSchema, type DeleteRecord } from '../wire/bellwether_pb.js'
 import { MAX_VID, fnv1a64, formatVid, isDataObj, oidToIndex, oidToVid } from '../oid.js'
-import { decodeIndexes, encodeIndexes } from '../codec/deltaVarint.js'
 import { MAX_INDEXES_PER_RECORD, MAX_ORIGIN_LENGTH } from './constants.js'
 import { sortedIndexOf } from '../sorted.js'
 
@@ -71,57 +69,6 @@ function checkIndexes(ix: Uint32Array): void {
   for (let i = 1; i < ix.length; i++) {
     if (ix[i]! <= ix[i - 1]!) throw new RecordError(`indexes not strictly increasing at position ${i}`)
   }
-}
-
-export function toWire(rec: DeleteRec): DeleteRecord {
-  validateRecord(rec)
-  const base = { origin: rec.origin, seq: rec.seq, hlc: rec.hlc, vid: rec.vid, generation: rec.generation }
-  if (rec.kind === 'vdi') return create(DeleteRecordSchema, { ...base, kind: DeleteKind.VDI })
-  return create(DeleteRecordSchema, {
-    ...base,
-    kind: DeleteKind.OBJECTS,
-    indexes: encodeIndexes(rec.indexes),
-    count: rec.indexes.length
-  })
-}
-
-export function fromWire(w: DeleteRecord): DeleteRec {
-  const base = { origin: w.origin, seq: w.seq, hlc: w.hlc, vid: w.vid, generation: w.generation }
-  let rec: DeleteRec
-  if (w.kind === DeleteKind.VDI) {
-    // a vdi record carrying ids is not something any node writes: reject, don't ignore
-    if (w.indexes.length !== 0 || w.count !== 0) throw new RecordError('vdi record carries indexes')
-    rec = { kind: 'vdi', ...base }
-  } else if (w.kind === DeleteKind.OBJECTS) {
-    if (w.count < 1 || w.count > MAX_INDEXES_PER_RECORD) {
-      throw new RecordError(`objects record count ${w.count} out of range 1..${MAX_INDEXES_PER_RECORD}`)
-    }
-    let indexes: Uint32Array
-    try {
-      indexes = decodeIndexes(w.indexes, w.count, MAX_INDEXES_PER_RECORD)
-    } catch (e) {
-      throw new RecordError(`objects record indexes: ${(e as Error).message}`)
-    }
-    rec = { kind: 'objects', ...base, indexes }
-  } else {
-    throw new RecordError(`unknown record kind ${w.kind}`)
-  }
-  validateRecord(rec)
-  return rec
-}
-
-export function encodeRecord(rec: DeleteRec): Uint8Array {
-  return toBinary(DeleteRecordSchema, toWire(rec))
-}
-
-export function decodeRecord(bytes: Uint8Array): DeleteRec {
-  let w: DeleteRecord
-  try {
-    w = fromBinary(DeleteRecordSchema, bytes, { readUnknownFields: false })
-  } catch (e) {
-    throw new RecordError(`malformed delete record: ${(e as Error).message}`)
-  }
-  return fromWire(w)
 }
 
 /** Reconciliation order (hlc, origin, seq): records made close in time sort together. */

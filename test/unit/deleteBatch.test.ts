@@ -7,7 +7,8 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { DeleteBatchSchema, DeleteKind, DeleteRecordSchema } from '../../src/wire/bellwether_pb.js'
 import { MAX_BATCH_BYTES, MAX_RECORDS_PER_BATCH } from '../../src/tombstones/constants.js'
 import { BatchError, decodeBatch, packBatches } from '../../src/tombstones/batch.js'
-import { encodeRecord, makeDiscardRecords, type DeleteRec } from '../../src/tombstones/record.js'
+import { makeDiscardRecords, type DeleteRec } from '../../src/tombstones/record.js'
+import { encodeRecord } from '../../src/tombstones/recordWire.js'
 
 const ORIGIN = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo' // a real-length peer id
 const U64_MAX = (1n << 64n) - 1n

@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm, stat, truncate, writeFile, appendFile } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DeleteLog, DeleteLogError } from '../../src/tombstones/deleteLog.js'
-import { compareRecords, encodeRecord, recordHash, type DeleteRec } from '../../src/tombstones/record.js'
+import { compareRecords, recordHash, type DeleteRec } from '../../src/tombstones/record.js'
+import { encodeRecord } from '../../src/tombstones/recordWire.js'
 
 let dir: string
 let path: string

@@ -8,19 +8,8 @@ import { DeleteKind, DeleteRecordSchema } from '../../src/wire/bellwether_pb.js'
 import { MAX_VID, vidToAttrOid, vidToDataOid, vidToVdiOid, vidToVmstateOid } from '../../src/oid.js'
 import { encodeIndexes } from '../../src/codec/deltaVarint.js'
 import { MAX_INDEXES_PER_RECORD, MAX_ORIGIN_LENGTH } from '../../src/tombstones/constants.js'
-import {
-  RecordError,
-  compareRecords,
-  decodeRecord,
-  describeRecord,
-  encodeRecord,
-  fromWire,
-  makeDiscardRecords,
-  recordCovers,
-  recordHash,
-  toWire,
-  type DeleteRec
-} from '../../src/tombstones/record.js'
+import { RecordError, compareRecords, describeRecord, makeDiscardRecords, recordCovers, recordHash, type DeleteRec } from '../../src/tombstones/record.js'
+import { decodeRecord, encodeRecord, fromWire, toWire } from '../../src/tombstones/recordWire.js'
 
 const ORIGIN = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
 const U64_MAX = (1n << 64n) - 1n

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { create } from '@bufbuild/protobuf'
 import { AeFrameSchema, AeMode, FloorEntrySchema, type AeFrame } from '../../src/wire/bellwether_pb.js'
-import { encodeRecord, recordHash, toWire, type DeleteRec } from '../../src/tombstones/record.js'
+import { recordHash, type DeleteRec } from '../../src/tombstones/record.js'
+import { encodeRecord, toWire } from '../../src/tombstones/recordWire.js'
 import { MAX_KEY, ReconSet } from '../../src/antientropy/reconSet.js'
 import {
   AeFrameError,

@@ -15,7 +15,6 @@ import {
 import { freePorts, isRunning, killProcess, sleep, spawnNode, stopProcess, type LaunchOptions, type StopResult } from '../../cluster/launcher.js'
 import { clusterSecrets, ensureClusterSecrets, nextSwarmKeyFile } from '../../cluster/secrets.js'
 import { useClusterToken } from '../../api/token.js'
-import { peerIdOfDataDir } from '../../net/peerKey.js'
 import { FaultError, cleanupClusterFaults, type CleanupOutcome } from '../../chaos/faults.js'
 import {
   MAX_NETNS_NODES, NETNS_API_PORT, NETNS_P2P_PORT, NetnsError, ensureNetns, netnsInfoFor, nodeIpOf, nodeNsName, takenSubnets
@@ -144,6 +143,8 @@ async function newNode (dir: string, ipBase: string, index: number, zone: number
   // in a namespace the node has the whole port range to itself, and its address is not ours to bind
   const ip = netns === undefined ? ipAdd(ipBase, index) : await osLevel(async () => nodeIpOf(netns, index))
   const dataDir = nodeDataDir(dir, index)
+  // libp2p's crypto is loaded here, by the commands that make nodes, not by every cluster command
+  const { peerIdOfDataDir } = await import('../../net/peerKey.js')
   const [peerId, [p2pPort, apiPort]] = await Promise.all([
     peerIdOfDataDir(dataDir),
     netns === undefined ? freePorts(ip, 2) : Promise.resolve([NETNS_P2P_PORT, NETNS_API_PORT])
