@@ -19,7 +19,7 @@ export class MemDeleteLog implements DeleteLogApi {
   readonly writeFailures = 0
   hooks: DeleteLogHooks = {}
 
-  /** `records`: what the "disk" holds at open (a previous incarnation's durable()) */
+  /** `initial`: what the "disk" holds at open (a previous incarnation's durable()) */
   constructor (private readonly initial: readonly DeleteRec[] = []) {}
 
   async open (): Promise<{ records: number, tornBytes: number, removedTemps: string[] }> {
