@@ -125,7 +125,9 @@ export class VirtualTime implements Timers {
   }
 
   clearTimeout (h: TimerHandle | undefined): void {
-    if (h !== undefined) this.live.delete(h as unknown as number)
+    if (h === undefined || !this.live.delete(h as unknown as number)) return
+    // deadlines are mostly cleared long before they are due: rebuild rather than let them pile up
+    if (this.heap.length > 1024 && this.heap.length > 2 * this.live.size) this.rebuild()
   }
 
   clearInterval (h: TimerHandle | undefined): void { this.clearTimeout(h) }
@@ -220,6 +222,13 @@ export class VirtualTime implements Timers {
   // cleared timers stay in the heap until they reach its top (lazy deletion)
   private dropCancelled (): void {
     while (this.heap.length > 0 && !this.live.has(this.heap[0].id)) this.pop()
+  }
+
+  /** the heap from the live timers alone (a sorted array is a heap) */
+  private rebuild (): void {
+    const live = [...this.live.values()].sort((a, b) => before(a, b) ? -1 : 1)
+    this.heap.length = 0
+    this.heap.push(...live)
   }
 
   private push (e: Entry): void {

@@ -117,6 +117,17 @@ describe('VirtualTime', () => {
     await expect(vt.drive(new Promise(() => {}), 5000)).rejects.toThrow(/after 5000 virtual ms/)
   })
 
+  it('keeps the order when most timers are cleared long before they are due (the heap is rebuilt)', () => {
+    const vt = new VirtualTime()
+    const out: number[] = []
+    const hs = Array.from({ length: 5000 }, (_, i) => vt.setTimeout(() => out.push(i), 1 + ((i * 7919) % 1000)))
+    for (let i = 0; i < 5000; i++) if (i % 5 !== 0) vt.clearTimeout(hs[i])
+    expect(vt.pending).toBe(1000)
+    vt.advance(1000)
+    const want = Array.from({ length: 1000 }, (_, k) => k * 5).sort((a, b) => ((a * 7919) % 1000) - ((b * 7919) % 1000) || a - b)
+    expect(out).toEqual(want)
+  })
+
   it('is deterministic: the same schedule gives the same firing order, sorted by (due, creation)', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 50 }), fc.boolean()), { maxLength: 60 }), (plan) => {
       const run = (): Array<[number, number]> => {
