@@ -1,12 +1,14 @@
 // Hybrid logical clock (Kulkarni et al.): timestamps that track wall time but never go
 // backwards and always order a receive after its send, even across skewed node clocks.
-// Sans-I/O: the physical time source is injected so the simulator and chaos tests can skew
-// or freeze a node's clock.
+// Sans-I/O: the physical time source is an injected Clock (src/time.ts), so the simulator
+// and chaos tests can skew or freeze a node's clock.
 //
 // Encoding: an Hlc is a bigint `(physicalMs << 16n) | logical` — 48 bits of milliseconds
 // (good until year 10889) and a 16-bit counter. Because the counter sits in the low bits,
 // "the next timestamp" is simply `last + 1n`, and a counter overflow carries into the
 // physical part for free, so the clock stays strictly monotone under any event storm.
+
+import type { Clock } from './time.js'
 
 export type Hlc = bigint
 
@@ -78,12 +80,10 @@ export interface HybridClockOptions {
 }
 
 export class HybridClock {
-  private readonly physical: () => number
   private readonly maxDriftMs: number
   private lastValue: Hlc = HLC_ZERO
 
-  constructor (now: () => number, opts: Partial<HybridClockOptions> = {}) {
-    this.physical = now
+  constructor (private readonly physical: Clock, opts: Partial<HybridClockOptions> = {}) {
     this.maxDriftMs = opts.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS
     if (!(this.maxDriftMs >= 0)) throw new RangeError(`maxDriftMs must be >= 0: ${this.maxDriftMs}`)
   }
@@ -137,7 +137,7 @@ export class HybridClock {
   // The injected source may be skewed, fractional or garbage (chaos); clamp it into the
   // encodable range instead of throwing, since monotonicity is guaranteed by `last + 1` anyway.
   private wallMs (): number {
-    const t = Math.floor(this.physical())
+    const t = Math.floor(this.physical.now())
     if (!(t > 0)) return 0
     return t > MAX_PHYSICAL_MS ? MAX_PHYSICAL_MS : t
   }

@@ -25,6 +25,7 @@ import { ObjectService } from '../net/objectService.js'
 import { AntiEntropyService } from '../net/aeService.js'
 import { MembershipView } from '../membership/view.js'
 import { DEFAULT_MAX_DRIFT_MS, HybridClock, makeHlc } from '../hlc.js'
+import { systemTime } from '../time.js'
 import { ReconSet } from '../antientropy/reconSet.js'
 import { TOPIC_DELETES, TOPIC_MEMBERS } from '../net/constants.js'
 import { AeFrameSchema, DeleteBatchSchema, DeleteRecordSchema, FloorEntrySchema, HeartbeatSchema, LogSummarySchema, ObjResponseSchema, Status, type AeFrame } from '../wire/bellwether_pb.js'
@@ -229,7 +230,7 @@ async function makeAe (dir: string): Promise<AeH> {
   const set = new ReconSet()
   const pipeline = new DeletePipeline(dlog, index, store, metrics, log)
   pipeline.onFresh = (recs) => { for (const r of recs) set.add(r) }
-  const clock = new HybridClock(() => Date.now())
+  const clock = new HybridClock(systemTime)
   const gc = new TombstoneGc({
     self: SELF, floor, log: dlog, index, set, members: () => PEERS, now: () => clock.now(),
     purgeVid: async (vid, gen) => await pipeline.purgeVid(vid, gen), logger: log
@@ -316,7 +317,7 @@ function makeMembership (): HbH {
   const self = { peerId: PEER_IDS[2]!, addrs: [], zone: 0, api: 'http://127.0.0.1:1', incarnation: 1n }
   const view = new MembershipView(self, { failAfterMs: 5000 })
   const h = { ps, view, watch: new RejectionWatch(), changes: 0 } as HbH
-  h.svc = new MembershipService(fuzzHost(ps), self, view, new HybridClock(() => Date.now()), quietLogger(), new NodeMetrics({ processMetrics: false }),
+  h.svc = new MembershipService(fuzzHost(ps), self, view, new HybridClock(systemTime), quietLogger(), new NodeMetrics({ processMetrics: false }),
     { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false }, [], () => { h.changes++ })
   h.svc.topic.start()
   h.watch.install()
@@ -379,7 +380,7 @@ async function makeObjects (dir: string): Promise<ObjH> {
   index.apply({ kind: 'vdi', origin: 'node-a', seq: 1n, hlc: 10n, vid: 5, generation: 5 })
   index.apply({ kind: 'objects', origin: 'node-a', seq: 2n, hlc: 500n, vid: 2, generation: 1, indexes: Uint32Array.of(1) })
   const log = quietLogger()
-  const handler = new NodeObjectHandler(store, index, new HybridClock(() => Date.now()), new NodeMetrics({ processMetrics: false }), log)
+  const handler = new NodeObjectHandler(store, index, new HybridClock(systemTime), new NodeMetrics({ processMetrics: false }), log)
   const svc = new ObjectService(fuzzHost(new FuzzPubsub()), handler, log)
   const watch = new RejectionWatch()
   watch.install()

@@ -1,9 +1,9 @@
 // What the trust checks (admission.ts) read of a running node: its membership view, delete
 // log, floor, tombstones and object store. Kept apart from node.ts so the checks stay pure.
-import type { DeleteLog } from '../tombstones/deleteLog.js'
+import type { DeleteLogApi } from '../tombstones/deleteLogApi.js'
 import type { Floor } from '../tombstones/floor.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
-import type { ObjectStore } from '../store/objectStore.js'
+import type { ObjectStoreApi } from '../store/objectStoreApi.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { AdmissionState } from './admission.js'
 import { coveredByFloor } from './gc.js'
@@ -14,10 +14,10 @@ export interface NodeParts {
   members (): string[]
   /** a peer connected to us now: it holds the swarm key and proved its peer id (its heartbeat may not be here yet) */
   connected (peer: string): boolean
-  log: DeleteLog
+  log: DeleteLogApi
   floor: Floor
   index: TombstoneIndex
-  store: ObjectStore
+  store: ObjectStoreApi
 }
 
 export function nodeAdmissionState (n: NodeParts): AdmissionState {

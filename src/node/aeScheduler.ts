@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import type { AntiEntropyService, SessionReport } from '../net/aeService.js'
 import { AE_MAX_CONCURRENT, AE_MIN_INTERVAL_MS, AE_WATCHDOG_MS } from '../net/constants.js'
 import { LATE, within } from '../deadline.js'
+import { systemTime, type Timers } from '../time.js'
 
 export interface SchedulerDeps {
   self: string
@@ -48,9 +49,12 @@ export class AeScheduler {
     private readonly service: AntiEntropyService,
     private readonly deps: SchedulerDeps,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    /** backoff, intervals and the watchdog run on it (virtual in tests and the simulator) */
+    private readonly time: Timers = systemTime,
     private readonly watchdogMs = AE_WATCHDOG_MS
   ) {}
+
+  private now (): number { return this.time.now() }
 
   /** sessions the watchdog gave up on (each one a bug worth a report) */
   stuck = 0
@@ -159,7 +163,7 @@ export class AeScheduler {
     const failed = (error: string): SessionReport => ({
       peer, role: 'initiator', startedAt: this.now(), ms: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, learned: 0, sent: 0, error
     })
-    const report = await within(this.service.sync(peer).catch((err) => failed(String(err?.message ?? err))), this.watchdogMs)
+    const report = await within(this.service.sync(peer).catch((err) => failed(String(err?.message ?? err))), this.watchdogMs, this.time)
     if (report !== LATE) return report
     this.stuck++
     this.log.warn({ peer, ms: this.watchdogMs }, 'anti-entropy session did not end: slot freed by the watchdog')

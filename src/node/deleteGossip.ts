@@ -11,14 +11,17 @@ import type { DeletePipeline } from './deletes.js'
 import type { NodeMetrics } from './metrics.js'
 import type { RecordAdmission } from './admission.js'
 import { Rejections } from './rejections.js'
+import { systemTime, type TimerHandle, type Timers } from '../time.js'
 
 const COALESCE_MS = 5
+/** how often batches queued before the mesh formed are retried */
+const FLUSH_MS = 250
 
 export class DeleteGossip {
   readonly topic: GossipTopic
   private pending: DeleteRec[] = []
-  private timer: NodeJS.Timeout | undefined
-  private flushTimer: NodeJS.Timeout | undefined
+  private timer: TimerHandle | undefined
+  private flushTimer: TimerHandle | undefined
   private inflight: Promise<void> = Promise.resolve()
 
   constructor (
@@ -28,7 +31,9 @@ export class DeleteGossip {
     private readonly log: Logger,
     /** the trust checks: origin = signed author, generation and seq bounds (whole message) */
     private readonly admission: Pick<RecordAdmission, 'checkGossip'>,
-    private readonly rejections = new Rejections(metrics, log)
+    private readonly rejections = new Rejections(metrics, log),
+    /** the coalescing window and the outbox flush run on it */
+    private readonly time: Timers = systemTime
   ) {
     this.topic = new GossipTopic(host, TOPIC_DELETES, {
       validate: (data, from) => this.validate(data, from),
@@ -39,12 +44,12 @@ export class DeleteGossip {
   start (): void {
     this.topic.start()
     // batches queued before the mesh formed go out as soon as it has a peer
-    this.flushTimer = setInterval(() => { void this.topic.flush() }, 250)
+    this.flushTimer = this.time.setInterval(() => { void this.topic.flush() }, FLUSH_MS)
   }
 
   async stop (): Promise<void> {
-    if (this.timer != null) clearTimeout(this.timer)
-    if (this.flushTimer != null) clearInterval(this.flushTimer)
+    this.time.clearTimeout(this.timer)
+    this.time.clearInterval(this.flushTimer)
     await this.send()
     await this.inflight
     this.topic.stop()
@@ -53,7 +58,7 @@ export class DeleteGossip {
   /** queue records this node made (already ingested locally) for gossip */
   publish (recs: DeleteRec[]): void {
     this.pending.push(...recs)
-    this.timer ??= setTimeout(() => { this.timer = undefined; void this.send() }, COALESCE_MS)
+    this.timer ??= this.time.setTimeout(() => { this.timer = undefined; void this.send() }, COALESCE_MS)
   }
 
   private async send (): Promise<void> {

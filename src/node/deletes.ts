@@ -4,10 +4,10 @@
 // means the store's write gate refuses covered writes from that moment on; purging after
 // the in-flight writes settle means none slips past between the gate and the purge.
 import type { Logger } from 'pino'
-import type { DeleteLog } from '../tombstones/deleteLog.js'
+import type { DeleteLogApi } from '../tombstones/deleteLogApi.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { describeRecord, recordCovers, type DeleteRec } from '../tombstones/record.js'
-import type { ObjectStore } from '../store/objectStore.js'
+import type { ObjectStoreApi } from '../store/objectStoreApi.js'
 import { vidToDataOid } from '../oid.js'
 import { hex } from '../log.js'
 import { hlcPhysical } from '../hlc.js'
@@ -33,9 +33,9 @@ export class DeletePipeline {
   catchingUp = 0
 
   constructor (
-    private readonly log: DeleteLog,
+    private readonly log: DeleteLogApi,
     private readonly index: TombstoneIndex,
-    private readonly store: ObjectStore,
+    private readonly store: ObjectStoreApi,
     private readonly metrics: NodeMetrics,
     private readonly logger: Logger,
     /** this node's clock (ms), for the age of arriving records */

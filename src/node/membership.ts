@@ -16,6 +16,7 @@ import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
 import { checkHeartbeat } from '../membership/heartbeatCheck.js'
 import { Rejections } from './rejections.js'
+import { systemTime, type TimerHandle, type Timers } from '../time.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
 export interface LocalState {
@@ -52,7 +53,9 @@ export class MembershipService {
    */
   joinedAt: number | undefined
   private startedAt = 0
-  private timers: NodeJS.Timeout[] = []
+  private timers: TimerHandle[] = []
+  /** the next heartbeat: one handle, re-set by every beat (not pushed onto `timers`, which would grow by one a second) */
+  private beatTimer: TimerHandle | undefined
   private readonly backoff = new Map<string, { next: number, delay: number }>()
   private dialing = 0
   private stopped = false
@@ -68,7 +71,8 @@ export class MembershipService {
     private readonly state: LocalState,
     private readonly bootstrap: string[],
     private readonly onChange: (change: ViewChange) => void,
-    private readonly now: () => number = Date.now
+    /** heartbeats, failure ticks, redials, backoff and joinedAt run on it (virtual in tests and the simulator) */
+    private readonly time: Timers = systemTime
   ) {
     this.rejections = new Rejections(metrics, log)
     this.topic = new GossipTopic(host, TOPIC_MEMBERS, {
@@ -89,10 +93,10 @@ export class MembershipService {
       if (this.stopped) return
       void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
       // jitter keeps a cluster started at once from beating in lockstep
-      this.timers.push(setTimeout(beat, HEARTBEAT_INTERVAL_MS * (0.8 + Math.random() * 0.4)))
+      this.beatTimer = this.time.setTimeout(beat, HEARTBEAT_INTERVAL_MS * (0.8 + Math.random() * 0.4))
     }
     beat()
-    this.timers.push(setInterval(() => {
+    this.timers.push(this.time.setInterval(() => {
       // a timer catches its own errors: the process-level guard is only the last line
       try {
         this.applyChange(this.view.tick(this.now()))
@@ -103,18 +107,21 @@ export class MembershipService {
         this.log.error({ err: String((err as Error)?.stack ?? err) }, 'membership tick failed')
       }
     }, Math.max(200, FAIL_AFTER_MS / 10)))
-    this.timers.push(setInterval(() => { this.redial() }, REDIAL_INTERVAL_MS))
+    this.timers.push(this.time.setInterval(() => { this.redial() }, REDIAL_INTERVAL_MS))
     this.redial()
   }
 
   async stop (): Promise<void> {
     this.stopped = true
-    for (const t of this.timers) clearTimeout(t)
+    for (const t of this.timers) this.time.clearTimeout(t)
     this.timers = []
+    this.time.clearTimeout(this.beatTimer)
     // tell the others at once instead of letting them wait out the failure timeout
     await this.beat(true).catch(() => {})
     this.topic.stop()
   }
+
+  private now (): number { return this.time.now() }
 
   /** publish a heartbeat now (also used right after a view change to spread the new epoch) */
   async beat (leaving: boolean): Promise<void> {
@@ -265,6 +272,7 @@ export class MembershipService {
   private hangUpIfSilent (peer: string, conns: Connection[], now: number): void {
     const heard = this.view.lastHeard(peer)
     if (heard === undefined || this.view.status(peer) !== 'dead' || now - heard < STALE_CONNECTION_MS) return
+    // libp2p stamps connections with the system clock, whatever clock this service runs on
     const wall = Date.now()
     if (conns.some((c) => wall - c.timeline.open < STALE_CONNECTION_MS)) return
     this.metrics.staleConnections.inc(conns.length)

@@ -14,6 +14,7 @@ import { DeleteLog } from '../tombstones/deleteLog.js'
 import { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import { HybridClock } from '../hlc.js'
+import { skewed, systemTime, type Timers } from '../time.js'
 import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
 import { asGossipSub, createHost, hostState, splitHostPort, type Host } from '../net/host.js'
@@ -67,6 +68,8 @@ export class BellwetherNode implements ClusterIO {
   readonly metrics = new NodeMetrics({ processMetrics: true })
   readonly tombstones = new TombstoneIndex()
   readonly maxObjectSize = MAX_OBJECT_SIZE
+  /** the one clock and timer source every part below is given (the system's) */
+  readonly time: Timers = systemTime
   readonly store: ObjectStore
   readonly deleteLog: DeleteLog
   readonly clock: HybridClock
@@ -114,10 +117,10 @@ export class BellwetherNode implements ClusterIO {
     this.log = log ?? createLogger('bellwether', opts.logLevel)
     this.clockOffsetMs = opts.clockOffsetMs ?? 0
     // the offset is read on every tick, so chaos can skew a running node's clock
-    this.clock = new HybridClock(() => Date.now() + this.clockOffsetMs)
+    this.clock = new HybridClock(skewed(this.time, () => this.clockOffsetMs))
     this.store = new ObjectStore(join(opts.dataDir, 'obj'))
-    this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
-    this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log, () => Date.now() + this.clockOffsetMs)
+    this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'), { time: this.time })
+    this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log, () => this.time.now() + this.clockOffsetMs)
     this.pipeline.onFresh = (recs) => { for (const r of recs) this.reconSet.add(r) }
     this.pipeline.implausible = (version) => this.clock.implausible(version) != null
     // a disk that refuses the delete log: refuse object I/O (unavailable()) until a retry succeeds
@@ -197,7 +200,7 @@ export class BellwetherNode implements ClusterIO {
       objects: () => this.store.cache.size,
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.gc.ack(), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
       busy: () => this.busy()
-    }, this.opts.bootstrap, (change) => { this.onViewChange(change) })
+    }, this.opts.bootstrap, (change) => { this.onViewChange(change) }, this.time)
     this.rejections = new Rejections(this.metrics, this.log)
     this.admission = new RecordAdmission(nodeAdmissionState({
       self: this.self,
@@ -208,7 +211,7 @@ export class BellwetherNode implements ClusterIO {
       index: this.tombstones,
       store: this.store
     }))
-    this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log, this.admission, this.rejections)
+    this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log, this.admission, this.rejections, this.time)
     this.gc = new TombstoneGc({
       self: this.self,
       floor: this.floor,
@@ -257,7 +260,7 @@ export class BellwetherNode implements ClusterIO {
       summary: () => ({ ...this.deleteLog.summary(), floorHash: this.floor.hash() }),
       // sessions ride existing connections; connecting is the membership redialer's job
       reachable: (peer) => !this.partition.isBlocked(peer) && this.host.getConnections(peerIdFromString(peer)).length > 0
-    }, this.log)
+    }, this.log, this.time)
     this.membership.onPeerState = (peer, st) => {
       this.gc.noteAck(peer, st.log.ack)
       // an identical summary means we hold every record the peer held when it beat: as good as a session
@@ -300,7 +303,8 @@ export class BellwetherNode implements ClusterIO {
     this.vdis.onPartialWrite = (oid) => { this.repair.enqueue(oid) }
     this.recovery = new Recovery(this.recoveryIO(), this.log, recovered.epoch, {
       parallel: this.opts.recoveryParallel,
-      bytesPerSec: this.opts.recoveryRate
+      bytesPerSec: this.opts.recoveryRate,
+      time: this.time
     })
     this.rebuildRing()
 

@@ -9,7 +9,8 @@ import { create } from '@bufbuild/protobuf'
 import { ObjResponseSchema, Status, type GetObject, type ListObjects, type ObjResponse, type PurgeHint, type PutObject } from '../wire/bellwether_pb.js'
 import type { ObjectHandler } from '../net/objectService.js'
 import { LIST_CHUNK_OIDS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
-import { AdmitError, CorruptObjectError, ExistsError, StaleWriteError, type ObjectStore } from '../store/objectStore.js'
+import { CorruptObjectError } from '../store/objectFile.js'
+import { AdmitError, ExistsError, StaleWriteError, type ObjectStoreApi } from '../store/objectStoreApi.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { formatOid, isValidOid, vidToVdiOid, MAX_VID } from '../oid.js'
 import type { HybridClock } from '../hlc.js'
@@ -25,7 +26,7 @@ export class NodeObjectHandler implements ObjectHandler {
   private readonly rejections: Rejections
 
   constructor (
-    private readonly store: ObjectStore,
+    private readonly store: ObjectStoreApi,
     private readonly tombstones: TombstoneIndex,
     private readonly clock: HybridClock,
     private readonly metrics: NodeMetrics,

@@ -12,6 +12,7 @@ import { formatOid, oidToVid } from '../oid.js'
 import { mergeLists, type Copy, type ObjectList } from './merge.js'
 import { Throttle } from './throttle.js'
 import { DEFAULT_RECOVERY_PARALLEL, DEFAULT_RECOVERY_RATE, MAX_HINTS_PER_PEER } from './constants.js'
+import { systemTime, type Timers } from '../time.js'
 
 export interface ObjectHeader { version: bigint, generation: number }
 
@@ -45,6 +46,8 @@ export interface RecoveryInit {
   parallel?: number
   /** bytes per second over all transfers; 0 = unthrottled */
   bytesPerSec?: number
+  /** the clock progress is stamped with and the throttle paces on (default: the system's) */
+  time?: Timers
 }
 
 export interface RecoveryProgress {
@@ -76,16 +79,19 @@ export class Recovery {
   readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, racedDeletes: 0, readRepaired: 0, bytes: 0 }
   readonly throttle: Throttle
   private readonly parallel: number
+  private readonly time: Timers
 
   constructor (private readonly io: RecoveryIO, private readonly log: Logger, lastComplete = 0n, init: RecoveryInit = {}) {
     this.progress.lastCompleteEpoch = lastComplete.toString()
     this.parallel = Math.max(1, init.parallel ?? DEFAULT_RECOVERY_PARALLEL)
-    this.throttle = new Throttle(init.bytesPerSec ?? DEFAULT_RECOVERY_RATE)
+    this.time = init.time ?? systemTime
+    const rate = init.bytesPerSec ?? DEFAULT_RECOVERY_RATE
+    this.throttle = new Throttle(rate, Math.max(rate, 1), this.time)
   }
 
   /** one pass for `epoch`; `signal` aborts it when a newer view arrives (work done so far stays on disk) */
   async run (epoch: bigint, signal: AbortSignal): Promise<boolean> {
-    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: Date.now(), finishedAt: 0, errors: [] }
+    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: this.time.now(), finishedAt: 0, errors: [] }
     const note = (msg: string): void => { if (p.errors.length < MAX_ERRORS) p.errors.push(msg) }
     const fail = (msg: string): void => { p.failed++; this.totals.failed++; note(msg) }
     const peerFail = (msg: string): void => { p.peerFailures++; note(msg) }
@@ -145,7 +151,7 @@ export class Recovery {
       return false
     } finally {
       p.running = false
-      p.finishedAt = Date.now()
+      p.finishedAt = this.time.now()
     }
   }
 

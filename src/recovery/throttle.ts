@@ -2,22 +2,8 @@
 // absence does not starve the foreground reads and writes it serves meanwhile. Transfers
 // learn their size only when they land, so the bucket may go into debt: a transfer starts
 // while the balance is positive and pays afterwards; the next one waits for the debt to
-// clear. Time is injected so the schedule is testable without sleeping.
-
-export interface ThrottleClock {
-  now (): number
-  sleep (ms: number, signal?: AbortSignal): Promise<void>
-}
-
-export const realClock: ThrottleClock = {
-  now: () => performance.now(),
-  sleep: async (ms, signal) => {
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, ms)
-      signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason) }, { once: true })
-    })
-  }
-}
+// clear. Time is injected (src/time.ts) so the schedule runs in virtual time.
+import { systemTime, type Timers } from '../time.js'
 
 export class Throttle {
   private tokens: number
@@ -26,14 +12,15 @@ export class Throttle {
   moved = 0
 
   /** `bytesPerSec` 0 disables the throttle; `burst` is how far the bucket fills while idle */
-  constructor (readonly bytesPerSec: number, readonly burst = Math.max(bytesPerSec, 1), private readonly clock: ThrottleClock = realClock) {
+  constructor (readonly bytesPerSec: number, readonly burst = Math.max(bytesPerSec, 1), private readonly clock: Timers = systemTime) {
     this.tokens = burst
     this.last = clock.now()
   }
 
   private refill (): void {
     const t = this.clock.now()
-    this.tokens = Math.min(this.burst, this.tokens + (t - this.last) * this.bytesPerSec / 1000)
+    // a wall clock stepped back earns nothing rather than a debt
+    this.tokens = Math.min(this.burst, this.tokens + Math.max(0, t - this.last) * this.bytesPerSec / 1000)
     this.last = t
   }
 

@@ -13,58 +13,11 @@ import { MAX_VID, OidError, assertOid, formatOid, isValidOid, parseOid } from '.
 import { CorruptObjectError, HEADER_SIZE, decodeHeader, encodeObject, verifyData } from './objectFile.js'
 import type { ObjectMeta } from './objectFile.js'
 import { KeyedMutex } from './keyedMutex.js'
+import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions } from './objectStoreApi.js'
 
 export { CorruptObjectError, HEADER_SIZE } from './objectFile.js'
 export type { ObjectMeta } from './objectFile.js'
-
-export interface PutOptions {
-  generation: number
-  version: bigint
-  /**
-   * Write gate (tombstones use it without the store knowing about them). Called under
-   * the oid's lock twice: before anything is written (cheap early refusal) and again
-   * after the temp file is durable, immediately before the rename, so a delete that
-   * lands during a long transfer cannot be overtaken by it. Returning a reason string
-   * refuses the write: nothing is left on disk and `put` rejects with AdmitError.
-   * Must be synchronous and must not call back into the store.
-   */
-  admit?: (oid: bigint, meta: Omit<ObjectMeta, 'oid'>) => string | undefined
-  /**
-   * Write only if the object is not here yet: rejects with ExistsError when a copy of this
-   * generation or a newer one is stored (an older generation's leftover is overwritten, as
-   * a reused vid's new generation must). Judged under the oid's lock, so of two create-only
-   * puts racing for one object exactly one lands. VDI creates use it to arbitrate.
-   */
-  createOnly?: boolean
-  /**
-   * A stored copy for which this is true never outranks the write (its version cannot be
-   * real: the node refuses such versions now, but a copy may predate that). Synchronous.
-   */
-  bogus?: (current: ObjectMeta) => boolean
-}
-
-/** An older version arrived after a newer one landed: the newer one stays (last writer by version wins). */
-export class StaleWriteError extends Error {
-  override readonly name = 'StaleWriteError'
-  constructor (readonly oid: bigint, readonly current: ObjectMeta) {
-    super(`write of ${formatOid(oid)} refused: version ${current.version} already stored is newer`)
-  }
-}
-
-/** A create-only put found the object already stored (`current`). */
-export class ExistsError extends Error {
-  override readonly name = 'ExistsError'
-  constructor (readonly oid: bigint, readonly current: ObjectMeta) {
-    super(`create of ${formatOid(oid)} refused: generation ${current.generation} is already stored`)
-  }
-}
-
-export class AdmitError extends Error {
-  override readonly name = 'AdmitError'
-  constructor (readonly oid: bigint, readonly reason: string) {
-    super(`write of ${formatOid(oid)} refused: ${reason}`)
-  }
-}
+export { AdmitError, ExistsError, StaleWriteError, type ObjectStoreApi, type PutOptions } from './objectStoreApi.js'
 
 export interface ObjectStoreOptions {
   /** fsync files and the directory (default true); tests may turn it off for speed. */
@@ -78,7 +31,7 @@ const OID_NAME = /^[0-9a-f]{16}$/
 
 type State = 'new' | 'open' | 'closing' | 'closed'
 
-export class ObjectStore {
+export class ObjectStore implements ObjectStoreApi {
   /**
    * The object list cache: exactly the oids with a file on disk. Callers must treat it
    * as read-only — only the store mutates it, and only after the disk agrees. To take a
@@ -133,16 +86,14 @@ export class ObjectStore {
     checkOid(oid)
     const { header, meta } = encodeObject(opts, data)
     return await this.op(async () => await this.locks.run(oid, async () => {
-      refuseIf(oid, opts.admit?.(oid, meta))
+      admitOrThrow(oid, meta, opts)
       // judged under the lock: two writes racing for one object must not both pass a check made outside it
-      const current = await this.statFile(oid).catch(() => undefined)
-      if (opts.createOnly === true && current !== undefined && current.generation >= meta.generation) throw new ExistsError(oid, current)
-      if (current !== undefined && current.version > meta.version && opts.bogus?.(current) !== true) throw new StaleWriteError(oid, current)
+      judgePut(oid, meta, await this.statFile(oid).catch(() => undefined), opts)
       const name = formatOid(oid)
       const tmp = join(this.dir, `${TMP_PREFIX}${name}-${randomBytes(6).toString('hex')}`)
       try {
         await this.writeFile(tmp, header, data)
-        refuseIf(oid, opts.admit?.(oid, meta))
+        admitOrThrow(oid, meta, opts)
         await rename(tmp, join(this.dir, name))
       } catch (err) {
         // ENOSPC, a refusal or a failed rename: the old file (if any) is untouched, so
@@ -405,10 +356,6 @@ function classify (entry: Dirent): bigint | 'tmp' | 'stray' {
 
 function checkOid (oid: bigint): void {
   assertOid(oid)
-}
-
-function refuseIf (oid: bigint, reason: string | undefined): void {
-  if (reason !== undefined) throw new AdmitError(oid, reason)
 }
 
 function withOid (err: unknown, oid: bigint): unknown {

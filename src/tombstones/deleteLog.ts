@@ -5,16 +5,20 @@
 // with DeleteLogUnavailableError, which callers turn into a 503), the records it could not
 // store wait in memory (bounded), and every RETRY_MS it truncates the file back to the end of
 // the last good frame and writes them again. Once that succeeds, `recovered` hands them to the
-// node to apply, purge and gossip, and appends are accepted again.
+// node to apply, purge and gossip, and appends are accepted again. What it holds in memory
+// (dedupe, seq bookkeeping, summary) is HeldRecords, shared with the in-memory MemDeleteLog.
 
 import { open as openFile, type FileHandle } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { compareRecords, recordHash, type DeleteRec } from './record.js'
+import type { DeleteRec } from './record.js'
 import { DeleteLogError, frame, parseFrames } from './logFrames.js'
-import { sortedIndexOf } from '../sorted.js'
+import { DeleteLogUnavailableError, type DeleteLogApi, type DeleteLogHooks } from './deleteLogApi.js'
+import { HeldRecords } from './heldRecords.js'
 import { removeTempFiles, syncDir, TEMP_SUFFIX, writeAll, writeFileAtomic } from '../store/atomicFile.js'
+import { systemTime, type TimerHandle, type Timers } from '../time.js'
 
 export { DeleteLogError } from './logFrames.js'
+export { DeleteLogUnavailableError, type DeleteLogApi, type DeleteLogHooks } from './deleteLogApi.js'
 
 /** The log's file name inside a node's data directory. */
 export const DELETE_LOG_FILE = 'deletes.log'
@@ -23,27 +27,6 @@ export const DELETE_LOG_FILE = 'deletes.log'
 export const PENDING_MAX_BYTES = 16 * 1024 * 1024
 /** How often an unavailable log tries to write again. */
 export const RETRY_MS = 1000
-
-const U64_MASK = (1n << 64n) - 1n
-
-/** The log cannot be written right now: nothing of the call is durable. The admin API answers 503. */
-export class DeleteLogUnavailableError extends DeleteLogError {
-  override name = 'DeleteLogUnavailableError'
-  readonly code = 'UNAVAILABLE'
-}
-
-export interface DeleteLogHooks {
-  /** a write, fsync or retry failed (once per attempt) */
-  writeFailed?: (err: unknown) => void
-  /** the log is writable again; `recs` (refused while it was not) are durable now and new to this node */
-  recovered?: (recs: DeleteRec[]) => void
-}
-
-/** Seqs held for one origin: 1..contiguous all held, plus the few held above a gap. */
-interface OriginSeqs {
-  contiguous: bigint
-  above: bigint[] // sorted ascending, every element > contiguous + 1
-}
 
 interface Pending {
   frames: Buffer[]
@@ -62,23 +45,20 @@ class Waiting {
 
 const keyOf = (r: DeleteRec): string => `${r.seq}@${r.origin}`
 
-export class DeleteLog {
+export class DeleteLog implements DeleteLogApi {
   private readonly path: string
   private readonly fsync: boolean
   private readonly retryMs: number
   private readonly pendingMaxBytes: number
+  private readonly time: Timers
   private fh: FileHandle | undefined
-  private readonly origins = new Map<string, OriginSeqs>()
-  private held: DeleteRec[] = []
-  private sorted = true
-  private fingerprint = 0n
-  private maxHlc = 0n
+  private readonly held = new HeldRecords()
   private queue: Pending[] = []
   private flushing: Promise<void> | undefined
   /** set while the disk refuses our writes: the last error and since when */
   private failure: { error: unknown, since: number } | undefined
   private waiting = new Waiting()
-  private retryTimer: NodeJS.Timeout | undefined
+  private retryTimer: TimerHandle | undefined
   private retryDue = false
   private closed = false
   /** file offset of the next frame: the end of the last good frame */
@@ -89,11 +69,12 @@ export class DeleteLog {
   overflowed = 0
   hooks: DeleteLogHooks = {}
 
-  constructor(path: string, opts: { fsync?: boolean; retryMs?: number; pendingMaxBytes?: number } = {}) {
+  constructor(path: string, opts: { fsync?: boolean; retryMs?: number; pendingMaxBytes?: number; time?: Timers } = {}) {
     this.path = path
     this.fsync = opts.fsync ?? true
     this.retryMs = opts.retryMs ?? RETRY_MS
     this.pendingMaxBytes = opts.pendingMaxBytes ?? PENDING_MAX_BYTES
+    this.time = opts.time ?? systemTime
   }
 
   /**
@@ -129,7 +110,7 @@ export class DeleteLog {
       const data = buf.subarray(0, off)
       const { recs, goodEnd } = parseFrames(data, this.path)
       // append never writes a held identity twice; skip one anyway rather than double-count it
-      for (const r of recs) if (!this.has(r.origin, r.seq)) this.hold(r)
+      for (const r of recs) if (!this.held.has(r.origin, r.seq)) this.held.hold(r)
       const tornBytes = data.length - goodEnd
       if (tornBytes > 0) {
         await fh.truncate(goodEnd)
@@ -138,7 +119,7 @@ export class DeleteLog {
       if (created) await syncDir(dir)
       this.fh = fh
       this.end = goodEnd
-      return { records: this.held.length, tornBytes, removedTemps }
+      return { records: this.held.size, tornBytes, removedTemps }
     } catch (e) {
       await fh.close()
       throw e
@@ -214,7 +195,7 @@ export class DeleteLog {
       let waits1 = false
       p.recs.forEach((r, i) => {
         const key = keyOf(r)
-        if (this.has(r.origin, r.seq) || taken.has(key)) return
+        if (this.held.has(r.origin, r.seq) || taken.has(key)) return
         if (this.waiting.keys.has(key)) { waits1 = true; return }
         taken.add(key)
         mine.push(r)
@@ -246,14 +227,14 @@ export class DeleteLog {
       return
     }
     group.forEach((p, i) => {
-      for (const r of fresh[i]!) this.hold(r)
+      for (const r of fresh[i]!) this.held.hold(r)
       p.resolve(fresh[i]!)
     })
   }
 
   private fail(e: unknown): void {
     this.writeFailures++
-    if (this.failure == null) this.failure = { error: e, since: Date.now() }
+    if (this.failure == null) this.failure = { error: e, since: this.time.now() }
     else this.failure.error = e
     this.hooks.writeFailed?.(e)
     this.scheduleRetry()
@@ -273,12 +254,11 @@ export class DeleteLog {
 
   private scheduleRetry(): void {
     if (this.retryTimer || this.closed) return
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.time.setTimeout(() => {
       this.retryTimer = undefined
       this.retryDue = true
       this.kick()
-    }, this.retryMs)
-    this.retryTimer.unref?.()
+    }, this.retryMs, { unref: true })
   }
 
   /** runs in the flush loop: cut the unknown tail, write what waits, fsync; on success serve again */
@@ -297,42 +277,34 @@ export class DeleteLog {
     this.end += buf.length
     this.waiting = new Waiting()
     this.failure = undefined
-    for (const r of w.recs) this.hold(r)
+    for (const r of w.recs) this.held.hold(r)
     this.hooks.recovered?.(w.recs)
   }
 
   has(origin: string, seq: bigint): boolean {
-    const o = this.origins.get(origin)
-    if (!o) return false
-    if (seq <= o.contiguous) return seq >= 1n
-    return sortedIndexOf(o.above, seq) >= 0
+    return this.held.has(origin, seq)
   }
 
   /** 1 + the highest seq held for `origin` (1 for an unknown origin). */
   nextSeq(origin: string): bigint {
-    const o = this.origins.get(origin)
-    let max = !o ? 0n : o.above.length > 0 ? o.above[o.above.length - 1]! : o.contiguous
+    let max = this.held.maxSeq(origin)
     // a waiting record's seq is taken even though it is not durable yet
     for (const r of this.waiting.recs) if (r.origin === origin && r.seq > max) max = r.seq
     return 1n + max
   }
 
   get size(): number {
-    return this.held.length
+    return this.held.size
   }
 
   /** fingerprint = sum of recordHash mod 2^64; maxHlc = 0n when empty. */
   summary(): { count: number; fingerprint: bigint; maxHlc: bigint } {
-    return { count: this.held.length, fingerprint: this.fingerprint, maxHlc: this.maxHlc }
+    return this.held.summary()
   }
 
   /** Every record held, ascending by compareRecords (a fresh array). */
   records(): DeleteRec[] {
-    if (!this.sorted) {
-      this.held.sort(compareRecords)
-      this.sorted = true
-    }
-    return this.held.slice()
+    return this.held.records()
   }
 
   /**
@@ -340,11 +312,7 @@ export class DeleteLog {
    * Ack/GC policy built on this belongs to the anti-entropy layer.
    */
   perOrigin(): Map<string, { contiguous: bigint; max: bigint }> {
-    const m = new Map<string, { contiguous: bigint; max: bigint }>()
-    for (const [origin, o] of this.origins) {
-      m.set(origin, { contiguous: o.contiguous, max: o.above.length > 0 ? o.above[o.above.length - 1]! : o.contiguous })
-    }
-    return m
+    return this.held.perOrigin()
   }
 
   /**
@@ -372,7 +340,7 @@ export class DeleteLog {
 
   private async rewrite(drop: (r: DeleteRec) => boolean): Promise<number> {
     const kept = this.records().filter((r) => !drop(r))
-    const dropped = this.held.length - kept.length
+    const dropped = this.held.size - kept.length
     if (dropped === 0 || !this.fh) return 0
     const buf = kept.length === 0 ? Buffer.alloc(0) : Buffer.concat(kept.map(frame))
     // a failed rewrite (disk full) removes its temp file and leaves the old log as it was
@@ -382,41 +350,18 @@ export class DeleteLog {
     this.fh = await openFile(this.path, 'r+')
     await old.close()
     this.end = buf.length
-    this.held = kept
-    this.sorted = true
-    this.fingerprint = 0n
-    for (const r of kept) this.fingerprint = (this.fingerprint + recordHash(r)) & U64_MASK
+    this.held.keepOnly(kept)
     return dropped
   }
 
   /** Waits for in-flight appends, then closes the file. Further appends reject. */
   async close(): Promise<void> {
     this.closed = true
-    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.time.clearTimeout(this.retryTimer)
     this.retryTimer = undefined
     while (this.flushing) await this.flushing
     const fh = this.fh
     this.fh = undefined
     if (fh) await fh.close()
-  }
-
-  private hold(r: DeleteRec): void {
-    let o = this.origins.get(r.origin)
-    if (!o) this.origins.set(r.origin, (o = { contiguous: 0n, above: [] }))
-    if (r.seq === o.contiguous + 1n) {
-      o.contiguous = r.seq
-      // absorb the run above the gap that this seq just closed
-      let k = 0
-      while (k < o.above.length && o.above[k] === o.contiguous + 1n) o.contiguous = o.above[k++]!
-      if (k > 0) o.above.splice(0, k)
-    } else {
-      const at = sortedIndexOf(o.above, r.seq)
-      o.above.splice(-(at + 1), 0, r.seq)
-    }
-    const last = this.held[this.held.length - 1]
-    if (last && compareRecords(last, r) > 0) this.sorted = false
-    this.held.push(r)
-    this.fingerprint = (this.fingerprint + recordHash(r)) & U64_MASK
-    if (r.hlc > this.maxHlc) this.maxHlc = r.hlc
   }
 }

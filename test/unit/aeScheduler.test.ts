@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { AeScheduler } from '../../src/node/aeScheduler.js'
 import type { AntiEntropyService, SessionReport } from '../../src/net/aeService.js'
+import { systemTime } from '../../src/time.js'
 
 const report = (peer: string, ms: number): SessionReport => ({
   peer, role: 'initiator', startedAt: Date.now(), ms, bytesIn: 1, bytesOut: 1, framesIn: 1, framesOut: 1, rounds: 1, learned: 0, sent: 0
@@ -26,7 +27,7 @@ function scripted (steps: Array<'hang' | number>): { service: AntiEntropyService
 
 function scheduler (service: AntiEntropyService, watchdogMs: number): AeScheduler {
   const deps = { self: 'a', summary: () => ({ count: 0, fingerprint: 0n, floorHash: 0n }), reachable: () => true }
-  return new AeScheduler(service, deps, pino({ level: 'silent' }), Date.now, watchdogMs)
+  return new AeScheduler(service, deps, pino({ level: 'silent' }), systemTime, watchdogMs)
 }
 
 describe('AeScheduler watchdog', () => {

@@ -4,7 +4,7 @@
 // a peer is validated (malformed: rejected and counted), and a failing ingest is logged
 // without breaking the ones after it (ingests run one at a time, in arrival order).
 import type { Counter } from 'prom-client'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { TOPIC_DELETES } from '../../src/net/constants.js'
 import { DeleteGossip } from '../../src/node/deleteGossip.js'
 import type { DeletePipeline, RecordSource } from '../../src/node/deletes.js'
@@ -13,6 +13,7 @@ import { decodeBatch, packBatches } from '../../src/tombstones/batch.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
 import { FakePubsub, fakeHost, memoryLogger, signed } from '../helpers/fakePubsub.js'
 import { RecordAdmission, type AdmissionState } from '../../src/node/admission.js'
+import { VirtualTime } from '../../src/time.js'
 
 const rec = (seq: number, vid = 7): DeleteRec => ({ kind: 'vdi', origin: 'node-a', seq: BigInt(seq), hlc: BigInt(1000 + seq), vid, generation: 1 })
 
@@ -55,9 +56,11 @@ function setup () {
   const pipeline = new FakePipeline()
   const metrics = new NodeMetrics()
   const log = memoryLogger()
-  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as DeletePipeline, metrics, log, new RecordAdmission(knows))
+  // the coalescing window and the outbox flush run in virtual time: nothing here waits on a real timer
+  const vt = new VirtualTime()
+  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as DeletePipeline, metrics, log, new RecordAdmission(knows), undefined, vt)
   dg.start()
-  return { ps, pipeline, metrics, log, dg }
+  return { ps, pipeline, metrics, log, dg, vt }
 }
 
 /** a counter's value for the given labels (0 before the first inc) */
@@ -67,16 +70,13 @@ const counter = async (c: Counter<string>, labels: Record<string, string>): Prom
 const flushMicrotasks = async (): Promise<void> => { for (let k = 0; k < 20; k++) await Promise.resolve() }
 
 describe('DeleteGossip: publishing', () => {
-  beforeEach(() => { vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] }) })
-  afterEach(() => { vi.useRealTimers() })
-
   it('coalesces records published within the window into one batch, sent when the window ends', async () => {
-    const { ps, metrics, dg } = setup()
+    const { ps, metrics, dg, vt } = setup()
     dg.publish([rec(1)])
     dg.publish([rec(2), rec(3)])
     await flushMicrotasks()
     expect(ps.attempts).toBe(0) // the window is still open
-    await vi.advanceTimersByTimeAsync(5)
+    await vt.advanceAsync(5)
     expect(ps.published).toHaveLength(1)
     expect(ps.published[0]!.topic).toBe(TOPIC_DELETES)
     expect(decodeBatch(ps.published[0]!.data)).toEqual([rec(1), rec(2), rec(3)])
@@ -84,30 +84,31 @@ describe('DeleteGossip: publishing', () => {
 
     // a record after the window is a new batch
     dg.publish([rec(4)])
-    await vi.advanceTimersByTimeAsync(5)
+    await vt.advanceAsync(5)
     expect(ps.published.map((p) => decodeBatch(p.data).map((r) => Number(r.seq)))).toEqual([[1, 2, 3], [4]])
     await dg.stop()
   })
 
   it('stop() sends what is waiting in the window before it unsubscribes, and nothing after', async () => {
-    const { ps, dg } = setup()
+    const { ps, dg, vt } = setup()
     dg.publish([rec(1), rec(2)])
     await dg.stop()
+    expect(vt.pending).toBe(0)
     expect(ps.published.map((p) => decodeBatch(p.data).map((r) => Number(r.seq)))).toEqual([[1, 2]])
     expect(ps.subscribed.has(TOPIC_DELETES)).toBe(false)
-    await vi.advanceTimersByTimeAsync(1000) // the window's timer and the flush interval are gone
+    await vt.advanceAsync(1000) // the window's timer and the flush interval are gone
     expect(ps.attempts).toBe(1)
   })
 
   it('a batch that finds no mesh waits in the outbox and goes out on the periodic flush', async () => {
-    const { ps, dg, log } = setup()
+    const { ps, dg, log, vt } = setup()
     ps.mesh = false
     dg.publish([rec(1)])
-    await vi.advanceTimersByTimeAsync(5)
+    await vt.advanceAsync(5)
     expect(dg.topic.pending).toBe(1)
     expect(log.lines.some((l) => l.msg === 'no mesh peers yet: delete batch queued')).toBe(true)
     ps.mesh = true
-    await vi.advanceTimersByTimeAsync(250)
+    await vt.advanceAsync(250)
     expect(dg.topic.pending).toBe(0)
     expect(ps.published.map((p) => decodeBatch(p.data).map((r) => Number(r.seq)))).toEqual([[1]])
     await dg.stop()

@@ -15,6 +15,7 @@ import { ObjectStore } from '../../src/store/objectStore.js'
 import { DeletePipeline } from '../../src/node/deletes.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { vidToDataOid } from '../../src/oid.js'
+import { VirtualTime } from '../../src/time.js'
 
 let dir = ''
 let path = ''
@@ -68,6 +69,28 @@ function recovered (log: DeleteLog): Promise<DeleteRec[]> {
 const rec = (seq: number, vid = seq, origin = 'me'): DeleteRec => ({ kind: 'vdi', origin, seq: BigInt(seq), hlc: BigInt(1000 + seq), vid, generation: 1 })
 
 describe('delete log on a failing disk', () => {
+  it('retries on the injected clock, exactly retryMs after the failure, and stamps the outage with it', async () => {
+    const vt = new VirtualTime(Date.UTC(2030, 0, 1))
+    const log = new DeleteLog(path, { retryMs: 1000, time: vt })
+    await log.open()
+    opened.push(log)
+    const failures: unknown[] = []
+    log.hooks.writeFailed = (e) => { failures.push(e) }
+    const full = diskFull()
+    await expect(log.append([rec(1)])).rejects.toThrow(DeleteLogUnavailableError)
+    expect(log.unavailable()).toMatch(/since 2030-01-01T00:00:00\.000Z; 1 delete records waiting in memory, retrying every 1000 ms$/)
+    expect(vt.pending).toBe(1)
+    full.restore()
+    const back = recovered(log)
+    vt.advance(999)
+    expect(log.pending).toBe(1) // the disk has room again, but no retry is due yet
+    vt.advance(1)
+    expect(await back).toEqual([rec(1)])
+    expect(log.unavailable()).toBeUndefined()
+    expect(failures).toHaveLength(1)
+    expect(vt.pending).toBe(0)
+  })
+
   it('turns unavailable on a full disk, keeps the refused records, and writes them by itself once space is back', async () => {
     const log = await openLog()
     const failures: unknown[] = []

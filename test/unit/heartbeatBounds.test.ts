@@ -16,6 +16,7 @@ import { MAX_ADDRS, MAX_API_LENGTH, MAX_EPOCH, MAX_EPOCH_LEAD } from '../../src/
 import { checkAddr, checkApi, checkHeartbeat, type HeartbeatFields } from '../../src/membership/heartbeatCheck.js'
 import { HybridClock, DEFAULT_MAX_DRIFT_MS, makeHlc } from '../../src/hlc.js'
 import { MembershipService } from '../../src/node/membership.js'
+import { systemTime } from '../../src/time.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { TOPIC_MEMBERS } from '../../src/net/constants.js'
 import type { Host } from '../../src/net/host.js'
@@ -78,7 +79,7 @@ describe('epoch bounds in the view', () => {
 })
 
 describe('heartbeat field checks', () => {
-  const clock = new HybridClock(() => 1_000_000_000)
+  const clock = new HybridClock({ now: () => 1_000_000_000 })
   const ok: HeartbeatFields = { peerId: 'P1', addrs: ['/ip4/127.0.7.2/tcp/7001', '/ip4/127.0.7.2/tcp/7001/p2p/P1'], api: 'http://127.0.7.2:7002', zone: 3, epoch: 7n, hlc: makeHlc(1_000_000_000) }
   const ctx = { from: 'P1', checkHlc: (h: bigint) => clock.implausible(h), checkEpoch: (e: bigint) => new MembershipView(info(0)).checkEpoch(e) }
   const check = (over: Partial<HeartbeatFields>): string | undefined => checkHeartbeat({ ...ok, ...over }, ctx)
@@ -137,7 +138,7 @@ describe('MembershipService: the members topic', () => {
     const me: MemberInfo = { peerId: self, addrs: [], zone: 1, api: 'http://127.0.7.1:7002', incarnation: 1n }
     const view = new MembershipView(me, {}, 3n)
     const changes: unknown[] = []
-    const svc = new MembershipService(host, me, view, new HybridClock(Date.now), log, metrics,
+    const svc = new MembershipService(host, me, view, new HybridClock(systemTime), log, metrics,
       { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false },
       [], (c) => { changes.push(c) })
     svc.topic.start()

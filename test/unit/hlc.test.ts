@@ -47,7 +47,7 @@ describe('encoding', () => {
 describe('HybridClock', () => {
   it('tracks wall time when it moves forward, counts when it does not', () => {
     let wall = T0
-    const c = new HybridClock(() => wall)
+    const c = new HybridClock({ now: () => wall })
     expect(c.last()).toBe(HLC_ZERO)
     expect(c.now()).toBe(makeHlc(T0, 0))
     expect(c.now()).toBe(makeHlc(T0, 1))
@@ -59,7 +59,7 @@ describe('HybridClock', () => {
   })
 
   it('observe orders the receive after the send', () => {
-    const c = new HybridClock(() => T0)
+    const c = new HybridClock({ now: () => T0 })
     const remote = makeHlc(T0 + 60_000, 7)
     const h = c.observe(remote)
     expect(h).toBe(makeHlc(T0 + 60_000, 8))
@@ -69,7 +69,7 @@ describe('HybridClock', () => {
   })
 
   it('carries logical overflow into physical', () => {
-    const c = new HybridClock(() => T0)
+    const c = new HybridClock({ now: () => T0 })
     c.observe(makeHlc(T0, 65534))
     expect(c.last()).toBe(makeHlc(T0, 65535))
     const h = c.now()
@@ -87,7 +87,7 @@ describe('HybridClock', () => {
   })
 
   it('rejects remote values beyond max drift and leaves the clock untouched', () => {
-    const c = new HybridClock(() => T0)
+    const c = new HybridClock({ now: () => T0 })
     const before = c.now()
     const year3000 = makeHlc(Date.UTC(3000, 0, 1))
     expect(() => c.observe(year3000)).toThrow(ClockDriftError)
@@ -104,19 +104,19 @@ describe('HybridClock', () => {
   })
 
   it('tolerates the 5-minute skews chaos injects by default', () => {
-    const c = new HybridClock(() => T0 - 5 * 60_000)
+    const c = new HybridClock({ now: () => T0 - 5 * 60_000 })
     expect(c.observe(makeHlc(T0 + 1000))).toBe(makeHlc(T0 + 1000, 1))
   })
 
   it('honours a configured max drift', () => {
-    const c = new HybridClock(() => T0, { maxDriftMs: 1000 })
+    const c = new HybridClock({ now: () => T0 }, { maxDriftMs: 1000 })
     expect(() => c.observe(makeHlc(T0 + 1001))).toThrow(ClockDriftError)
     expect(c.observe(makeHlc(T0 + 1000))).toBe(makeHlc(T0 + 1000, 1))
-    expect(() => new HybridClock(() => T0, { maxDriftMs: -1 })).toThrow(RangeError)
+    expect(() => new HybridClock({ now: () => T0 }, { maxDriftMs: -1 })).toThrow(RangeError)
   })
 
   it('rejects malformed remote values', () => {
-    const c = new HybridClock(() => T0)
+    const c = new HybridClock({ now: () => T0 })
     expect(() => c.observe(-1n)).toThrow(RangeError)
     expect(() => c.observe(1n << 64n)).toThrow(RangeError)
     expect(c.last()).toBe(HLC_ZERO)
@@ -124,7 +124,7 @@ describe('HybridClock', () => {
 
   it('clamps garbage from the physical source but stays monotone', () => {
     let wall = Number.NaN
-    const c = new HybridClock(() => wall)
+    const c = new HybridClock({ now: () => wall })
     const a = c.now()
     wall = -5
     const b = c.now()
@@ -148,7 +148,7 @@ describe('HybridClock', () => {
     )
     fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 300 }), (events) => {
       let wall = T0
-      const c = new HybridClock(() => wall, { maxDriftMs: maxDrift })
+      const c = new HybridClock({ now: () => wall }, { maxDriftMs: maxDrift })
       let prev = c.last()
       let maxObserved = HLC_ZERO
       for (const ev of events) {

@@ -44,7 +44,7 @@ describe('object frames are bounded where they enter', () => {
     store = new ObjectStore(dir, { fsync: false })
     await store.open()
     metrics = new NodeMetrics()
-    clock = new HybridClock(() => WALL)
+    clock = new HybridClock({ now: () => WALL })
     const index = new TombstoneIndex()
     handler = new NodeObjectHandler(store, index, clock, metrics, memoryLogger())
     const fakeLog = { size: 0, async append (recs: DeleteRec[]) { return recs } } as unknown as DeleteLog

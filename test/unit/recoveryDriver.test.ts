@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { Recovery, type DeletedHint, type ObjectHeader, type RecoveryIO } from '../../src/recovery/recovery.js'
+import { VirtualTime } from '../../src/time.js'
 
 type Obj = { version: bigint, generation: number, data: Uint8Array }
 
@@ -200,5 +201,42 @@ describe('recovery driver', () => {
     expect(await r.run(2n, new AbortController().signal)).toBe(false)
     expect(r.progress).toMatchObject({ recovered: 0, failed: 1, lastCompleteEpoch: '0' })
     expect(r.progress.errors[0]).toMatch(/stream reset/)
+  })
+})
+
+describe('recovery driver in virtual time', () => {
+  const T0 = 1_800_000_000_000
+  const tenObjects = () => {
+    const m = model(['a', 'b'], { placement: () => ['a', 'b'] })
+    for (let i = 1; i <= 10; i++) m.stores.get('b')!.set(BigInt(i), { version: 1n, generation: 1, data: new Uint8Array(1000).fill(i) })
+    return m
+  }
+
+  it('paces transfers through the throttle: 10 × 1000 bytes at 2000 B/s take 3.5 s after the burst', async () => {
+    const vt = new VirtualTime(T0)
+    const m = tenObjects()
+    const r = new Recovery(m.io('a'), log, 0n, { bytesPerSec: 2000, parallel: 1, time: vt })
+    expect(await vt.drive(r.run(1n, new AbortController().signal))).toBe(true)
+    // a 2000-byte burst covers two; then one per 500 ms of debt, the first after 1 ms
+    expect(r.progress).toMatchObject({ recovered: 10, bytes: 10_000, startedAt: T0, finishedAt: T0 + 1 + 7 * 500 })
+    expect(r.throttle.moved).toBe(10_000)
+  })
+
+  it('an abort (a newer view) ends a pass waiting on the throttle at once, leaving no timer', async () => {
+    const vt = new VirtualTime(T0)
+    const m = tenObjects()
+    const r = new Recovery(m.io('a'), log, 0n, { bytesPerSec: 2000, parallel: 1, time: vt })
+    const ctl = new AbortController()
+    let result: boolean | undefined
+    const run = r.run(1n, ctl.signal).then((x) => { result = x })
+    await vt.advanceAsync(1200)
+    expect(result).toBeUndefined()
+    expect(r.progress.recovered).toBe(5) // at 0, 0, 1, 501 and 1001 ms; the sixth waits until 1501
+    ctl.abort(new Error('view changed'))
+    await run
+    expect(result).toBe(false)
+    expect(r.progress.running).toBe(false)
+    expect(r.progress.finishedAt).toBe(T0 + 1200)
+    expect(vt.pending).toBe(0)
   })
 })
