@@ -230,3 +230,20 @@ export async function killProcess (pid: number | null, dataDir: string): Promise
 export async function sleep (ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
 }
+
+/**
+ * Whether the process is stopped by a signal (state T in /proc/PID/stat); undefined where
+ * there is no /proc (not Linux): then pause/resume just send the signal.
+ */
+export async function pausedState (pid: number): Promise<boolean | undefined> {
+  if (!existsSync('/proc/self/stat')) return undefined
+  let stat: string
+  try {
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return false
+  }
+  // the state letter follows the parenthesised command name, which may itself contain ')'
+  const at = stat.lastIndexOf(')')
+  return stat.slice(at + 2, at + 3) === 'T'
+}

@@ -9,13 +9,11 @@
 // the bellwether node of that data dir.
 
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { ApiClient } from '../../api/client.js'
 import { CliError, EXIT, shortPeerId } from '../output.js'
 import { readClusterFile } from '../../cluster/clusterFile.js'
-import { processState, sleep } from '../../cluster/launcher.js'
+import { pausedState, processState, sleep } from '../../cluster/launcher.js'
 import {
   FAULT_MODES, FaultError, cleanupClusterFaults, cleanupEverything, healCluster, lossCluster, osFaultStatus, partitionCluster,
   type CleanupOutcome, type FaultMode, type OsStatus
@@ -345,19 +343,3 @@ async function signalNode (ctx: Ctx, o: DirOpts & { node: number }, what: 'pause
   return EXIT.OK
 }
 
-/**
- * Whether the process is stopped by a signal (state T in /proc/PID/stat); undefined where
- * there is no /proc (not Linux): then pause/resume just send the signal.
- */
-export async function pausedState (pid: number): Promise<boolean | undefined> {
-  if (!existsSync('/proc/self/stat')) return undefined
-  let stat: string
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  } catch {
-    return false
-  }
-  // the state letter follows the parenthesised command name, which may itself contain ')'
-  const at = stat.lastIndexOf(')')
-  return stat.slice(at + 2, at + 3) === 'T'
-}
