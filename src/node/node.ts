@@ -38,6 +38,7 @@ import { DeleteReplica } from '../tombstones/replica.js'
 import type { Effect } from '../tombstones/replicaTypes.js'
 import { nodeRecoveryIO } from './recoveryIo.js'
 import { ObjectPeers } from './objectPeers.js'
+import { RecoveryLoop } from './recoveryLoop.js'
 import { DeleteGossip } from './deleteGossip.js'
 import { MembershipService } from './membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
@@ -49,11 +50,8 @@ import { nodeAdmissionState } from './admissionState.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
-const RECOVERY_RETRY_MS = 3000
 const GC_INTERVAL_MS = 2000
 const REPAIR_INTERVAL_MS = 500
-/** a safety net under replica repair: a coordinator that crashed mid-write leaves no repair behind */
-const RECOVERY_PERIOD_MS = 60_000
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
 /** how often live members not yet seen serving objects are identified again (confirmMembers) */
 const CONFIRM_INTERVAL_MS = 5000
@@ -86,10 +84,7 @@ export class BellwetherNode implements ClusterIO {
   recovery!: Recovery
   repair!: ReplicaRepair
   private repairTimer: NodeJS.Timeout | undefined
-  private periodicRecovery: NodeJS.Timeout | undefined
-  private recoveryTimer: NodeJS.Timeout | undefined
-  private recoveryAbort: AbortController | undefined
-  private recoveryRun: Promise<void> | undefined
+  private recoveryLoop: RecoveryLoop | undefined
   /** this node's peer id (set by start(), or by a test before it drives the delete path) */
   get self (): string { return this.replica.self }
   set self (id: string) { this.replica.self = id }
@@ -255,6 +250,7 @@ export class BellwetherNode implements ClusterIO {
       parallel: this.opts.recoveryParallel,
       bytesPerSec: this.opts.recoveryRate
     })
+    this.recoveryLoop = new RecoveryLoop(this.recovery, () => this.membership.view.epoch, this.metrics, this.log)
     this.rebuildRing()
 
     await this.objects.start()
@@ -269,9 +265,7 @@ export class BellwetherNode implements ClusterIO {
     this.confirmTimer = setInterval(() => {
       if (!this.stopping) void this.objectPeers.confirm(this.membership.view.members().map((m) => m.peerId).filter((p) => p !== this.self))
     }, CONFIRM_INTERVAL_MS)
-    this.periodicRecovery = setInterval(() => {
-      if (!this.recovery.progress.running && this.recoveryTimer == null) this.scheduleRecovery(0)
-    }, RECOVERY_PERIOD_MS)
+    this.recoveryLoop?.startPeriodic()
     this.log.info({ peerId: this.self, addrs: this.multiaddrs(), epoch: view.epoch.toString() }, 'node started')
   }
 
@@ -280,13 +274,10 @@ export class BellwetherNode implements ClusterIO {
     this.stopping = true
     if (this.gcTimer != null) clearInterval(this.gcTimer)
     if (this.repairTimer != null) clearTimeout(this.repairTimer)
-    if (this.periodicRecovery != null) clearInterval(this.periodicRecovery)
     if (this.confirmTimer != null) clearInterval(this.confirmTimer)
     await this.repairRound
     await this.deletes.stop()
-    if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
-    this.recoveryAbort?.abort()
-    await this.recoveryRun
+    await this.recoveryLoop?.stop()
     this.aeScheduler?.stop()
     for (const part of [this.deleteGossip, this.membership, this.objects, this.ae, this.host]) {
       try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
@@ -324,7 +315,7 @@ export class BellwetherNode implements ClusterIO {
     if (this.deleteGossip.topic.pending > 0) out.push(`${this.deleteGossip.topic.pending} delete batches waiting for a gossip mesh`)
     if (this.aeScheduler.active > 0) out.push(`${this.aeScheduler.active} anti-entropy sessions running`)
     if (p.running) out.push(`recovery of epoch ${p.epoch} running (${p.recovered}/${p.toRecover} recovered)`)
-    if (this.recoveryTimer != null) {
+    if (this.recoveryLoop?.scheduled === true) {
       const why = p.finishedAt === 0 ? 'after a view change'
         : `last pass: ${p.failed} failed, ${p.peerFailures} peer failures, ${p.pendingDrops} copies kept until their new holders confirm`
       out.push(`recovery scheduled (${why})`)
@@ -393,25 +384,7 @@ export class BellwetherNode implements ClusterIO {
 
   /** (re)start recovery for the current epoch after `delayMs`; a run in progress is aborted (its work stays on disk) */
   private scheduleRecovery (delayMs: number): void {
-    if (this.stopping) return
-    if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
-    this.recoveryTimer = setTimeout(() => {
-      this.recoveryTimer = undefined
-      this.recoveryAbort?.abort()
-      const ctl = this.recoveryAbort = new AbortController()
-      const epoch = this.membership.view.epoch
-      const prev = this.recoveryRun ?? Promise.resolve()
-      this.recoveryRun = prev.then(async () => {
-        if (ctl.signal.aborted) return
-        const complete = await this.recovery.run(epoch, ctl.signal)
-        this.metrics.recovery(this.recovery.totals)
-        // incomplete, or copies kept until their new holders confirm: try again while the view stands
-        // (a newer epoch with the same placement schedules nothing itself, so retry whatever the epoch)
-        if (!ctl.signal.aborted && (!complete || this.recovery.progress.pendingDrops > 0)) {
-          this.scheduleRecovery(RECOVERY_RETRY_MS)
-        }
-      }).catch((err) => { this.log.error({ err: String(err) }, 'recovery failed') })
-    }, delayMs)
+    if (!this.stopping) this.recoveryLoop?.schedule(delayMs)
   }
 
   private confirmTimer: NodeJS.Timeout | undefined

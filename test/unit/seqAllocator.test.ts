@@ -63,7 +63,6 @@ async function gatedNode (): Promise<Gated> {
   node.self = SELF
   await node.store.open()
   await node.deleteLog.open()
-  await node.floor.open()
   // publishing to peers is not what this test is about; the node is not started
   ;(node as unknown as { deleteGossip: { publish: (recs: DeleteRec[]) => void } }).deleteGossip = { publish: () => {} }
   const g: Gated = { node, waiting: [] }
