@@ -86,9 +86,15 @@ export class DeleteDriver {
    */
   applyLate (recs: DeleteRec[]): void {
     this.catchingUp++
-    this.execute(this.d.replica.appended(recs, 'late'))
+    const effects = this.d.replica.appended(recs, 'late')
+    this.execute(effects.filter((e) => e.type !== 'publish'))
       .catch((err) => { this.d.logger.error({ err: String(err), records: recs.length }, 'purging for late delete records failed') })
-      .finally(() => { this.catchingUp-- })
+      .finally(() => {
+        this.catchingUp--
+        // gossiped even if a purge failed: the records are durable and must reach the peers
+        this.execute(effects.filter((e) => e.type === 'publish'))
+          .catch((err) => { this.d.logger.error({ err: String(err) }, 'gossiping late delete records failed') })
+      })
   }
 
   /** One GC round (a tick of the replica), inside the fold chain. Returns the records folded. */
@@ -97,6 +103,14 @@ export class DeleteDriver {
     if (this.gcRunning != null) { await this.gcRunning; return 0 }
     this.gcRunning = this.inFold(async () => (await this.execute(this.d.replica.tick(now()))).dropped)
     try { return await this.gcRunning } finally { this.gcRunning = undefined }
+  }
+
+  /**
+   * Floor entries a peer sent (admission passed them): saved, only then adopted, applied and
+   * purged, inside the fold chain. Resolves to the objects purged.
+   */
+  async takeFloor (entries: FloorEntry[], reset: boolean): Promise<number> {
+    return await this.inFold(async () => (await this.execute(this.d.replica.takeFloor(entries, reset))).purged)
   }
 
   /** no new GC rounds; resolves once folds in progress have finished (before the log closes) */
@@ -185,7 +199,7 @@ export class DeleteDriver {
       refused = f.refused
     }
     const arrived = performance.now()
-    const purged = await this.inFold(async () => (await this.execute(this.d.replica.takeFloor(accepted, o.reset))).purged)
+    const purged = await this.takeFloor(accepted, o.reset)
     if (purged > 0) this.d.metrics.purgeSeconds.observe({ source: o.reset ? 'reset' : 'floor' }, (performance.now() - arrived) / 1000)
     return refused.length === 0 ? undefined : `${refused.length} floor entries refused (${refused[0]!.reason})`
   }
