@@ -226,10 +226,8 @@ export class BellwetherNode implements ClusterIO {
     this.host.addEventListener('connection:open', (evt) => {
       this.fire(this.replica.onPeerUp(evt.detail.remotePeer.toString(), Date.now()))
     })
-    this.host.addEventListener('connection:close', (evt) => {
-      const peer = evt.detail.remotePeer
-      if (this.host.getConnections(peer).length === 0) this.replica.onPeerDown(peer.toString())
-    })
+    // its last connection closed
+    this.host.addEventListener('peer:disconnect', (evt) => { this.replica.onPeerDown(evt.detail.toString()) })
     this.repair = new ReplicaRepair(this, async (vid) => (await this.vdis.inodeOf(vid))?.copies, this.log, () => { this.scheduleRecovery(0) })
     this.vdis.onPartialWrite = (oid) => { this.repair.enqueue(oid) }
     this.recovery = new Recovery(nodeRecoveryIO({
