@@ -130,7 +130,7 @@ async function deleteDriver (dir: string, dlog: DeleteLog, store: ObjectStore, m
   const floorFile = new Floor(join(dir, 'floor.json'), { fsync: false })
   await floorFile.open(SELF)
   const replica = new DeleteReplica({ self: SELF, log: dlog, members: () => PEERS })
-  const driver = new DeleteDriver({ replica, log: dlog, store, floorFile, metrics, logger: log, out: { publish: () => {}, startSession: () => {}, reject: () => {} } })
+  const driver = new DeleteDriver({ replica, log: dlog, store, floorFile, metrics, logger: log, out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined } })
   await driver.load()
   return { driver, replica }
 }

@@ -25,6 +25,8 @@ export interface DeleteOutlets {
   publish (recs: DeleteRec[]): void
   startSession (peer: string, reason: 'connected' | 'beacon', summary?: Beacon['log']): void
   reject (kind: string, reason: string, peer: string): void
+  /** run a session with `peer` now (undefined: none ran) */
+  syncNow (peer: string): Promise<{ error?: string } | undefined>
 }
 
 export interface DriverDeps {
@@ -118,6 +120,31 @@ export class DeleteDriver {
     this.stopped = true
     await this.gcRunning?.catch(() => {})
     await this.folds.catch(() => {})
+  }
+
+  /**
+   * Purge before serve: a peer is served objects and object lists only once this node has
+   * reconciled delete records with it since their connection opened (a rejoining node, or
+   * one that rejoined us, may hold tombstones the other lacks). Runs a session if needed.
+   */
+  async reconciledWith (peer: string): Promise<string | undefined> {
+    if (this.d.replica.reconciled(peer)) return undefined
+    const report = await this.d.out.syncNow(peer)
+    if (this.d.replica.reconciled(peer)) return undefined
+    return `not serving ${peer} yet: delete records not reconciled with it (${report?.error ?? 'session did not run'})`
+  }
+
+  /**
+   * A peer's tombstones cover these copies of ours. Purge what our own tombstones cover; if
+   * some are not covered here, we lack a record the peer has: reconcile with it, then retry.
+   */
+  async readRepair (oids: bigint[], from: string): Promise<number> {
+    const first = await this.purgeCovered(oids)
+    if (first.uncovered.length === 0 || from === this.d.replica.self) return first.purged
+    await this.d.out.syncNow(from)
+    const second = await this.purgeCovered(first.uncovered)
+    if (second.uncovered.length > 0) this.d.logger.warn({ from, kept: second.uncovered.length }, 'read-repair: hinted copies not covered by any tombstone here; kept')
+    return first.purged + second.purged
   }
 
   /**

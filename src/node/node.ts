@@ -125,7 +125,8 @@ export class BellwetherNode implements ClusterIO {
           if (reason === 'connected') this.aeScheduler?.onConnect(peer)
           else if (summary !== undefined) this.aeScheduler?.onBeacon(peer, summary)
         },
-        reject: (kind, reason, peer) => { this.rejections?.note(kind, reason, { peer }) }
+        reject: (kind, reason, peer) => { this.rejections?.note(kind, reason, { peer }) },
+        syncNow: async (peer) => await this.aeScheduler?.syncNow(peer)
       }
     })
     // a disk that refuses the delete log: refuse object I/O (unavailable()) until a retry succeeds
@@ -340,30 +341,11 @@ export class BellwetherNode implements ClusterIO {
 
   get libp2p (): Host { return this.host }
 
-  /**
-   * Purge before serve: a peer is served objects and object lists only once this node has
-   * reconciled delete records with it since their connection opened (a rejoining node, or
-   * one that rejoined us, may hold tombstones the other lacks). Runs a session if needed.
-   */
-  async reconciledWith (peer: string): Promise<string | undefined> {
-    if (this.replica.reconciled(peer)) return undefined
-    const report = await this.aeScheduler.syncNow(peer)
-    if (this.replica.reconciled(peer)) return undefined
-    return `not serving ${peer} yet: delete records not reconciled with it (${report?.error ?? 'session did not run'})`
-  }
+  /** purge before serve (the delete driver's gate): undefined once reconciled with `peer`, else why not */
+  async reconciledWith (peer: string): Promise<string | undefined> { return await this.deletes.reconciledWith(peer) }
 
-  /**
-   * A peer's tombstones cover these copies of ours. Purge what our own tombstones cover; if
-   * some are not covered here, we lack a record the peer has: reconcile with it, then retry.
-   */
-  async readRepair (oids: bigint[], from: string): Promise<number> {
-    const first = await this.deletes.purgeCovered(oids)
-    if (first.uncovered.length === 0 || from === this.self) return first.purged
-    await this.aeScheduler.syncNow(from)
-    const second = await this.deletes.purgeCovered(first.uncovered)
-    if (second.uncovered.length > 0) this.log.warn({ from, kept: second.uncovered.length }, 'read-repair: hinted copies not covered by any tombstone here; kept')
-    return first.purged + second.purged
-  }
+  /** a peer's tombstones cover these copies of ours: purge what ours cover (deletes.ts) */
+  async readRepair (oids: bigint[], from: string): Promise<number> { return await this.deletes.readRepair(oids, from) }
 
   private onViewChange (change: ViewChange): void {
     this.epochFile.write(change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })

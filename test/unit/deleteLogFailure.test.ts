@@ -184,7 +184,7 @@ describe('delete pipeline over an unavailable log', () => {
       floorFile: new Floor(join(dir, 'floor.json')),
       metrics: new NodeMetrics(),
       logger: pino({ level: 'silent' }),
-      out: { publish: (recs) => { late.push(recs) }, startSession: () => {}, reject: () => {} }
+      out: { publish: (recs) => { late.push(recs) }, startSession: () => {}, reject: () => {}, syncNow: async () => undefined }
     })
     const oid = vidToDataOid(5, 0)
     await store.put(oid, new Uint8Array(16), { generation: 1, version: 1n })

@@ -58,7 +58,7 @@ async function gcOver (): Promise<{ gc: DeleteDriver, replica: DeleteReplica, fl
     removeIf: async () => false
   } as unknown as ObjectStore
   const replica = new DeleteReplica({ self: SELF, log, members: () => [SELF] })
-  const gc = new DeleteDriver({ replica, log, store, floorFile: floor, metrics: new NodeMetrics(), logger: pino({ level: 'silent' }), out: { publish: () => {}, startSession: () => {}, reject: () => {} } })
+  const gc = new DeleteDriver({ replica, log, store, floorFile: floor, metrics: new NodeMetrics(), logger: pino({ level: 'silent' }), out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined } })
   await gc.load()
   purged.length = 0
   return { gc, replica, floor, log, index: replica.index, purged }

@@ -63,7 +63,7 @@ describe('object frames are bounded where they enter', () => {
       floorFile: new Floor(join(dir, 'floor.json')),
       metrics,
       logger: memoryLogger(),
-      out: { publish: () => {}, startSession: () => {}, reject: () => {} },
+      out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined },
       implausible: (v) => clock.implausible(v) != null
     })
   })
