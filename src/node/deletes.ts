@@ -103,7 +103,7 @@ export class DeleteDriver {
   async gcRound (now: () => bigint): Promise<number> {
     if (this.stopped) return 0
     if (this.gcRunning != null) { await this.gcRunning; return 0 }
-    this.gcRunning = this.inFold(async () => (await this.execute(this.d.replica.tick(now()))).dropped)
+    this.gcRunning = this.inFold(() => this.d.replica.tick(now())).then((o) => o.dropped)
     try { return await this.gcRunning } finally { this.gcRunning = undefined }
   }
 
@@ -112,7 +112,7 @@ export class DeleteDriver {
    * purged, inside the fold chain. Resolves to the objects purged.
    */
   async takeFloor (entries: FloorEntry[], reset: boolean): Promise<number> {
-    return await this.inFold(async () => (await this.execute(this.d.replica.takeFloor(entries, reset))).purged)
+    return (await this.inFold(() => this.d.replica.takeFloor(entries, reset))).purged
   }
 
   /** no new GC rounds; resolves once folds in progress have finished (before the log closes) */
@@ -231,9 +231,19 @@ export class DeleteDriver {
     return refused.length === 0 ? undefined : `${refused.length} floor entries refused (${refused[0]!.reason})`
   }
 
-  /** runs `fn` after every earlier fold has finished: folds rewrite the same floor and log */
-  private async inFold<T> (fn: () => Promise<T>): Promise<T> {
-    const run = this.folds.then(fn)
+  /**
+   * Begins a fold (`begin`: the replica's tick or takeFloor) once every earlier fold has
+   * finished, and runs it to its end: folds rewrite the same floor and log. A fold that fails
+   * midway (a save, a purge, a compaction) is abandoned: the floor stays as last saved.
+   */
+  private async inFold (begin: () => Effect[]): Promise<Outcome> {
+    const run = this.folds.then(async () => {
+      try {
+        return await this.execute(begin())
+      } finally {
+        if (this.d.replica.folding) this.d.replica.foldFailed()
+      }
+    })
     this.folds = run.catch(() => {})
     return await run
   }
@@ -255,7 +265,6 @@ export class DeleteDriver {
         queue.unshift(...await this.run(e, out, arrived))
       } catch (err) {
         failure ??= { err }
-        if (e.type === 'saveFloor' || e.type === 'compact') this.d.replica.foldFailed()
       }
     }
     if (failure !== undefined) throw failure.err
