@@ -45,8 +45,12 @@ function harness (members: string[] = [SELF, PEER], log = new MemLog(), savedFlo
     while (queue.length > 0) {
       const e = queue.shift()!
       done.push(e)
-      if (e.type === 'append') queue.unshift(...r.appended(log.append(e.recs), e.source))
-      else if (e.type === 'saveFloor') { saved = e.state.copy(); queue.unshift(...r.floorSaved(e.state)) } else if (e.type === 'compact') {
+      if (e.type === 'append') {
+        queue.unshift(...r.appended(log.append(e.recs), e.source))
+      } else if (e.type === 'saveFloor') {
+        saved = e.state.copy()
+        queue.unshift(...r.floorSaved(e.state))
+      } else if (e.type === 'compact') {
         let n = 0
         for (const d of e.drop) if (log.recs.delete(`${d.origin}/${d.seq}`)) n++
         queue.unshift(...r.compacted(n))
