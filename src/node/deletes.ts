@@ -54,6 +54,8 @@ export interface Outcome {
   purged: number
   /** records folded out of the log */
   dropped: number
+  /** floor entries from a peer applied (and purged) */
+  floorEntries: number
 }
 
 export class DeleteDriver {
@@ -112,7 +114,9 @@ export class DeleteDriver {
    * purged, inside the fold chain. Resolves to the objects purged.
    */
   async takeFloor (entries: FloorEntry[], reset: boolean): Promise<number> {
-    return (await this.inFold(() => this.d.replica.takeFloor(entries, reset))).purged
+    const o = await this.inFold(() => this.d.replica.takeFloor(entries, reset))
+    if (o.floorEntries > 0) this.d.logger.info({ entries: o.floorEntries, purged: o.purged }, 'applied floor entries from a peer')
+    return o.purged
   }
 
   /** no new GC rounds; resolves once folds in progress have finished (before the log closes) */
@@ -254,7 +258,7 @@ export class DeleteDriver {
    * durable here must reach the peers even if a purge failed); then the failure is thrown.
    */
   async execute (effects: Effect[]): Promise<Outcome> {
-    const out: Outcome = { fresh: [], purged: 0, dropped: 0 }
+    const out: Outcome = { fresh: [], purged: 0, dropped: 0, floorEntries: 0 }
     const arrived = performance.now()
     const queue = [...effects]
     let failure: { err: unknown } | undefined
@@ -295,9 +299,8 @@ export class DeleteDriver {
         return []
       }
       case 'purgeVid': {
-        const n = await this.purgeVid(e.vid, e.generation)
-        out.purged += n
-        if (e.source !== 'disk' && n > 0) logger.info({ vid: e.vid, generation: e.generation, purged: n, source: e.source }, 'applied a floor entry from a peer')
+        out.purged += await this.purgeVid(e.vid, e.generation)
+        if (e.source !== 'disk') out.floorEntries++
         return []
       }
       case 'publish':
