@@ -91,6 +91,7 @@ export class DeleteDriver {
   applyLate (recs: DeleteRec[]): void {
     this.catchingUp++
     const effects = this.d.replica.appended(recs, 'late')
+    if (recs.length > 0) this.applied(recs, 'late')
     this.execute(effects.filter((e) => e.type !== 'publish'))
       .catch((err) => { this.d.logger.error({ err: String(err), records: recs.length }, 'purging for late delete records failed') })
       .finally(() => {
