@@ -61,6 +61,7 @@ export interface PeerStateStatus {
   backoffs: number
   synced: number
   connected: number
+  up: number
   floorHashes: number
   objectPeers: number
   gcSynced: number

@@ -27,6 +27,7 @@ export interface PeerStateCounts {
   backoffs: number
   synced: number
   connected: number
+  up: number
   floorHashes: number
   objectPeers: number
   gcSynced: number

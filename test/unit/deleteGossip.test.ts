@@ -7,7 +7,8 @@ import type { Counter } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { TOPIC_DELETES } from '../../src/net/constants.js'
 import { DeleteGossip } from '../../src/node/deleteGossip.js'
-import type { DeletePipeline, RecordSource } from '../../src/node/deletes.js'
+import type { RecordIngest } from '../../src/node/deleteGossip.js'
+import type { RecordSource } from '../../src/tombstones/replicaTypes.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { decodeBatch, packBatches } from '../../src/tombstones/batch.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
@@ -58,7 +59,7 @@ function setup () {
   const log = memoryLogger()
   // the coalescing window and the outbox flush run in virtual time: nothing here waits on a real timer
   const vt = new VirtualTime()
-  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as DeletePipeline, metrics, log, new RecordAdmission(knows), undefined, vt)
+  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as RecordIngest, metrics, log, new RecordAdmission(knows), undefined, vt)
   dg.start()
   return { ps, pipeline, metrics, log, dg, vt }
 }

@@ -1,16 +1,17 @@
-// The delete pipeline (src/node/deletes.ts) over the in-memory delete log and object store, as
+// The delete path (DeleteDriver + DeleteReplica) over the in-memory delete log and object store, as
 // the simulator will run it: persist → apply → settle → purge holds on MemDeleteLog and
 // MemObjectStore too — a put racing a delete never leaves a covered object behind, a record
 // already held is not applied twice, and a restart over the kept "disk" purges what the log
 // covers before anything is served.
 import { describe, expect, it } from 'vitest'
-import { DeletePipeline } from '../../src/node/deletes.js'
+import { DeleteDriver } from '../../src/node/deletes.js'
+import { DeleteReplica } from '../../src/tombstones/replica.js'
+import { FloorState, type Floor } from '../../src/tombstones/floor.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { vidToDataOid, vidToVdiOid } from '../../src/oid.js'
 import { MemObjectStore } from '../../src/store/memObjectStore.js'
 import { MemDeleteLog } from '../../src/tombstones/memDeleteLog.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
-import { TombstoneIndex } from '../../src/tombstones/tombstoneIndex.js'
 import { VirtualTime } from '../../src/time.js'
 import { memoryLogger } from '../helpers/fakePubsub.js'
 
@@ -18,17 +19,23 @@ const vdiRec = (seq: number, vid: number, hlc = 1000n): DeleteRec => ({ kind: 'v
 
 async function node (log = new MemDeleteLog(), store = new MemObjectStore()) {
   const vt = new VirtualTime(1_800_000_000_000)
-  const index = new TombstoneIndex()
   await store.open()
   await log.open()
-  const pipeline = new DeletePipeline(log, index, store, new NodeMetrics(), memoryLogger(), () => vt.now())
+  const replica = new DeleteReplica({ self: 'node-b', log, members: () => ['node-a', 'node-b'] })
+  const index = replica.index
+  // nothing here folds: the floor file is never written, only read at load
+  const floorFile = { state: () => new FloorState() } as unknown as Floor
+  const pipeline = new DeleteDriver({
+    replica, log, store, floorFile, metrics: new NodeMetrics(), logger: memoryLogger(), now: () => vt.now(),
+    out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined }
+  })
   const put = async (oid: bigint, version: bigint): Promise<void> => {
     await store.put(oid, new Uint8Array([1]), { generation: 1, version, admit: (o, m) => index.covers(o, m.generation, m.version) })
   }
   return { log, store, index, pipeline, put }
 }
 
-describe('DeletePipeline on the in-memory stores', () => {
+describe('DeleteDriver on the in-memory stores', () => {
   it('persists, applies and purges a VDI delete once; other VDIs are untouched', async () => {
     const n = await node()
     for (const oid of [vidToVdiOid(3), vidToDataOid(3, 0), vidToDataOid(3, 1), vidToDataOid(4, 0)]) await n.put(oid, 10n)
@@ -61,7 +68,7 @@ describe('DeletePipeline on the in-memory stores', () => {
     first.store.disk.set(vidToDataOid(6, 2), { meta: { oid: vidToDataOid(6, 2), generation: 1, version: 5n, length: 1, checksum: 0 }, data: new Uint8Array([1]) })
     const again = await node(new MemDeleteLog(first.log.durable()), new MemObjectStore(first.store.disk))
     expect(again.store.has(vidToDataOid(6, 2))).toBe(true)
-    expect(await again.pipeline.applyAll()).toBe(1)
+    expect(await again.pipeline.load()).toBe(1)
     expect(again.store.has(vidToDataOid(6, 2))).toBe(false)
     expect(again.log.nextSeq('node-a')).toBe(2n)
   })
