@@ -7,17 +7,22 @@
 // sent to an earlier life of a node (before its restart) is dropped on arrival.
 //
 // Streams (anti-entropy sessions) are FIFO and never duplicated, as over TCP: a stream message
-// arrives no earlier than the one sent before it on the same stream, and a lost one is a lost
-// stream (the session times out).
+// arrives no earlier than the one sent before it on the same stream, and loss costs it a
+// retransmission timeout instead of the message. Only a cut or a crash loses a stream's frames
+// (the session then runs into its timeout). Everything else (heartbeats, gossip, control, list
+// requests) is lost outright at the loss rate, standing for a message dropped with its stream.
 
 import type { Rng } from '../rng.js'
 import type { EventQueue } from './eventQueue.js'
 import type { LatencyDist } from './params.js'
 
+const RTO_MS = 200
+
 export interface NetStats {
   sent: number
   delivered: number
   lost: number
+  retransmitted: number
   cut: number
   duplicated: number
   bytes: number
@@ -30,7 +35,7 @@ export class Network {
   readonly up: Uint8Array
   /** bumped on every restart: a message addressed to an earlier life is dropped */
   readonly life: Int32Array
-  readonly stats: NetStats = { sent: 0, delivered: 0, lost: 0, cut: 0, duplicated: 0, bytes: 0 }
+  readonly stats: NetStats = { sent: 0, delivered: 0, lost: 0, retransmitted: 0, cut: 0, duplicated: 0, bytes: 0 }
   private readonly mean: number
 
   constructor (
@@ -71,9 +76,14 @@ export class Network {
     s.bytes += bytes
     if (this.up[from] !== 1) return -1
     if (this.group[from] !== this.group[to]) { s.cut++; return -1 }
-    if (this.loss > 0 && this.rng() < this.loss) { s.lost++; return -1 }
     const now = this.queue.now
     let at = now + this.delay()
+    if (this.loss > 0 && this.rng() < this.loss) {
+      // a stream retransmits (TCP): a lost segment costs a retransmission timeout, not the message
+      if (!stream) { s.lost++; return -1 }
+      s.retransmitted++
+      at += RTO_MS + this.delay()
+    }
     if (!stream && this.reorder > 0 && this.rng() < this.reorder) at += this.rng() * 4 * this.mean
     if (at < notBefore) at = notBefore
     this.queue.push(at, kind, from, to, c, this.life[to]!, e, obj)

@@ -59,7 +59,7 @@ export class ObjectTable {
         do q = Math.floor(rng() * nodes)
         while (this.slotOf(o, q, k) >= 0)
         this.replicas[o * this.copies + k] = q
-        perNodeCount[q + 1]!++
+        perNodeCount[q + 1] = perNodeCount[q + 1]! + 1
       }
     }
     this.nodeStart = new Int32Array(nodes + 1)
@@ -69,7 +69,7 @@ export class ObjectTable {
     for (let p = 0; p < this.count * this.copies; p++) {
       const q = this.replicas[p]!
       this.nodePlace[fill[q]!] = p
-      fill[q]!++
+      fill[q] = fill[q]! + 1
     }
   }
 
@@ -110,7 +110,7 @@ export class ObjectTable {
     const d = this.deletedBy[o]!
     if (d >= 0) {
       this.counters.heldDeleted++
-      this.deleteHeld[d]!++
+      this.deleteHeld[d] = this.deleteHeld[d]! + 1
     } else if (this.writtenAt[o]! >= 0) this.counters.liveMissing--
     return (this.purged[o]! & bit) !== 0
   }
@@ -124,7 +124,7 @@ export class ObjectTable {
     const d = this.deletedBy[o]!
     if (d >= 0) {
       this.counters.heldDeleted--
-      this.deleteHeld[d]!--
+      this.deleteHeld[d] = this.deleteHeld[d]! - 1
     } else if (this.writtenAt[o]! >= 0) this.counters.liveMissing++
     return true
   }
@@ -137,7 +137,7 @@ export class ObjectTable {
     for (let k = 0; k < this.copies; k++) {
       if (this.holds(o, k)) {
         this.counters.heldDeleted++
-        this.deleteHeld[d]!++
+        this.deleteHeld[d] = this.deleteHeld[d]! + 1
       } else if (this.writtenAt[o]! >= 0) this.counters.liveMissing--
     }
   }
