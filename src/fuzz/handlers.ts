@@ -15,11 +15,12 @@ import { DeleteLog } from '../tombstones/deleteLog.js'
 import { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { Floor, FloorFileError } from '../tombstones/floor.js'
 import { ObjectStore } from '../store/objectStore.js'
-import { DeletePipeline } from '../node/deletes.js'
+import { DeleteDriver } from '../node/deletes.js'
+import { DeleteReplica } from '../tombstones/replica.js'
+import type { FloorState } from '../tombstones/floor.js'
 import { DeleteGossip } from '../node/deleteGossip.js'
 import { NodeMetrics } from '../node/metrics.js'
 import { MembershipService } from '../node/membership.js'
-import { TombstoneGc } from '../node/gc.js'
 import { NodeObjectHandler } from '../node/objectHandler.js'
 import { ObjectService } from '../net/objectService.js'
 import { AntiEntropyService } from '../net/aeService.js'
@@ -27,7 +28,7 @@ import { MembershipView } from '../membership/view.js'
 import { DEFAULT_MAX_DRIFT_MS, HybridClock, makeHlc } from '../hlc.js'
 import { ReconSet } from '../antientropy/reconSet.js'
 import { TOPIC_DELETES, TOPIC_MEMBERS } from '../net/constants.js'
-import { AeFrameSchema, DeleteBatchSchema, DeleteRecordSchema, FloorEntrySchema, HeartbeatSchema, LogSummarySchema, ObjResponseSchema, Status, type AeFrame } from '../wire/bellwether_pb.js'
+import { AeFrameSchema, DeleteBatchSchema, DeleteRecordSchema, HeartbeatSchema, ObjResponseSchema, Status, type AeFrame } from '../wire/bellwether_pb.js'
 import { MAX_VID, vidToDataOid } from '../oid.js'
 import { FuzzViolation, expectThrownKind, type FuzzTarget } from './target.js'
 import { FuzzPubsub, RejectionWatch, fuzzHost, quietLogger, signedMessage } from './fakes.js'
@@ -52,12 +53,13 @@ function withReplays<T> (one: fc.Arbitrary<T>, n: number): fc.Arbitrary<T[]> {
 }
 
 /** the delete-side state a rejected input must not touch */
-interface DeleteParts { log: DeleteLog, index: TombstoneIndex, store: ObjectStore, set?: ReconSet, floor?: Floor }
+interface DeleteParts { log: DeleteLog, index: TombstoneIndex, store: ObjectStore, set?: ReconSet, floor?: () => Readonly<FloorState> }
 function deleteState (p: DeleteParts): string {
   const s = p.log.summary()
   const vids = p.index.vids().map((v) => [v, p.index.deletedGeneration(v), p.index.discardsOf(v).length])
   const set = p.set == null ? '' : `${p.set.size}/${p.set.fingerprint(0, p.set.size).sum}`
-  const floor = p.floor == null ? '' : `${p.floor.hash()}/${p.floor.horizon}/${p.floor.size}`
+  const f = p.floor?.()
+  const floor = f == null ? '' : `${f.hash()}/${f.horizon}/${f.size}`
   return JSON.stringify({ log: s, applied: p.index.recordCount, vids, objects: p.store.cache.size, set, floor }, big)
 }
 
@@ -67,7 +69,7 @@ function deleteState (p: DeleteParts): string {
  * issue 11 parts 2-3); undefined before. Loaded by a computed path so this file compiles
  * with or without them.
  */
-async function admissionFor (p: { log: DeleteLog, floor: Floor, index: TombstoneIndex, store: ObjectStore }): Promise<any> {
+async function admissionFor (p: { log: DeleteLog, floor: { get: (vid: number) => number | undefined, seq: (origin: string) => bigint }, index: TombstoneIndex, store: ObjectStore }): Promise<any> {
   const load = async (m: string): Promise<any> => await import(m).catch(() => undefined)
   const adm = await load(['..', 'node', 'admission.js'].join('/'))
   const st = await load(['..', 'node', 'admissionState.js'].join('/'))
@@ -90,7 +92,7 @@ interface GossipH { dir: string, ps: FuzzPubsub, dg: DeleteGossip, parts: Delete
 export const gossipDeletesTarget: FuzzTarget<Array<{ bytes: Uint8Array, author: string }>, Root> = {
   name: 'gossip-deletes',
   kind: 'handler',
-  covers: 'src/node/deleteGossip.ts validate/deliver → DeletePipeline.ingest (log, index, store)',
+  covers: 'src/node/deleteGossip.ts validate/deliver → DeleteDriver.ingest (log, index, store)',
   arbitrary: () => withReplays(fc.record({
     bytes: hostileBytes(recordList(4), (recs) => toBinary(DeleteBatchSchema, create(DeleteBatchSchema, { records: recs.map((r) => create(DeleteRecordSchema, r)) }))),
     author: fc.constantFrom(...PEERS, 'stranger')
@@ -111,18 +113,30 @@ async function makeGossip (dir: string): Promise<GossipH> {
   const store = new ObjectStore(join(dir, 'obj'), { fsync: false })
   await store.open()
   await seedObjects(store)
-  const index = new TombstoneIndex()
   const metrics = new NodeMetrics({ processMetrics: false })
-  const floor = new Floor(join(dir, 'floor.json'), { fsync: false })
-  await floor.open(SELF)
-  const pipeline = new DeletePipeline(dlog, index, store, metrics, log)
+  const { driver, replica } = await deleteDriver(dir, dlog, store, metrics, log)
+  const index = replica.index
   const ps = new FuzzPubsub()
-  const admission = await admissionFor({ log: dlog, floor, index, store })
-  const dg = new (DeleteGossip as unknown as new (...a: unknown[]) => DeleteGossip)(fuzzHost(ps), pipeline, metrics, log, admission)
+  const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
+  const dg = new (DeleteGossip as unknown as new (...a: unknown[]) => DeleteGossip)(fuzzHost(ps), driver, metrics, log, admission)
   dg.topic.start()
   const watch = new RejectionWatch()
   watch.install()
   return { dir, ps, dg, parts: { log: dlog, index, store }, log, watch }
+}
+
+/** the node's delete machinery (replica + driver, src/node/deletes.ts) over these parts, as BellwetherNode builds it */
+async function deleteDriver (dir: string, dlog: DeleteLog, store: ObjectStore, metrics: NodeMetrics, log: ReturnType<typeof quietLogger>): Promise<{ driver: DeleteDriver, replica: DeleteReplica }> {
+  const floorFile = new Floor(join(dir, 'floor.json'), { fsync: false })
+  await floorFile.open(SELF)
+  const replica = new DeleteReplica({ self: SELF, log: dlog, members: () => PEERS })
+  const driver = new DeleteDriver({ replica, log: dlog, store, floorFile, metrics, logger: log, out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined } })
+  await driver.load()
+  return { driver, replica }
+}
+
+function liveFloor (r: DeleteReplica): { get: (vid: number) => number | undefined, seq: (origin: string) => bigint } {
+  return { get: (vid) => r.floor.get(vid), seq: (origin) => r.floor.seq(origin) }
 }
 
 async function dropGossip (h: GossipH): Promise<void> {
@@ -162,7 +176,7 @@ async function gossipInput (msgs: Array<{ bytes: Uint8Array, author: string }>, 
 
 // ---- anti-entropy: a session's frames from a hostile initiator (src/net/aeService.ts) ----
 
-interface AeH { dir: string, svc: AntiEntropyService, parts: DeleteParts & { set: ReconSet, floor: Floor }, log: ReturnType<typeof quietLogger>, watch: RejectionWatch }
+interface AeH { dir: string, svc: AntiEntropyService, parts: DeleteParts & { set: ReconSet }, log: ReturnType<typeof quietLogger>, watch: RejectionWatch }
 
 /** a libp2p stream for one responder session: `frames` in, replies collected */
 function fakeStream (frames: Uint8Array[], beforeEach: () => void): { stream: any, replies: Uint8Array[] } {
@@ -184,7 +198,7 @@ function fakeStream (frames: Uint8Array[], beforeEach: () => void): { stream: an
 export const aeSessionTarget: FuzzTarget<Uint8Array[], Root> = {
   name: 'ae-session',
   kind: 'handler',
-  covers: 'src/net/aeService.ts run() as responder, with the node\'s AE handler wiring (src/node/node.ts: ingest, inspect → TombstoneGc.applyFloor)',
+  covers: 'src/net/aeService.ts run() as responder, with the node\'s AE handler wiring (src/node/node.ts: ingest, onOpening → DeleteReplica.takeFloor)',
   arbitrary: () => withReplays(hostileBytes(aeFrameMsg(), encodeAeFrame), 3),
   setup: async () => ({ root: await tempDir('ae'), n: 0 }),
   teardown: async (r) => { await rm(r.root, { recursive: true, force: true }) },
@@ -196,13 +210,13 @@ export const aeSessionTarget: FuzzTarget<Uint8Array[], Root> = {
 
 /**
  * The same session path without floor entries (decodable frames lose them, then are
- * re-encoded; undecodable ones never reach inspect()): keeps the record-ingest half of the
+ * re-encoded; undecodable ones never reach onOpening()): keeps the record-ingest half of the
  * AE handler under the CI pass while the floor half is pending (see targets.ts).
  */
 export const aeSessionNoFloorTarget: FuzzTarget<Uint8Array[], Root> = {
   ...aeSessionTarget,
   name: 'ae-session-records',
-  covers: 'src/net/aeService.ts run() as responder → receiveDurably → DeletePipeline.ingest, frames without floor entries',
+  covers: 'src/net/aeService.ts run() as responder → receiveDurably → DeleteDriver.ingest, frames without floor entries',
   arbitrary: () => aeSessionTarget.arbitrary().map((frames) => frames.map(withoutFloor))
 }
 
@@ -222,47 +236,17 @@ async function makeAe (dir: string): Promise<AeH> {
   const store = new ObjectStore(join(dir, 'obj'), { fsync: false })
   await store.open()
   await seedObjects(store)
-  const index = new TombstoneIndex()
   const metrics = new NodeMetrics({ processMetrics: false })
-  const floor = new Floor(join(dir, 'floor.json'), { fsync: false })
-  await floor.open(SELF)
-  const set = new ReconSet()
-  const pipeline = new DeletePipeline(dlog, index, store, metrics, log)
-  pipeline.onFresh = (recs) => { for (const r of recs) set.add(r) }
+  const { driver, replica } = await deleteDriver(dir, dlog, store, metrics, log)
+  const index = replica.index
+  const set = replica.set
   const clock = new HybridClock(() => Date.now())
-  const gc = new TombstoneGc({
-    self: SELF, floor, log: dlog, index, set, members: () => PEERS, now: () => clock.now(),
-    purgeVid: async (vid, gen) => await pipeline.purgeVid(vid, gen), logger: log
-  })
-  pipeline.filter = (recs) => gc.filter(recs)
   // the same wiring as BellwetherNode.start() (src/node/node.ts)
-  const admission = await admissionFor({ log: dlog, floor, index, store })
-  const svc = new AntiEntropyService(fuzzHost(new FuzzPubsub()), {
-    set,
-    ingest: async (recs) => {
-      if (admission == null) { await pipeline.ingest(recs, 'ae'); return }
-      const { accepted } = await admission.checkRelayed(recs)
-      if (accepted.length > 0) await pipeline.ingest(accepted, 'ae')
-    },
-    decorate: (frame: AeFrame) => {
-      frame.summary ??= create(LogSummarySchema, {})
-      frame.summary.now = clock.now()
-      frame.summary.ack = gc.ack()
-      frame.floorHash = floor.hash()
-      if (floor.size > 0) frame.floor = floor.entries().map(([vid, generation]) => create(FloorEntrySchema, { vid, generation }))
-    },
-    inspect: async (frame, peer) => {
-      if (frame.summary != null) gc.noteAck(peer, frame.summary.ack)
-      if (frame.floor.length === 0) return
-      if (admission == null) { await gc.applyFloor(frame.floor, frame.reset); return }
-      const f = await admission.checkFloor(frame.floor)
-      if (f.malformed !== undefined) throw new Error(`floor refused: ${f.malformed.reason}`)
-      await gc.applyFloor(f.accepted, frame.reset)
-    }
-  }, log, 60_000)
+  const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
+  const svc = new AntiEntropyService(fuzzHost(new FuzzPubsub()), driver.aeHandler(admission, () => clock.now()), log, 60_000)
   const watch = new RejectionWatch()
   watch.install()
-  return { dir, svc, parts: { log: dlog, index, store, set, floor }, log, watch }
+  return { dir, svc, parts: { log: dlog, index, store, set, floor: () => replica.floor }, log, watch }
 }
 
 async function dropAe (h: AeH): Promise<void> {

@@ -1,6 +1,7 @@
 // The anti-entropy stream protocol (/bellwether/ae/1.0.0): carries one ReconSession's
 // frames over a libp2p stream with it-pipe + length-prefixed framing. The session is pure;
-// this adapter only moves bytes, enforces the deadline, and hands learned records to the
+// this adapter only moves bytes, enforces the deadline, carries each side's Opening (the GC
+// exchange: writeOpening/readOpening) on its first frame, and hands learned records to the
 // node (which persists, applies and purges them, and adds them to the set, before the
 // session answers the frame that brought them).
 import * as lp from 'it-length-prefixed'
@@ -14,7 +15,9 @@ import { receiveDurably } from '../antientropy/durable.js'
 import { MAX_FRAME_BYTES } from '../antientropy/constants.js'
 import type { ReconSet } from '../antientropy/reconSet.js'
 import type { DeleteRec } from '../tombstones/record.js'
-import type { AeFrame, LogSummary } from '../wire/bellwether_pb.js'
+import { create } from '@bufbuild/protobuf'
+import { FloorEntrySchema, LogSummarySchema, type AeFrame } from '../wire/bellwether_pb.js'
+import type { Opening } from '../tombstones/replicaTypes.js'
 import type { Host } from './host.js'
 import { AE_MAX_INBOUND_SESSIONS, AE_MAX_SESSIONS_PER_PEER, AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, CLOSE_GRACE_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
 import { settlesWithin } from '../deadline.js'
@@ -31,19 +34,45 @@ export interface AeHandler {
    * that reason, so it does not count as a full reconciliation (serve gate, GC ack).
    */
   ingest (recs: DeleteRec[], peer: string): Promise<string | undefined | void>
-  /** decorate this side's first frame (GC: ack, horizon, floor) and read the peer's */
-  decorate?: (frame: AeFrame, peer: string) => void
-  /** a session finished cleanly; `peerSummary` is what the peer reported at its start */
-  completed?: (report: SessionReport, peerSummary: LogSummary | undefined) => void
+  /** this side's opening (GC: clock, ack, horizon, floor digest, floor, reset), sent on its first frame */
+  opening?: (peer: string) => Opening
   /**
-   * the peer's first frame (GC: floor, reset) before the session handles it. Throwing ends the
-   * session (nothing of the frame is applied); a string result marks it as not clean, as ingest's
+   * the peer's opening, once the session validated the frame carrying it and before anything
+   * of that frame is stored. Throwing ends the session (nothing of the frame is applied); a
+   * string result marks it as not clean, as ingest's
    */
-  inspect?: (frame: AeFrame, peer: string) => Promise<string | undefined | void>
+  onOpening?: (peer: string, opening: Opening) => Promise<string | undefined | void>
   /** a peer's input was refused (a frame out of bounds, too many sessions): count and log it */
   rejected?: (kind: string, reason: string, peer: string) => void
-  /** every session, clean or failed, once it is over (metrics) */
-  ended?: (report: SessionReport) => void
+  /** every session, clean (no error) or failed, once it is over; `theirs`: the peer's opening, if it came */
+  ended?: (report: SessionReport, theirs: Opening | undefined) => void
+}
+
+/**
+ * The one place the typed opening meets the wire: its fields ride the protobuf AeFrame of
+ * each side's first frame (LogSummary's now/ack/gcHorizon/floorHash, floor_hash, floor, reset).
+ */
+export function writeOpening (frame: AeFrame, o: Opening): void {
+  frame.summary ??= create(LogSummarySchema, {})
+  frame.summary.now = o.now
+  frame.summary.ack = o.ack
+  frame.summary.gcHorizon = o.gcHorizon
+  frame.summary.floorHash = o.floorHash
+  frame.floorHash = o.floorHash
+  frame.reset = o.reset
+  frame.floor = o.floor.map((e) => create(FloorEntrySchema, { vid: e.vid, generation: e.generation }))
+}
+
+/** the peer's opening from its first frame (fields it left out read as 0 / empty) */
+export function readOpening (frame: AeFrame): Opening {
+  return {
+    now: frame.summary?.now ?? 0n,
+    ack: frame.summary?.ack ?? 0n,
+    gcHorizon: frame.summary?.gcHorizon ?? 0n,
+    floorHash: frame.floorHash,
+    reset: frame.reset,
+    floor: frame.floor.map((e) => ({ vid: e.vid, generation: e.generation }))
+  }
 }
 
 export interface SessionReport {
@@ -137,8 +166,13 @@ export class AntiEntropyService {
     const sinkDone = pipe(out, (src) => lp.encode(src, { maxDataLength: MAX_FRAME_BYTES }), stream.sink).catch((err) => { report.error ??= String(err?.message ?? err) })
     let firstOut = true
     let firstIn = true
+    let theirs: Opening | undefined
     const send = (frame: AeFrame): void => {
-      if (firstOut) { this.handler.decorate?.(frame, peer); firstOut = false }
+      if (firstOut) {
+        firstOut = false
+        const mine = this.handler.opening?.(peer)
+        if (mine !== undefined) writeOpening(frame, mine)
+      }
       const bytes = encodeFrame(frame)
       report.bytesOut += bytes.byteLength
       out.push(bytes)
@@ -154,8 +188,11 @@ export class AntiEntropyService {
         let valid: ((frame: AeFrame) => Promise<void>) | undefined
         if (firstIn) {
           firstIn = false
-          const inspect = this.handler.inspect
-          if (inspect != null) valid = async (frame) => { unclean ??= (await inspect(frame, peer)) ?? undefined }
+          valid = async (frame) => {
+            theirs = readOpening(frame)
+            const onOpening = this.handler.onOpening
+            if (onOpening != null) unclean ??= (await onOpening(peer, theirs)) ?? undefined
+          }
         }
         // learned records join the set only once the handler made them durable
         const step = await receiveDurably(session, bytes, async (recs) => { unclean ??= (await this.handler.ingest(recs, peer)) ?? undefined }, valid)
@@ -188,14 +225,13 @@ export class AntiEntropyService {
       await stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => { stream.abort(new Error('close failed')) })
       const st = session.stats
       Object.assign(report, { ms: Date.now() - report.startedAt, framesIn: st.framesIn, framesOut: st.framesOut, rounds: st.rounds, sent: st.recordsSent })
-      this.account(report)
-      if (report.error == null) this.handler.completed?.(report, session.peerSummary)
+      this.account(report, theirs)
     }
     if (report.error != null) this.log.debug({ peer, role, err: report.error }, 'anti-entropy session failed')
     return report
   }
 
-  private account (r: SessionReport): void {
+  private account (r: SessionReport, theirs: Opening | undefined): void {
     if (r.error == null) this.totals.completed++
     else this.totals.failed++
     this.totals.bytesIn += r.bytesIn
@@ -203,6 +239,6 @@ export class AntiEntropyService {
     this.totals.recordsSent += r.sent
     this.recent.push(r)
     if (this.recent.length > RECENT) this.recent.shift()
-    try { this.handler.ended?.(r) } catch (err) { this.log.warn({ err: String(err) }, 'anti-entropy session accounting failed') }
+    try { this.handler.ended?.(r, theirs) } catch (err) { this.log.warn({ err: String(err) }, 'anti-entropy session accounting failed') }
   }
 }

@@ -1,12 +1,11 @@
 // What the trust checks (admission.ts) read of a running node: its membership view, delete
 // log, floor, tombstones and object store. Kept apart from node.ts so the checks stay pure.
 import type { DeleteLog } from '../tombstones/deleteLog.js'
-import type { Floor } from '../tombstones/floor.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import type { ObjectStore } from '../store/objectStore.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { AdmissionState } from './admission.js'
-import { coveredByFloor } from './gc.js'
+import { coveredByFloor } from '../tombstones/gcRules.js'
 
 export interface NodeParts {
   self: string
@@ -14,8 +13,9 @@ export interface NodeParts {
   members (): string[]
   /** a peer connected to us now: it holds the swarm key and proved its peer id (its heartbeat may not be here yet) */
   connected (peer: string): boolean
-  log: DeleteLog
-  floor: Floor
+  log: Pick<DeleteLog, 'nextSeq' | 'has'>
+  /** the floor as saved (the replica's, or a Floor file's) */
+  floor: { get (vid: number): number | undefined, seq (origin: string): bigint }
   index: TombstoneIndex
   store: ObjectStore
 }

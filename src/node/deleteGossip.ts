@@ -7,12 +7,17 @@ import type { Host } from '../net/host.js'
 import { OUTBOX_MAX_BATCHES, TOPIC_DELETES } from '../net/constants.js'
 import { decodeBatch, packBatches } from '../tombstones/batch.js'
 import type { DeleteRec } from '../tombstones/record.js'
-import type { DeletePipeline } from './deletes.js'
+import type { RecordSource } from '../tombstones/replicaTypes.js'
 import type { NodeMetrics } from './metrics.js'
 import type { RecordAdmission } from './admission.js'
 import { Rejections } from './rejections.js'
 
 const COALESCE_MS = 5
+
+/** where delivered batches go: the node's delete driver (persist, apply, purge) */
+export interface RecordIngest {
+  ingest (recs: DeleteRec[], source: RecordSource): Promise<unknown>
+}
 
 export class DeleteGossip {
   readonly topic: GossipTopic
@@ -23,7 +28,7 @@ export class DeleteGossip {
 
   constructor (
     host: Host,
-    private readonly pipeline: DeletePipeline,
+    private readonly pipeline: RecordIngest,
     private readonly metrics: NodeMetrics,
     private readonly log: Logger,
     /** the trust checks: origin = signed author, generation and seq bounds (whole message) */

@@ -1,66 +1,63 @@
-// A bellwether node: composes the object store, delete log, tombstone index, clock,
-// membership, placement and the libp2p services, and implements ClusterIO for the VDI
-// layer. Start order matters: tombstones are applied and purged before the node listens,
-// so it never serves an object that a tombstone it already holds covers.
+// A bellwether node: composes the object store, delete log, clock, membership, placement,
+// the delete replica (tombstones, GC, seqs: src/tombstones/replica.ts, driven by
+// ./deletes.ts) and the libp2p services, and implements ClusterIO for the VDI layer. Start
+// order matters: tombstones are applied and purged before the node listens, so it never
+// serves an object that a tombstone it already holds covers.
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
-import type { Connection } from '@libp2p/interface'
 import { create } from '@bufbuild/protobuf'
 import { GetObjectSchema, ListObjectsSchema, ObjResponseSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
 import { ObjectStore } from '../store/objectStore.js'
 import { DeleteLog } from '../tombstones/deleteLog.js'
-import { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
+import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import { HybridClock } from '../hlc.js'
 import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
 import { asGossipSub, createHost, hostState, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
-import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS, OBJ_PROTOCOL } from '../net/constants.js'
+import { FAIL_AFTER_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
-import { ReconSet } from '../antientropy/reconSet.js'
-import { AeScheduler, sameSummary } from './aeScheduler.js'
-import { Floor, FLOOR_FILE } from '../tombstones/floor.js'
+import type { ReconSet } from '../antientropy/reconSet.js'
+import { AeScheduler } from './aeScheduler.js'
+import { Floor, FLOOR_FILE, type FloorState } from '../tombstones/floor.js'
 import { removeTempFiles, TEMP_SUFFIX } from '../store/atomicFile.js'
 import { EpochFile, EPOCH_FILE, RECOVERED_FILE } from './epochFile.js'
-import { TombstoneGc } from './gc.js'
-import { Recovery, type RecoveryIO } from '../recovery/recovery.js'
+import { Recovery } from '../recovery/recovery.js'
 import { ReplicaRepair } from '../vdi/replicaRepair.js'
 import { Status } from '../wire/bellwether_pb.js'
-import { create as createMsg } from '@bufbuild/protobuf'
-import { FloorEntrySchema, LogSummarySchema } from '../wire/bellwether_pb.js'
 import { createLogger } from '../log.js'
 import { VdiService } from '../vdi/vdiService.js'
 import type { ClusterIO } from '../vdi/clusterIo.js'
-import { DeletePipeline } from './deletes.js'
+import { DeleteDriver } from './deletes.js'
+import { DeleteReplica } from '../tombstones/replica.js'
+import type { Effect } from '../tombstones/replicaTypes.js'
+import { nodeRecoveryIO } from './recoveryIo.js'
+import { ObjectPeers } from './objectPeers.js'
+import { RecoveryLoop } from './recoveryLoop.js'
 import { DeleteGossip } from './deleteGossip.js'
 import { MembershipService } from './membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
 import { NodeMetrics } from './metrics.js'
 import { Rejections } from './rejections.js'
-import { SeqAllocator } from './seqAllocator.js'
 import type { NodeOptions } from './options.js'
 import { RecordAdmission } from './admission.js'
 import { nodeAdmissionState } from './admissionState.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
-const RECOVERY_RETRY_MS = 3000
 const GC_INTERVAL_MS = 2000
 const REPAIR_INTERVAL_MS = 500
-/** a safety net under replica repair: a coordinator that crashed mid-write leaves no repair behind */
-const RECOVERY_PERIOD_MS = 60_000
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
 /** how often live members not yet seen serving objects are identified again (confirmMembers) */
 const CONFIRM_INTERVAL_MS = 5000
 
 export class BellwetherNode implements ClusterIO {
   readonly metrics = new NodeMetrics({ processMetrics: true })
-  readonly tombstones = new TombstoneIndex()
   readonly maxObjectSize = MAX_OBJECT_SIZE
   readonly store: ObjectStore
   readonly deleteLog: DeleteLog
@@ -70,28 +67,27 @@ export class BellwetherNode implements ClusterIO {
   /** added to the wall clock the HLC reads (clock-skew chaos); HLCs never go backwards whatever it does */
   clockOffsetMs: number
   readonly vdis: VdiService
-  readonly pipeline: DeletePipeline
+  /** the delete protocol's state (tombstones, set, floor, GC, per-peer sync, seqs), sans-I/O */
+  readonly replica: DeleteReplica
+  /** executes the replica's effects on the log, store and floor file */
+  readonly deletes: DeleteDriver
   readonly partition = new AppPartition()
-  /** the delete records being reconciled: a mirror of the delete log, kept sorted by (hlc, hash) */
-  readonly reconSet = new ReconSet()
   ae!: AntiEntropyService
   aeScheduler!: AeScheduler
-  readonly floor: Floor
+  private readonly floorFile: Floor
   /** what start() found wrong but could start without (a bad floor entry, a bad epoch file, …), each naming file and entry */
   readonly startupProblems: string[] = []
   private readonly epochFile: EpochFile
   private logDown = false
   private readonly recoveredFile: EpochFile
-  gc!: TombstoneGc
   private gcTimer: NodeJS.Timeout | undefined
   recovery!: Recovery
   repair!: ReplicaRepair
   private repairTimer: NodeJS.Timeout | undefined
-  private periodicRecovery: NodeJS.Timeout | undefined
-  private recoveryTimer: NodeJS.Timeout | undefined
-  private recoveryAbort: AbortController | undefined
-  private recoveryRun: Promise<void> | undefined
-  self = ''
+  private recoveryLoop: RecoveryLoop | undefined
+  /** this node's peer id (set by start(), or by a test before it drives the delete path) */
+  get self (): string { return this.replica.self }
+  set self (id: string) { this.replica.self = id }
   zone = 0
   private host!: Host
   private objects!: ObjectService
@@ -112,9 +108,27 @@ export class BellwetherNode implements ClusterIO {
     this.clock = new HybridClock(() => Date.now() + this.clockOffsetMs)
     this.store = new ObjectStore(join(opts.dataDir, 'obj'))
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'))
-    this.pipeline = new DeletePipeline(this.deleteLog, this.tombstones, this.store, this.metrics, this.log, () => Date.now() + this.clockOffsetMs)
-    this.pipeline.onFresh = (recs) => { for (const r of recs) this.reconSet.add(r) }
-    this.pipeline.implausible = (version) => this.clock.implausible(version) != null
+    this.floorFile = Floor.inDataDir(opts.dataDir)
+    this.replica = new DeleteReplica({ self: '', log: this.deleteLog, members: () => this.membership?.view.known().map((m) => m.peerId) ?? [this.self] })
+    this.deletes = new DeleteDriver({
+      replica: this.replica,
+      log: this.deleteLog,
+      store: this.store,
+      floorFile: this.floorFile,
+      metrics: this.metrics,
+      logger: this.log,
+      now: () => Date.now() + this.clockOffsetMs,
+      implausible: (version) => this.clock.implausible(version) != null,
+      out: {
+        publish: (recs) => { this.deleteGossip?.publish(recs) },
+        startSession: (peer, reason, summary) => {
+          if (reason === 'connected') this.aeScheduler?.onConnect(peer)
+          else if (summary !== undefined) this.aeScheduler?.onBeacon(peer, summary)
+        },
+        reject: (kind, reason, peer) => { this.rejections?.note(kind, reason, { peer }) },
+        syncNow: async (peer) => await this.aeScheduler?.syncNow(peer)
+      }
+    })
     // a disk that refuses the delete log: refuse object I/O (unavailable()) until a retry succeeds
     this.deleteLog.hooks = {
       writeFailed: (err) => {
@@ -127,17 +141,12 @@ export class BellwetherNode implements ClusterIO {
       recovered: (recs) => {
         this.logDown = false
         this.log.warn({ records: recs.length }, 'delete log writable again: applying the records that waited')
-        this.pipeline.applyLate(recs)
+        this.deletes.applyLate(recs)
       }
     }
     this.metrics.deleteLogState = () => ({ failing: this.unavailable() != null, pending: this.deleteLog.pending })
-    this.pipeline.onLate = (recs) => {
-      const mine = recs.filter((r) => r.origin === this.self)
-      if (mine.length > 0) this.deleteGossip?.publish(mine)
-    }
     this.epochFile = new EpochFile(opts.dataDir, EPOCH_FILE)
     this.recoveredFile = new EpochFile(opts.dataDir, RECOVERED_FILE)
-    this.floor = Floor.inDataDir(opts.dataDir)
     this.vdis = new VdiService(this, opts.copies)
   }
 
@@ -160,15 +169,10 @@ export class BellwetherNode implements ClusterIO {
     const { records, tornBytes, removedTemps } = await this.deleteLog.open()
     if (tornBytes > 0) this.log.warn({ tornBytes }, 'delete log had a torn tail (crash mid-append); truncated')
     if (removedTemps.length > 0) this.log.info({ files: removedTemps }, 'removed temp files of an interrupted delete log compaction')
-    await this.floor.open(this.self)
-    this.startupProblems.push(...this.floor.problems)
-    let purged = 0
-    for (const [vid, gen] of this.floor.entries()) {
-      this.tombstones.applyFloor(vid, gen)
-      purged += await this.pipeline.purgeVid(vid, gen)
-    }
-    purged += await this.pipeline.applyAll()
-    for (const r of this.deleteLog.records()) this.reconSet.add(r)
+    await this.floorFile.open(this.self)
+    this.startupProblems.push(...this.floorFile.problems)
+    const purged = await this.deletes.load()
+    this.metrics.deleteLogRecords.set(this.deleteLog.size)
     this.metrics.objects.set(this.store.cache.size)
     this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
 
@@ -190,7 +194,7 @@ export class BellwetherNode implements ClusterIO {
     this.objects = new ObjectService(this.host, this.handler, this.log)
     this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
       objects: () => this.store.cache.size,
-      logSummary: () => ({ ...this.deleteLog.summary(), ack: this.gc.ack(), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
+      logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
       busy: () => this.busy()
     }, this.opts.bootstrap, (change) => { this.onViewChange(change) })
     this.rejections = new Rejections(this.metrics, this.log)
@@ -199,94 +203,53 @@ export class BellwetherNode implements ClusterIO {
       members: () => this.membership.view.known().map((m) => m.peerId),
       connected: (peer) => { try { return this.host.getConnections(peerIdFromString(peer)).length > 0 } catch { return false } },
       log: this.deleteLog,
-      floor: this.floor,
+      floor: { get: (vid) => this.floor.get(vid), seq: (origin) => this.floor.seq(origin) },
       index: this.tombstones,
       store: this.store
     }))
-    this.deleteGossip = new DeleteGossip(this.host, this.pipeline, this.metrics, this.log, this.admission, this.rejections)
-    this.gc = new TombstoneGc({
-      self: this.self,
-      floor: this.floor,
-      log: this.deleteLog,
-      index: this.tombstones,
-      set: this.reconSet,
-      members: () => this.membership.view.known().map((m) => m.peerId),
-      now: () => this.clock.now(),
-      purgeVid: async (vid, gen) => await this.pipeline.purgeVid(vid, gen),
-      logger: this.log
-    })
-    this.pipeline.filter = (recs) => this.gc.filter(recs)
+    this.deleteGossip = new DeleteGossip(this.host, this.deletes, this.metrics, this.log, this.admission, this.rejections)
     this.metrics.floorSize = () => this.floor.size
-    this.metrics.foldedRecords = () => this.gc.folded
-    this.ae = new AntiEntropyService(this.host, {
-      set: this.reconSet,
-      ingest: async (recs, peer) => await this.ingestRelayed(recs, peer),
-      decorate: (frame, peer) => {
-        frame.summary ??= createMsg(LogSummarySchema, {})
-        frame.summary.now = this.clock.now()
-        frame.summary.ack = this.gc.ack()
-        frame.summary.gcHorizon = this.floor.horizon
-        frame.summary.floorHash = this.floor.hash()
-        frame.floorHash = this.floor.hash()
-        const theirs = this.peerFloorHash.get(peer)
-        frame.reset = this.gc.needsReset(peer)
-        if (this.floor.size > 0 && (frame.reset || theirs !== this.floor.hash())) {
-          frame.floor = this.floor.entries().map(([vid, generation]) => createMsg(FloorEntrySchema, { vid, generation }))
-        }
-      },
-      inspect: async (frame, peer) => {
-        this.peerFloorHash.set(peer, frame.floorHash)
-        if (frame.summary != null) this.gc.noteAck(peer, frame.summary.ack)
-        if (frame.floor.length > 0) return await this.takeFloor(frame.floor, frame.reset, peer)
-      },
-      rejected: (kind, reason, peer) => { this.rejections.note(kind, reason, { peer }) },
-      ended: (report) => { this.metrics.aeSession(report) },
-      completed: (report, peerSummary) => {
-        const prev = this.syncedAt.get(report.peer) ?? 0
-        if (report.startedAt > prev) this.syncedAt.set(report.peer, report.startedAt)
-        if (peerSummary != null) this.gc.noteSession(report.peer, peerSummary.now)
-      }
-    }, this.log)
+    this.metrics.foldedRecords = () => this.replica.folded
+    this.ae = new AntiEntropyService(this.host, this.deletes.aeHandler(this.admission, () => this.clock.now()), this.log)
     this.aeScheduler = new AeScheduler(this.ae, {
       self: this.self,
       summary: () => ({ ...this.deleteLog.summary(), floorHash: this.floor.hash() }),
       // sessions ride existing connections; connecting is the membership redialer's job
       reachable: (peer) => !this.partition.isBlocked(peer) && this.host.getConnections(peerIdFromString(peer)).length > 0
     }, this.log)
-    this.membership.onPeerState = (peer, st) => {
-      this.gc.noteAck(peer, st.log.ack)
-      // an identical summary means we hold every record the peer held when it beat: as good as a session
-      if (sameSummary({ ...this.deleteLog.summary(), floorHash: this.floor.hash() }, st.log)) {
-        this.gc.noteSession(peer, st.hlc)
-      }
-      this.peerFloorHash.set(peer, st.log.floorHash)
-      this.aeScheduler.onBeacon(peer, st.log)
-    }
-    // a member is a placement target only once identify, over a direct connection, showed it
-    // serving the object protocol (see objectPeers)
-    this.host.addEventListener('peer:identify', (evt) => {
-      try {
-        const id = evt.detail.peerId.toString()
-        if (this.objectPeers.has(id) || !evt.detail.protocols.includes(OBJ_PROTOCOL)) return
-        this.objectPeers.add(id)
-        if (this.membership.view.member(id) == null) return
-        this.rebuildRing()
-        this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
-      } catch (err) {
-        this.log.error({ err: String((err as Error)?.stack ?? err) }, 'placement update after identify failed')
-      }
+    this.membership.onPeerState = (peer, st) => { this.fire(this.replica.onBeacon(peer, { hlc: st.hlc, log: st.log })) }
+    // a member is a placement target only once identify showed it serving objects (objectPeers.ts)
+    this.objectPeers = new ObjectPeers(this.host, this.log, (id) => {
+      if (this.membership.view.member(id) == null) return
+      this.rebuildRing()
+      this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
     })
     this.host.addEventListener('connection:open', (evt) => {
-      const peer = evt.detail.remotePeer.toString()
-      this.connectedAt.set(peer, Date.now())
-      this.aeScheduler.onConnect(peer)
+      this.fire(this.replica.onPeerUp(evt.detail.remotePeer.toString(), Date.now()))
     })
+    // its last connection closed
+    this.host.addEventListener('peer:disconnect', (evt) => { this.replica.onPeerDown(evt.detail.toString()) })
     this.repair = new ReplicaRepair(this, async (vid) => (await this.vdis.inodeOf(vid))?.copies, this.log, () => { this.scheduleRecovery(0) })
     this.vdis.onPartialWrite = (oid) => { this.repair.enqueue(oid) }
-    this.recovery = new Recovery(this.recoveryIO(), this.log, recovered.epoch, {
+    this.recovery = new Recovery(nodeRecoveryIO({
+      self: this.self,
+      members: () => this.members(),
+      placement: (oid, copies) => this.placement(oid, copies),
+      copiesOf: async (vid) => (await this.vdis.inodeOf(vid))?.copies,
+      syncNow: async (peer) => await this.aeScheduler.syncNow(peer),
+      handler: this.handler,
+      objects: this.objects,
+      get: async (peer, oid) => await this.get(peer, oid),
+      put: async (peer, obj) => await this.put(peer, obj),
+      store: this.store,
+      tombstones: this.tombstones,
+      readRepair: async (oids, from) => await this.readRepair(oids, from),
+      completed: async (epoch) => { await this.recoveredFile.write(epoch) }
+    }), this.log, recovered.epoch, {
       parallel: this.opts.recoveryParallel,
       bytesPerSec: this.opts.recoveryRate
     })
+    this.recoveryLoop = new RecoveryLoop(this.recovery, () => this.membership.view.epoch, this.metrics, this.log)
     this.rebuildRing()
 
     await this.objects.start()
@@ -295,13 +258,13 @@ export class BellwetherNode implements ClusterIO {
     await this.host.start()
     this.membership.start()
     this.gcTimer = setInterval(() => {
-      this.gc.collect().catch((err) => { this.log.error({ err: String(err) }, 'tombstone GC failed') })
+      this.deletes.gcRound(() => this.clock.now()).catch((err) => { this.log.error({ err: String(err) }, 'tombstone GC failed') })
     }, GC_INTERVAL_MS)
     this.scheduleRepair()
-    this.confirmTimer = setInterval(() => { void this.confirmMembers() }, CONFIRM_INTERVAL_MS)
-    this.periodicRecovery = setInterval(() => {
-      if (!this.recovery.progress.running && this.recoveryTimer == null) this.scheduleRecovery(0)
-    }, RECOVERY_PERIOD_MS)
+    this.confirmTimer = setInterval(() => {
+      if (!this.stopping) void this.objectPeers.confirm(this.membership.view.members().map((m) => m.peerId).filter((p) => p !== this.self))
+    }, CONFIRM_INTERVAL_MS)
+    this.recoveryLoop?.startPeriodic()
     this.log.info({ peerId: this.self, addrs: this.multiaddrs(), epoch: view.epoch.toString() }, 'node started')
   }
 
@@ -310,13 +273,10 @@ export class BellwetherNode implements ClusterIO {
     this.stopping = true
     if (this.gcTimer != null) clearInterval(this.gcTimer)
     if (this.repairTimer != null) clearTimeout(this.repairTimer)
-    if (this.periodicRecovery != null) clearInterval(this.periodicRecovery)
     if (this.confirmTimer != null) clearInterval(this.confirmTimer)
     await this.repairRound
-    await this.gc?.stop()
-    if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
-    this.recoveryAbort?.abort()
-    await this.recoveryRun
+    await this.deletes.stop()
+    await this.recoveryLoop?.stop()
     this.aeScheduler?.stop()
     for (const part of [this.deleteGossip, this.membership, this.objects, this.ae, this.host]) {
       try { if (part != null) await part.stop() } catch (err) { this.log.warn({ err: String(err) }, 'error while stopping') }
@@ -341,7 +301,7 @@ export class BellwetherNode implements ClusterIO {
   unavailable (): string | undefined {
     const why = this.deleteLog.unavailable()
     if (why != null) return why
-    if (this.pipeline.catchingUp > 0) return 'delete log writable again: applying the delete records that waited'
+    if (this.deletes.catchingUp > 0) return 'delete log writable again: applying the delete records that waited'
     return undefined
   }
 
@@ -354,7 +314,7 @@ export class BellwetherNode implements ClusterIO {
     if (this.deleteGossip.topic.pending > 0) out.push(`${this.deleteGossip.topic.pending} delete batches waiting for a gossip mesh`)
     if (this.aeScheduler.active > 0) out.push(`${this.aeScheduler.active} anti-entropy sessions running`)
     if (p.running) out.push(`recovery of epoch ${p.epoch} running (${p.recovered}/${p.toRecover} recovered)`)
-    if (this.recoveryTimer != null) {
+    if (this.recoveryLoop?.scheduled === true) {
       const why = p.finishedAt === 0 ? 'after a view change'
         : `last pass: ${p.failed} failed, ${p.peerFailures} peer failures, ${p.pendingDrops} copies kept until their new holders confirm`
       out.push(`recovery scheduled (${why})`)
@@ -381,32 +341,11 @@ export class BellwetherNode implements ClusterIO {
 
   get libp2p (): Host { return this.host }
 
-  /**
-   * Purge before serve: a peer is served objects and object lists only once this node has
-   * reconciled delete records with it since their connection opened (a rejoining node, or
-   * one that rejoined us, may hold tombstones the other lacks). Runs a session if needed.
-   */
-  async reconciledWith (peer: string): Promise<string | undefined> {
-    if (peer === this.self) return undefined
-    const ok = (): boolean => (this.syncedAt.get(peer) ?? -1) >= (this.connectedAt.get(peer) ?? 0)
-    if (ok()) return undefined
-    const report = await this.aeScheduler.syncNow(peer)
-    if (ok()) return undefined
-    return `not serving ${peer} yet: delete records not reconciled with it (${report?.error ?? 'session did not run'})`
-  }
+  /** purge before serve (the delete driver's gate): undefined once reconciled with `peer`, else why not */
+  async reconciledWith (peer: string): Promise<string | undefined> { return await this.deletes.reconciledWith(peer) }
 
-  /**
-   * A peer's tombstones cover these copies of ours. Purge what our own tombstones cover; if
-   * some are not covered here, we lack a record the peer has: reconcile with it, then retry.
-   */
-  async readRepair (oids: bigint[], from: string): Promise<number> {
-    const first = await this.pipeline.purgeCovered(oids)
-    if (first.uncovered.length === 0 || from === this.self) return first.purged
-    await this.aeScheduler.syncNow(from)
-    const second = await this.pipeline.purgeCovered(first.uncovered)
-    if (second.uncovered.length > 0) this.log.warn({ from, kept: second.uncovered.length }, 'read-repair: hinted copies not covered by any tombstone here; kept')
-    return first.purged + second.purged
-  }
+  /** a peer's tombstones cover these copies of ours: purge what ours cover (deletes.ts) */
+  async readRepair (oids: bigint[], from: string): Promise<number> { return await this.deletes.readRepair(oids, from) }
 
   private onViewChange (change: ViewChange): void {
     this.epochFile.write(change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
@@ -425,131 +364,14 @@ export class BellwetherNode implements ClusterIO {
 
   /** (re)start recovery for the current epoch after `delayMs`; a run in progress is aborted (its work stays on disk) */
   private scheduleRecovery (delayMs: number): void {
-    if (this.stopping) return
-    if (this.recoveryTimer != null) clearTimeout(this.recoveryTimer)
-    this.recoveryTimer = setTimeout(() => {
-      this.recoveryTimer = undefined
-      this.recoveryAbort?.abort()
-      const ctl = this.recoveryAbort = new AbortController()
-      const epoch = this.membership.view.epoch
-      const prev = this.recoveryRun ?? Promise.resolve()
-      this.recoveryRun = prev.then(async () => {
-        if (ctl.signal.aborted) return
-        const complete = await this.recovery.run(epoch, ctl.signal)
-        this.metrics.recovery(this.recovery.totals)
-        // incomplete, or copies kept until their new holders confirm: try again while the view stands
-        // (a newer epoch with the same placement schedules nothing itself, so retry whatever the epoch)
-        if (!ctl.signal.aborted && (!complete || this.recovery.progress.pendingDrops > 0)) {
-          this.scheduleRecovery(RECOVERY_RETRY_MS)
-        }
-      }).catch((err) => { this.log.error({ err: String(err) }, 'recovery failed') })
-    }, delayMs)
-  }
-
-  private recoveryIO (): RecoveryIO {
-    const header = (r: { status: Status, version: bigint, generation: number }): { version: bigint, generation: number } | undefined =>
-      r.status === Status.OK ? { version: r.version, generation: r.generation } : undefined
-    return {
-      self: this.self,
-      members: () => this.members(),
-      placement: (oid, copies) => this.placement(oid, copies),
-      copiesOf: async (vid) => (await this.vdis.inodeOf(vid))?.copies,
-      reconcile: async (peer) => { const r = await this.aeScheduler.syncNow(peer); return r == null ? 'no session (peer unreachable)' : r.error },
-      list: async (peer) => {
-        const oids: bigint[] = []
-        const versions: bigint[] = []
-        const gens: number[] = []
-        const take = (o: bigint[], v: bigint[], g: number[]): void => { oids.push(...o); versions.push(...v); gens.push(...g) }
-        if (peer === this.self) {
-          for await (const chunk of this.handler.list(createMsg(ListObjectsSchema, {}), this.self, 0n)) {
-            const h = await this.handler.headers(chunk)
-            take(chunk, h.versions, h.generations)
-          }
-        } else {
-          for await (const r of this.objects.list(peer, { withVersions: true })) take(r.oids, r.versions, r.generations)
-        }
-        // an object that vanished while it was listed comes back as version 0: leave it out
-        const keep = versions.map((v) => v > 0n)
-        return {
-          peer,
-          oids: BigUint64Array.from(oids.filter((_, i) => keep[i])),
-          versions: BigUint64Array.from(versions.filter((_, i) => keep[i])),
-          generations: Uint32Array.from(gens.filter((_, i) => keep[i]))
-        }
-      },
-      fetch: async (peer, oid) => {
-        const r = await this.get(peer, oid)
-        if (r.status === Status.DELETED) return 'deleted'
-        if (r.status === Status.NOT_FOUND) return 'missing'
-        const h = header(r)
-        if (h == null) throw new Error(`${Status[r.status]} ${r.error}`)
-        return { header: h, data: r.data }
-      },
-      store: async (oid, h, data) => {
-        const r = await this.put(this.self, { oid, generation: h.generation, version: h.version, data })
-        if (r.status === Status.OK) return 'ok'
-        if (r.status === Status.DELETED) return 'deleted'
-        if (r.status === Status.STALE) return 'stale'
-        throw new Error(`local store of ${oid.toString(16)} failed: ${r.error}`)
-      },
-      drop: async (oid, version) => await this.store.removeIf(oid, (m) => m.version === version),
-      covered: (oid, h) => this.tombstones.covers(oid, h.generation, h.version) != null,
-      tellDeleted: async (peer, hint) => {
-        let purged = 0
-        for (let i = 0; i < hint.oids.length; i += MAX_PURGE_HINT_OIDS) {
-          const part = { oids: hint.oids.slice(i, i + MAX_PURGE_HINT_OIDS), generations: hint.generations.slice(i, i + MAX_PURGE_HINT_OIDS), versions: hint.versions.slice(i, i + MAX_PURGE_HINT_OIDS) }
-          if (peer === this.self) { purged += await this.readRepair(part.oids, peer); continue }
-          const r = await this.objects.purgeHint(peer, part)
-          if (r.status !== Status.OK) throw new Error(`purge hint refused by ${peer}: ${r.error}`)
-          purged += r.purged
-        }
-        return purged
-      },
-      completed: async (epoch) => { await this.recoveredFile.write(epoch) }
-    }
+    if (!this.stopping) this.recoveryLoop?.schedule(delayMs)
   }
 
   private confirmTimer: NodeJS.Timeout | undefined
-  private confirming = false
 
-  /**
-   * Live members not yet seen serving the object protocol are identified again over a
-   * connection we have: the identify that runs when a connection opens can time out on a
-   * loaded machine, and a real node must not stay out of placement for that. Never throws.
-   */
-  private async confirmMembers (): Promise<void> {
-    if (this.confirming || this.stopping) return
-    this.confirming = true
-    try {
-      const identify = this.host.services.identify as { identify?: (c: Connection, o: { signal: AbortSignal }) => Promise<unknown> }
-      if (typeof identify.identify !== 'function') return
-      for (const m of this.membership.view.members()) {
-        if (m.peerId === this.self || this.objectPeers.has(m.peerId)) continue
-        const conn = this.host.getConnections(peerIdFromString(m.peerId))[0]
-        if (conn == null) continue
-        await identify.identify(conn, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch((err) => {
-          this.log.debug({ peer: m.peerId, err: String((err as Error)?.message ?? err) }, 'identify of a member failed')
-        })
-      }
-    } catch (err) {
-      this.log.warn({ err: String((err as Error)?.message ?? err) }, 'confirming members failed')
-    } finally {
-      this.confirming = false
-    }
-  }
-
-  /**
-   * Placement targets: this node and the live members seen serving the object protocol. Why
-   * not every live member: membership comes from signed heartbeats, which any holder of the
-   * swarm key can publish, relayed by gossip — a voice, not proof that the signer can store
-   * anything. A heartbeat alone (with a new zone, it is picked for most objects, as replicas
-   * go to distinct zones) made its signer a replica target that every write then failed on.
-   * Identify runs on every connection, so a real node is confirmed within a round trip of
-   * connecting, usually before its first heartbeat arrives; confirmation stays for the
-   * process's life (a node that dies leaves the view, a restart is identified again).
-   */
+  /** placement targets: this node and the live members seen serving objects (objectPeers.ts) */
   private rebuildRing (): void {
-    const members = (this.membership?.view.members() ?? []).filter((m) => m.peerId === this.self || this.objectPeers.has(m.peerId))
+    const members = (this.membership?.view.members() ?? []).filter((m) => m.peerId === this.self || this.objectPeers?.has(m.peerId))
     this.ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
   }
 
@@ -563,27 +385,24 @@ export class BellwetherNode implements ClusterIO {
   observe (hlc: bigint): void {
     try { this.clock.observe(hlc) } catch (err) { this.log.warn({ err: String(err) }, 'version from a drifting clock not observed') }
   }
-  nextSeq (): bigint {
-    return this.seqs.take()
-  }
+  nextSeq (): bigint { return this.replica.nextSeq() }
 
   /** the vid's whole-VDI delete is folded (stable everywhere): its next generation may be created */
   stableFloor (vid: number): number | undefined {
     return this.floor.get(vid)
   }
-  // folded records left the log, but their seqs stay used (the floor file remembers them)
-  private readonly seqs = new SeqAllocator(() => {
-    const next = this.deleteLog.nextSeq(this.self)
-    const folded = this.floor.seq(this.self)
-    return next > folded ? next : folded + 1n
-  })
-  /** per peer: when the last clean anti-entropy session with it started / its last connection opened (ms) */
-  private readonly syncedAt = new Map<string, number>()
-  private readonly connectedAt = new Map<string, number>()
-  /** per peer: its floor digest as last announced (decides whether a session ships our floor) */
-  private readonly peerFloorHash = new Map<string, bigint>()
-  /** peers identify showed serving the object protocol; one entry per swarm-key holder ever connected */
-  private readonly objectPeers = new Set<string>()
+  /** the tombstones this node holds (the replica's index): every data path asks covers() */
+  get tombstones (): TombstoneIndex { return this.replica.index }
+  /** the delete records being reconciled: a mirror of the delete log */
+  get reconSet (): ReconSet { return this.replica.set }
+  /** the dead-generation floor as saved */
+  get floor (): Readonly<FloorState> { return this.replica.floor }
+  /** GC figures the admin API shows */
+  get gc (): { ack: () => bigint, folded: number, rounds: number, resets: number } {
+    const r = this.replica
+    return { ack: () => r.ack(this.clock.now()), folded: r.folded, rounds: r.rounds, resets: r.resets }
+  }
+  private objectPeers!: ObjectPeers
   /** peers' answers refused (a GET answered with an impossible version) */
   private answerRejections!: Rejections
 
@@ -612,42 +431,13 @@ export class BellwetherNode implements ClusterIO {
     return out
   }
 
-  /**
-   * Records an anti-entropy session learned: each checked on its own (admission.ts), the
-   * accepted ones made durable, applied and purged. Returns why the session is not a full
-   * reconciliation when some were refused for what may be this node's lack of knowledge (a
-   * record forged under our own origin is refused with certainty, and does not count).
-   */
-  private async ingestRelayed (recs: DeleteRec[], peer: string): Promise<string | undefined> {
-    const { accepted, refused } = await this.admission.checkRelayed(recs)
-    for (const r of refused) this.rejections.note(r.kind, r.reason, { peer })
-    if (accepted.length > 0) await this.pipeline.ingest(accepted, 'ae')
-    const unsure = refused.filter((r) => r.kind !== 'delete-own-origin')
-    return unsure.length === 0 ? undefined : `${unsure.length} relayed records refused (${unsure[0]!.kind}: ${unsure[0]!.reason})`
+  /** effects of an event nobody waits on (they start sessions): failures are logged */
+  private fire (effects: Effect[]): void {
+    if (effects.length > 0) this.deletes.execute(effects).catch((err) => { this.log.error({ err: String(err) }, 'delete effects failed') })
   }
 
-  /**
-   * A peer's floor (first frame of a session). A malformed entry refuses the whole floor and
-   * ends the session (throws: nothing of the frame is applied); an entry beyond what this node
-   * can take is refused alone, and the session is then not a full reconciliation.
-   */
-  private async takeFloor (entries: Array<{ vid: number, generation: number }>, reset: boolean, peer: string): Promise<string | undefined> {
-    const f = await this.admission.checkFloor(entries)
-    if (f.malformed !== undefined) {
-      this.rejections.note(f.malformed.kind, `floor of ${entries.length} entries refused whole: ${f.malformed.reason}`, { peer })
-      throw new Error(`floor refused: ${f.malformed.reason}`)
-    }
-    for (const r of f.refused) this.rejections.note(r.kind, r.reason, { peer })
-    const arrived = performance.now()
-    if (await this.gc.applyFloor(f.accepted, reset) > 0) this.metrics.purgeSeconds.observe({ source: reset ? 'reset' : 'floor' }, (performance.now() - arrived) / 1000)
-    return f.refused.length === 0 ? undefined : `${f.refused.length} floor entries refused (${f.refused[0]!.reason})`
-  }
-
-  async originate (recs: DeleteRec[]): Promise<DeleteRec[]> {
-    const fresh = await this.pipeline.ingest(recs, 'local')
-    this.deleteGossip.publish(fresh)
-    return fresh
-  }
+  /** persist + apply + purge locally, then gossip */
+  async originate (recs: DeleteRec[]): Promise<DeleteRec[]> { return await this.deletes.originate(recs) }
 }
 
 /** 127.0.0.X → zone X: each loopback "host" its own failure domain unless told otherwise */

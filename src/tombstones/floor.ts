@@ -4,10 +4,11 @@
 // log, with the GC horizon and each origin's highest folded sequence number (so a node
 // never reuses a seq whose record was folded away).
 //
-// The only way to change it is update(): the change is made on a copy, the copy is saved
-// (unique temp file, fsync, rename, dir fsync), and only then does it become the floor the
-// node acts on — so nothing is purged or folded on the strength of an entry that a crash
-// (or a full disk) would lose. Updates run one at a time.
+// FloorState is the content (pure); Floor is the file. A change is made on a copy (a draft),
+// the draft is saved (unique temp file, fsync, rename, dir fsync: save() or update()), and
+// only then does it become the floor the node acts on — the delete replica adopts a draft
+// only once the node reports it saved — so nothing is purged or folded on the strength of an
+// entry that a crash (or a full disk) would lose. Saves run one at a time.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fnv1a64, MAX_VID } from '../oid.js'
@@ -35,6 +36,9 @@ export class FloorState {
 
   get (vid: number): number | undefined { return this.gens.get(vid) }
   seq (origin: string): bigint { return this.seqs.get(origin) ?? 0n }
+  get size (): number { return this.gens.size }
+  /** order-independent digest of the entries, so two nodes compare floors in 8 bytes */
+  hash (): bigint { return this.sum }
 
   /** raises vid's floor to `gen`; true if it changed. Throws on a vid or gen out of range. */
   raise (vid: number, gen: number): boolean {
@@ -137,6 +141,23 @@ export class Floor {
 
   /** order-independent digest of the entries, so two nodes compare floors in 8 bytes */
   hash (): bigint { return this.cur.sum }
+
+  /** a copy of the floor as saved (the delete replica adopts it at start) */
+  state (): FloorState { return this.cur.copy() }
+
+  /**
+   * Saves `state` (the delete replica's draft) as the whole floor; resolves once it is on disk
+   * (temp file, fsync, rename), only then is it this file's floor. Serialised with update().
+   */
+  async save (state: FloorState): Promise<void> {
+    const next = state.copy()
+    const run = this.chain.then(async () => {
+      await writeFileAtomic(this.path, next.toJson(), { fsync: this.opts.fsync })
+      this.cur = next
+    })
+    this.chain = run.catch(() => {})
+    await run
+  }
 
   /**
    * Applies `change` to a copy of the floor, saves the copy, then adopts it; serialised.

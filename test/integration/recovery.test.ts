@@ -138,12 +138,15 @@ describe('a delete racing recovery', { timeout: 240_000 }, () => {
     const joiner = await c.startNode(j, { recoveryRate: 64 * 1024 })
     // what the joiner's recovery was doing when the delete landed there (its record applied, purge not yet run)
     let atDelete: { progress: RecoveryProgress, held: number } | undefined
-    const onFresh = joiner.node.pipeline.onFresh
-    joiner.node.pipeline.onFresh = (recs) => {
-      onFresh?.(recs)
+    // the moment the joiner's replica applies a durable record (its purge runs next)
+    const replica = joiner.node.replica
+    const appended = replica.appended
+    replica.appended = (recs, source) => {
+      const effects = appended.call(replica, recs, source)
       if (atDelete === undefined && recs.some((r) => r.kind === 'vdi' && r.vid === vid)) {
         atDelete = { progress: { ...joiner.node.recovery.progress }, held: joiner.node.store.cache.countVid(vid) }
       }
+      return effects
     }
     try {
       // delete as soon as the joiner has started pulling its share
@@ -151,7 +154,7 @@ describe('a delete racing recovery', { timeout: 240_000 }, () => {
       expect((await c.api(1, 'DELETE', '/vdi/big')).status).toBe(200)
       await waitFor(() => atDelete !== undefined, 30_000, 'the delete to reach the joiner')
     } finally {
-      joiner.node.pipeline.onFresh = onFresh
+      replica.appended = appended
     }
     // mid-recovery indeed: recovery was running and the joiner held only part of its share of big
     const share = [vidToVdiOid(vid), ...Array.from({ length: N }, (_, i) => vidToDataOid(vid, i))].filter((oid) => joiner.node.placement(oid, 2).includes(joiner.peerId)).length

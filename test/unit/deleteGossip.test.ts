@@ -7,7 +7,8 @@ import type { Counter } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { TOPIC_DELETES } from '../../src/net/constants.js'
 import { DeleteGossip } from '../../src/node/deleteGossip.js'
-import type { DeletePipeline, RecordSource } from '../../src/node/deletes.js'
+import type { RecordIngest } from '../../src/node/deleteGossip.js'
+import type { RecordSource } from '../../src/tombstones/replicaTypes.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { decodeBatch, packBatches } from '../../src/tombstones/batch.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
@@ -55,7 +56,7 @@ function setup () {
   const pipeline = new FakePipeline()
   const metrics = new NodeMetrics()
   const log = memoryLogger()
-  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as DeletePipeline, metrics, log, new RecordAdmission(knows))
+  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as RecordIngest, metrics, log, new RecordAdmission(knows))
   dg.start()
   return { ps, pipeline, metrics, log, dg }
 }

@@ -10,9 +10,10 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { DeleteLog, DeleteLogUnavailableError } from '../../src/tombstones/deleteLog.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
-import { TombstoneIndex } from '../../src/tombstones/tombstoneIndex.js'
 import { ObjectStore } from '../../src/store/objectStore.js'
-import { DeletePipeline } from '../../src/node/deletes.js'
+import { DeleteDriver } from '../../src/node/deletes.js'
+import { DeleteReplica } from '../../src/tombstones/replica.js'
+import { Floor } from '../../src/tombstones/floor.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { vidToDataOid } from '../../src/oid.js'
 
@@ -173,12 +174,20 @@ describe('delete pipeline over an unavailable log', () => {
     const store = new ObjectStore(join(dir, 'obj'))
     await store.open()
     opened.push(store)
-    const index = new TombstoneIndex()
-    const pipeline = new DeletePipeline(log, index, store, new NodeMetrics(), pino({ level: 'silent' }))
+    const replica = new DeleteReplica({ self: 'me', log, members: () => ['me'] })
+    const index = replica.index
+    const late: DeleteRec[][] = []
+    const pipeline = new DeleteDriver({
+      replica,
+      log,
+      store,
+      floorFile: new Floor(join(dir, 'floor.json')),
+      metrics: new NodeMetrics(),
+      logger: pino({ level: 'silent' }),
+      out: { publish: (recs) => { late.push(recs) }, startSession: () => {}, reject: () => {}, syncNow: async () => undefined }
+    })
     const oid = vidToDataOid(5, 0)
     await store.put(oid, new Uint8Array(16), { generation: 1, version: 1n })
-    const late: DeleteRec[][] = []
-    pipeline.onLate = (recs) => { late.push(recs) }
     log.hooks.recovered = (recs) => { pipeline.applyLate(recs) }
 
     const full = diskFull()

@@ -1,4 +1,5 @@
-// The dead-generation floor (src/tombstones/floor.ts) and how the GC writes it (src/node/gc.ts):
+// The dead-generation floor (src/tombstones/floor.ts) and how the delete replica's folds write
+// it (src/tombstones/replica.ts, driven by src/node/deletes.ts):
 // round trip, a corrupt file, a corrupt entry (skipped and reported, never silently dropped or
 // loaded as garbage), saves from many sessions at once, the in-memory floor raised only after
 // its save succeeded, and folded seqs surviving a restart. Real files, real delete log.
@@ -9,9 +10,11 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { Floor, FloorFileError } from '../../src/tombstones/floor.js'
 import { DeleteLog } from '../../src/tombstones/deleteLog.js'
-import { TombstoneIndex } from '../../src/tombstones/tombstoneIndex.js'
-import { ReconSet } from '../../src/antientropy/reconSet.js'
-import { TombstoneGc } from '../../src/node/gc.js'
+import type { TombstoneIndex } from '../../src/tombstones/tombstoneIndex.js'
+import { DeleteReplica } from '../../src/tombstones/replica.js'
+import { DeleteDriver } from '../../src/node/deletes.js'
+import { NodeMetrics } from '../../src/node/metrics.js'
+import type { ObjectStore } from '../../src/store/objectStore.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
 
 let dir = ''
@@ -30,27 +33,35 @@ afterEach(async () => {
 const SELF = 'me'
 const NOW = 1_000_000n
 
-/** a GC over a real floor and log in `dir`, alone in its cluster (so everything it holds is stable) */
-async function gcOver (): Promise<{ gc: TombstoneGc, floor: Floor, log: DeleteLog, index: TombstoneIndex, purged: Array<[number, number]> }> {
+/**
+ * A replica and its driver over a real floor file and log in `dir`, alone in its cluster (so
+ * everything it holds is stable); the object store is a fake that records whole-vid purges.
+ */
+async function gcOver (): Promise<{ gc: DeleteDriver, replica: DeleteReplica, floor: Floor, log: DeleteLog, index: TombstoneIndex, purged: Array<[number, number]> }> {
   const floor = Floor.inDataDir(dir)
   await floor.open(SELF)
   const log = new DeleteLog(join(dir, 'deletes.log'))
   await log.open()
   logs.push(log)
-  const index = new TombstoneIndex()
   const purged: Array<[number, number]> = []
-  const gc = new TombstoneGc({
-    self: SELF,
-    floor,
-    log,
-    index,
-    set: new ReconSet(),
-    members: () => [SELF],
-    now: () => NOW,
-    purgeVid: async (vid, gen) => { purged.push([vid, gen]); return 0 },
-    logger: pino({ level: 'silent' })
-  })
-  return { gc, floor, log, index, purged }
+  const store = {
+    cache: { size: 0 },
+    has: () => false,
+    settle: async () => {},
+    // the generation purged through: the highest one `keep` does not keep
+    removeVid: async (vid: number, keep: (m: { generation: number }) => boolean) => {
+      let gen = 0
+      while (gen < 1000 && !keep({ generation: gen + 1 })) gen++
+      purged.push([vid, gen])
+      return 0
+    },
+    removeIf: async () => false
+  } as unknown as ObjectStore
+  const replica = new DeleteReplica({ self: SELF, log, members: () => [SELF] })
+  const gc = new DeleteDriver({ replica, log, store, floorFile: floor, metrics: new NodeMetrics(), logger: pino({ level: 'silent' }), out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined } })
+  await gc.load()
+  purged.length = 0
+  return { gc, replica, floor, log, index: replica.index, purged }
 }
 
 const vdiRec = (seq: number, vid: number, origin = SELF): DeleteRec => ({ kind: 'vdi', origin, seq: BigInt(seq), hlc: BigInt(seq), vid, generation: 1 })
@@ -100,12 +111,13 @@ describe('Floor file', () => {
 
 describe('GC writing the floor', () => {
   it('many floors from peers and a GC round at once: every save lands whole, nothing is lost', async () => {
-    const { gc, floor, log } = await gcOver()
-    await log.append([vdiRec(1, 100), vdiRec(2, 101)])
-    const applied = Array.from({ length: 30 }, async (_, i) => await gc.applyFloor([{ vid: i + 1, generation: 1 }]))
-    const results = await Promise.allSettled([...applied, gc.collect()])
+    const { gc, replica, floor, log } = await gcOver()
+    await gc.ingest([vdiRec(1, 100), vdiRec(2, 101)], 'ae')
+    const applied = Array.from({ length: 30 }, async (_, i) => await gc.takeFloor([{ vid: i + 1, generation: 1 }], false))
+    const results = await Promise.allSettled([...applied, gc.gcRound(() => NOW)])
     expect(results.filter((r) => r.status === 'rejected')).toEqual([])
     const want = [...Array.from({ length: 30 }, (_, i) => [i + 1, 1]), [100, 1], [101, 1]]
+    expect(replica.floor.entries()).toEqual(want)
     expect(floor.entries()).toEqual(want)
     const again = Floor.inDataDir(dir)
     await again.open(SELF)
@@ -114,17 +126,19 @@ describe('GC writing the floor', () => {
   })
 
   it('raises the in-memory floor only after the save succeeded', async () => {
-    const { gc, floor, index, purged } = await gcOver()
+    const { gc, replica, floor, index, purged } = await gcOver()
     // a directory where the file goes: every save fails at its rename
     await mkdir(path)
     await writeFile(join(path, 'x'), '')
-    await expect(gc.applyFloor([{ vid: 3, generation: 1 }])).rejects.toMatchObject({ code: 'EISDIR', syscall: 'rename' })
+    await expect(gc.takeFloor([{ vid: 3, generation: 1 }], false)).rejects.toMatchObject({ code: 'EISDIR', syscall: 'rename' })
+    expect(replica.floor.get(3)).toBeUndefined()
     expect(floor.get(3)).toBeUndefined()
     expect(index.isVdiDeleted(3, 1)).toBe(false)
     expect(purged).toEqual([])
     await rm(join(path, 'x'))
     await rmdir(path)
-    expect(await gc.applyFloor([{ vid: 3, generation: 1 }])).toBe(0)
+    expect(await gc.takeFloor([{ vid: 3, generation: 1 }], false)).toBe(0)
+    expect(replica.floor.get(3)).toBe(1)
     expect(floor.get(3)).toBe(1)
     expect(index.isVdiDeleted(3, 1)).toBe(true)
     expect(purged).toEqual([[3, 1]])
@@ -133,8 +147,8 @@ describe('GC writing the floor', () => {
 
   it('a folded seq is never handed out again after a restart', async () => {
     const { gc, log } = await gcOver()
-    await log.append([vdiRec(1, 10), vdiRec(2, 11), vdiRec(3, 12), vdiRec(1, 13, 'peer')])
-    expect(await gc.collect()).toBe(4)
+    await gc.ingest([vdiRec(1, 10), vdiRec(2, 11), vdiRec(3, 12), vdiRec(1, 13, 'peer')], 'ae')
+    expect(await gc.gcRound(() => NOW)).toBe(4)
     expect(log.size).toBe(0)
     await log.close()
     logs.splice(0)
@@ -144,5 +158,6 @@ describe('GC writing the floor', () => {
     expect(again.floor.seq(SELF)).toBe(3n)
     expect(again.floor.seq('peer')).toBe(1n)
     expect(again.floor.entries()).toEqual([[10, 1], [11, 1], [12, 1], [13, 1]])
+    expect(again.replica.nextSeq()).toBe(4n)
   })
 })

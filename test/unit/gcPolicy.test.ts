@@ -2,7 +2,7 @@
 // the horizon is the slowest member's ack and never moves back, the floor subsumes records.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { computeAck, computeHorizon, coveredByFloor } from '../../src/node/gc.js'
+import { computeAck, computeHorizon, coveredByFloor } from '../../src/tombstones/gcRules.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
 
 describe('GC policy', () => {

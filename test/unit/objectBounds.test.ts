@@ -13,10 +13,11 @@ import fc from 'fast-check'
 import { create } from '@bufbuild/protobuf'
 import { ListObjectsSchema, PurgeHintSchema, PutObjectSchema, Status } from '../../src/wire/bellwether_pb.js'
 import { NodeObjectHandler } from '../../src/node/objectHandler.js'
-import { DeletePipeline } from '../../src/node/deletes.js'
+import { DeleteDriver } from '../../src/node/deletes.js'
+import { DeleteReplica } from '../../src/tombstones/replica.js'
+import { Floor } from '../../src/tombstones/floor.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { ObjectStore } from '../../src/store/objectStore.js'
-import { TombstoneIndex } from '../../src/tombstones/tombstoneIndex.js'
 import type { DeleteLog } from '../../src/tombstones/deleteLog.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
 import { DEFAULT_MAX_DRIFT_MS, HybridClock, makeHlc } from '../../src/hlc.js'
@@ -34,7 +35,7 @@ describe('object frames are bounded where they enter', () => {
   let handler: NodeObjectHandler
   let metrics: NodeMetrics
   let clock: HybridClock
-  let pipeline: DeletePipeline
+  let pipeline: DeleteDriver
   const oid = vidToDataOid(7, 3)
   const data = new TextEncoder().encode('legit')
   const put = (version: bigint, generation = 1) => create(PutObjectSchema, { oid, generation, version, data })
@@ -45,11 +46,26 @@ describe('object frames are bounded where they enter', () => {
     await store.open()
     metrics = new NodeMetrics()
     clock = new HybridClock(() => WALL)
-    const index = new TombstoneIndex()
-    handler = new NodeObjectHandler(store, index, clock, metrics, memoryLogger())
-    const fakeLog = { size: 0, async append (recs: DeleteRec[]) { return recs } } as unknown as DeleteLog
-    pipeline = new DeletePipeline(fakeLog, index, store, metrics, memoryLogger())
-    pipeline.implausible = (v) => clock.implausible(v) != null
+    const fakeLog = {
+      size: 0,
+      async append (recs: DeleteRec[]) { return recs },
+      records: () => [],
+      has: () => false,
+      nextSeq: () => 1n,
+      summary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n })
+    } as unknown as DeleteLog
+    const replica = new DeleteReplica({ self: 'me', log: fakeLog, members: () => ['me'] })
+    handler = new NodeObjectHandler(store, replica.index, clock, metrics, memoryLogger())
+    pipeline = new DeleteDriver({
+      replica,
+      log: fakeLog,
+      store,
+      floorFile: new Floor(join(dir, 'floor.json')),
+      metrics,
+      logger: memoryLogger(),
+      out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined },
+      implausible: (v) => clock.implausible(v) != null
+    })
   })
   afterEach(async () => {
     await store.close()

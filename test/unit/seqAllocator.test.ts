@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SeqAllocator } from '../../src/node/seqAllocator.js'
+import { SeqAllocator } from '../../src/tombstones/seqAllocator.js'
 import { BellwetherNode } from '../../src/node/node.js'
 import { makeDiscardRecords, type DeleteRec } from '../../src/tombstones/record.js'
 import { MAX_INDEXES_PER_RECORD } from '../../src/tombstones/constants.js'
@@ -63,7 +63,6 @@ async function gatedNode (): Promise<Gated> {
   node.self = SELF
   await node.store.open()
   await node.deleteLog.open()
-  await node.floor.open()
   // publishing to peers is not what this test is about; the node is not started
   ;(node as unknown as { deleteGossip: { publish: (recs: DeleteRec[]) => void } }).deleteGossip = { publish: () => {} }
   const g: Gated = { node, waiting: [] }

@@ -1,0 +1,62 @@
+// When recovery passes run on this node: debounced after view changes, retried while a pass
+// is incomplete or keeps copies for new holders to confirm, and periodically as a safety
+// net. One pass at a time; a new schedule aborts the one in progress (its work stays on disk).
+import type { Logger } from 'pino'
+import type { Recovery } from '../recovery/recovery.js'
+import type { NodeMetrics } from './metrics.js'
+
+const RECOVERY_RETRY_MS = 3000
+/** a safety net under replica repair: a coordinator that crashed mid-write leaves no repair behind */
+const RECOVERY_PERIOD_MS = 60_000
+
+export class RecoveryLoop {
+  private timer: NodeJS.Timeout | undefined
+  private periodic: NodeJS.Timeout | undefined
+  private abort: AbortController | undefined
+  private running: Promise<void> | undefined
+  private stopped = false
+
+  /** `epoch()`: the membership view's current epoch */
+  constructor (private readonly recovery: Recovery, private readonly epoch: () => bigint, private readonly metrics: NodeMetrics, private readonly log: Logger) {}
+
+  /** a pass is scheduled and has not started yet */
+  get scheduled (): boolean { return this.timer != null }
+
+  startPeriodic (): void {
+    this.periodic = setInterval(() => {
+      if (!this.recovery.progress.running && this.timer == null) this.schedule(0)
+    }, RECOVERY_PERIOD_MS)
+  }
+
+  /** (re)start recovery for the current epoch after `delayMs`; a run in progress is aborted */
+  schedule (delayMs: number): void {
+    if (this.stopped) return
+    if (this.timer != null) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.abort?.abort()
+      const ctl = this.abort = new AbortController()
+      const epoch = this.epoch()
+      const prev = this.running ?? Promise.resolve()
+      this.running = prev.then(async () => {
+        if (ctl.signal.aborted) return
+        const complete = await this.recovery.run(epoch, ctl.signal)
+        this.metrics.recovery(this.recovery.totals)
+        // incomplete, or copies kept until their new holders confirm: try again while the view stands
+        // (a newer epoch with the same placement schedules nothing itself, so retry whatever the epoch)
+        if (!ctl.signal.aborted && (!complete || this.recovery.progress.pendingDrops > 0)) {
+          this.schedule(RECOVERY_RETRY_MS)
+        }
+      }).catch((err) => { this.log.error({ err: String(err) }, 'recovery failed') })
+    }, delayMs)
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    if (this.periodic != null) clearInterval(this.periodic)
+    if (this.timer != null) clearTimeout(this.timer)
+    this.timer = undefined
+    this.abort?.abort()
+    await this.running
+  }
+}
