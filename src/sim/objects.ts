@@ -55,9 +55,8 @@ export class ObjectTable {
     const perNodeCount = new Int32Array(nodes + 1)
     for (let o = 0; o < this.count; o++) {
       for (let k = 0; k < this.copies; k++) {
-        let q: number
-        do q = Math.floor(rng() * nodes)
-        while (this.slotOf(o, q, k) >= 0)
+        let q = Math.floor(rng() * nodes)
+        while (this.slotOf(o, q, k) >= 0) q = Math.floor(rng() * nodes)
         this.replicas[o * this.copies + k] = q
         perNodeCount[q + 1] = perNodeCount[q + 1]! + 1
       }

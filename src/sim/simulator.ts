@@ -77,7 +77,9 @@ export class Simulator implements NodeWorld {
     const n = p.nodes
     this.ids = Array.from({ length: n }, (_, i) => `sim-${String(i).padStart(5, '0')}`)
     this.ids.forEach((id, i) => this.idIndex.set(id, i))
-    ;[this.adjStart, this.adj] = overlay(n, p.degree, sub())
+    const [adjStart, adj] = overlay(n, p.degree, sub())
+    this.adjStart = adjStart
+    this.adj = adj
     this.net = new Network(n, this.queue, netRng, p.latency, p.loss, p.dup, p.reorder)
     this.maxMessages = p.deletes + p.faultDeletes + 16
     this.objects = new ObjectTable(n, p.objectsPerNode, p.objectsPerVdi, p.copies, placeRng, p.deletes + p.faultDeletes)
@@ -167,11 +169,18 @@ export class Simulator implements NodeWorld {
 
   private trace (now: number, kind: number, a: number, b: number, c: number, e: number): void {
     const t = Math.round(now * 1000)
-    const words = [t % 4294967296, Math.floor(t / 4294967296), kind, a, b, c, e]
-    for (const w of words) {
-      this.h1 = Math.imul(this.h1 ^ (w | 0), 0x01000193)
-      this.h2 = Math.imul(this.h2 ^ (w | 0), 0x5bd1e995) ^ (this.h2 >>> 15)
-    }
+    this.mix(t % 4294967296)
+    this.mix(Math.floor(t / 4294967296))
+    this.mix(kind)
+    this.mix(a)
+    this.mix(b)
+    this.mix(c)
+    this.mix(e)
+  }
+
+  private mix (w: number): void {
+    this.h1 = Math.imul(this.h1 ^ (w | 0), 0x01000193)
+    this.h2 = Math.imul(this.h2 ^ (w | 0), 0x5bd1e995) ^ (this.h2 >>> 15)
   }
 
   private deliver (kind: number, from: number, to: number, c: number, e: number, obj: unknown): void {
