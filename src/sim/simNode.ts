@@ -6,13 +6,7 @@
 // the real MembershipView fed by heartbeats from the node's overlay neighbours; anti-entropy
 // is the real ReconSession (aeSessions.ts). What survives a crash: the log, the floor, the
 // objects, the seq counter (through the log and floor); everything else is rebuilt by start().
-//
-// Recovery (object lists): a pass asks every co-replica for its copies of the objects both
-// are placed on, and pulls what this node lacks. Two tombstone gates guard it, as in the real
-// node: a node serves a list only to a peer it has reconciled delete records with since their
-// connection opened (replica.reconciled, running a session first if needed), and a pulled copy
-// a tombstone here covers is refused (the store's write gate). The test-only planted bug
-// 'skip-purge-gate' turns both off.
+// Recovery of object lists, with its tombstone gates, is recovery.ts.
 
 import { MembershipView, type HeartbeatIn, type ViewChange } from '../membership/view.js'
 import { DeleteReplica } from '../tombstones/replica.js'
@@ -21,7 +15,8 @@ import { recordCovers, type DeleteRec } from '../tombstones/record.js'
 import type { Beacon, Effect, Opening, RecordSource, SessionEnd } from '../tombstones/replicaTypes.js'
 import { MemLog } from './memLog.js'
 import { NodeAe, type AeStats } from './aeSessions.js'
-import { HEARTBEAT, LIST_REQ, LIST_RESP, T_GC, T_GOSSIP, T_HEARTBEAT, T_RECOVERY } from './kinds.js'
+import { HEARTBEAT, T_GC, T_GOSSIP, T_HEARTBEAT, T_RECOVERY } from './kinds.js'
+import { NodeRecovery } from './recovery.js'
 import type { EventQueue } from './eventQueue.js'
 import type { Network } from './network.js'
 import type { GossipMesh } from './mesh.js'
@@ -36,8 +31,6 @@ export interface HeartbeatMsg {
 }
 
 const HEARTBEAT_BYTES = 160
-const LIST_REQ_BYTES = 48
-const RECOVERY_RETRY_MS = 3000
 
 /** what a node reaches of the simulated world */
 export interface NodeWorld {
@@ -87,8 +80,7 @@ export class SimNode {
   private members: string[] = []
   private ae!: NodeAe
   private conns = new Map<number, Conn>()
-  private pendingLists = new Map<number, number[]>()
-  private recoveryAt = -1
+  private recovery!: NodeRecovery
   private lastHlc = 0n
   /** who brought the records being appended: for the tracker */
   private from = -1
@@ -109,10 +101,15 @@ export class SimNode {
     this.view = new MembershipView({ peerId: this.id, addrs: [], zone: 0, api: '', incarnation: this.incarnation }, { failAfterMs: w.p.failAfterMs })
     this.members = [this.id]
     this.conns = new Map()
-    this.pendingLists = new Map()
-    this.recoveryAt = -1
-    this.replica = new DeleteReplica({ self: this.id, log: this.log, members: () => this.members })
     const self = this
+    this.recovery = new NodeRecovery({
+      i: this.i,
+      get life () { return self.life },
+      reconciled: (q) => this.replica.reconciled(w.ids[q]!),
+      covers: (o) => this.covers(o),
+      urgentSession: (q) => { this.ae.consider(q, 'urgent') }
+    }, w, this.stats)
+    this.replica = new DeleteReplica({ self: this.id, log: this.log, members: () => this.members })
     this.ae = new NodeAe({
       i: this.i,
       id: this.id,
@@ -145,7 +142,7 @@ export class SimNode {
     w.queue.push(at(w.p.gcIntervalMs), T_GC, this.i, 0, 0, life)
     w.queue.push(at(w.p.recoveryPeriodMs), T_RECOVERY, this.i, 0, 1, life)
     // a restarted node looks for what it missed once its view has settled
-    if (now > 0) this.scheduleRecovery(this.w.p.recoveryDebounceMs)
+    if (now > 0) this.recovery.schedule(this.w.p.recoveryDebounceMs)
   }
 
   nowHlc (): bigint {
@@ -185,13 +182,7 @@ export class SimNode {
       this.run(this.replica.tick(this.nowHlc()))
       w.queue.push(now + w.p.gcIntervalMs, T_GC, this.i, 0, 0, life)
     } else if (kind === T_RECOVERY) {
-      if (c === 1) {
-        w.queue.push(now + w.p.recoveryPeriodMs, T_RECOVERY, this.i, 0, 1, life)
-        this.recover()
-      } else if (now === this.recoveryAt) {
-        this.recoveryAt = -1
-        this.recover()
-      }
+      this.recovery.onTimer(c)
     }
   }
 
@@ -221,37 +212,12 @@ export class SimNode {
 
   onListReq (from: number, reqId: number): void {
     this.contact(from)
-    if (this.w.p.plantBug === 'skip-purge-gate' || this.replica.reconciled(this.w.ids[from]!)) {
-      this.answerList(from, reqId)
-      return
-    }
-    // purge before serve: reconcile first, answer when the session ends
-    this.stats.gatedLists++
-    let q = this.pendingLists.get(from)
-    if (q === undefined) this.pendingLists.set(from, (q = []))
-    q.push(reqId)
-    this.ae.consider(from, 'urgent')
+    this.recovery.onListReq(from, reqId)
   }
 
   onListResp (from: number, ok: boolean, objs: Int32Array | undefined): void {
     this.contact(from)
-    if (!ok || objs === undefined) {
-      this.scheduleRecovery(RECOVERY_RETRY_MS)
-      return
-    }
-    const ob = this.w.objects
-    for (const o of objs) {
-      const k = ob.slotOf(o, this.i)
-      if (k < 0 || ob.holds(o, k)) continue
-      // the transfer reads the source as it is now: a copy it purged since it listed it is gone
-      const ks = ob.slotOf(o, from)
-      if (ks < 0 || !ob.holds(o, ks)) continue
-      if (this.w.p.plantBug !== 'skip-purge-gate' && this.covers(o)) {
-        this.stats.refusedPulls++
-        continue
-      }
-      this.w.copied(this.i, o, k, from)
-    }
+    this.recovery.onListResp(from, ok, objs)
   }
 
   private beat (): void {
@@ -288,7 +254,7 @@ export class SimNode {
       if (q !== undefined) this.conns.delete(q)
       this.run(this.replica.onPeerDown(peer))
     }
-    if (ch.joined.length > 0 || (ch.restarted?.length ?? 0) > 0) this.scheduleRecovery(this.w.p.recoveryDebounceMs)
+    if (ch.joined.length > 0 || (ch.restarted?.length ?? 0) > 0) this.recovery.schedule(this.w.p.recoveryDebounceMs)
   }
 
   private onOpening (peer: number, o: Opening): void {
@@ -303,14 +269,7 @@ export class SimNode {
 
   private sessionEnded (peer: number, end: SessionEnd): void {
     this.run(this.replica.onSessionEnd(this.w.ids[peer]!, end))
-    const waiting = this.pendingLists.get(peer)
-    if (waiting === undefined) return
-    this.pendingLists.delete(peer)
-    const ok = this.replica.reconciled(this.w.ids[peer]!)
-    for (const reqId of waiting) {
-      if (ok) this.answerList(peer, reqId)
-      else this.w.net.send(LIST_RESP, this.i, peer, reqId, 0, undefined, LIST_REQ_BYTES)
-    }
+    this.recovery.sessionEnded(peer)
   }
 
   private ingest (recs: readonly DeleteRec[], source: RecordSource, from: number, hops: number): void {
@@ -320,40 +279,6 @@ export class SimNode {
     this.from = from
     this.hops = hops
     this.run(this.replica.onRecords(theirs, source))
-  }
-
-  private scheduleRecovery (delay: number): void {
-    const now = this.w.queue.now
-    if (this.recoveryAt >= now) return
-    this.recoveryAt = now + delay
-    this.w.queue.push(this.recoveryAt, T_RECOVERY, this.i, 0, 0, this.life)
-  }
-
-  /** ask every co-replica for its copies of the objects both are placed on */
-  private recover (): void {
-    const ob = this.w.objects
-    const peers = new Set<number>()
-    for (let j = ob.nodeStart[this.i]!; j < ob.nodeStart[this.i + 1]!; j++) {
-      const o = Math.floor(ob.nodePlace[j]! / ob.copies)
-      for (let k = 0; k < ob.copies; k++) {
-        const q = ob.replicas[o * ob.copies + k]!
-        if (q !== this.i) peers.add(q)
-      }
-    }
-    this.stats.recoveries++
-    for (const q of peers) this.w.net.send(LIST_REQ, this.i, q, this.w.nextId(), 0, undefined, LIST_REQ_BYTES)
-  }
-
-  private answerList (to: number, reqId: number): void {
-    const ob = this.w.objects
-    const out: number[] = []
-    for (let j = ob.nodeStart[this.i]!; j < ob.nodeStart[this.i + 1]!; j++) {
-      const pl = ob.nodePlace[j]!
-      const o = Math.floor(pl / ob.copies)
-      if (ob.holds(o, pl % ob.copies) && ob.slotOf(o, to) >= 0) out.push(o)
-    }
-    this.stats.servedLists++
-    this.w.net.send(LIST_RESP, this.i, to, reqId, 1, Int32Array.from(out), LIST_REQ_BYTES + 8 * out.length)
   }
 
   /** executes the replica's effects in order, reporting completions back at once */
