@@ -115,6 +115,9 @@ export function deriveParams (seed: bigint, o: SimOverrides = {}): SimParams {
   const discardShare = r() < 0.5 ? 0 : 0.3
   const lateWrites = r() < 0.3 ? 0 : 0.1
   const copies = int(2, 3)
+  // how soon a node starts recovery after its view changed (the node's RECOVERY_DEBOUNCE_MS is
+  // 1 s): swarm testing varies it, since it decides whether recovery can outrun anti-entropy
+  const recoveryDebounceMs = pick([0, 250, 1000])
   const p: SimParams = {
     seed,
     nodes: o.nodes ?? nodes,
@@ -144,7 +147,7 @@ export function deriveParams (seed: bigint, o: SimOverrides = {}): SimParams {
     aeTimeoutMs: AE_SESSION_TIMEOUT_MS,
     gcIntervalMs: 2000,
     recoveryPeriodMs: 60_000,
-    recoveryDebounceMs: 1000,
+    recoveryDebounceMs,
     copies,
     objectsPerNode: 12,
     objectsPerVdi: 32,
@@ -229,7 +232,7 @@ export function describeParams (p: SimParams): string[] {
     `partitions=${p.partitionMode}:${p.partitions} partition_ms=${p.partitionMs} crashes=${p.crashes} crash_down_ms=${p.crashDownMs}`,
     `deletes=${p.deletes} fault_deletes=${p.faultDeletes} discard_share=${p.discardShare} max_tombstones=${p.maxTombstones}`,
     `gossipsub D=${p.gossipD} Dlo=${p.gossipDlo} Dhi=${p.gossipDhi} Dlazy=${p.gossipDlazy} heartbeat_ms=${p.gossipHeartbeatMs} mcache=${p.mcacheLength}/${p.mcacheGossip}`,
-    `membership heartbeat_ms=${p.heartbeatMs} fail_after_ms=${p.failAfterMs}; anti-entropy min_interval_ms=${p.aeMinIntervalMs} max_concurrent=${p.aeMaxConcurrent} timeout_ms=${p.aeTimeoutMs}; gc_interval_ms=${p.gcIntervalMs} recovery_period_ms=${p.recoveryPeriodMs}`,
+    `membership heartbeat_ms=${p.heartbeatMs} fail_after_ms=${p.failAfterMs}; anti-entropy min_interval_ms=${p.aeMinIntervalMs} max_concurrent=${p.aeMaxConcurrent} timeout_ms=${p.aeTimeoutMs}; gc_interval_ms=${p.gcIntervalMs}; recovery period_ms=${p.recoveryPeriodMs} debounce_ms=${p.recoveryDebounceMs}`,
     ...(p.plantBug !== undefined ? [`planted bug: ${p.plantBug} (test-only)`] : [])
   ]
 }
