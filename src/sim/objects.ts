@@ -38,9 +38,11 @@ export class ObjectTable {
   /** per delete: copies of its objects still held (-1: not issued) */
   deleteHeld: Int32Array
 
-  constructor (nodes: number, perNode: number, perVdi: number, copies: number, rng: Rng, maxDeletes: number) {
+  constructor (nodes: number, perNode: number, maxPerVdi: number, copies: number, rng: Rng, maxDeletes: number) {
     this.copies = Math.min(copies, nodes)
     this.count = Math.max(1, Math.ceil((nodes * perNode) / this.copies))
+    // at least two vids per delete, so a small cluster never runs out of VDIs to delete
+    const perVdi = Math.max(1, Math.min(maxPerVdi, Math.floor(this.count / (2 * Math.max(1, maxDeletes)))))
     this.vids = Math.ceil(this.count / perVdi)
     this.vidOf = new Int32Array(this.count)
     this.vidFirst = new Int32Array(this.vids + 2)

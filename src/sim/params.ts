@@ -226,7 +226,7 @@ export function parsePartitions (s: string): { mode: PartitionMode, count?: numb
 export function describeParams (p: SimParams): string[] {
   return [
     `seed=${p.seed}`,
-    `nodes=${p.nodes} degree=${Math.min(p.degree, p.nodes - 1)} copies=${p.copies} objects/node=${p.objectsPerNode} objects/vdi=${p.objectsPerVdi} late_writes=${p.lateWrites}`,
+    `nodes=${p.nodes} degree=${Math.min(p.degree, p.nodes - 1)} copies=${p.copies} objects/node=${p.objectsPerNode} objects/vdi<=${p.objectsPerVdi} late_writes=${p.lateWrites}`,
     `ticks=${p.ticks} tick_ms=${p.tickMs} (virtual ${(p.ticks * p.tickMs / 1000).toFixed(1)} s) warmup_ms=${p.warmupMs} purge_bound_ms=${p.purgeBoundMs}`,
     `latency=${formatLatency(p.latency)} loss=${p.loss} dup=${p.dup} reorder=${p.reorder}`,
     `partitions=${p.partitionMode}:${p.partitions} partition_ms=${p.partitionMs} crashes=${p.crashes} crash_down_ms=${p.crashDownMs}`,

@@ -243,7 +243,8 @@ export class Simulator implements NodeWorld {
     const origin = this.upNode()
     const ob = this.objects
     if (origin < 0 || this.tracker.deletes.length >= ob.deleteHeld.length) return
-    const vid = 1 + Math.floor(this.workload() * ob.vids)
+    let vid = 1 + Math.floor(this.workload() * ob.vids)
+    for (let tries = 0; this.vidDeleted[vid] === 1 && tries < 100; tries++) vid = 1 + Math.floor(this.workload() * ob.vids)
     if (this.vidDeleted[vid] === 1) return
     const node = this.nodes[origin]!
     let rec: DeleteRec
