@@ -29,7 +29,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   check: async () => (await import('./commands/check.js')).checkCommand,
   chaos: async () => (await import('./commands/chaos.js')).chaosCommand,
   soak: async () => (await import('./commands/soak.js')).soakCommand,
-  report: async () => (await import('./commands/report.js')).reportCommand
+  report: async () => (await import('./commands/report.js')).reportCommand,
+  sim: async () => (await import('./commands/sim.js')).simCommand
 }
 
 /** argv as in process.argv: [node, script, ...args]. Resolves to the exit code. */
