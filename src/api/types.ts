@@ -4,6 +4,8 @@
 // 64-bit values (oids, HLCs, fingerprints, epochs) are hex or decimal strings, never bigint:
 // these are wire shapes, not the node's own.
 
+import type { PeerStateCounts } from '../node/snapshots.js'
+
 /** Every error answer: HTTP status >= 400 with this body. */
 export interface ErrorBody { error: string; code: ApiErrorCode }
 
@@ -53,22 +55,11 @@ export interface RecoveryStatus {
   peerFailures: number; deletedSkipped: number; lastCompleteEpoch: string
 }
 
-/** GET /status */
-/** peers in the view (live, dead, departed; not self) and the entries held per peer in each map */
-export interface PeerStateStatus {
-  known: number
-  heartbeats: number
-  backoffs: number
-  synced: number
-  connected: number
-  up: number
-  floorHashes: number
-  objectPeers: number
-  gcSynced: number
-  gcAcks: number
-  aeSlots: number
-}
+/** peers in the view (live, dead, departed; not self) and the entries held per peer in each map:
+ *  plain counts, the same shape as the node's snapshot */
+export type PeerStateStatus = PeerStateCounts
 
+/** GET /status */
 export interface NodeStatus {
   peerId: string; addrs: string[]; api: string; dataDir: string; zone: number; pid: number
   /** decimal */
