@@ -38,8 +38,17 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
     const dataDir = nodeDataDir(dir, i)
     const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
     return {
-      index: i, peerId, ip, p2pPort, apiPort, apiUrl: apiUrlOf(ip, apiPort),
-      multiaddr: nodeMultiaddr(ip, p2pPort, peerId), dataDir, logFile: nodeLogFile(dir, i), pid: null, zone: i
+      index: i,
+      peerId,
+      ip,
+      p2pPort,
+      apiPort,
+      apiUrl: apiUrlOf(ip, apiPort),
+      multiaddr: nodeMultiaddr(ip, p2pPort, peerId),
+      dataDir,
+      logFile: nodeLogFile(dir, i),
+      pid: null,
+      zone: i
     }
   }))
   const file = cluster.file = { version: 1, createdAt: new Date().toISOString(), copies, ipBase, logLevel: 'warn', nodes }
@@ -73,8 +82,17 @@ export async function addNode (cluster) {
   const dataDir = nodeDataDir(cluster.dir, i)
   const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
   const node = {
-    index: i, peerId, ip, p2pPort, apiPort, apiUrl: apiUrlOf(ip, apiPort),
-    multiaddr: nodeMultiaddr(ip, p2pPort, peerId), dataDir, logFile: nodeLogFile(cluster.dir, i), pid: null, zone: i
+    index: i,
+    peerId,
+    ip,
+    p2pPort,
+    apiPort,
+    apiUrl: apiUrlOf(ip, apiPort),
+    multiaddr: nodeMultiaddr(ip, p2pPort, peerId),
+    dataDir,
+    logFile: nodeLogFile(cluster.dir, i),
+    pid: null,
+    zone: i
   }
   cluster.nodes.push(node)
   await startNode(cluster, node)
@@ -154,7 +172,7 @@ async function waitForMembers (cluster, want) {
  * signal our pids directly and remove the dir ourselves.
  */
 async function stopCluster (cluster) {
-  const code = await new Promise((resolve) => {
+  await new Promise((resolve) => {
     const child = spawn(process.execPath, [binPath(), 'cluster', 'down', '--purge', '--dir', cluster.dir], { stdio: ['ignore', 'ignore', 'pipe'] })
     let err = ''
     child.stderr.on('data', (d) => { err += d })

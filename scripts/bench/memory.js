@@ -37,9 +37,8 @@ const SELF = fileURLToPath(import.meta.url)
 
 function runInChild (ctx) {
   return new Promise((resolve, reject) => {
-    let child
-    const stop = onCleanup('memory child process', async () => { if (child !== undefined && child.exitCode === null) child.kill('SIGKILL') })
-    child = fork(SELF, ['--child', String(ctx.seed)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(SELF, ['--child', String(ctx.seed)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const stop = onCleanup('memory child process', async () => { if (child.exitCode === null) child.kill('SIGKILL') })
     let tables
     child.on('message', (m) => {
       if (m.log !== undefined) ctx.log(m.log)

@@ -47,7 +47,7 @@ export default {
       set.del.push(timed(() => { for (let k = 0; k < SPARSE; k++) b.delete(ids[k]) }).ms)
     }
     pair(`IndexSet: add ${int(SPARSE)} sparse random ids`, median(idx.add), median(set.add))
-    pair(`IndexSet: delete them one by one`, median(idx.del), median(set.del))
+    pair('IndexSet: delete them one by one', median(idx.del), median(set.del))
     if (typeof global.gc === 'function') {
       const grow = (build) => {
         const m0 = heapNow()

@@ -81,8 +81,18 @@ export default {
 
 function newSide (pubsub) {
   return {
-    pubsub, cluster: undefined, vdis: [], measured: [], errors: [], timeouts: 0, failed: 0,
-    broken: false, budgetHit: false, idleCpu: NaN, before: undefined, after: undefined
+    pubsub,
+    cluster: undefined,
+    vdis: [],
+    measured: [],
+    errors: [],
+    timeouts: 0,
+    failed: 0,
+    broken: false,
+    budgetHit: false,
+    idleCpu: NaN,
+    before: undefined,
+    after: undefined
   }
 }
 

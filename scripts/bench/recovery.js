@@ -188,8 +188,8 @@ async function joinTable (ctx) {
       ['objects held by the joiner afterwards', int(held[N - 1]), ideal.toFixed(0), fmtRatio(held[N - 1], ideal)],
       ['replicas in the cluster before → after', `${int(held0.reduce((a, b) => a + b, 0))} → ${int(held.reduce((a, b) => a + b, 0))}`, int(copies * total), ''],
       ['spawn → member on every node', fmtMs(memberMs), '', ''],
-      ["joiner: pass start → first pull (reconcile + list 9 peers)", fmtMs(prepMs), '', ''],
-      ["joiner: first pull → last pass done (transfers)", fmtMs(transferMs), '', ''],
+      ['joiner: pass start → first pull (reconcile + list 9 peers)', fmtMs(prepMs), '', ''],
+      ['joiner: first pull → last pass done (transfers)', fmtMs(transferMs), '', ''],
       ['spawn → cluster quiet (recovery done everywhere)', fmtMs(quietMs), '', '']
     ]
     const problems = failed > 0 ? 1 : 0
@@ -283,7 +283,14 @@ async function throughputTable (ctx) {
     const readMs = performance.now() - r0
 
     const res = {
-      c, recovered: totals.recovered, held, bytes, ms, prepMs, quietMs, passes: moving.length,
+      c,
+      recovered: totals.recovered,
+      held,
+      bytes,
+      ms,
+      prepMs,
+      quietMs,
+      passes: moving.length,
       objPerS: totals.recovered / (ms / 1000),
       mbPerS: bytes / MB / (ms / 1000),
       writeMbPerS: w.bytes / MB / (w.writeMs / 1000),

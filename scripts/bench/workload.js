@@ -79,8 +79,14 @@ export default {
           const h = new MemoryHistory()
           const t0 = performance.now()
           await runWorkload({
-            file, history: h, seed: ctx.seed + r, durationMs: STOP_DURATION_MS, concurrency: 3, opTimeoutMs: STOP_OP_TIMEOUT_MS,
-            rates: { create: 2, write: 20, read: 10, discard: 2, delete: 2 }, nodes: new RunningNodes(file, { isRunning: async () => true })
+            file,
+            history: h,
+            seed: ctx.seed + r,
+            durationMs: STOP_DURATION_MS,
+            concurrency: 3,
+            opTimeoutMs: STOP_OP_TIMEOUT_MS,
+            rates: { create: 2, write: 20, read: 10, discard: 2, delete: 2 },
+            nodes: new RunningNodes(file, { isRunning: async () => true })
           })
           over[name].push(performance.now() - t0 - STOP_DURATION_MS)
         }

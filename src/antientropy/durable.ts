@@ -17,7 +17,7 @@ export type Store = (recs: DeleteRec[]) => Promise<void>
  * (the first frame's floor entries are applied there): a frame the session refuses changes
  * nothing. If it throws, the error ends the session as the caller's own error.
  */
-export async function receiveDurably(session: ReconSession, bytes: Uint8Array, store: Store, valid?: (frame: AeFrame) => Promise<void>): Promise<Step> {
+export async function receiveDurably (session: ReconSession, bytes: Uint8Array, store: Store, valid?: (frame: AeFrame) => Promise<void>): Promise<Step> {
   const got = session.acceptBytes(bytes)
   if (got.done) return got
   if (valid != null) await valid(session.acceptedFrame!)

@@ -14,7 +14,7 @@ const U64_MAX = (1n << 64n) - 1n
 /** Past every record key: the upper bound of the last range of a frame. */
 export const MAX_KEY: Key = Object.freeze({ hlc: U64_MAX, hash: U64_MAX })
 
-export function compareKeys(a: Key, b: Key): number {
+export function compareKeys (a: Key, b: Key): number {
   if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1
   if (a.hash !== b.hash) return a.hash < b.hash ? -1 : 1
   return 0
@@ -36,7 +36,7 @@ export class ReconSet {
   private dropHash: bigint[] = []
   private readonly byHash = new Map<bigint, DeleteRec>()
 
-  static from(records: Iterable<DeleteRec>): ReconSet {
+  static from (records: Iterable<DeleteRec>): ReconSet {
     const s = new ReconSet()
     for (const r of records) s.add(r)
     return s
@@ -46,7 +46,7 @@ export class ReconSet {
    * False if a record with the same hash is already held (the first one stays).
    * `hash`, when given, must be recordHash(rec): callers that already computed it save the work.
    */
-  add(rec: DeleteRec, hash: bigint = recordHash(rec)): boolean {
+  add (rec: DeleteRec, hash: bigint = recordHash(rec)): boolean {
     if (this.byHash.has(hash)) return false
     if (this.dropHlc.length > 0) this.flush()
     this.byHash.set(hash, rec)
@@ -68,7 +68,7 @@ export class ReconSet {
     return true
   }
 
-  remove(hash: bigint): boolean {
+  remove (hash: bigint): boolean {
     const rec = this.byHash.get(hash)
     if (rec === undefined) return false
     if (this.pendHlc.length > 0) this.flush()
@@ -78,78 +78,78 @@ export class ReconSet {
     return true
   }
 
-  has(hash: bigint): boolean {
+  has (hash: bigint): boolean {
     return this.byHash.has(hash)
   }
 
-  get(hash: bigint): DeleteRec | undefined {
+  get (hash: bigint): DeleteRec | undefined {
     return this.byHash.get(hash)
   }
 
-  get size(): number {
+  get size (): number {
     return this.byHash.size
   }
 
   /** Every record, in no particular order. */
-  records(): IterableIterator<DeleteRec> {
+  records (): IterableIterator<DeleteRec> {
     return this.byHash.values()
   }
 
   /** First index whose key is >= k (size if none). */
-  lowerBound(k: Key): number {
+  lowerBound (k: Key): number {
     this.flush()
     return this.lowerBoundIn(k.hlc, k.hash, this.n)
   }
 
-  keyAt(i: number): Key {
+  keyAt (i: number): Key {
     this.flush()
     this.checkIndex(i, this.n - 1)
     return { hlc: this.hlcs[i]!, hash: this.hashes[i]! }
   }
 
   /** Hash at index i; the session's hot loops avoid allocating a Key. */
-  hashAt(i: number): bigint {
+  hashAt (i: number): bigint {
     this.flush()
     this.checkIndex(i, this.n - 1)
     return this.hashes[i]!
   }
 
-  hlcAt(i: number): bigint {
+  hlcAt (i: number): bigint {
     this.flush()
     this.checkIndex(i, this.n - 1)
     return this.hlcs[i]!
   }
 
   /** Count and additive fingerprint of the records at indexes [lo, hi). */
-  fingerprint(lo: number, hi: number): { count: number; sum: bigint } {
+  fingerprint (lo: number, hi: number): { count: number; sum: bigint } {
     this.flush()
     this.checkRange(lo, hi)
     return { count: hi - lo, sum: BigInt.asUintN(64, this.prefix[hi]! - this.prefix[lo]!) }
   }
 
-  hashesIn(lo: number, hi: number): BigUint64Array {
+  hashesIn (lo: number, hi: number): BigUint64Array {
     this.flush()
     this.checkRange(lo, hi)
     return this.hashes.slice(lo, hi)
   }
 
-  summary(): { count: number; fingerprint: bigint; maxHlc: bigint } {
+  summary (): { count: number; fingerprint: bigint; maxHlc: bigint } {
     this.flush()
     const n = this.n
     return { count: n, fingerprint: this.prefix[n]!, maxHlc: n === 0 ? 0n : this.hlcs[n - 1]! }
   }
 
-  private checkIndex(i: number, max: number): void {
+  private checkIndex (i: number, max: number): void {
     if (!Number.isInteger(i) || i < 0 || i > max) throw new RangeError(`index ${i} outside [0, ${max}]`)
   }
 
-  private checkRange(lo: number, hi: number): void {
+  private checkRange (lo: number, hi: number): void {
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi > this.n || lo > hi) {
       throw new RangeError(`range [${lo}, ${hi}) outside [0, ${this.n}]`)
     }
   }
 
-  private reserve(cap: number): void {
+  private reserve (cap: number): void {
     if (cap <= this.hlcs.length) return
     let c = this.hlcs.length * 2
     while (c < cap) c *= 2
@@ -164,12 +164,12 @@ export class ReconSet {
     this.prefix = p
   }
 
-  private flush(): void {
+  private flush (): void {
     if (this.dropHlc.length > 0) this.applyDrops()
     if (this.pendHlc.length > 0) this.applyAdds()
   }
 
-  private applyDrops(): void {
+  private applyDrops (): void {
     const order = sortedOrder(this.dropHlc, this.dropHash)
     const dh = this.dropHlc
     const ds = this.dropHash
@@ -199,7 +199,7 @@ export class ReconSet {
     this.rebuildPrefix(first)
   }
 
-  private applyAdds(): void {
+  private applyAdds (): void {
     const order = sortedOrder(this.pendHlc, this.pendHash)
     const ph = this.pendHlc
     const ps = this.pendHash
@@ -229,17 +229,17 @@ export class ReconSet {
     this.rebuildPrefix(Math.min(minPos, n))
   }
 
-  private rebuildPrefix(from: number): void {
+  private rebuildPrefix (from: number): void {
     const p = this.prefix
     const s = this.hashes
     for (let i = from; i < this.n; i++) p[i + 1] = p[i]! + s[i]!
   }
 
-  private lowerBoundRaw(hlc: bigint, hash: bigint): number {
+  private lowerBoundRaw (hlc: bigint, hash: bigint): number {
     return this.lowerBoundIn(hlc, hash, this.n)
   }
 
-  private lowerBoundIn(hlc: bigint, hash: bigint, end: number): number {
+  private lowerBoundIn (hlc: bigint, hash: bigint, end: number): number {
     let lo = 0
     let hi = end
     while (lo < hi) {
@@ -253,7 +253,7 @@ export class ReconSet {
 }
 
 /** Indexes of parallel key arrays in key order. */
-function sortedOrder(hlc: bigint[], hash: bigint[]): Uint32Array {
+function sortedOrder (hlc: bigint[], hash: bigint[]): Uint32Array {
   const order = new Uint32Array(hlc.length)
   for (let i = 0; i < order.length; i++) order[i] = i
   order.sort((a, b) => {

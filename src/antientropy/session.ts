@@ -98,12 +98,12 @@ export class AeFrameError extends Error {
   override name = 'AeFrameError'
 }
 
-export function encodeFrame(f: AeFrame): Uint8Array {
+export function encodeFrame (f: AeFrame): Uint8Array {
   return toBinary(AeFrameSchema, f)
 }
 
 /** Decodes a peer's frame; throws AeFrameError when it exceeds maxBytes or is malformed. */
-export function decodeFrame(b: Uint8Array, maxBytes: number = MAX_FRAME_BYTES): AeFrame {
+export function decodeFrame (b: Uint8Array, maxBytes: number = MAX_FRAME_BYTES): AeFrame {
   if (b.length > maxBytes) throw new AeFrameError(`frame of ${b.length} bytes exceeds the ${maxBytes}-byte limit`)
   try {
     return fromBinary(AeFrameSchema, b, { readUnknownFields: false })
@@ -172,7 +172,7 @@ export class ReconSession {
     rangesSent: 0
   }
 
-  constructor(role: 'initiator' | 'responder', set: ReconSet, opts: SessionOptions = {}) {
+  constructor (role: 'initiator' | 'responder', set: ReconSet, opts: SessionOptions = {}) {
     this.role = role
     this.set = set
     this.branch = opts.branch ?? BRANCH
@@ -198,21 +198,21 @@ export class ReconSession {
     if (role === 'responder') this.state = 'open'
   }
 
-  get stats(): SessionStats {
+  get stats (): SessionStats {
     return { ...this.st }
   }
 
   /** The peer's LogSummary from its first frame, if it sent one. */
-  get peerSummary(): LogSummary | undefined {
+  get peerSummary (): LogSummary | undefined {
     return this.peer
   }
 
-  get ended(): boolean {
+  get ended (): boolean {
     return this.state === 'ended'
   }
 
   /** The initiator's first frame: the whole keyspace as one id list or `branch` fingerprints. */
-  start(): AeFrame {
+  start (): AeFrame {
     if (this.role !== 'initiator') throw new Error('start() is for the initiator')
     if (this.state !== 'idle') throw new Error('session already started')
     this.state = 'open'
@@ -220,7 +220,7 @@ export class ReconSession {
   }
 
   /** Decodes and receives; a frame that cannot be decoded ends the session with an error. */
-  receiveBytes(bytes: Uint8Array): Step {
+  receiveBytes (bytes: Uint8Array): Step {
     return this.decoded(bytes, (f) => this.receive(f))
   }
 
@@ -228,7 +228,7 @@ export class ReconSession {
    * accept + answer in one step, for a set nothing else has to make durable first (the
    * simulation, tests): the records learned are added to the set before the frame is answered.
    */
-  receive(frame: AeFrame): Step {
+  receive (frame: AeFrame): Step {
     const got = this.accept(frame)
     if (got.done) return got
     for (const [rec, hash] of this.acceptedNew) this.set.add(rec, hash)
@@ -239,16 +239,16 @@ export class ReconSession {
   }
 
   /** acceptBytes: accept() for encoded bytes; a frame that cannot be decoded ends the session. */
-  acceptBytes(bytes: Uint8Array): Step {
+  acceptBytes (bytes: Uint8Array): Step {
     return this.decoded(bytes, (f) => this.accept(f))
   }
 
   /** the frame accept() took and answer() has not answered yet (the node reads its GC part) */
-  get acceptedFrame(): AeFrame | undefined {
+  get acceptedFrame (): AeFrame | undefined {
     return this.accepted
   }
 
-  private decoded(bytes: Uint8Array, then: (f: AeFrame) => Step): Step {
+  private decoded (bytes: Uint8Array, then: (f: AeFrame) => Step): Step {
     if (this.state === 'ended') return endedStep()
     let f: AeFrame
     try {
@@ -266,7 +266,7 @@ export class ReconSession {
    * cannot store them it calls abort(), and they stay un-held, so a later session fetches them
    * again. Returns done (with the error reply) when the frame ends the session instead.
    */
-  accept(frame: AeFrame): Step {
+  accept (frame: AeFrame): Step {
     if (this.state === 'ended') return endedStep()
     if (this.state === 'idle') return this.fail('initiator received a frame before start()')
     if (this.accepted !== undefined) return this.fail('internal error: a frame was accepted before the previous one was answered')
@@ -305,7 +305,7 @@ export class ReconSession {
    * Second half: answers the accepted frame from the set as it is now (with whatever the
    * caller stored of the frame's records). `learned` is empty: accept() reported them.
    */
-  answer(): Step {
+  answer (): Step {
     if (this.state === 'ended') return endedStep()
     const f = this.accepted
     if (f === undefined) return this.fail('internal error: answer() without an accepted frame')
@@ -319,14 +319,14 @@ export class ReconSession {
   }
 
   /** Ends the session from this side (e.g. learned records could not be stored); reply carries why. */
-  abort(reason: string): Step {
+  abort (reason: string): Step {
     if (this.state === 'ended') return endedStep()
     this.accepted = undefined
     this.acceptedNew = []
     return this.fail(reason)
   }
 
-  private respond(f: AeFrame): Step {
+  private respond (f: AeFrame): Step {
     const asks = f.ranges.some((r) => r.mode !== AeMode.SKIP)
     const quietIn = f.done && !asks && f.want.length === 0
     if (quietIn && this.lastSentDone) {
@@ -341,20 +341,20 @@ export class ReconSession {
     return { reply, learned: [], done: this.state === 'ended' }
   }
 
-  private fail(msg: string, rejected = false): Step {
+  private fail (msg: string, rejected = false): Step {
     this.state = 'ended'
     const step: Step = { reply: create(AeFrameSchema, { error: msg, done: true }), learned: [], done: true, error: msg }
     if (rejected) step.rejected = true
     return step
   }
 
-  private queuePush(p: Push): void {
+  private queuePush (p: Push): void {
     this.pushes.push(p)
     this.pushWeight += p.weight
   }
 
   /** Throws Violation unless the frame is well formed; returns its records with their hashes. */
-  private validate(f: AeFrame): Array<[DeleteRec, bigint]> {
+  private validate (f: AeFrame): Array<[DeleteRec, bigint]> {
     if (f.ranges.length > this.maxRanges) throw new Violation(`frame has ${f.ranges.length} ranges, limit ${this.maxRanges}`)
     if (f.records.length > this.maxRecords) {
       throw new Violation(`frame has ${f.records.length} records, limit ${this.maxRecords}`)
@@ -433,7 +433,7 @@ export class ReconSession {
    * everything from there on becomes one FINGERPRINT range to MAX_KEY that the peer
    * re-examines, so nothing is lost, only a round.
    */
-  private answerRanges(ranges: AeRange[]): OutRange[] {
+  private answerRanges (ranges: AeRange[]): OutRange[] {
     const out: OutRange[] = []
     let bytes = 0
     let ids = 0
@@ -481,7 +481,7 @@ export class ReconSession {
   }
 
   /** My answer for a range ending at `upper` holding my items [a, b): my ids when few, else a split. */
-  private answerFor(a: number, b: number, upper: Key): OutRange[] {
+  private answerFor (a: number, b: number, upper: Key): OutRange[] {
     const m = b - a
     // a single item cannot be split: "splitting" it would re-send the same range forever
     if (m <= this.threshold || m === 1) {
@@ -504,21 +504,21 @@ export class ReconSession {
    * The shortest bound separating item i-1 from item i: (hlc_i, 0) when their hlcs differ,
    * which encodes without the hash (≈ 9 bytes less per range).
    */
-  private boundBefore(i: number): Key {
+  private boundBefore (i: number): Key {
     const hlc = this.set.hlcAt(i)
     if (this.set.hlcAt(i - 1) < hlc) return { hlc, hash: 0n }
     return { hlc, hash: this.set.hashAt(i) }
   }
 
   /** The peer listed all its ids in [lower, upper): push what it lacks, want what we lack. */
-  private takeIdList(lower: Key, upper: Key, theirs: bigint[]): void {
+  private takeIdList (lower: Key, upper: Key, theirs: bigint[]): void {
     const except = BigUint64Array.from(theirs)
     this.queuePush({ kind: 'range', from: lower, to: upper, except, weight: 1 + except.length })
     for (const h of except) if (!this.set.has(h)) this.wants.push(h)
   }
 
   /** Fills a reply with the ranges, then queued wants, then queued records, within budget. */
-  private finish(ranges: OutRange[]): AeFrame {
+  private finish (ranges: OutRange[]): AeFrame {
     const asks = ranges.some((r) => r.mode !== AeMode.SKIP)
     const wireRanges: AeRange[] = []
     let bytes = FRAME_FIXED_BYTES
@@ -551,7 +551,7 @@ export class ReconSession {
     return frame
   }
 
-  private drainWants(): bigint[] {
+  private drainWants (): bigint[] {
     const limit = Math.min(MAX_WANTS_PER_FRAME, Math.floor(WANT_BYTES_BUDGET / WANT_BYTES))
     const take: bigint[] = []
     while (this.wantHead < this.wants.length && take.length < limit) {
@@ -570,7 +570,7 @@ export class ReconSession {
     return out
   }
 
-  private drainRecords(budget: number): DeleteRecord[] {
+  private drainRecords (budget: number): DeleteRecord[] {
     const out: DeleteRecord[] = []
     let bytes = 0
     const fits = (w: DeleteRecord): boolean => {
@@ -624,23 +624,23 @@ export class ReconSession {
   }
 }
 
-function endedStep(): Step {
+function endedStep (): Step {
   return { learned: [], done: true, error: 'session has ended' }
 }
 
-function addSkip(out: OutRange[], upper: Key): void {
+function addSkip (out: OutRange[], upper: Key): void {
   if (compareKeys(upper, ZERO_KEY) === 0) return
   const last = out[out.length - 1]
   if (last !== undefined && last.mode === AeMode.SKIP) last.upper = upper
   else if (last === undefined || compareKeys(last.upper, upper) < 0) out.push({ upper, mode: AeMode.SKIP, count: 0, fp: 0n })
 }
 
-function rangeCost(r: OutRange): number {
+function rangeCost (r: OutRange): number {
   const n = r.ids?.length ?? 0
   return RANGE_BASE_BYTES + (n > 0 ? RANGE_ID_OVERHEAD + 8 * n : 0)
 }
 
-function toWireRange(r: OutRange): AeRange {
+function toWireRange (r: OutRange): AeRange {
   return create(AeRangeSchema, {
     upper: { hlc: r.upper.hlc, hash: r.upper.hash },
     mode: r.mode,
@@ -650,7 +650,7 @@ function toWireRange(r: OutRange): AeRange {
   })
 }
 
-function wireOrUndefined(rec: DeleteRec): DeleteRecord | undefined {
+function wireOrUndefined (rec: DeleteRec): DeleteRecord | undefined {
   try {
     return toWire(rec)
   } catch {
@@ -660,11 +660,11 @@ function wireOrUndefined(rec: DeleteRec): DeleteRecord | undefined {
   }
 }
 
-function contains(sorted: BigUint64Array, h: bigint): boolean {
+function contains (sorted: BigUint64Array, h: bigint): boolean {
   return sortedIndexOf(sorted, h) >= 0
 }
 
-function sameRecord(a: DeleteRec, b: DeleteRec): boolean {
+function sameRecord (a: DeleteRec, b: DeleteRec): boolean {
   if (a.kind !== b.kind || a.origin !== b.origin || a.seq !== b.seq || a.hlc !== b.hlc) return false
   if (a.vid !== b.vid || a.generation !== b.generation) return false
   if (a.kind === 'vdi' || b.kind === 'vdi') return true
@@ -673,7 +673,7 @@ function sameRecord(a: DeleteRec, b: DeleteRec): boolean {
   return true
 }
 
-function varintSize(v: number | bigint): number {
+function varintSize (v: number | bigint): number {
   let n = 1
   let x = BigInt(v)
   while (x >= 0x80n) {
@@ -686,7 +686,7 @@ function varintSize(v: number | bigint): number {
 const utf8Len = (s: string): number => Buffer.byteLength(s, 'utf8')
 
 /** Exact encoded size of a record inside a frame (field tag and length prefix included). */
-export function recordWireSize(w: DeleteRecord): number {
+export function recordWireSize (w: DeleteRecord): number {
   let n = 0
   const ol = utf8Len(w.origin)
   if (ol > 0) n += 1 + varintSize(ol) + ol

@@ -19,7 +19,7 @@ const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
  * n records in key order as a small cluster would write them: 8 origins with libp2p-length
  * peer ids, HLCs advancing 0..3 ms per delete, mostly whole-VDI deletes, some discards.
  */
-export function makeRecords(n: number, seed: number): DeleteRec[] {
+export function makeRecords (n: number, seed: number): DeleteRec[] {
   const r = rng(seed)
   const origins: string[] = []
   for (let o = 0; o < 8; o++) {
@@ -56,7 +56,7 @@ export function makeRecords(n: number, seed: number): DeleteRec[] {
   return out
 }
 
-function varint(v: number | bigint): number {
+function varint (v: number | bigint): number {
   let x = BigInt(v)
   let n = 1
   while (x >= 0x80n) {
@@ -67,7 +67,7 @@ function varint(v: number | bigint): number {
 }
 
 /** encodeRecord(rec).length, computed without encoding (the baseline sums 10^6 of these). */
-export function encodedRecordSize(rec: DeleteRec): number {
+export function encodedRecordSize (rec: DeleteRec): number {
   const ol = Buffer.byteLength(rec.origin, 'utf8')
   let n = 1 + varint(ol) + ol + 1 + varint(rec.seq) + (rec.hlc !== 0n ? 9 : 0) + 2 + 1 + varint(rec.vid)
   if (rec.generation !== 0) n += 1 + varint(rec.generation)
@@ -99,7 +99,7 @@ export interface RunHooks {
 }
 
 /** Drives an initiator on `a` and a responder on `b` until both end, through encodeFrame/receiveBytes. */
-export function runSession(a: ReconSet, b: ReconSet, opts: SessionOptions = {}, hooks: RunHooks = {}): SessionRun {
+export function runSession (a: ReconSet, b: ReconSet, opts: SessionOptions = {}, hooks: RunHooks = {}): SessionRun {
   const ini = new ReconSession('initiator', a, opts)
   const res = new ReconSession('responder', b, opts)
   const run: SessionRun = {
@@ -162,7 +162,7 @@ export interface SimResult extends Omit<SessionRun, 'learnedByInitiator' | 'lear
 }
 
 /** One reproducible session: same params and seed, same bytes, rounds and frames. */
-export function simulate(p: SimParams): SimResult {
+export function simulate (p: SimParams): SimResult {
   const { n, d, clustered, seed } = p
   if (!Number.isInteger(n) || n < 0 || !Number.isInteger(d) || d < 0 || d > n) {
     throw new RangeError(`need integers 0 <= d <= n, got n=${n} d=${d}`)

@@ -8,8 +8,15 @@ export class HttpError extends Error {
 }
 
 export const CODE_STATUS: Record<ApiErrorCode, number> = {
-  BAD_REQUEST: 400, UNAUTHORIZED: 401, NOT_FOUND: 404, EXISTS: 409, DELETED: 410,
-  UNSUPPORTED_MEDIA_TYPE: 415, MISDIRECTED: 421, UNAVAILABLE: 503, INTERNAL: 500
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  EXISTS: 409,
+  DELETED: 410,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  MISDIRECTED: 421,
+  UNAVAILABLE: 503,
+  INTERNAL: 500
 }
 
 export function sendJson (res: ServerResponse, status: number, body: unknown): void {

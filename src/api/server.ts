@@ -147,7 +147,7 @@ export class AdminApi {
       const b = await readJson(req)
       const peers = b.peers
       if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string' && p.length > 0 && p.length < 128)) {
-        throw new HttpError(400, "body must be { peers: [peer id, …] }: the peers this node must not talk to", 'BAD_REQUEST')
+        throw new HttpError(400, 'body must be { peers: [peer id, …] }: the peers this node must not talk to', 'BAD_REQUEST')
       }
       if (peers.includes(n.self)) throw new HttpError(400, 'a node cannot be partitioned from itself', 'BAD_REQUEST')
       await n.partitionFrom(peers as string[])
@@ -240,7 +240,7 @@ export class AdminApi {
         return
       }
       if (!pathMatched && url.pathname.startsWith('/chaos')) {
-        throw new HttpError(404, `chaos endpoints are off on this node: start it with --enable-chaos (chaos runs and tests do)`, 'NOT_FOUND')
+        throw new HttpError(404, 'chaos endpoints are off on this node: start it with --enable-chaos (chaos runs and tests do)', 'NOT_FOUND')
       }
       throw pathMatched
         ? new HttpError(405, `method ${String(req.method)} not allowed on ${url.pathname}`, 'BAD_REQUEST')
@@ -252,8 +252,7 @@ export class AdminApi {
       if (!res.headersSent) {
         if ((err as HttpError).status === 401) res.setHeader('www-authenticate', 'Bearer realm="bellwether"')
         sendError(res, err)
-      }
-      else res.destroy()
+      } else res.destroy()
     }
   }
 }

@@ -37,9 +37,13 @@ export interface GcStatus {
 
 /** Anti-entropy session counters since the node started. */
 export interface AeTotals {
-  started: number; completed: number; failed: number
-  bytesIn: number; bytesOut: number
-  recordsLearned: number; recordsSent: number
+  started: number;
+  completed: number;
+  failed: number
+  bytesIn: number;
+  bytesOut: number
+  recordsLearned: number;
+  recordsSent: number
 }
 
 export interface AeStatus extends AeTotals {
@@ -51,8 +55,14 @@ export interface AeStatus extends AeTotals {
 
 /** `/status` summary of the recovery pass (`GET /recovery` has all of it) */
 export interface RecoveryStatus {
-  running: boolean; epoch: string; toRecover: number; recovered: number; failed: number
-  peerFailures: number; deletedSkipped: number; lastCompleteEpoch: string
+  running: boolean;
+  epoch: string;
+  toRecover: number;
+  recovered: number;
+  failed: number
+  peerFailures: number;
+  deletedSkipped: number;
+  lastCompleteEpoch: string
 }
 
 /** peers in the view (live, dead, departed; not self) and the entries held per peer in each map:
@@ -61,7 +71,12 @@ export type PeerStateStatus = PeerStateCounts
 
 /** GET /status */
 export interface NodeStatus {
-  peerId: string; addrs: string[]; api: string; dataDir: string; zone: number; pid: number
+  peerId: string;
+  addrs: string[];
+  api: string;
+  dataDir: string;
+  zone: number;
+  pid: number
   /** decimal */
   epoch: string
   /** the placement ring's members (live, self included) */
@@ -97,8 +112,13 @@ export interface MembersInfo { epoch: string; members: MemberInfo[] }
 export interface ObjList { count: number; oids: string[] }
 
 export interface VdiInfo {
-  name: string; vid: string; size: number; copies: number; objectSize: number
-  generation: number; objects: number
+  name: string;
+  vid: string;
+  size: number;
+  copies: number;
+  objectSize: number
+  generation: number;
+  objects: number
   /** the creating HLC, hex */
   created: string
 }
@@ -131,12 +151,20 @@ export interface Location {
 }
 
 export interface DeleteRecordJson {
-  origin: string; seq: string; hlc: string; kind: 'vdi' | 'objects'
-  vid: string; generation: number; count: number; indexes?: number[]
+  origin: string;
+  seq: string;
+  hlc: string;
+  kind: 'vdi' | 'objects'
+  vid: string;
+  generation: number;
+  count: number;
+  indexes?: number[]
 }
 
 export interface DeletesGc {
-  ack: string; horizon: string; floorHash: string
+  ack: string;
+  horizon: string;
+  floorHash: string
   /** records folded out of the log since the node started */
   folded: number
 }
@@ -156,11 +184,14 @@ export interface AeSessionReport {
   /** epoch milliseconds */
   startedAt: number
   ms: number
-  bytesIn: number; bytesOut: number
-  framesIn: number; framesOut: number
+  bytesIn: number;
+  bytesOut: number
+  framesIn: number;
+  framesOut: number
   rounds: number
   /** records this node learned / sent in the session */
-  learned: number; sent: number
+  learned: number;
+  sent: number
   /** set when the session failed */
   error?: string
 }
@@ -205,7 +236,9 @@ export interface LocalCheckObject { oid: string; generation: number; version: st
 /** GET /check */
 export interface LocalCheck {
   peerId: string
-  cacheEqualsDisk: boolean; onlyInCache: string[]; onlyOnDisk: string[]
+  cacheEqualsDisk: boolean;
+  onlyInCache: string[];
+  onlyOnDisk: string[]
   objects: LocalCheckObject[]
   /** oids this node holds that its own tombstones cover */
   tombstoned: string[]

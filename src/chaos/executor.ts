@@ -146,4 +146,3 @@ export class NemesisExecutor {
     return { killed: [...this.killed], paused: [...this.paused], skewed: [...this.skews.keys()], partitioned: this.partitioned }
   }
 }
-

@@ -71,8 +71,17 @@ export async function chaosRun (o: ChaosRunOptions): Promise<ChaosSummary> {
   const cycles: CycleStats = { planned: o.cycles ?? schedule.length, run: 0, faultsFailed: 0, byKind: {} }
   o.log(`chaos run: seed ${o.seed}, ${o.nodes} nodes, nemesis ${o.nemeses.join(',')}, mode ${o.mode}; cluster in ${resolve(o.dir)}`)
   const r = await runSession({
-    dir: o.dir, out: o.out, nodes: o.nodes, copies: o.copies, ipBase: o.ipBase, seed: o.seed, mode: o.mode, rates: o.rates,
-    keep: o.keep, waitTimeoutS: o.waitTimeoutS, log: o.log,
+    dir: o.dir,
+    out: o.out,
+    nodes: o.nodes,
+    copies: o.copies,
+    ipBase: o.ipBase,
+    seed: o.seed,
+    mode: o.mode,
+    rates: o.rates,
+    keep: o.keep,
+    waitTimeoutS: o.waitTimeoutS,
+    log: o.log,
     info: { chaos: { nodes: o.nodes, copies: o.copies, mode: o.mode, nemeses: o.nemeses, cycles: o.cycles, durationMs: o.durationMs } }
   }, async (s) => {
     // the clock of --duration starts with the faults, not with the cluster start

@@ -276,8 +276,7 @@ export async function runWorkload (opts: WorkloadOptions): Promise<WorkloadStats
 
   /** the plan will not run: give back what it reserved */
   const cancel = (p: Plan): void => {
-    if (p.f === 'create') { p.vdi.state = 'gone'; forget(p.vdi) }
-    else if (p.f === 'write') p.vdi.writing[p.index!]!--
+    if (p.f === 'create') { p.vdi.state = 'gone'; forget(p.vdi) } else if (p.f === 'write') p.vdi.writing[p.index!]!--
     else if (p.f === 'discard') for (const i of p.indexes!) p.vdi.discard[i] = 0
     else if (p.f === 'delete') p.vdi.state = 'live'
   }

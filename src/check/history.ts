@@ -205,9 +205,19 @@ export class HistoryJudge {
     if (e.type === 'invoke') {
       if (cur !== undefined) throw new HistoryError(`operation ${e.id} is invoked twice`)
       this.ops.set(e.id, {
-        id: e.id, f: e.f, node: e.node, vdi: e.vdi, invoke: e.time, complete: Infinity, outcome: 'pending',
-        vid: e.vid, generation: e.generation, index: e.index, indexes: e.indexes,
-        value: e.f === 'write' ? e.value : undefined, objectSize: e.objectSize
+        id: e.id,
+        f: e.f,
+        node: e.node,
+        vdi: e.vdi,
+        invoke: e.time,
+        complete: Infinity,
+        outcome: 'pending',
+        vid: e.vid,
+        generation: e.generation,
+        index: e.index,
+        indexes: e.indexes,
+        value: e.f === 'write' ? e.value : undefined,
+        objectSize: e.objectSize
       })
       return
     }
@@ -623,8 +633,7 @@ export class HistoryJudge {
       }
       if (op.f === 'create' && op.objectSize !== undefined) v.objectSize = op.objectSize
       if (op.f === 'delete') {
-        if (op.outcome === 'ok') { if (v.okDelete === undefined || op.complete < v.okDelete.complete) v.okDelete = op }
-        else if (op.outcome !== 'fail') v.maybeDeleted = true
+        if (op.outcome === 'ok') { if (v.okDelete === undefined || op.complete < v.okDelete.complete) v.okDelete = op } else if (op.outcome !== 'fail') v.maybeDeleted = true
       }
       const obj = (i: number): ObjModel => {
         let o = v!.objects.get(i)

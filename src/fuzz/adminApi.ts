@@ -73,7 +73,7 @@ function fakeRes (): { res: unknown, done: Promise<void>, status: () => number, 
   let status = 0
   let text = ''
   let resolve!: () => void
-  const done = new Promise<void>((r) => { resolve = r })
+  const done = new Promise<void>((_resolve) => { resolve = _resolve })
   const res = {
     headersSent: false,
     setHeader: () => {},

@@ -117,7 +117,11 @@ export const deleteBatchTarget: FuzzTarget<Uint8Array> = {
 // ---- the delete log's on-disk frames (src/tombstones/logFrames.ts) ----
 
 const validRec = (): fc.Arbitrary<DeleteRec> => fc.record({
-  origin: fc.constantFrom('node-a', 'node-b'), seq: fc.bigInt({ min: 1n, max: U64_MAX }), hlc: u64(), vid: fc.integer({ min: 1, max: MAX_VID }), generation: fc.nat({ max: 0xffffffff }),
+  origin: fc.constantFrom('node-a', 'node-b'),
+  seq: fc.bigInt({ min: 1n, max: U64_MAX }),
+  hlc: u64(),
+  vid: fc.integer({ min: 1, max: MAX_VID }),
+  generation: fc.nat({ max: 0xffffffff }),
   indexes: fc.option(sortedIndexes(8).filter((x) => x.length > 0), { nil: undefined })
 }).map((r) => r.indexes == null
   ? { kind: 'vdi' as const, origin: r.origin, seq: r.seq, hlc: r.hlc, vid: r.vid, generation: r.generation }

@@ -150,29 +150,29 @@ async function dropGossip (h: GossipH): Promise<void> {
 
 async function gossipInput (msgs: Array<{ bytes: Uint8Array, author: string }>, h: GossipH): Promise<void> {
   for (const { bytes, author } of msgs) {
-      const before = deleteState(h.parts)
-      const errors = h.log.errors.length
-      const msg = signedMessage(TOPIC_DELETES, bytes, author)
-      const verdict = await h.ps.validate(msg)
-      if (verdict !== 'accept') {
-        await h.watch.settle()
-        const after = deleteState(h.parts)
-        if (after !== before) fail(`a rejected batch (${verdict}) changed state: ${before} → ${after}`)
-      } else {
-        const thrown = h.ps.deliver(msg)
-        if (thrown.length > 0) fail(`delivering an accepted batch threw out of the gossip listener: ${String((thrown[0] as Error)?.stack ?? thrown[0])}`)
-        await (h.dg as unknown as { inflight: Promise<void> }).inflight
-        if (h.log.errors.length > errors) fail(`an accepted batch failed to ingest (validator and ingest disagree): ${h.log.errors.slice(errors).join('; ')}`)
-        // a replay of what was just applied changes nothing
-        const applied = deleteState(h.parts)
-        h.ps.deliver(msg)
-        await (h.dg as unknown as { inflight: Promise<void> }).inflight
-        const again = deleteState(h.parts).replace(/"applied":\d+/, '')
-        if (again !== applied.replace(/"applied":\d+/, '')) fail(`replaying an accepted batch changed state: ${applied} → ${again}`)
-      }
+    const before = deleteState(h.parts)
+    const errors = h.log.errors.length
+    const msg = signedMessage(TOPIC_DELETES, bytes, author)
+    const verdict = await h.ps.validate(msg)
+    if (verdict !== 'accept') {
       await h.watch.settle()
-      if (h.watch.seen.length > 0) fail(`unhandled rejection: ${String((h.watch.seen[0] as Error)?.stack ?? h.watch.seen[0])}`)
+      const after = deleteState(h.parts)
+      if (after !== before) fail(`a rejected batch (${verdict}) changed state: ${before} → ${after}`)
+    } else {
+      const thrown = h.ps.deliver(msg)
+      if (thrown.length > 0) fail(`delivering an accepted batch threw out of the gossip listener: ${String((thrown[0] as Error)?.stack ?? thrown[0])}`)
+      await (h.dg as unknown as { inflight: Promise<void> }).inflight
+      if (h.log.errors.length > errors) fail(`an accepted batch failed to ingest (validator and ingest disagree): ${h.log.errors.slice(errors).join('; ')}`)
+      // a replay of what was just applied changes nothing
+      const applied = deleteState(h.parts)
+      h.ps.deliver(msg)
+      await (h.dg as unknown as { inflight: Promise<void> }).inflight
+      const again = deleteState(h.parts).replace(/"applied":\d+/, '')
+      if (again !== applied.replace(/"applied":\d+/, '')) fail(`replaying an accepted batch changed state: ${applied} → ${again}`)
     }
+    await h.watch.settle()
+    if (h.watch.seen.length > 0) fail(`unhandled rejection: ${String((h.watch.seen[0] as Error)?.stack ?? h.watch.seen[0])}`)
+  }
 }
 
 // ---- anti-entropy: a session's frames from a hostile initiator (src/net/aeService.ts) ----

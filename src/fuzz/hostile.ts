@@ -72,8 +72,14 @@ export const deleteRecordMsg = (): fc.Arbitrary<DeleteRecord> => fc.record({
   // a vdi record (kind 1) with no ids is the common valid shape
   const indexes = r.kind === 1 && r.countDelta === 0 && r.raw == null ? new Uint8Array(0) : enc
   return create(DeleteRecordSchema, {
-    origin: r.origin, seq: r.seq, hlc: r.hlc, kind: r.kind, vid: r.vid, generation: r.generation,
-    indexes, count: r.kind === 1 && indexes.length === 0 ? 0 : count
+    origin: r.origin,
+    seq: r.seq,
+    hlc: r.hlc,
+    kind: r.kind,
+    vid: r.vid,
+    generation: r.generation,
+    indexes,
+    count: r.kind === 1 && indexes.length === 0 ? 0 : count
   })
 })
 

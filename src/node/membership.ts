@@ -205,8 +205,14 @@ export class MembershipService {
     if (hb.leaving) this.peers.delete(hb.peerId)
     else this.onPeerState?.(hb.peerId, this.peers.get(hb.peerId)!)
     this.applyChange(this.view.onHeartbeat({
-      peerId: hb.peerId, addrs: hb.addrs, zone: hb.zone, api: hb.api, incarnation: hb.incarnation,
-      epoch: hb.epoch, membersHash: hb.membersHash, leaving: hb.leaving
+      peerId: hb.peerId,
+      addrs: hb.addrs,
+      zone: hb.zone,
+      api: hb.api,
+      incarnation: hb.incarnation,
+      epoch: hb.epoch,
+      membersHash: hb.membersHash,
+      leaving: hb.leaving
     }, now))
     this.checkJoined()
   }

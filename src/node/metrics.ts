@@ -4,7 +4,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { HostState } from '../net/host.js'
 
-
 // record age spans a fresh local delete (ms) to a node back from a day away
 const AGE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400]
 // a purge is a few unlinks per record, or a whole VDI's files
@@ -25,6 +24,7 @@ export class NodeMetrics {
   constructor (opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics === true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 })
   }
+
   readonly recordsApplied = this.counter('bw_delete_records_applied_total', 'delete records newly persisted and applied', ['source'])
   readonly oidsPurged = this.counter('bw_oids_purged_total', 'objects removed from disk and cache because a tombstone covers them')
   readonly writesRefused = this.counter('bw_writes_refused_total', 'object writes refused because a tombstone covers them', ['path'])

@@ -331,7 +331,8 @@ export class BellwetherNode implements ClusterIO {
     if (this.aeScheduler.active > 0) out.push(`${this.aeScheduler.active} anti-entropy sessions running`)
     if (p.running) out.push(`recovery of epoch ${p.epoch} running (${p.recovered}/${p.toRecover} recovered)`)
     if (this.recoveryLoop?.scheduled === true) {
-      const why = p.finishedAt === 0 ? 'after a view change'
+      const why = p.finishedAt === 0
+        ? 'after a view change'
         : `last pass: ${p.failed} failed, ${p.peerFailures} peer failures, ${p.pendingDrops} copies kept until their new holders confirm`
       out.push(`recovery scheduled (${why})`)
     }
@@ -401,6 +402,7 @@ export class BellwetherNode implements ClusterIO {
   observe (hlc: bigint): void {
     try { this.clock.observe(hlc) } catch (err) { this.log.warn({ err: String(err) }, 'version from a drifting clock not observed') }
   }
+
   nextSeq (): bigint { return this.replica.nextSeq() }
 
   /** entries kept per peer, by map: every one shrinks back when members are evicted (bounded state) */
@@ -426,6 +428,7 @@ export class BellwetherNode implements ClusterIO {
   stableFloor (vid: number): number | undefined {
     return this.floor.get(vid)
   }
+
   /** the tombstones this node holds (the replica's index): every data path asks covers() */
   get tombstones (): TombstoneIndex { return this.replica.index }
   /** the delete records being reconciled: a mirror of the delete log */
@@ -437,6 +440,7 @@ export class BellwetherNode implements ClusterIO {
     const r = this.replica
     return { ack: () => r.ack(this.clock.now()), folded: r.folded, rounds: r.rounds, resets: r.resets }
   }
+
   private objectPeers!: ObjectPeers
   /** peers' answers refused (a GET answered with an impossible version) */
   private answerRejections!: Rejections

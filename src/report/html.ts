@@ -31,7 +31,8 @@ const COLOURS: Record<Verdict, string> = { OK: '#1a7f37', FAILED: '#cf222e', INC
 export function renderReport (m: ReportModel): string {
   const rows = m.rows.map((r) => `<tr${r.bad === true ? ' class="bad"' : ''}><th>${esc(r.label)}</th><td id="v-${esc(r.id)}">${esc(String(r.value))}</td><td class="h">${esc(r.hint ?? '')}</td></tr>`).join('\n')
   const ops = m.ops.map((o) => `<tr><th>${esc(o.f)}</th><td id="ops-${esc(o.f)}-invoked">${o.invoked}</td><td id="ops-${esc(o.f)}-ok">${o.ok}</td><td id="ops-${esc(o.f)}-fail">${o.fail}</td><td id="ops-${esc(o.f)}-info">${o.info}</td></tr>`).join('\n')
-  const perNode = m.perNode === undefined || m.perNode.rows.length === 0 ? ''
+  const perNode = m.perNode === undefined || m.perNode.rows.length === 0
+    ? ''
     : `<h2>State per node</h2>\n<table id="node-table">\n<tr>${m.perNode.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>\n${m.perNode.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}\n</table>`
   const params = m.params.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('\n')
   const notes = m.notes.length === 0 ? '' : `<h2>Notes</h2><ul>${m.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`

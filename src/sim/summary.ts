@@ -78,7 +78,12 @@ export function summarize (w: SummarySource): SimSummary {
       aeBytesPerNode: lastHeal === null ? 0 : (w.aeBytesTotal - w.aeBytesAtHeal) / n
     },
     tombstones: {
-      maxLog, meanLog: sumLog / n, maxFloor, meanFloor: sumFloor / n, maxPeerState: maxPeers, meanPeerState: sumPeers / n,
+      maxLog,
+      meanLog: sumLog / n,
+      maxFloor,
+      meanFloor: sumFloor / n,
+      maxPeerState: maxPeers,
+      meanPeerState: sumPeers / n,
       peakLog: w.tombstoneSeries.reduce((m, s) => Math.max(m, s.maxLog), maxLog)
     },
     gc,

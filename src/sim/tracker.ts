@@ -54,8 +54,20 @@ export class Tracker {
   /** a client's delete, acknowledged by its origin: the ground truth from now on */
   issue (rec: DeleteRec, origin: number, at: number, fault: boolean): DeleteInfo {
     const d: DeleteInfo = {
-      n: this.deletes.length, rec, origin, at, fault, known: new Uint8Array(this.nodes), knownCount: 0, knownAllAt: -1,
-      maxHops: 0, purgedAt: -1, healAt: -1, healHops: 0, knownAllAtHeal: false, purgedAtHeal: false
+      n: this.deletes.length,
+      rec,
+      origin,
+      at,
+      fault,
+      known: new Uint8Array(this.nodes),
+      knownCount: 0,
+      knownAllAt: -1,
+      maxHops: 0,
+      purgedAt: -1,
+      healAt: -1,
+      healHops: 0,
+      knownAllAtHeal: false,
+      purgedAtHeal: false
     }
     this.deletes.push(d)
     this.byHash.set(recordHash(rec), d.n)

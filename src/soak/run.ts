@@ -84,8 +84,18 @@ export async function soak (o: SoakOptions): Promise<SoakSummary> {
   const stopScrape = new AbortController()
   let interrupted = false
   writeFileSync(join(out, 'soak.json'), JSON.stringify({
-    seed: o.seed.toString(), nodes: o.nodes, copies: o.copies, mode: o.mode, nemeses: o.nemeses, durationMs: o.durationMs,
-    holdMs: hold, gapMs: gap, checkEveryMs: checkEvery, checkLagMs: live.lagMs, startedAt: new Date().toISOString(), clusterDir: resolve(dir)
+    seed: o.seed.toString(),
+    nodes: o.nodes,
+    copies: o.copies,
+    mode: o.mode,
+    nemeses: o.nemeses,
+    durationMs: o.durationMs,
+    holdMs: hold,
+    gapMs: gap,
+    checkEveryMs: checkEvery,
+    checkLagMs: live.lagMs,
+    startedAt: new Date().toISOString(),
+    clusterDir: resolve(dir)
   }, null, 2) + '\n')
   writeFileSync(files.checks, '')
   log(`soak: seed ${o.seed}, ${o.nodes} nodes, ${o.durationMs / 1000} s, nemesis ${o.nemeses.join(',') || 'none'} (hold ${hold.join('-')} ms, gap ${gap.join('-')} ms), mode ${o.mode}; cluster in ${resolve(dir)}, files in ${out}`)
@@ -125,8 +135,13 @@ export async function soak (o: SoakOptions): Promise<SoakSummary> {
         await abortableSleep(o.durationMs, o.signal)
       } else {
         const schedule = planSchedule({
-          seed: o.seed, nodes: Array.from({ length: o.nodes }, (_, i) => i), kinds: o.nemeses,
-          cycles: Math.ceil(o.durationMs / Math.max(1, gap[0] + hold[0])) + 1, holdMs: hold, gapMs: gap, maxSkewMs: o.maxSkewMs ?? SOAK_MAX_SKEW_MS
+          seed: o.seed,
+          nodes: Array.from({ length: o.nodes }, (_, i) => i),
+          kinds: o.nemeses,
+          cycles: Math.ceil(o.durationMs / Math.max(1, gap[0] + hold[0])) + 1,
+          holdMs: hold,
+          gapMs: gap,
+          maxSkewMs: o.maxSkewMs ?? SOAK_MAX_SKEW_MS
         })
         cycles.planned = schedule.length
         await runCycles(schedule, s.exec, { stats: cycles, note: s.note, deadline, signal: o.signal, log, started })
@@ -145,8 +160,17 @@ export async function soak (o: SoakOptions): Promise<SoakSummary> {
   }
 
   const r = await runSession({
-    dir, out, nodes: o.nodes, copies: o.copies, ipBase: o.ipBase, seed: o.seed, mode: o.mode, rates: o.rates,
-    keep: o.keep, waitTimeoutS: o.waitTimeoutS, log,
+    dir,
+    out,
+    nodes: o.nodes,
+    copies: o.copies,
+    ipBase: o.ipBase,
+    seed: o.seed,
+    mode: o.mode,
+    rates: o.rates,
+    keep: o.keep,
+    waitTimeoutS: o.waitTimeoutS,
+    log,
     info: { soak: { nodes: o.nodes, copies: o.copies, mode: o.mode, nemeses: o.nemeses, durationMs: o.durationMs } },
     tap: (e) => { live.add(e) },
     // the scraper watches the final heal and convergence too, and stops before the nodes do

@@ -14,7 +14,7 @@ export class BatchError extends Error {
 /** Tag of DeleteBatch.records (field 1, length-delimited). */
 const RECORDS_TAG = 0x0a
 
-function varintSize(n: number): number {
+function varintSize (n: number): number {
   let s = 1
   while (n >= 0x80) {
     n = Math.floor(n / 128)
@@ -23,7 +23,7 @@ function varintSize(n: number): number {
   return s
 }
 
-function writeVarint(out: Uint8Array, pos: number, n: number): number {
+function writeVarint (out: Uint8Array, pos: number, n: number): number {
   while (n >= 0x80) {
     out[pos++] = (n & 0x7f) | 0x80
     n = Math.floor(n / 128)
@@ -37,7 +37,7 @@ function writeVarint(out: Uint8Array, pos: number, n: number): number {
  * records each. The batch framing is written by hand (each record is one length-delimited
  * field 1) so every record is encoded once and sizes are exact, not estimated.
  */
-export function packBatches(recs: DeleteRec[], maxBytes = MAX_BATCH_BYTES): Uint8Array[] {
+export function packBatches (recs: DeleteRec[], maxBytes = MAX_BATCH_BYTES): Uint8Array[] {
   const out: Uint8Array[] = []
   let cur: Uint8Array[] = []
   let curBytes = 0
@@ -70,7 +70,7 @@ export function packBatches(recs: DeleteRec[], maxBytes = MAX_BATCH_BYTES): Uint
 }
 
 /** Decodes one received batch; any problem rejects the whole message with a BatchError. */
-export function decodeBatch(bytes: Uint8Array, maxBytes = MAX_BATCH_BYTES): DeleteRec[] {
+export function decodeBatch (bytes: Uint8Array, maxBytes = MAX_BATCH_BYTES): DeleteRec[] {
   if (bytes.length > maxBytes) throw new BatchError(`batch of ${bytes.length} bytes exceeds limit ${maxBytes}`)
   let batch: DeleteBatch
   try {

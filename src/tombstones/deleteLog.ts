@@ -69,7 +69,7 @@ export class DeleteLog implements DeleteLogApi {
   overflowed = 0
   hooks: DeleteLogHooks = {}
 
-  constructor(path: string, opts: { fsync?: boolean; retryMs?: number; pendingMaxBytes?: number; time?: Timers } = {}) {
+  constructor (path: string, opts: { fsync?: boolean; retryMs?: number; pendingMaxBytes?: number; time?: Timers } = {}) {
     this.path = path
     this.fsync = opts.fsync ?? true
     this.retryMs = opts.retryMs ?? RETRY_MS
@@ -83,7 +83,7 @@ export class DeleteLog implements DeleteLogApi {
    * throws (naming the file, frame and byte offset), because dropping it would silently lose
    * deletes. Temp files of a compaction a crash interrupted are removed.
    */
-  async open(): Promise<{ records: number; tornBytes: number; removedTemps: string[] }> {
+  async open (): Promise<{ records: number; tornBytes: number; removedTemps: string[] }> {
     if (this.fh || this.closed) throw new DeleteLogError('delete log already opened')
     const dir = dirname(this.path)
     const base = basename(this.path)
@@ -133,7 +133,7 @@ export class DeleteLog implements DeleteLogApi {
    * While the log is unavailable every call with a new record rejects with
    * DeleteLogUnavailableError; its new records wait in memory and are written by a retry.
    */
-  append(recs: DeleteRec[]): Promise<DeleteRec[]> {
+  append (recs: DeleteRec[]): Promise<DeleteRec[]> {
     if (!this.fh || this.closed) return Promise.reject(new DeleteLogError('delete log is not open'))
     let frames: Buffer[]
     try {
@@ -149,7 +149,7 @@ export class DeleteLog implements DeleteLogApi {
   }
 
   /** why appends are refused right now, in words an operator can act on; undefined when writable */
-  unavailable(): string | undefined {
+  unavailable (): string | undefined {
     const f = this.failure
     if (f == null) return undefined
     const e = f.error as NodeJS.ErrnoException
@@ -158,15 +158,15 @@ export class DeleteLog implements DeleteLogApi {
   }
 
   /** records refused while unavailable, waiting for the next retry */
-  get pending(): number {
+  get pending (): number {
     return this.waiting.recs.length
   }
 
-  private kick(): void {
+  private kick (): void {
     if (!this.flushing) this.flushing = this.flushLoop()
   }
 
-  private async flushLoop(): Promise<void> {
+  private async flushLoop (): Promise<void> {
     try {
       for (;;) {
         if (this.retryDue) {
@@ -183,7 +183,7 @@ export class DeleteLog implements DeleteLogApi {
     }
   }
 
-  private async flushGroup(group: Pending[]): Promise<void> {
+  private async flushGroup (group: Pending[]): Promise<void> {
     // dedupe in order against held records, waiting ones and earlier requests of this group
     const taken = new Set<string>()
     const fresh: DeleteRec[][] = []
@@ -232,7 +232,7 @@ export class DeleteLog implements DeleteLogApi {
     })
   }
 
-  private fail(e: unknown): void {
+  private fail (e: unknown): void {
     this.writeFailures++
     if (this.failure == null) this.failure = { error: e, since: this.time.now() }
     else this.failure.error = e
@@ -240,7 +240,7 @@ export class DeleteLog implements DeleteLogApi {
     this.scheduleRetry()
   }
 
-  private keep(recs: DeleteRec[], frames: Buffer[]): void {
+  private keep (recs: DeleteRec[], frames: Buffer[]): void {
     const w = this.waiting
     recs.forEach((r, i) => {
       const f = frames[i]!
@@ -252,7 +252,7 @@ export class DeleteLog implements DeleteLogApi {
     })
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry (): void {
     if (this.retryTimer || this.closed) return
     this.retryTimer = this.time.setTimeout(() => {
       this.retryTimer = undefined
@@ -262,7 +262,7 @@ export class DeleteLog implements DeleteLogApi {
   }
 
   /** runs in the flush loop: cut the unknown tail, write what waits, fsync; on success serve again */
-  private async retry(): Promise<void> {
+  private async retry (): Promise<void> {
     if (this.failure == null || !this.fh || this.closed) return
     const w = this.waiting
     const buf = Buffer.concat(w.frames)
@@ -281,29 +281,29 @@ export class DeleteLog implements DeleteLogApi {
     this.hooks.recovered?.(w.recs)
   }
 
-  has(origin: string, seq: bigint): boolean {
+  has (origin: string, seq: bigint): boolean {
     return this.held.has(origin, seq)
   }
 
   /** 1 + the highest seq held for `origin` (1 for an unknown origin). */
-  nextSeq(origin: string): bigint {
+  nextSeq (origin: string): bigint {
     let max = this.held.maxSeq(origin)
     // a waiting record's seq is taken even though it is not durable yet
     for (const r of this.waiting.recs) if (r.origin === origin && r.seq > max) max = r.seq
     return 1n + max
   }
 
-  get size(): number {
+  get size (): number {
     return this.held.size
   }
 
   /** fingerprint = sum of recordHash mod 2^64; maxHlc = 0n when empty. */
-  summary(): { count: number; fingerprint: bigint; maxHlc: bigint } {
+  summary (): { count: number; fingerprint: bigint; maxHlc: bigint } {
     return this.held.summary()
   }
 
   /** Every record held, ascending by compareRecords (a fresh array). */
-  records(): DeleteRec[] {
+  records (): DeleteRec[] {
     return this.held.records()
   }
 
@@ -311,7 +311,7 @@ export class DeleteLog implements DeleteLogApi {
    * Per origin: contiguous = highest s with 1..s all held; max = highest seq held.
    * Ack/GC policy built on this belongs to the anti-entropy layer.
    */
-  perOrigin(): Map<string, { contiguous: bigint; max: bigint }> {
+  perOrigin (): Map<string, { contiguous: bigint; max: bigint }> {
     return this.held.perOrigin()
   }
 
@@ -321,7 +321,7 @@ export class DeleteLog implements DeleteLogApi {
    * bookkeeping is kept in memory; what survives a restart is the caller's (the floor file).
    * Returns how many records were dropped.
    */
-  async compact(drop: (r: DeleteRec) => boolean): Promise<number> {
+  async compact (drop: (r: DeleteRec) => boolean): Promise<number> {
     if (!this.fh || this.closed) throw new DeleteLogError('delete log is not open')
     while (this.flushing) await this.flushing
     // a rewrite would need the space the disk does not have, and would race the retry
@@ -338,7 +338,7 @@ export class DeleteLog implements DeleteLogApi {
     }
   }
 
-  private async rewrite(drop: (r: DeleteRec) => boolean): Promise<number> {
+  private async rewrite (drop: (r: DeleteRec) => boolean): Promise<number> {
     const kept = this.records().filter((r) => !drop(r))
     const dropped = this.held.size - kept.length
     if (dropped === 0 || !this.fh) return 0
@@ -355,7 +355,7 @@ export class DeleteLog implements DeleteLogApi {
   }
 
   /** Waits for in-flight appends, then closes the file. Further appends reject. */
-  async close(): Promise<void> {
+  async close (): Promise<void> {
     this.closed = true
     this.time.clearTimeout(this.retryTimer)
     this.retryTimer = undefined

@@ -15,15 +15,15 @@ import { sortedIndexOf } from '../sorted.js'
 export type DeleteRec =
   | { kind: 'vdi'; origin: string; seq: bigint; hlc: bigint; vid: number; generation: number }
   | {
-      kind: 'objects'
-      origin: string
-      seq: bigint
-      hlc: bigint
-      vid: number
-      generation: number
-      /** strictly increasing, 1..MAX_INDEXES_PER_RECORD of them */
-      indexes: Uint32Array
-    }
+    kind: 'objects'
+    origin: string
+    seq: bigint
+    hlc: bigint
+    vid: number
+    generation: number
+    /** strictly increasing, 1..MAX_INDEXES_PER_RECORD of them */
+    indexes: Uint32Array
+  }
 
 export class RecordError extends Error {
   override name = 'RecordError'
@@ -34,12 +34,12 @@ const U64_MASK = U64_MAX
 const U32_MAX = 0xffff_ffff
 const utf8 = new TextEncoder()
 
-function originBytes(origin: string): number {
+function originBytes (origin: string): number {
   return Buffer.byteLength(origin, 'utf8')
 }
 
 /** Throws RecordError unless `rec` is a record every node would accept. */
-export function validateRecord(rec: DeleteRec): void {
+export function validateRecord (rec: DeleteRec): void {
   if (typeof rec.origin !== 'string' || rec.origin.length === 0) throw new RecordError('record has an empty origin')
   const ob = originBytes(rec.origin)
   if (ob > MAX_ORIGIN_LENGTH) throw new RecordError(`origin of ${ob} bytes exceeds ${MAX_ORIGIN_LENGTH}`)
@@ -60,7 +60,7 @@ export function validateRecord(rec: DeleteRec): void {
   checkIndexes(rec.indexes)
 }
 
-function checkIndexes(ix: Uint32Array): void {
+function checkIndexes (ix: Uint32Array): void {
   if (!(ix instanceof Uint32Array)) throw new RecordError('objects record indexes must be a Uint32Array')
   if (ix.length === 0) throw new RecordError('objects record has no indexes')
   if (ix.length > MAX_INDEXES_PER_RECORD) {
@@ -72,7 +72,7 @@ function checkIndexes(ix: Uint32Array): void {
 }
 
 /** Reconciliation order (hlc, origin, seq): records made close in time sort together. */
-export function compareRecords(a: DeleteRec, b: DeleteRec): number {
+export function compareRecords (a: DeleteRec, b: DeleteRec): number {
   if (a.hlc !== b.hlc) return a.hlc < b.hlc ? -1 : 1
   if (a.origin !== b.origin) return a.origin < b.origin ? -1 : 1
   if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1
@@ -83,7 +83,7 @@ const M1 = 0xff51afd7ed558ccdn
 const M2 = 0xc4ceb9fe1a85ec53n
 
 /** murmur3 fmix64. */
-export function fmix64(k: bigint): bigint {
+export function fmix64 (k: bigint): bigint {
   k ^= k >> 33n
   k = (k * M1) & U64_MASK
   k ^= k >> 33n
@@ -98,7 +98,7 @@ export function fmix64(k: bigint): bigint {
  * The fmix64 finaliser matters: raw FNV-1a of inputs that differ in one byte is linear in
  * that byte, so sums of raw hashes collide ({1,4} and {2,3} can give equal fingerprints).
  */
-export function recordHash(rec: DeleteRec): bigint {
+export function recordHash (rec: DeleteRec): bigint {
   const o = utf8.encode(rec.origin)
   const buf = new Uint8Array(o.length + 9)
   buf.set(o, 0)
@@ -106,17 +106,16 @@ export function recordHash(rec: DeleteRec): bigint {
   return fmix64(fnv1a64(buf))
 }
 
-
 /** Does `rec` delete the object `oid` whose generation and version (HLC of last write) are given? */
-export function recordCovers(rec: DeleteRec, oid: bigint, generation: number, version: bigint): boolean {
+export function recordCovers (rec: DeleteRec, oid: bigint, generation: number, version: bigint): boolean {
   if (oidToVid(oid) !== rec.vid) return false
   if (rec.kind === 'vdi') return generation <= rec.generation
   return (
-    generation === rec.generation && version <= rec.hlc && isDataObj(oid) && 0 <= sortedIndexOf(rec.indexes, oidToIndex(oid))
+    generation === rec.generation && version <= rec.hlc && isDataObj(oid) && sortedIndexOf(rec.indexes, oidToIndex(oid)) >= 0
   )
 }
 
-export function describeRecord(rec: DeleteRec): string {
+export function describeRecord (rec: DeleteRec): string {
   if (rec.kind === 'vdi') return `vdi ${formatVid(rec.vid)} gen ${rec.generation}`
   const n = rec.indexes.length
   return `discard ${formatVid(rec.vid)} gen ${rec.generation}: ${n} object${n === 1 ? '' : 's'}`
@@ -127,7 +126,7 @@ export function describeRecord(rec: DeleteRec): string {
  * same hlc so they mean exactly what one record would. `indexes` must be strictly increasing.
  * Each record gets its own copy of its slice, so a huge input array is not kept alive.
  */
-export function makeDiscardRecords(
+export function makeDiscardRecords (
   base: { origin: string; hlc: bigint; vid: number; generation: number },
   nextSeq: () => bigint,
   indexes: Uint32Array

@@ -6,7 +6,7 @@ import { decodeIndexes, encodeIndexes } from '../codec/deltaVarint.js'
 import { MAX_INDEXES_PER_RECORD } from './constants.js'
 import { RecordError, validateRecord, type DeleteRec } from './record.js'
 
-export function toWire(rec: DeleteRec): DeleteRecord {
+export function toWire (rec: DeleteRec): DeleteRecord {
   validateRecord(rec)
   const base = { origin: rec.origin, seq: rec.seq, hlc: rec.hlc, vid: rec.vid, generation: rec.generation }
   if (rec.kind === 'vdi') return create(DeleteRecordSchema, { ...base, kind: DeleteKind.VDI })
@@ -18,7 +18,7 @@ export function toWire(rec: DeleteRec): DeleteRecord {
   })
 }
 
-export function fromWire(w: DeleteRecord): DeleteRec {
+export function fromWire (w: DeleteRecord): DeleteRec {
   const base = { origin: w.origin, seq: w.seq, hlc: w.hlc, vid: w.vid, generation: w.generation }
   let rec: DeleteRec
   if (w.kind === DeleteKind.VDI) {
@@ -43,11 +43,11 @@ export function fromWire(w: DeleteRecord): DeleteRec {
   return rec
 }
 
-export function encodeRecord(rec: DeleteRec): Uint8Array {
+export function encodeRecord (rec: DeleteRec): Uint8Array {
   return toBinary(DeleteRecordSchema, toWire(rec))
 }
 
-export function decodeRecord(bytes: Uint8Array): DeleteRec {
+export function decodeRecord (bytes: Uint8Array): DeleteRec {
   let w: DeleteRecord
   try {
     w = fromBinary(DeleteRecordSchema, bytes, { readUnknownFields: false })

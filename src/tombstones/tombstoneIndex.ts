@@ -29,14 +29,14 @@ export class TombstoneIndex {
   private readonly discards = new Map<number, Entry[]>()
   private applied = 0
 
-  apply(rec: DeleteRec): void {
+  apply (rec: DeleteRec): void {
     this.applied++
     if (rec.kind === 'vdi') this.applyVdi(rec.vid, rec.generation)
     else this.applyDiscard(rec.vid, rec.generation, rec.hlc, rec.indexes)
   }
 
   /** A folded whole-VDI delete (a floor entry): same effect as its record had. */
-  applyFloor(vid: number, generation: number): void {
+  applyFloor (vid: number, generation: number): void {
     this.applyVdi(vid, generation)
   }
 
@@ -45,7 +45,7 @@ export class TombstoneIndex {
    * is covered by a tombstone; undefined if not. The common miss costs one Map lookup, or for
    * a vid with discards, stops at the first entry older than `version`.
    */
-  covers(oid: bigint, generation: number, version: bigint): string | undefined {
+  covers (oid: bigint, generation: number, version: bigint): string | undefined {
     const vid = oidToVid(oid)
     const floor = this.floors.get(vid)
     if (floor !== undefined && generation <= floor) {
@@ -70,33 +70,33 @@ export class TombstoneIndex {
   }
 
   /** Highest whole-VDI deleted generation of `vid`. */
-  deletedGeneration(vid: number): number | undefined {
+  deletedGeneration (vid: number): number | undefined {
     return this.floors.get(vid)
   }
 
-  isVdiDeleted(vid: number, generation: number): boolean {
+  isVdiDeleted (vid: number, generation: number): boolean {
     const f = this.floors.get(vid)
     return f !== undefined && generation <= f
   }
 
   /** The canonical discard entries of `vid`, hlc descending (not one per record). */
-  discardsOf(vid: number): ReadonlyArray<DiscardEntry> {
+  discardsOf (vid: number): ReadonlyArray<DiscardEntry> {
     return this.discards.get(vid) ?? []
   }
 
   /** Vids with any tombstone, ascending. */
-  vids(): number[] {
+  vids (): number[] {
     const s = new Set<number>(this.floors.keys())
     for (const v of this.discards.keys()) s.add(v)
     return [...s].sort((a, b) => a - b)
   }
 
   /** Records applied (including ones that added nothing new). */
-  get recordCount(): number {
+  get recordCount (): number {
     return this.applied
   }
 
-  private applyVdi(vid: number, generation: number): void {
+  private applyVdi (vid: number, generation: number): void {
     const old = this.floors.get(vid)
     if (old !== undefined && old >= generation) return
     this.floors.set(vid, generation)
@@ -108,7 +108,7 @@ export class TombstoneIndex {
   }
 
   /** Costs O(|indexes| × entries of the vid): applies are rare next to covers() calls. */
-  private applyDiscard(vid: number, generation: number, hlc: bigint, indexes: Uint32Array): void {
+  private applyDiscard (vid: number, generation: number, hlc: bigint, indexes: Uint32Array): void {
     const floor = this.floors.get(vid)
     if (indexes.length === 0 || (floor !== undefined && generation <= floor)) return
     let list = this.discards.get(vid)
@@ -150,7 +150,7 @@ export class TombstoneIndex {
 }
 
 /** Elements of sorted `a` not in `s`, sorted (or `a` itself when nothing is removed). */
-function without(a: Uint32Array, s: IndexSet): Uint32Array {
+function without (a: Uint32Array, s: IndexSet): Uint32Array {
   let n = 0
   for (let i = 0; i < a.length; i++) if (!s.has(a[i]!)) n++
   if (n === a.length) return a
@@ -160,13 +160,13 @@ function without(a: Uint32Array, s: IndexSet): Uint32Array {
   return out
 }
 
-function intersects(a: IndexSet, b: IndexSet): boolean {
+function intersects (a: IndexSet, b: IndexSet): boolean {
   const [small, big] = a.size <= b.size ? [a, b] : [b, a]
   for (const i of small) if (big.has(i)) return true
   return false
 }
 
-function union(a: Uint32Array, b: Uint32Array): Uint32Array {
+function union (a: Uint32Array, b: Uint32Array): Uint32Array {
   const out = new Uint32Array(a.length + b.length)
   let i = 0
   let j = 0

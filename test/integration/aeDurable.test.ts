@@ -55,7 +55,7 @@ async function node (ip: string, recs: DeleteRec[]): Promise<Node> {
   return n
 }
 
-const sorted = (hs: Iterable<bigint>): bigint[] => BigUint64Array.from(hs).sort().reduce<bigint[]>((o, h) => (o.push(h), o), [])
+const sorted = (hs: Iterable<bigint>): bigint[] => Array.from(BigUint64Array.from(hs).sort())
 
 describe('anti-entropy over a stream holds only what the node stored', { timeout: 60_000 }, () => {
   for (const [lacking, ips] of [['initiator', ['127.0.2.50', '127.0.2.51']], ['responder', ['127.0.2.52', '127.0.2.53']]] as const) {

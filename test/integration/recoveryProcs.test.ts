@@ -34,10 +34,9 @@ import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { show, sleep, waitFor } from '../helpers/cli.js'
+import { sleep, waitFor } from '../helpers/cli.js'
 import { outlastGossipCache } from '../helpers/gossip.js'
 import { ProcCluster, getJson, type FileNode } from '../helpers/procCluster.js'
-
 
 interface Totals { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number }
 interface Progress { epoch: string, running: boolean, toRecover: number, recovered: number, failed: number, deletedSkipped: number, errors: string[] }

@@ -188,7 +188,15 @@ describe('chaos workload + history checker against a 3-node process cluster', { 
     const sampler = runSampler({ file, history, tracker, nodes, signal: stopSampler.signal, intervalMs: 500 })
     const workload = runWorkload({
       // the duration only caps a run that never gets there (the wait below then fails first)
-      file, history, tracker, nodes, seed: SEED, durationMs: 300_000, signal: stopWorkload.signal, concurrency: 4, objectSize: OBJ,
+      file,
+      history,
+      tracker,
+      nodes,
+      seed: SEED,
+      durationMs: 300_000,
+      signal: stopWorkload.signal,
+      concurrency: 4,
+      objectSize: OBJ,
       rates: { create: 1, write: 8, read: 5, discard: 1.5, delete: 1.5 },
       // racing writes to one object stay on: this workload found replicas left at different
       // versions when the version check ran outside the store's per-object lock

@@ -10,25 +10,52 @@ const progress = { epoch: '5', running: false, toRecover: 3, recovered: 2, faile
 describe('admin API answers', () => {
   it('GET /status', () => {
     const s: StatusSnapshot = {
-      peerId: 'p1', addrs: ['/ip4/127.0.0.1/tcp/1'], dataDir: '/d', zone: 2, epoch: 5n, members: ['p1', 'p2'], objects: 7,
-      joined: true, busy: true, busyReasons: ['1 objects waiting for replica repair'], startupProblems: [],
+      peerId: 'p1',
+      addrs: ['/ip4/127.0.0.1/tcp/1'],
+      dataDir: '/d',
+      zone: 2,
+      epoch: 5n,
+      members: ['p1', 'p2'],
+      objects: 7,
+      joined: true,
+      busy: true,
+      busyReasons: ['1 objects waiting for replica repair'],
+      startupProblems: [],
       log: { count: 3, fingerprint: 0xabcn, maxHlc: 0x10n, unavailable: undefined, pending: 0, writeFailures: 1 },
       gc: { ack: 0x20n, horizon: 0n, floor: 1, floorHash: 0xffn, folded: 2 },
       ae: { active: 1, stuck: 0, totals: { started: 4, completed: 3, failed: 1, bytesIn: 100, bytesOut: 200, recordsLearned: 5, recordsSent: 6 } },
-      partitioned: ['p9'], peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 }, recovery: progress, startedAt: Date.parse('2026-01-01T00:00:00.000Z')
+      partitioned: ['p9'],
+      peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
+      recovery: progress,
+      startedAt: Date.parse('2026-01-01T00:00:00.000Z')
     }
     const got = nodeStatus(s, { url: 'http://127.0.0.1:9', chaosEnabled: false, version: '0.1.0', now: Date.parse('2026-01-01T00:00:01.500Z') })
     expect(Object.keys(got)).toEqual(['peerId', 'addrs', 'api', 'dataDir', 'zone', 'pid', 'epoch', 'members', 'objects', 'joined', 'busy', 'busyReasons',
       'startupProblems', 'log', 'gc', 'ae', 'partitioned', 'peerState', 'chaosEnabled', 'recovery', 'startedAt', 'uptimeMs', 'version'])
     expect(got).toEqual({
-      peerId: 'p1', addrs: ['/ip4/127.0.0.1/tcp/1'], api: 'http://127.0.0.1:9', dataDir: '/d', zone: 2, pid: process.pid, epoch: '5', members: ['p1', 'p2'],
-      objects: 7, joined: true, busy: true, busyReasons: ['1 objects waiting for replica repair'], startupProblems: [],
+      peerId: 'p1',
+      addrs: ['/ip4/127.0.0.1/tcp/1'],
+      api: 'http://127.0.0.1:9',
+      dataDir: '/d',
+      zone: 2,
+      pid: process.pid,
+      epoch: '5',
+      members: ['p1', 'p2'],
+      objects: 7,
+      joined: true,
+      busy: true,
+      busyReasons: ['1 objects waiting for replica repair'],
+      startupProblems: [],
       log: { count: 3, fingerprint: '0000000000000abc', maxHlc: '0000000000000010', unavailable: null, pending: 0, writeFailures: 1 },
       gc: { ack: '0000000000000020', horizon: '0000000000000000', floor: 1, floorHash: '00000000000000ff' },
       ae: { active: 1, stuck: 0, started: 4, completed: 3, failed: 1, bytesIn: 100, bytesOut: 200, recordsLearned: 5, recordsSent: 6 },
-      partitioned: ['p9'], peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 }, chaosEnabled: false,
+      partitioned: ['p9'],
+      peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
+      chaosEnabled: false,
       recovery: { running: false, epoch: '5', toRecover: 3, recovered: 2, failed: 1, peerFailures: 0, deletedSkipped: 4, lastCompleteEpoch: '4' },
-      startedAt: '2026-01-01T00:00:00.000Z', uptimeMs: 1500, version: '0.1.0'
+      startedAt: '2026-01-01T00:00:00.000Z',
+      uptimeMs: 1500,
+      version: '0.1.0'
     })
     expect(nodeStatus({ ...s, log: { ...s.log, unavailable: 'ENOSPC' } }, { url: '', chaosEnabled: true, version: '', now: 0 }).log.unavailable).toBe('ENOSPC')
   })
@@ -61,8 +88,12 @@ describe('admin API answers', () => {
     expect(got.floor).toEqual([[0x7c2b25, 2]])
     const oid = (0x7c2b25n << 32n) | 1n
     expect(localCheckInfo('p1', { onlyInCache: [], onlyOnDisk: [oid], objects: [{ oid, generation: 3, version: 0xfn, checksum: 9, length: 4096 }], tombstoned: [oid] })).toEqual({
-      peerId: 'p1', cacheEqualsDisk: false, onlyInCache: [], onlyOnDisk: ['007c2b2500000001'],
-      objects: [{ oid: '007c2b2500000001', generation: 3, version: '000000000000000f', checksum: 9, length: 4096 }], tombstoned: ['007c2b2500000001']
+      peerId: 'p1',
+      cacheEqualsDisk: false,
+      onlyInCache: [],
+      onlyOnDisk: ['007c2b2500000001'],
+      objects: [{ oid: '007c2b2500000001', generation: 3, version: '000000000000000f', checksum: 9, length: 4096 }],
+      tombstoned: ['007c2b2500000001']
     })
   })
 })

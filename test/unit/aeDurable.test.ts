@@ -74,7 +74,7 @@ async function runDurable (a: Side, b: Side, opts: SessionOptions = {}): Promise
   return run
 }
 
-const hashes = (xs: Iterable<DeleteRec>): bigint[] => BigUint64Array.from([...xs].map(recordHash)).sort().reduce<bigint[]>((o, h) => (o.push(h), o), [])
+const hashes = (xs: Iterable<DeleteRec>): bigint[] => Array.from(BigUint64Array.from([...xs].map(recordHash)).sort())
 const setHashes = (s: ReconSet): bigint[] => hashes(s.records())
 
 describe('anti-entropy holds only durable records', () => {

@@ -41,12 +41,12 @@ async function handle (req: IncomingMessage, res: ServerResponse): Promise<void>
   if (s.method === 'PUT' && path === '/vdi/a%20b/data') return json(res, 200, { written: s.body.length, objects: 1 })
   if (s.method === 'GET' && path === '/vdi/a%20b/data') {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BYTES.length })
-    return void res.end(BYTES)
+    res.end(BYTES); return
   }
   if (path === '/vdi/gone' || path === '/vdi/gone/data') return json(res, 410, { error: 'VDI gone was deleted', code: 'DELETED' })
-  if (path === '/metrics') { res.writeHead(200, { 'content-type': 'text/plain' }); return void res.end('bw_objects 3\n') }
-  if (path.startsWith('/bodyless/')) { res.writeHead(502); return void res.end() }
-  if (path.startsWith('/notjson/')) { res.writeHead(200, { 'content-type': 'application/json' }); return void res.end('<html>') }
+  if (path === '/metrics') { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('bw_objects 3\n'); return }
+  if (path.startsWith('/bodyless/')) { res.writeHead(502); res.end(); return }
+  if (path.startsWith('/notjson/')) { res.writeHead(200, { 'content-type': 'application/json' }); res.end('<html>'); return }
   if (path.startsWith('/no-headers/')) { held.push(res); return }
   if (path.startsWith('/stall-body/')) {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': 100 })

@@ -256,17 +256,43 @@ describe('main() against a fake admin API', () => {
 
 describe('cluster wait judgement', () => {
   const node = (index: number): ClusterNode => ({
-    index, peerId: `peer${index}`, ip: `127.0.0.${10 + index}`, p2pPort: 1000, apiPort: 2000, apiUrl: 'http://x',
-    multiaddr: '/x', dataDir: `/d/${index}`, logFile: '/l', pid: 100 + index, zone: index
+    index,
+    peerId: `peer${index}`,
+    ip: `127.0.0.${10 + index}`,
+    p2pPort: 1000,
+    apiPort: 2000,
+    apiUrl: 'http://x',
+    multiaddr: '/x',
+    dataDir: `/d/${index}`,
+    logFile: '/l',
+    pid: 100 + index,
+    zone: index
   })
   const status = (members: string[], over: Partial<NodeStatus> = {}): NodeStatus => ({
-    peerId: 'p', addrs: [], api: '', dataDir: '', zone: 0, pid: 1, epoch: '3', members, objects: 0, joined: true, busy: false, busyReasons: [], startupProblems: [],
+    peerId: 'p',
+    addrs: [],
+    api: '',
+    dataDir: '',
+    zone: 0,
+    pid: 1,
+    epoch: '3',
+    members,
+    objects: 0,
+    joined: true,
+    busy: false,
+    busyReasons: [],
+    startupProblems: [],
     log: { count: 2, fingerprint: 'ab', maxHlc: '1', unavailable: null, pending: 0, writeFailures: 0 },
     gc: { ack: '0', horizon: '0', floor: 0, floorHash: '0' },
     ae: { active: 0, stuck: 0, started: 0, completed: 0, failed: 0, bytesIn: 0, bytesOut: 0, recordsLearned: 0, recordsSent: 0 },
-    partitioned: [], peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 }, chaosEnabled: false,
+    partitioned: [],
+    peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
+    chaosEnabled: false,
     recovery: { running: false, epoch: '3', toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, lastCompleteEpoch: '3' },
-    startedAt: '', uptimeMs: 0, version: '', ...over
+    startedAt: '',
+    uptimeMs: 0,
+    version: '',
+    ...over
   })
   const all = ['peer0', 'peer1', 'peer2']
 

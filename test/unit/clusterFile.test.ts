@@ -24,9 +24,18 @@ const PEER = '12D3KooWGzh7sSpwxfzkQ8U2qWjWwQLZ6T8dQ5jJtYqBZ1cHhZ1a'
 function entry (i: number, over: Partial<ClusterNode> = {}): ClusterNode {
   const ip = ipAdd('127.0.0.10', i)
   return {
-    index: i, peerId: `${PEER}${i}`, ip, p2pPort: 40000 + i, apiPort: 41000 + i, apiUrl: `http://${ip}:${41000 + i}`,
-    multiaddr: nodeMultiaddr(ip, 40000 + i, `${PEER}${i}`), dataDir: nodeDataDir(BASE, i), logFile: nodeLogFile(BASE, i),
-    pid: i === 1 ? null : 1234 + i, zone: i, ...over
+    index: i,
+    peerId: `${PEER}${i}`,
+    ip,
+    p2pPort: 40000 + i,
+    apiPort: 41000 + i,
+    apiUrl: `http://${ip}:${41000 + i}`,
+    multiaddr: nodeMultiaddr(ip, 40000 + i, `${PEER}${i}`),
+    dataDir: nodeDataDir(BASE, i),
+    logFile: nodeLogFile(BASE, i),
+    pid: i === 1 ? null : 1234 + i,
+    zone: i,
+    ...over
   }
 }
 

@@ -29,7 +29,7 @@ const arbRec: fc.Arbitrary<DeleteRec> = fc
   )
 
 /** Deterministic sparse indexes: `n` distinct values below `range`, sorted. */
-function sparse(n: number, range: number, seed: number): Uint32Array {
+function sparse (n: number, range: number, seed: number): Uint32Array {
   let s = seed >>> 0 || 1
   const next = (): number => {
     s ^= s << 13
@@ -44,7 +44,7 @@ function sparse(n: number, range: number, seed: number): Uint32Array {
   return Uint32Array.from([...vals].sort((a, b) => a - b))
 }
 
-function discardOf(indexes: Uint32Array): DeleteRec[] {
+function discardOf (indexes: Uint32Array): DeleteRec[] {
   let seq = 1n
   return makeDiscardRecords({ origin: ORIGIN, hlc: 1n << 62n, vid: 0x7c2b25, generation: 1 }, () => seq++, indexes)
 }
@@ -102,7 +102,7 @@ describe('packBatches / decodeBatch', () => {
   })
 })
 
-function fromLib(bytes: Uint8Array): number {
+function fromLib (bytes: Uint8Array): number {
   // the generated schema directly, bypassing decodeBatch's validation
   return fromBinary(DeleteBatchSchema, bytes).records.length
 }

@@ -22,14 +22,14 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function openLog(opts?: { fsync?: boolean }): Promise<{ log: DeleteLog; records: number; tornBytes: number }> {
+async function openLog (opts?: { fsync?: boolean }): Promise<{ log: DeleteLog; records: number; tornBytes: number }> {
   const log = new DeleteLog(path, opts)
   const r = await log.open()
   open.push(log)
   return { log, ...r }
 }
 
-async function reopen(log: DeleteLog): Promise<{ log: DeleteLog; records: number; tornBytes: number }> {
+async function reopen (log: DeleteLog): Promise<{ log: DeleteLog; records: number; tornBytes: number }> {
   await log.close()
   return openLog()
 }

@@ -71,7 +71,12 @@ function setup (objects: Array<[bigint, number, bigint]> = [], floor = new Floor
   const fresh: DeleteRec[][] = []
   const floorFile = { state: () => floor.copy() } as unknown as Floor
   const p = new DeleteDriver({
-    replica, log: log as unknown as DeleteLog, store: store as unknown as ObjectStore, floorFile, metrics, logger: logger as unknown as Logger,
+    replica,
+    log: log as unknown as DeleteLog,
+    store: store as unknown as ObjectStore,
+    floorFile,
+    metrics,
+    logger: logger as unknown as Logger,
     out: { publish: (recs) => { trace.push('publish'); fresh.push(recs) }, startSession: () => {}, reject: () => {}, syncNow: async () => undefined }
   })
   // what the anti-entropy set learns: every record the log made durable, once applied

@@ -111,7 +111,7 @@ describe('Floor file', () => {
 
 describe('GC writing the floor', () => {
   it('many floors from peers and a GC round at once: every save lands whole, nothing is lost', async () => {
-    const { gc, replica, floor, log } = await gcOver()
+    const { gc, replica, floor } = await gcOver()
     await gc.ingest([vdiRec(1, 100), vdiRec(2, 101)], 'ae')
     const applied = Array.from({ length: 30 }, async (_, i) => await gc.takeFloor([{ vid: i + 1, generation: 1 }], false))
     const results = await Promise.allSettled([...applied, gc.gcRound(() => NOW)])

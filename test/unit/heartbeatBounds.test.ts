@@ -146,8 +146,16 @@ describe('MembershipService: the members topic', () => {
   }
 
   const beat = (peerId: string, over: Record<string, unknown> = {}): Uint8Array => toBinary(HeartbeatSchema, create(HeartbeatSchema, {
-    peerId, addrs: ['/ip4/127.0.7.9/tcp/7001'], zone: 9, api: 'http://127.0.7.9:7002', epoch: 1n, membersHash: 1n,
-    hlc: makeHlc(Date.now()), incarnation: 1n, log: create(LogSummarySchema, {}), ...over
+    peerId,
+    addrs: ['/ip4/127.0.7.9/tcp/7001'],
+    zone: 9,
+    api: 'http://127.0.7.9:7002',
+    epoch: 1n,
+    membersHash: 1n,
+    hlc: makeHlc(Date.now()),
+    incarnation: 1n,
+    log: create(LogSummarySchema, {}),
+    ...over
   }))
 
   it('rejects a heartbeat with epoch 2^64−1 (counted, logged) and, delivered anyway, applies nothing and throws nothing', async () => {

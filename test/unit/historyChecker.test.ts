@@ -69,7 +69,7 @@ function cleanHistory (): Hist {
   h.op('read', A, 52, 55, 'ok', { index: 0 }, { value: X2 })
   h.op('discard', A, 60, 70, 'ok', { indexes: [2] })
   h.op('delete', B, 80, 90, 'ok', {}, { vid: B.vid, generation: B.gen })
-  h.sample(95, [{ node: 0, held: [`0000b002:0`, `8000b002:0`] }, { node: 1 }, { node: 2 }])
+  h.sample(95, [{ node: 0, held: ['0000b002:0', '8000b002:0'] }, { node: 1 }, { node: 2 }])
   h.events.push({ type: 'nemesis', f: 'partition', value: { groups: [[0], [1, 2]] }, time: 100 })
   h.events.push({ type: 'nemesis', f: 'heal', time: 150 })
   h.sample(200, [{ node: 0 }, { node: 1 }, { node: 2 }])

@@ -26,7 +26,13 @@ async function node (log = new MemDeleteLog(), store = new MemObjectStore()) {
   // nothing here folds: the floor file is never written, only read at load
   const floorFile = { state: () => new FloorState() } as unknown as Floor
   const pipeline = new DeleteDriver({
-    replica, log, store, floorFile, metrics: new NodeMetrics(), logger: memoryLogger(), now: () => vt.now(),
+    replica,
+    log,
+    store,
+    floorFile,
+    metrics: new NodeMetrics(),
+    logger: memoryLogger(),
+    now: () => vt.now(),
     out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined }
   })
   const put = async (oid: bigint, version: bigint): Promise<void> => {

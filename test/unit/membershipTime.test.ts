@@ -48,8 +48,16 @@ async function setup (opts: { bootstrap?: (self: string, other: string) => strin
   /** `other`'s heartbeat arrives now */
   const hear = (over: Record<string, unknown> = {}): void => {
     ps.deliver(signed(TOPIC_MEMBERS, toBinary(HeartbeatSchema, create(HeartbeatSchema, {
-      peerId: other, addrs: ['/ip4/127.0.10.11/tcp/7001'], zone: 2, api: 'http://127.0.10.11:7002', epoch: 1n, membersHash: 1n,
-      hlc: makeHlc(vt.now()), incarnation: 1n, log: create(LogSummarySchema, {}), ...over
+      peerId: other,
+      addrs: ['/ip4/127.0.10.11/tcp/7001'],
+      zone: 2,
+      api: 'http://127.0.10.11:7002',
+      epoch: 1n,
+      membersHash: 1n,
+      hlc: makeHlc(vt.now()),
+      incarnation: 1n,
+      log: create(LogSummarySchema, {}),
+      ...over
     })), other))
   }
   return { vt, ps, self, other, view, svc, changes, dials, hear }

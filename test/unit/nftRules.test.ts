@@ -103,28 +103,60 @@ describe('reading nft -j output back', () => {
       { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } },
       { table: { family: 'inet', name: 'bellwether_test0001', handle: 4 } },
       { chain: { family: 'inet', table: 'bellwether_test0001', name: 'input', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
-      { rule: { family: 'inet', table: 'bellwether_test0001', chain: 'input', handle: 2, expr: [
-        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '127.0.0.250' } },
-        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: '127.0.0.251' } },
-        { drop: null }] } },
-      { rule: { family: 'inet', table: 'bellwether_test0001', chain: 'input', handle: 3, expr: [
-        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.9.9.3' } },
-        { drop: null }] } }
+      {
+        rule: {
+          family: 'inet',
+          table: 'bellwether_test0001',
+          chain: 'input',
+          handle: 2,
+          expr: [
+            { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '127.0.0.250' } },
+            { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: '127.0.0.251' } },
+            { drop: null }]
+        }
+      },
+      {
+        rule: {
+          family: 'inet',
+          table: 'bellwether_test0001',
+          chain: 'input',
+          handle: 3,
+          expr: [
+            { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.9.9.3' } },
+            { drop: null }]
+        }
+      }
     ]
   })
   const lossJson = JSON.stringify({
     nftables: [
       { table: { family: 'inet', name: 'bellwether_test0002', handle: 6 } },
-      { rule: { family: 'inet', table: 'bellwether_test0002', chain: 'input', handle: 4, expr: [
-        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { set: ['127.0.0.250', '127.0.0.251'] } } },
-        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: { set: ['127.0.0.250', '127.0.0.251'] } } },
-        { match: { op: '<', left: { numgen: { mode: 'random', mod: 100, offset: 0 } }, right: 7 } },
-        { drop: null }] } },
-      { rule: { family: 'inet', table: 'bellwether_test0002', chain: 'input', handle: 5, expr: [
-        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '10.9.9.0', len: 24 } } } },
-        { match: { op: '!=', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.9.9.254' } },
-        { match: { op: '<', left: { numgen: { mode: 'random', mod: 100, offset: 0 } }, right: 50 } },
-        { drop: null }] } }
+      {
+        rule: {
+          family: 'inet',
+          table: 'bellwether_test0002',
+          chain: 'input',
+          handle: 4,
+          expr: [
+            { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { set: ['127.0.0.250', '127.0.0.251'] } } },
+            { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: { set: ['127.0.0.250', '127.0.0.251'] } } },
+            { match: { op: '<', left: { numgen: { mode: 'random', mod: 100, offset: 0 } }, right: 7 } },
+            { drop: null }]
+        }
+      },
+      {
+        rule: {
+          family: 'inet',
+          table: 'bellwether_test0002',
+          chain: 'input',
+          handle: 5,
+          expr: [
+            { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '10.9.9.0', len: 24 } } } },
+            { match: { op: '!=', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '10.9.9.254' } },
+            { match: { op: '<', left: { numgen: { mode: 'random', mod: 100, offset: 0 } }, right: 50 } },
+            { drop: null }]
+        }
+      }
     ]
   })
 
@@ -147,8 +179,16 @@ describe('reading nft -j output back', () => {
     expect(parseTableJson(JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'bellwether_e', handle: 1 } }] })))
       .toEqual({ family: 'inet', name: 'bellwether_e', rules: [] })
     expect(parseTableJson(JSON.stringify({ nftables: [] }))).toBeNull()
-    const odd = parseTableJson(JSON.stringify({ nftables: [{ rule: { family: 'inet', table: 'x', expr: [
-      { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'lo' } }, { drop: null }] } }] }))!
+    const odd = parseTableJson(JSON.stringify({
+      nftables: [{
+        rule: {
+          family: 'inet',
+          table: 'x',
+          expr: [
+            { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'lo' } }, { drop: null }]
+        }
+      }]
+    }))!
     expect(odd.rules[0]!.other).toBe(true)
     expect(tableDrops(odd)).toEqual([])
   })
@@ -156,21 +196,29 @@ describe('reading nft -j output back', () => {
   it('round trip: what cutRuleset writes, tableDrops reads (via the JSON nft would print)', () => {
     const plan = shapePlan('majorities-ring', [0, 1, 2, 3, 4, 5], seededRng(3))
     const drops = planDrops(plan, ipOf)
-    const json = JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'bellwether_r' } }, ...drops.map((d) => ({ rule: { expr: [
-      { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: d.saddr } },
-      { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: d.daddr } },
-      { drop: null }] } }))] })
+    const json = JSON.stringify({
+      nftables: [{ table: { family: 'inet', name: 'bellwether_r' } }, ...drops.map((d) => ({
+        rule: {
+          expr: [
+            { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: d.saddr } },
+            { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: d.daddr } },
+            { drop: null }]
+        }
+      }))]
+    })
     expect(tableDrops(parseTableJson(json)!)).toEqual(drops)
   })
 
   it('ourTableNames keeps inet bellwether_ tables only', () => {
-    const text = JSON.stringify({ nftables: [
-      { metainfo: { version: '1.0.6' } },
-      { table: { family: 'inet', name: 'bellwether_aaaa1111', handle: 1 } },
-      { table: { family: 'ip', name: 'bellwether_iponly', handle: 2 } },
-      { table: { family: 'inet', name: 'filter', handle: 3 } },
-      { table: { family: 'inet', name: 'bellwether_aaaa1111_loss', handle: 4 } }
-    ] })
+    const text = JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        { table: { family: 'inet', name: 'bellwether_aaaa1111', handle: 1 } },
+        { table: { family: 'ip', name: 'bellwether_iponly', handle: 2 } },
+        { table: { family: 'inet', name: 'filter', handle: 3 } },
+        { table: { family: 'inet', name: 'bellwether_aaaa1111_loss', handle: 4 } }
+      ]
+    })
     expect(ourTableNames(text)).toEqual(['bellwether_aaaa1111', 'bellwether_aaaa1111_loss'])
   })
 })

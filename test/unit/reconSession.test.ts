@@ -30,7 +30,7 @@ interface Split {
 }
 
 /** Deals records to A, B or both as the scenario says; deterministic from seed. */
-function deal(recs: DeleteRec[], scenario: Scenario, seed: number): Split {
+function deal (recs: DeleteRec[], scenario: Scenario, seed: number): Split {
   const r = rng(seed)
   const n = recs.length
   const w0 = Math.floor(r() * n)
@@ -64,12 +64,12 @@ function deal(recs: DeleteRec[], scenario: Scenario, seed: number): Split {
   return out
 }
 
-const sorted = (xs: Iterable<bigint>): bigint[] => BigUint64Array.from(xs).sort().reduce<bigint[]>((a, x) => (a.push(x), a), [])
+const sorted = (xs: Iterable<bigint>): bigint[] => Array.from(BigUint64Array.from(xs).sort())
 const hashesOf = (recs: DeleteRec[]): bigint[] => sorted(recs.map(recordHash))
 const allHashes = (s: ReconSet): bigint[] => sorted(s.hashesIn(0, s.size))
 
 /** Runs a session A (initiator) ↔ B and asserts convergence and exact `learned` lists. */
-function reconcileAndCheck(
+function reconcileAndCheck (
   sp: Split,
   opts: SessionOptions,
   label: string,
@@ -235,12 +235,12 @@ describe('ReconSession cost', () => {
 
 const rec = (seq: bigint, hlc: bigint): DeleteRec => ({ kind: 'vdi', origin: 'peer', seq, hlc, vid: 9, generation: 1 })
 
-function responder(n = 100): { s: ReconSession; set: ReconSet } {
+function responder (n = 100): { s: ReconSession; set: ReconSet } {
   const set = ReconSet.from(makeRecords(n, 3))
   return { s: new ReconSession('responder', set, { maxFrames: 50 }), set }
 }
 
-function expectError(step: ReturnType<ReconSession['receive']>, s: ReconSession, match: RegExp): void {
+function expectError (step: ReturnType<ReconSession['receive']>, s: ReconSession, match: RegExp): void {
   expect(step.error).toMatch(match)
   expect(step.done).toBe(true)
   expect(step.reply?.error).toBe(step.error)

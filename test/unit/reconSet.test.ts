@@ -18,24 +18,27 @@ interface Entry {
 /** The obvious implementation: a sorted array, linear scans. */
 class Model {
   entries: Entry[] = []
-  add(rec: DeleteRec): boolean {
+  add (rec: DeleteRec): boolean {
     const hash = recordHash(rec)
     if (this.entries.some((e) => e.key.hash === hash)) return false
     this.entries.push({ key: { hlc: rec.hlc, hash }, rec })
     this.entries.sort((a, b) => compareKeys(a.key, b.key))
     return true
   }
-  remove(hash: bigint): boolean {
+
+  remove (hash: bigint): boolean {
     const i = this.entries.findIndex((e) => e.key.hash === hash)
     if (i < 0) return false
     this.entries.splice(i, 1)
     return true
   }
-  lowerBound(k: Key): number {
+
+  lowerBound (k: Key): number {
     const i = this.entries.findIndex((e) => compareKeys(e.key, k) >= 0)
     return i < 0 ? this.entries.length : i
   }
-  fingerprint(lo: number, hi: number): { count: number; sum: bigint } {
+
+  fingerprint (lo: number, hi: number): { count: number; sum: bigint } {
     let sum = 0n
     for (let i = lo; i < hi; i++) sum = (sum + this.entries[i]!.key.hash) & MASK
     return { count: hi - lo, sum }
@@ -71,7 +74,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.tuple(keyArb, keyArb).map(([lo, hi]) => ({ op: 'check' as const, lo, hi })) }
 )
 
-function assertSame(s: ReconSet, m: Model): void {
+function assertSame (s: ReconSet, m: Model): void {
   expect(s.size).toBe(m.entries.length)
   const n = m.entries.length
   for (let i = 0; i < n; i++) {

@@ -70,7 +70,13 @@ describe('buildReport', () => {
 
   it('takes a finished run\'s verdict and counts from summary.json', async () => {
     await writeFile(join(dir, 'summary.json'), JSON.stringify({
-      ok: false, seed: '7', nodes: 2, elapsedMs: 1000, interrupted: false, converged: true, convergeMs: 500,
+      ok: false,
+      seed: '7',
+      nodes: 2,
+      elapsedMs: 1000,
+      interrupted: false,
+      converged: true,
+      convergeMs: 500,
       cycles: { planned: 3, run: 2, faultsFailed: 0, byKind: { partition: 1, kill: 1 } },
       live: { checks: 1, lagMs: 60_000, maxRevived: 0, maxOverdue: 0 },
       errors: [],

@@ -31,7 +31,7 @@ const arbProbe = fc.record({
   version: fc.bigInt({ min: 0n, max: 21n })
 })
 
-function probeOid(p: { kind: string; vid: number; idx: number }): bigint {
+function probeOid (p: { kind: string; vid: number; idx: number }): bigint {
   switch (p.kind) {
     case 'inode':
       return vidToVdiOid(p.vid)
@@ -48,7 +48,7 @@ function probeOid(p: { kind: string; vid: number; idx: number }): bigint {
  * What covers() must answer, from the records alone: the whole-VDI delete names the highest
  * deleted generation; otherwise the discard that decides is the covering one with the highest hlc.
  */
-function modelReason(recs: DeleteRec[], oid: bigint, p: { vid: number; idx: number; generation: number; version: bigint }): string | undefined {
+function modelReason (recs: DeleteRec[], oid: bigint, p: { vid: number; idx: number; generation: number; version: bigint }): string | undefined {
   const covering = recs.filter((r) => recordCovers(r, oid, p.generation, p.version))
   if (covering.some((r) => r.kind === 'vdi')) {
     // every whole-VDI record of the vid raises the floor, covering this probe or not

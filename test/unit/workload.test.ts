@@ -137,7 +137,15 @@ describe('runWorkload', () => {
     const tracker = new DeleteTracker()
     const stats = await runWorkload({
       // the duration only caps a run that never sees every outcome (the assertions below then say which is missing)
-      file, history: h, tracker, seed: 99, durationMs: 50_000, signal: stop.signal, concurrency: 3, maxLiveVdis: 2, opTimeoutMs: 300,
+      file,
+      history: h,
+      tracker,
+      seed: 99,
+      durationMs: 50_000,
+      signal: stop.signal,
+      concurrency: 3,
+      maxLiveVdis: 2,
+      opTimeoutMs: 300,
       rates: { create: 2, write: 20, read: 10, discard: 2, delete: 2 },
       nodes: new RunningNodes(file, { isRunning: async () => true })
     })

@@ -342,4 +342,3 @@ async function signalNode (ctx: Ctx, o: DirOpts & { node: number }, what: 'pause
   else p.line(`node ${node.index}: ${result} (pid ${pid})`)
   return EXIT.OK
 }
-

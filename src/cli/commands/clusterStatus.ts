@@ -9,8 +9,7 @@ import { ApiClient } from '../../api/client.js'
 import type { NodeStatus } from '../../api/types.js'
 import { EXIT, shortPeerId } from '../output.js'
 import type { ClusterFile, ClusterNode } from '../../cluster/clusterFile.js'
-import { isRunning, sleep } from '../../cluster/launcher.js'
-import { pausedState } from '../../cluster/launcher.js'
+import { isRunning, sleep, pausedState } from '../../cluster/launcher.js'
 import { action, addDirJson, intArg, loadCluster, printerFor, type Ctx } from './shared.js'
 
 const STATUS_TIMEOUT_MS = 2_000
