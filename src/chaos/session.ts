@@ -6,7 +6,7 @@
 // watching: that is heal → converged), judge the history (`check --history`) and tear down.
 // Also the nemesis loop itself (runCycles): fault, hold, heal, gap, until the deadline or abort.
 import { join, resolve } from 'node:path'
-import { mkdir } from 'node:fs/promises'
+import { copyFile, mkdir } from 'node:fs/promises'
 import { readClusterFile, type ClusterFile } from '../cluster/clusterFile.js'
 import { sleep } from '../cluster/launcher.js'
 import { bw, bwOk } from './bw.js'
@@ -149,12 +149,25 @@ export async function runSession (o: SessionOptions, during: (s: LiveSession) =>
     if (o.beforeTeardown !== undefined) await o.beforeTeardown().catch((e) => { note(`before teardown: ${(e as Error).message}`) })
     result.elapsedMs = Date.now() - started
     if (o.keep !== true) {
+      // a failed run's cluster is torn down, but its node logs are what explains the failure
+      const failed = !result.converged || result.checkExit !== 0 || errors.length > 0
+      if (failed) await keepNodeLogs(dir, out, note)
       const down = await bw(['cluster', 'down', '--purge', '--dir', dir])
       if (down.code !== 0) errors.push(`cluster down: ${down.stderr.trim()}`)
       await bw(['chaos', 'cleanup', '--dir', dir])
     }
   }
   return result
+}
+
+/** copies every node's log to OUT/logs/node-I.log (best effort: a missing log is noted, not fatal) */
+async function keepNodeLogs (dir: string, out: string, note: (e: string) => void): Promise<void> {
+  const file = await readClusterFile(dir).catch(() => undefined)
+  if (file === undefined) return
+  await mkdir(join(out, 'logs'), { recursive: true })
+  for (const n of file.nodes) {
+    await copyFile(n.logFile, join(out, 'logs', `node-${n.index}.log`)).catch((e) => { note(`keeping node ${n.index}'s log: ${(e as Error).message}`) })
+  }
 }
 
 export interface CycleStats { planned: number, run: number, faultsFailed: number, byKind: Record<string, number> }

@@ -17,6 +17,9 @@ const PARALLEL = 8
 
 export type RepairResult = 'done' | 'retry' | 'dropped'
 
+/** oids named per outcome in a round's log line (the counts are always whole) */
+const LOGGED_OIDS = 16
+
 export class ReplicaRepair {
   private readonly queue = new OidSet()
   private overflowed = false
@@ -57,13 +60,22 @@ export class ReplicaRepair {
     const batch = all.length <= BATCH ? all : BigUint64Array.from({ length: BATCH }, (_, k) => all[(start + k) % all.length])
     this.rotation = start + batch.length
     let next = 0
+    // one line a round that did something, naming some oids: a failed check's lagging replica
+    // must be traceable to what repair did with it, without a line per oid
+    const outcome: Record<RepairResult | 'current', { n: number, oids: string[] }> = { done: { n: 0, oids: [] }, current: { n: 0, oids: [] }, dropped: { n: 0, oids: [] }, retry: { n: 0, oids: [] } }
+    const count = (k: keyof typeof outcome, oid: bigint, why = ''): void => {
+      const o = outcome[k]
+      if (o.n++ < LOGGED_OIDS) o.oids.push(why === '' ? formatOid(oid) : `${formatOid(oid)} (${why})`)
+    }
     const worker = async (): Promise<void> => {
       while (next < batch.length) {
         const oid = batch[next++]
-        const r = await this.repairOne(oid).catch((err) => {
-          this.log.debug({ oid: formatOid(oid), err: String(err) }, 'replica repair attempt failed')
+        const why = { text: '' }
+        const r = await this.repairOne(oid, why).catch((err) => {
+          why.text = String(err)
           return 'retry' as const
         })
+        count(r === 'done' && why.text === 'current' ? 'current' : r, oid, r === 'done' ? '' : why.text)
         if (r === 'retry') { this.totals.retried++; continue }
         this.queue.delete(oid)
         if (r === 'done') this.totals.repaired++
@@ -71,12 +83,15 @@ export class ReplicaRepair {
       }
     }
     await Promise.all(Array.from({ length: Math.min(PARALLEL, batch.length) }, worker))
+    if (outcome.done.n + outcome.current.n + outcome.dropped.n > 0) {
+      this.log.info({ pushed: outcome.done, alreadyCurrent: outcome.current, dropped: outcome.dropped, retry: outcome.retry, queued: this.queue.size }, 'replica repair round')
+    }
   }
 
   /** bring every placement target of `oid` to its newest version */
-  async repairOne (oid: bigint): Promise<RepairResult> {
+  async repairOne (oid: bigint, why: { text: string } = { text: '' }): Promise<RepairResult> {
     const copies = await this.copiesOf(oidToVid(oid))
-    if (copies == null) return 'dropped' // its VDI is deleted (or gone): nothing to repair
+    if (copies == null) { why.text = 'VDI deleted or unknown'; return 'dropped' } // nothing to repair
     const targets = this.io.placement(oid, copies)
     const heads = await Promise.allSettled(targets.map(async (p) => await this.io.get(p, oid, true)))
     let unreachable = false
@@ -86,7 +101,7 @@ export class ReplicaRepair {
       const h = heads[i]
       if (h.status === 'rejected') { unreachable = true; continue }
       const r = h.value
-      if (r.status === Status.DELETED) return 'dropped' // a tombstone covers it: the delete wins
+      if (r.status === Status.DELETED) { why.text = `deleted on ${targets[i]}`; return 'dropped' } // the delete wins
       if (r.status === Status.OK) {
         have.set(targets[i], r.version)
         if (best == null || r.version > best.version) best = { peer: targets[i], version: r.version }
@@ -95,22 +110,28 @@ export class ReplicaRepair {
       }
     }
     // no target holds it: either nothing landed anywhere, or placement moved (recovery's job)
+    why.text = unreachable ? 'a target out of reach' : `no target of ${targets.length} holds it`
     if (best == null) return unreachable ? 'retry' : 'dropped'
     const lagging = targets.filter((p, i) => heads[i].status === 'fulfilled' && (have.get(p) ?? -1n) < best.version)
-    if (lagging.length === 0) return unreachable ? 'retry' : 'done'
+    if (lagging.length === 0) {
+      why.text = unreachable ? why.text : 'current' // every target of the placement (maybe fewer than copies) holds the newest
+      return unreachable ? 'retry' : 'done'
+    }
     const full = await this.io.get(best.peer, oid)
-    if (full.status !== Status.OK) return 'retry'
+    if (full.status !== Status.OK) { why.text = `reading it from ${best.peer}: ${Status[full.status]}`; return 'retry' }
     const obj = { oid, generation: full.generation, version: full.version, data: full.data }
     for (const p of lagging) {
       try {
         const r = await this.io.put(p, obj)
-        if (r.status === Status.DELETED) return 'dropped'
+        if (r.status === Status.DELETED) { why.text = `${p} refused it: deleted`; return 'dropped' }
         if (r.status === Status.OK) this.totals.pushed++
-        else if (r.status !== Status.STALE) unreachable = true
-      } catch {
+        else if (r.status !== Status.STALE) { unreachable = true; why.text = `${p}: ${Status[r.status]}` }
+      } catch (err) {
         unreachable = true
+        why.text = `${p}: ${String(err)}`
       }
     }
+    if (!unreachable) why.text = ''
     return unreachable ? 'retry' : 'done'
   }
 }
