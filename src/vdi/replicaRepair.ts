@@ -75,7 +75,8 @@ export class ReplicaRepair {
           why.text = String(err)
           return 'retry' as const
         })
-        count(r === 'done' && why.text === 'current' ? 'current' : r, oid, r === 'done' ? '' : why.text)
+        const current = r === 'done' && why.text.startsWith('current')
+        count(current ? 'current' : r, oid, current && why.text !== 'current' ? why.text.slice(8) : r === 'done' ? '' : why.text)
         if (r === 'retry') { this.totals.retried++; continue }
         this.queue.delete(oid)
         if (r === 'done') this.totals.repaired++
@@ -114,7 +115,9 @@ export class ReplicaRepair {
     if (best == null) return unreachable ? 'retry' : 'dropped'
     const lagging = targets.filter((p, i) => heads[i].status === 'fulfilled' && (have.get(p) ?? -1n) < best.version)
     if (lagging.length === 0) {
-      why.text = unreachable ? why.text : 'current' // every target of the placement (maybe fewer than copies) holds the newest
+      // every target of the placement holds the newest; fewer targets than copies (members
+      // missing from the view) leaves the rest to recovery when they return
+      why.text = unreachable ? why.text : targets.length < copies ? `current on ${targets.length} of ${copies} copies` : 'current'
       return unreachable ? 'retry' : 'done'
     }
     const full = await this.io.get(best.peer, oid)
