@@ -46,6 +46,7 @@ function runSize (ctx, n) {
   const seeds = SEEDS(n)
   const load0 = loadavg()[0]
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   const ok = []
   const failures = []
   for (let k = 0; k < seeds; k++) {
@@ -64,7 +65,8 @@ function runSize (ctx, n) {
       ctx.log(`sim ${label} FAILED: ${err?.stack ?? err}`)
     }
   }
-  return { n, seeds, ok, failures, wallS: (performance.now() - t0) / 1000, load: [load0, loadavg()[0]] }
+  const cpu = process.cpuUsage(cpu0)
+  return { n, seeds, ok, failures, wallS: (performance.now() - t0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6, load: [load0, loadavg()[0]] }
 }
 
 const pct = (xs) => ({ p50: percentile(xs, 50), p90: percentile(xs, 90), max: percentile(xs, 100) })
@@ -96,7 +98,7 @@ function figuresTable (perN, seed) {
     problems += r.failures.length
     const f = r.ok.length > 0 ? figures(r) : undefined
     const status = r.failures.length === 0 ? `${r.seeds}` : `${r.ok.length} of ${r.seeds} (${r.failures.length} FAILED)`
-    const wall = `${r.wallS.toFixed(1)} s (load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)})`
+    const wall = `${r.wallS.toFixed(1)} s, CPU ${r.cpuS.toFixed(1)} s (load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)})`
     if (f === undefined) {
       rows.push([int(r.n), status, 'FAILED', 'FAILED', 'FAILED', 'FAILED', 'FAILED', 'FAILED', wall])
       continue
@@ -119,7 +121,7 @@ function figuresTable (perN, seed) {
   return {
     title: 'Simulator convergence (figures scenario; each cell p50 / p90 / max)',
     problems,
-    columns: ['N', 'seeds', 'delete: rounds', 'delete: purged everywhere (ms)', 'heal: rounds', 'heal: known + purged everywhere (ms)', 'AE bytes/node, heal → converged', 'AE bytes/node, heal → end (p50)', 'wall (1-min load start → end)'],
+    columns: ['N', 'seeds', 'delete: rounds', 'delete: purged everywhere (ms)', 'heal: rounds', 'heal: known + purged everywhere (ms)', 'AE bytes/node, heal → converged', 'AE bytes/node, heal → end (p50)', 'wall, CPU (1-min load start → end)'],
     rows,
     notes: [
       `scenario: \`bellwether sim --nodes N --seed S --scenario figures --partitions minority:1 --loss 0 --latency exp:5:1\` — 5 s warm-up, 5 VDI deletes 1 s apart at random live nodes, then ⌊N/3⌋ nodes cut off for 6 s with 3 deletes issued meanwhile, heal, run until the purge bound (15 s + 1 s per doubling of N past the fault window); no loss, no crashes; duplication and reordering from the seed. Seeds S = ${seed}000 + k, k = 0 … seeds − 1.`,
@@ -130,7 +132,7 @@ function figuresTable (perN, seed) {
       fitNote('  delete → purged everywhere', fits.deletePurged, ' ms'),
       fitNote('  heal rounds', fits.healRounds, ''),
       fitNote('  heal → known + purged everywhere', fits.healConverged, ' ms'),
-      `events simulated: ${perN.map((r) => `N=${int(r.n)} ${int(r.ok.reduce((s, o) => s + o.events, 0))}`).join(', ')}; wall time per N is the whole of its seeds, in this process.`,
+      `events simulated: ${perN.map((r) => `N=${int(r.n)} ${int(r.ok.reduce((s, o) => s + o.events, 0))}`).join(', ')}; wall and CPU time per N are the whole of its seeds, in this process (CPU: user + system of the bench process, which on a shared machine says more than wall).`,
       ...perN.flatMap((r) => r.failures.map((f) => `FAILED ${f}`))
     ]
   }
