@@ -54,7 +54,11 @@ function runSize (ctx, n) {
     const label = `N=${n} seed ${seed}`
     try {
       const t = performance.now()
-      const sim = new Simulator(deriveParams(seed, { ...OVERRIDES, nodes: n }), { ...OVERRIDES, nodes: n }, { seriesEveryMs: SERIES_MS })
+      const sim = new Simulator(deriveParams(seed, { ...OVERRIDES, nodes: n }), { ...OVERRIDES, nodes: n }, {
+        seriesEveryMs: SERIES_MS,
+        // a long run says how far it is (10 progress lines), so a slow machine is not mistaken for a hang
+        out: n >= 1_000 ? (line) => { if (line.startsWith('t=')) ctx.log(`sim N=${n}: ${line.slice(0, 120)}`) } : undefined
+      })
       const r = sim.run()
       ctx.log(`sim ${label}: ${int(r.events)} events, ${((performance.now() - t) / 1000).toFixed(1)} s wall${r.violation ? `, VIOLATION ${r.violation.kind}` : ''}`)
       if (r.violation !== undefined) failures.push(`${label}: ${r.violation.kind} at t=${(r.violation.at / 1000).toFixed(1)} s: ${r.violation.message} (replay: ${r.replay})`)
