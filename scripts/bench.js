@@ -9,6 +9,8 @@
 //   npm run bench -- --only recovery      one of them (recovery: ≈ 5 min; 7-10 min on busy cores)
 //   npm run bench -- --only micro         in-process figures only (no cluster; ≈ 30 s)
 //   npm run bench -- --only cli           CLI start-up against a bare node (≈ 15 s)
+//   npm run bench -- --only sim           simulator figures, N = 10 … 10,000, and the 10-process
+//                                         validation (see docs/BENCHMARKS.md for its wall time)
 //   npm run bench -- --seed 42 --deletes 100 --markdown
 //
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().
@@ -28,9 +30,10 @@ import recovery from './bench/recovery.js'
 import micro from './bench/micro.js'
 import workload from './bench/workload.js'
 import cli from './bench/cli.js'
+import sim from './bench/sim.js'
 
 // new sections go at the end: a section's seed depends on its position (see main)
-const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload, cli]
+const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload, cli, sim]
 
 const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
   --only          run only these sections (below)
@@ -38,6 +41,8 @@ const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] 
   --deletes       purge: measured deletes per cluster (default 100, at least 20)
   --markdown      print the tables as Markdown; --markdown-file also writes them to PATH
   --max-minutes   watchdog: clean up and fail after this long (default 20)
+  --sim-max-nodes sim: the largest N simulated (default 10000; the sizes are 10, 100, 1000, 10000 up to it)
+  --sim-no-real   sim: skip the validation on 10 real node processes
 sections:
 ${SECTIONS.map((s) => `  ${s.name.padEnd(8)} ${s.title}`).join('\n')}`
 
@@ -52,6 +57,8 @@ function parseCli () {
         markdown: { type: 'boolean', default: false },
         'markdown-file': { type: 'string' },
         'max-minutes': { type: 'string', default: '20' },
+        'sim-max-nodes': { type: 'string' },
+        'sim-no-real': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       }
     }).values
@@ -84,8 +91,18 @@ function parseCli () {
     deletes: num(a.deletes, '--deletes'),
     markdown: a.markdown,
     markdownFile: a['markdown-file'],
-    maxMinutes: num(a['max-minutes'], '--max-minutes')
+    maxMinutes: num(a['max-minutes'], '--max-minutes'),
+    simMaxNodes: simMaxNodes(num(a['sim-max-nodes'], '--sim-max-nodes')),
+    simNoReal: a['sim-no-real']
   }
+}
+
+function simMaxNodes (n) {
+  if (n !== undefined && (n < 10 || n > 100_000)) {
+    console.error('--sim-max-nodes must be in 10..100000')
+    process.exit(64)
+  }
+  return n
 }
 
 async function main () {

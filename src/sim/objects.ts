@@ -37,6 +37,10 @@ export class ObjectTable {
   readonly counters: ObjectCounters = { heldDeleted: 0, liveMissing: 0 }
   /** per delete: copies of its objects still held (-1: not issued) */
   deleteHeld: Int32Array
+  /** per delete: virtual ms its last copy went (deleteHeld reached 0; -1: not yet) — exact, not per tick */
+  readonly heldZeroAt: Float64Array
+  /** the virtual clock, for heldZeroAt (the simulator sets it) */
+  clock: () => number = () => -1
 
   constructor (nodes: number, perNode: number, maxPerVdi: number, copies: number, rng: Rng, maxDeletes: number) {
     this.copies = Math.min(copies, nodes)
@@ -54,6 +58,7 @@ export class ObjectTable {
     this.purged = new Uint8Array(this.count)
     this.deletedBy = new Int32Array(this.count).fill(-1)
     this.deleteHeld = new Int32Array(maxDeletes).fill(-1)
+    this.heldZeroAt = new Float64Array(maxDeletes).fill(-1)
     const perNodeCount = new Int32Array(nodes + 1)
     for (let o = 0; o < this.count; o++) {
       for (let k = 0; k < this.copies; k++) {
@@ -126,6 +131,7 @@ export class ObjectTable {
     if (d >= 0) {
       this.counters.heldDeleted--
       this.deleteHeld[d] = this.deleteHeld[d]! - 1
+      if (this.deleteHeld[d] === 0) this.heldZeroAt[d] = this.clock()
     } else if (this.writtenAt[o]! >= 0) this.counters.liveMissing++
     return true
   }
@@ -141,6 +147,7 @@ export class ObjectTable {
         this.deleteHeld[d] = this.deleteHeld[d]! + 1
       } else if (this.writtenAt[o]! >= 0) this.counters.liveMissing--
     }
+    if (this.deleteHeld[d] === 0) this.heldZeroAt[d] = this.clock()
   }
 
   /** number of objects placed on node q */

@@ -18,6 +18,15 @@ export type LatencyDist =
 export const PARTITION_MODES = ['none', 'isolate', 'minority', 'halves'] as const
 export type PartitionMode = typeof PARTITION_MODES[number]
 
+/**
+ * Fixed scenarios a run can ask for instead of the seed's: `figures` is the benchmark's (no
+ * crashes, no late writes, whole-VDI deletes only, a 5 s warm-up, 5 healthy deletes, one 6 s
+ * partition episode with 3 deletes in it, a purge bound of 15 s + 1 s per doubling of N), short
+ * in virtual time so 10,000 nodes run in minutes.
+ */
+export const SCENARIOS = ['figures'] as const
+export type ScenarioName = typeof SCENARIOS[number]
+
 export const PLANTED_BUGS = ['skip-purge-gate'] as const
 export type PlantedBug = typeof PLANTED_BUGS[number]
 
@@ -68,6 +77,8 @@ export interface SimParams {
   purgeBoundMs: number
   /** log size per node above which the tombstone state counts as unbounded */
   maxTombstones: number
+  /** a fixed scenario replacing the seed's choices of workload and faults */
+  scenario?: ScenarioName
   plantBug?: PlantedBug
 }
 
@@ -79,6 +90,7 @@ export interface SimOverrides {
   latency?: LatencyDist
   partitionMode?: PartitionMode
   partitions?: number
+  scenario?: ScenarioName
   plantBug?: PlantedBug
 }
 
@@ -158,14 +170,18 @@ export function deriveParams (seed: bigint, o: SimOverrides = {}): SimParams {
     warmupMs: 10_000,
     purgeBoundMs: 0,
     maxTombstones: 0,
+    scenario: o.scenario,
     plantBug: o.plantBug
+  }
+  if (o.scenario === 'figures') {
+    Object.assign(p, { crashes: 0, crashDownMs: 0, lateWrites: 0, discardShare: 0, warmupMs: 5000, deletes: 5, faultDeletes: 3, partitionMs: 6000 })
   }
   if (p.partitionMode === 'none') p.partitions = 0
   if (!Number.isInteger(p.nodes) || p.nodes < 2 || p.nodes > 100_000) throw new ParamError(`--nodes must be an integer in 2..100000, got ${p.nodes}`)
   if (!(p.loss >= 0 && p.loss < 0.5)) throw new ParamError(`--loss must be a probability in [0, 0.5), got ${p.loss}`)
   if (!Number.isInteger(p.partitions) || p.partitions < 0 || p.partitions > 20) throw new ParamError(`partition count must be an integer in 0..20, got ${p.partitions}`)
   // the bound grows with log N: a delete crosses the overlay in O(log N) anti-entropy hops
-  p.purgeBoundMs = 60_000 + 5_000 * Math.ceil(Math.log2(p.nodes))
+  p.purgeBoundMs = o.scenario === 'figures' ? 15_000 + 1_000 * Math.ceil(Math.log2(p.nodes)) : 60_000 + 5_000 * Math.ceil(Math.log2(p.nodes))
   p.maxTombstones = p.deletes + p.faultDeletes + 1
   const needed = Math.ceil(minimumRunMs(p) / p.tickMs)
   if (o.ticks === undefined) p.ticks = needed
@@ -233,6 +249,7 @@ export function describeParams (p: SimParams): string[] {
     `deletes=${p.deletes} fault_deletes=${p.faultDeletes} discard_share=${p.discardShare} max_tombstones=${p.maxTombstones}`,
     `gossipsub D=${p.gossipD} Dlo=${p.gossipDlo} Dhi=${p.gossipDhi} Dlazy=${p.gossipDlazy} heartbeat_ms=${p.gossipHeartbeatMs} mcache=${p.mcacheLength}/${p.mcacheGossip}`,
     `membership heartbeat_ms=${p.heartbeatMs} fail_after_ms=${p.failAfterMs}; anti-entropy min_interval_ms=${p.aeMinIntervalMs} max_concurrent=${p.aeMaxConcurrent} timeout_ms=${p.aeTimeoutMs}; gc_interval_ms=${p.gcIntervalMs}; recovery period_ms=${p.recoveryPeriodMs} debounce_ms=${p.recoveryDebounceMs}`,
+    ...(p.scenario !== undefined ? [`scenario: ${p.scenario} (fixed workload and faults; see SCENARIOS in src/sim/params.ts)`] : []),
     ...(p.plantBug !== undefined ? [`planted bug: ${p.plantBug} (test-only)`] : [])
   ]
 }
@@ -244,6 +261,7 @@ export function replayCommand (p: SimParams, o: SimOverrides): string {
   if (o.latency !== undefined) args.push('--latency', formatLatency(o.latency))
   if (o.partitionMode !== undefined) args.push('--partitions', `${o.partitionMode}${o.partitions !== undefined ? `:${o.partitions}` : ''}`)
   if (o.ticks !== undefined) args.push('--ticks', String(o.ticks))
+  if (o.scenario !== undefined) args.push('--scenario', o.scenario)
   if (o.plantBug !== undefined) args.push('--plant-bug', o.plantBug)
   return args.join(' ')
 }

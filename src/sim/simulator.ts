@@ -25,6 +25,8 @@ export interface SimOptions {
   out?: (line: string) => void
   /** progress lines over the run (default 10) */
   progressLines?: number
+  /** also sample the tombstone state every this many virtual ms (default: with the progress lines only) */
+  seriesEveryMs?: number
 }
 
 export interface SimResult {
@@ -54,8 +56,10 @@ export class Simulator implements NodeWorld {
   /** anti-entropy bytes sent so far, and at the last heal */
   aeBytesTotal = 0
   aeBytesAtHeal = 0
-  /** max / mean log records per node, sampled with the progress lines */
-  readonly tombstoneSeries: Array<{ at: number, maxLog: number, meanLog: number, maxFloor: number }> = []
+  /** anti-entropy bytes sent by the tick at which everything pending at the last heal was known and purged everywhere */
+  aeBytesAtHealConverged = -1
+  /** tombstone state per node (log records, floor entries: max and mean), sampled with the progress lines and every seriesEveryMs */
+  readonly tombstoneSeries: TombstoneSample[] = []
   private readonly msgs: DeleteRec[][] = []
   private readonly maxMessages: number
   private readonly workload: Rng
@@ -91,6 +95,7 @@ export class Simulator implements NodeWorld {
       messageBytes: (msgId) => 64 + this.msgs[msgId]!.reduce((s, r) => s + encodedRecordSize(r), 0)
     }, this.maxMessages)
     this.scenario = buildScenario(p, scriptRng, this.objects.count)
+    this.objects.clock = () => this.queue.now
   }
 
   nextId = (): number => ++this.idCounter
@@ -122,6 +127,7 @@ export class Simulator implements NodeWorld {
     const endMs = p.ticks * p.tickMs
     const boundFrom = this.scenario.lastHealAt + p.purgeBoundMs
     const progressEvery = Math.max(1, Math.floor(p.ticks / (this.opts.progressLines ?? 10)))
+    const seriesEvery = this.opts.seriesEveryMs === undefined ? 0 : Math.max(1, Math.round(this.opts.seriesEveryMs / p.tickMs))
     for (let o = 0; o < this.objects.count; o++) {
       if (this.scenario.initial[o] === 1) this.objects.write(o, 0, (1 << this.objects.copies) - 1)
     }
@@ -146,6 +152,8 @@ export class Simulator implements NodeWorld {
         const tick = q.a
         this.tracker.tick(q.now, boundFrom, p.maxTombstones, (i) => this.nodes[i]!.log.size, (i) => this.nodes[i]!.replica.floor.size)
         if (tick % progressEvery === 0 || tick === p.ticks) out(this.progress(tick))
+        else if (seriesEvery > 0 && tick % seriesEvery === 0) this.sample()
+        if (this.aeBytesAtHealConverged < 0 && this.tracker.healConverged()) this.aeBytesAtHealConverged = this.aeBytesTotal
         if (tick < p.ticks) q.push(q.now + p.tickMs, K.W_TICK, tick + 1)
       } else this.world(kind, q.c)
       if (this.tracker.violation !== undefined) break
@@ -210,6 +218,7 @@ export class Simulator implements NodeWorld {
         this.cutEpoch++
         this.tracker.heal(now)
         this.aeBytesAtHeal = this.aeBytesTotal
+        this.aeBytesAtHealConverged = -1
         break
       case K.W_CRASH:
         this.net.up[c] = 0
@@ -223,6 +232,7 @@ export class Simulator implements NodeWorld {
           // no partition heals in this run: a restart is the heal the summary measures
           this.tracker.heal(now)
           this.aeBytesAtHeal = this.aeBytesTotal
+          this.aeBytesAtHealConverged = -1
         }
         break
       case K.W_DELETE: this.issueDelete(c === 1); break
@@ -279,19 +289,28 @@ export class Simulator implements NodeWorld {
     if (mask !== 0) ob.write(o, this.queue.now, mask)
   }
 
-  private progress (tick: number): string {
+  /** one point of the tombstone series: log records and floor entries per node, max and mean */
+  private sample (): TombstoneSample {
     let maxLog = 0
     let sumLog = 0
     let maxFloor = 0
+    let sumFloor = 0
     for (const node of this.nodes) {
       const l = node.log.size
       if (l > maxLog) maxLog = l
       sumLog += l
-      if (node.replica.floor.size > maxFloor) maxFloor = node.replica.floor.size
+      const f = node.replica.floor.size
+      if (f > maxFloor) maxFloor = f
+      sumFloor += f
     }
+    const s = { at: this.queue.now, maxLog, meanLog: sumLog / this.nodes.length, maxFloor, meanFloor: sumFloor / this.nodes.length }
+    this.tombstoneSeries.push(s)
+    return s
+  }
+
+  private progress (tick: number): string {
+    const { maxLog, meanLog, maxFloor } = this.sample()
     const now = this.queue.now
-    const meanLog = sumLog / this.nodes.length
-    this.tombstoneSeries.push({ at: now, maxLog, meanLog, maxFloor })
     const known = this.tracker.deletes.filter((d) => d.knownAllAt >= 0).length
     const c = this.objects.counters
     const up = this.net.up.reduce((s, x) => s + x, 0)
@@ -300,6 +319,8 @@ export class Simulator implements NodeWorld {
       ` ae sessions=${this.aeStats.started} failed=${this.aeStats.failed} net lost=${this.net.stats.lost} cut=${this.net.stats.cut}`
   }
 }
+
+export interface TombstoneSample { at: number, maxLog: number, meanLog: number, maxFloor: number, meanFloor: number }
 
 /** a random overlay of about `degree` connections per node (everyone when n <= degree + 1), as CSR */
 function overlay (n: number, degree: number, rng: Rng): [Int32Array, Int32Array] {

@@ -11,10 +11,27 @@ import type { Tracker } from './tracker.js'
 
 export interface Dist { n: number, median: number, p90: number, max: number }
 
+/** one healthy delete: hops to the farthest node, and ms until known everywhere and purged everywhere (NaN: never) */
+export interface DeleteSample { rounds: number, knownMs: number, purgedMs: number, convergedMs: number }
+
 export interface SimSummary {
   virtualMs: number
-  afterDelete: { deletes: number, notKnownEverywhere: number, knownMs: Dist, rounds: Dist, purgedMs: Dist }
-  afterHeal: { at: number | null, deletes: number, notKnownEverywhere: number, knownMs: Dist, rounds: Dist, purgedMs: Dist, aeBytesPerNode: number }
+  afterDelete: { deletes: number, notKnownEverywhere: number, knownMs: Dist, rounds: Dist, purgedMs: Dist, samples: DeleteSample[] }
+  afterHeal: {
+    at: number | null
+    deletes: number
+    notKnownEverywhere: number
+    knownMs: Dist
+    rounds: Dist
+    purgedMs: Dist
+    aeBytesPerNode: number
+    /** heal → every delete pending at the heal known and purged everywhere (NaN: never, or no heal) */
+    convergedMs: number
+    /** the most hops since the heal over those deletes */
+    maxRounds: number
+    /** anti-entropy bytes per node from the heal to that tick (NaN: never converged) */
+    aeBytesPerNodeToConverge: number
+  }
   tombstones: { maxLog: number, meanLog: number, maxFloor: number, meanFloor: number, maxPeerState: number, meanPeerState: number, peakLog: number }
   gc: { folded: number, rounds: number, resets: number }
   nodes: { purged: number, refusedPulls: number, gatedLists: number, servedLists: number, recoveries: number, rejected: number }
@@ -31,6 +48,7 @@ export interface SummarySource {
   aeStats: AeStats
   aeBytesTotal: number
   aeBytesAtHeal: number
+  aeBytesAtHealConverged: number
   net: { stats: NetStats }
   mesh: { stats: MeshStats }
   tombstoneSeries: ReadonlyArray<{ maxLog: number }>
@@ -48,6 +66,15 @@ export function summarize (w: SummarySource): SimSummary {
   const healthy = w.tracker.deletes.filter((d) => !d.fault)
   const lastHeal = w.tracker.heals.length > 0 ? w.tracker.heals[w.tracker.heals.length - 1]! : null
   const pending = lastHeal === null ? [] : w.tracker.deletes.filter((d) => d.healAt === lastHeal && !d.knownAllAtHeal)
+  const samples = healthy.map((d): DeleteSample => {
+    const knownMs = d.knownAllAt >= 0 ? d.knownAllAt - d.at : NaN
+    const purgedMs = d.purgedAt >= 0 ? Math.max(0, d.purgedAt - d.at) : NaN
+    return { rounds: d.maxHops, knownMs, purgedMs, convergedMs: Math.max(knownMs, purgedMs) }
+  })
+  // NaN when a pending delete never converged (Math.max of a NaN is NaN)
+  const healConverged = lastHeal === null || pending.length === 0
+    ? (lastHeal === null ? NaN : 0)
+    : Math.max(...pending.map((d) => Math.max(d.knownAllAt >= 0 ? d.knownAllAt : NaN, d.purgedAtHeal ? d.knownAllAt : d.purgedAt >= 0 ? d.purgedAt : NaN) - lastHeal))
   let maxLog = 0; let sumLog = 0; let maxFloor = 0; let sumFloor = 0; let maxPeers = 0; let sumPeers = 0
   const gc = { folded: 0, rounds: 0, resets: 0 }
   const ns = { purged: 0, refusedPulls: 0, gatedLists: 0, servedLists: 0, recoveries: 0, rejected: 0 }
@@ -66,7 +93,8 @@ export function summarize (w: SummarySource): SimSummary {
       notKnownEverywhere: healthy.filter((d) => d.knownAllAt < 0).length,
       knownMs: dist(healthy.filter((d) => d.knownAllAt >= 0).map((d) => d.knownAllAt - d.at)),
       rounds: dist(healthy.map((d) => d.maxHops)),
-      purgedMs: dist(healthy.filter((d) => d.purgedAt >= 0).map((d) => d.purgedAt - d.at))
+      purgedMs: dist(healthy.filter((d) => d.purgedAt >= 0).map((d) => d.purgedAt - d.at)),
+      samples
     },
     afterHeal: {
       at: lastHeal,
@@ -75,7 +103,10 @@ export function summarize (w: SummarySource): SimSummary {
       knownMs: dist(pending.filter((d) => d.knownAllAt >= 0).map((d) => d.knownAllAt - lastHeal!)),
       rounds: dist(pending.map((d) => d.healHops)),
       purgedMs: dist(pending.filter((d) => !d.purgedAtHeal && d.purgedAt >= 0).map((d) => d.purgedAt - lastHeal!)),
-      aeBytesPerNode: lastHeal === null ? 0 : (w.aeBytesTotal - w.aeBytesAtHeal) / n
+      aeBytesPerNode: lastHeal === null ? 0 : (w.aeBytesTotal - w.aeBytesAtHeal) / n,
+      convergedMs: healConverged,
+      maxRounds: pending.reduce((m, d) => Math.max(m, d.healHops), 0),
+      aeBytesPerNodeToConverge: lastHeal === null || w.aeBytesAtHealConverged < 0 ? NaN : (w.aeBytesAtHealConverged - w.aeBytesAtHeal) / n
     },
     tombstones: {
       maxLog,

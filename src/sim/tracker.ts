@@ -145,13 +145,24 @@ export class Tracker {
     }
   }
 
+  /** since the last heal, every delete not known everywhere then is known and purged everywhere (true without a heal) */
+  healConverged (): boolean {
+    const ob = this.objects
+    for (const d of this.deletes) {
+      if (d.healAt < 0 || d.knownAllAtHeal) continue
+      if (d.knownAllAt < 0 || ob.deleteHeld[d.n]! > 0) return false
+    }
+    return true
+  }
+
   /**
    * The per-tick checks. `boundFrom`: the time after which everything must be purged and exact
    * (last heal + purge bound); `logSizes(i)` and `floorSizes(i)` read node i's tombstone state.
    */
   tick (now: number, boundFrom: number, maxLog: number, logSize: (i: number) => number, floorSize: (i: number) => number): void {
     const ob = this.objects
-    for (const d of this.deletes) if (d.purgedAt < 0 && ob.deleteHeld[d.n] === 0) d.purgedAt = now
+    // the exact time the last copy went when the table knows it, else this tick's
+    for (const d of this.deletes) if (d.purgedAt < 0 && ob.deleteHeld[d.n] === 0) d.purgedAt = ob.heldZeroAt[d.n]! >= 0 ? ob.heldZeroAt[d.n]! : now
     if (this.violation !== undefined) return
     for (let i = 0; i < this.nodes; i++) {
       const l = logSize(i)

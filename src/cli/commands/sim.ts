@@ -8,7 +8,7 @@ import { Command, Option } from 'commander'
 import { performance } from 'node:perf_hooks'
 import { EXIT } from '../output.js'
 import { action, printerFor, type Ctx } from './shared.js'
-import { PLANTED_BUGS, ParamError, deriveParams, parseLatency, parsePartitions, type PlantedBug, type SimOverrides } from '../../sim/params.js'
+import { PLANTED_BUGS, SCENARIOS, ParamError, deriveParams, parseLatency, parsePartitions, type PlantedBug, type ScenarioName, type SimOverrides } from '../../sim/params.js'
 import { Simulator } from '../../sim/simulator.js'
 import { formatSummary } from '../../sim/summary.js'
 
@@ -22,6 +22,7 @@ interface SimOpts {
   latency?: string
   partitions?: string
   ticks?: string
+  scenario?: string
   plantBug?: string
 }
 
@@ -34,6 +35,7 @@ export function simCommand (ctx: Ctx): Command {
     .option('--latency <dist>', 'one-way delay in ms: exp:MEAN[:MIN], uniform:MIN:MAX or fixed:MS (default: from the seed)')
     .option('--partitions <mode[:count]>', 'none, isolate, minority or halves, and how many episodes (default: from the seed)')
     .option('--ticks <n>', 'length of the run in 100 ms ticks (default: what the scenario needs)')
+    .option('--scenario <name>', `a fixed workload and fault scenario instead of the seed's (${SCENARIOS.join(', ')}; figures: the benchmark's short one)`)
     .addOption(new Option('--plant-bug <bug>', `test-only: plant a known bug (${PLANTED_BUGS.join(', ')})`).hideHelp())
     .allowUnknownOption()
     .allowExcessArguments()
@@ -67,6 +69,10 @@ export function parseSimFlags (o: SimOpts): { seed: bigint, overrides: SimOverri
     const { mode, count } = parsePartitions(o.partitions)
     overrides.partitionMode = mode
     if (count !== undefined) overrides.partitions = count
+  }
+  if (o.scenario !== undefined) {
+    if (!(SCENARIOS as readonly string[]).includes(o.scenario)) throw new ParamError(`--scenario must be one of ${SCENARIOS.join(', ')}, got ${JSON.stringify(o.scenario)}`)
+    overrides.scenario = o.scenario as ScenarioName
   }
   if (o.plantBug !== undefined) {
     if (!(PLANTED_BUGS as readonly string[]).includes(o.plantBug)) throw new ParamError(`--plant-bug must be one of ${PLANTED_BUGS.join(', ')}, got ${JSON.stringify(o.plantBug)}`)
