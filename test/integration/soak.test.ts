@@ -55,6 +55,22 @@ function cell (root: El, id: string): string {
   return textOf(el[0]!)
 }
 
+/**
+ * A failed soak keeps its node logs in OUT/logs: the lines that name the findings' oids, and
+ * what replica repair, recovery and membership did, so a rare failure in CI explains itself
+ */
+function logsAbout (dir: string, oids: string[]): string {
+  const out: string[] = []
+  const logs = join(dir, 'logs')
+  if (!existsSync(logs)) return '\n(no node logs kept)'
+  for (const f of readdirSync(logs).sort()) {
+    const hits = readFileSync(join(logs, f), 'utf8').split('\n')
+      .filter((l) => oids.some((o) => l.includes(o)) || /replica repair round|view changed|recovery (complete|incomplete)|member restarted/.test(l))
+    out.push(`--- ${f} (${hits.length} lines, last 40)`, ...hits.slice(-40).map((l) => l.slice(0, 600)))
+  }
+  return `\nnode logs about ${oids.join(', ')}:\n${out.join('\n')}`
+}
+
 async function until (what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!cond()) {
@@ -85,7 +101,8 @@ describe.skipIf(skip)('bellwether soak', { timeout: 600_000 }, () => {
       throw new Error(`soak printed no JSON summary (exit ${code})\nstdout: ${stdout.slice(-3000)}\nstderr: ${stderr.slice(-3000)}`)
     }
     const h = summary.check?.history
-    const context = JSON.stringify({ errors: summary.errors, counts: h?.counts, live: summary.live, revived: h?.revived?.slice(0, 3), unpurged: h?.unpurged?.slice(0, 3) }, null, 1)
+    const context = JSON.stringify({ errors: summary.errors, counts: h?.counts, live: summary.live, lost: h?.lost?.slice(0, 3), revived: h?.revived?.slice(0, 3), unpurged: h?.unpurged?.slice(0, 3) }, null, 1) +
+      (summary.ok === true ? '' : logsAbout(dir, [...(h?.lost ?? []), ...(h?.revived ?? []), ...(h?.unpurged ?? [])].slice(0, 3).map((f: { oid: string }) => f.oid)))
     expect(summary.ok, context).toBe(true)
     expect(code).toBe(0)
     expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).ok).toBe(true)
