@@ -18,9 +18,9 @@ import { ObjectStore } from '../store/objectStore.js'
 import { DeleteDriver } from '../node/deletes.js'
 import { DeleteReplica } from '../tombstones/replica.js'
 import type { FloorState } from '../tombstones/floor.js'
-import { DeleteGossip } from '../node/deleteGossip.js'
+import { DeleteGossip } from '../net/deleteGossip.js'
 import { NodeMetrics } from '../node/metrics.js'
-import { MembershipService } from '../node/membership.js'
+import { MembershipService } from '../membership/membership.js'
 import { NodeObjectHandler } from '../node/objectHandler.js'
 import { ObjectService } from '../net/objectService.js'
 import { AntiEntropyService } from '../net/aeService.js'
@@ -84,7 +84,7 @@ async function seedObjects (store: ObjectStore): Promise<void> {
   }
 }
 
-// ---- gossip: delete batches on the deletes topic (src/node/deleteGossip.ts) ----
+// ---- gossip: delete batches on the deletes topic (src/net/deleteGossip.ts) ----
 
 /** handler targets build fresh parts per input under root, so a failing input replays alone */
 interface Root { root: string, n: number }
@@ -93,7 +93,7 @@ interface GossipH { dir: string, ps: FuzzPubsub, dg: DeleteGossip, parts: Delete
 export const gossipDeletesTarget: FuzzTarget<Array<{ bytes: Uint8Array, author: string }>, Root> = {
   name: 'gossip-deletes',
   kind: 'handler',
-  covers: 'src/node/deleteGossip.ts validate/deliver → DeleteDriver.ingest (log, index, store)',
+  covers: 'src/net/deleteGossip.ts validate/deliver → DeleteDriver.ingest (log, index, store)',
   arbitrary: () => withReplays(fc.record({
     bytes: hostileBytes(recordList(4), (recs) => toBinary(DeleteBatchSchema, create(DeleteBatchSchema, { records: recs.map((r) => create(DeleteRecordSchema, r)) }))),
     author: fc.constantFrom(...PEERS, 'stranger')
@@ -276,7 +276,7 @@ async function aeInput (frames: Uint8Array[], h: AeH): Promise<void> {
   }
 }
 
-// ---- heartbeats on the members topic (src/node/membership.ts) ----
+// ---- heartbeats on the members topic (src/membership/membership.ts) ----
 
 interface HbH { ps: FuzzPubsub, svc: MembershipService, view: MembershipView, watch: RejectionWatch, changes: number }
 
@@ -288,7 +288,7 @@ function viewState (h: HbH): string {
 export const heartbeatIngestTarget: FuzzTarget<Array<{ bytes: Uint8Array, signer: number }>> = {
   name: 'heartbeat-ingest',
   kind: 'handler',
-  covers: 'src/node/membership.ts validate/deliver → MembershipView.onHeartbeat, applyChange, beat',
+  covers: 'src/membership/membership.ts validate/deliver → MembershipView.onHeartbeat, applyChange, beat',
   arbitrary: () => withReplays(fc.record({ bytes: hostileBytes(heartbeatMsg(PEER_IDS), encodeHeartbeat), signer: fc.nat({ max: 4 }) }), 4),
   check: async (msgs) => {
     const h = makeMembership()

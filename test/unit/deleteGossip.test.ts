@@ -1,4 +1,4 @@
-// DeleteGossip (src/node/deleteGossip.ts) on a fake pubsub and a fake delete pipeline, no
+// DeleteGossip (src/net/deleteGossip.ts) on a fake pubsub and a fake delete pipeline, no
 // sockets: records published within the coalescing window leave as one batch; stop() sends
 // what is still waiting before it unsubscribes and waits for ingests in progress; a batch from
 // a peer is validated (malformed: rejected and counted), and a failing ingest is logged
@@ -6,8 +6,8 @@
 import type { Counter } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { TOPIC_DELETES } from '../../src/net/constants.js'
-import { DeleteGossip } from '../../src/node/deleteGossip.js'
-import type { RecordIngest } from '../../src/node/deleteGossip.js'
+import { DeleteGossip } from '../../src/net/deleteGossip.js'
+import type { RecordIngest } from '../../src/net/deleteGossip.js'
 import type { RecordSource } from '../../src/tombstones/replicaTypes.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { decodeBatch, packBatches } from '../../src/tombstones/batch.js'

@@ -2,15 +2,15 @@
 // into size-bounded batches (many records per message, large discards already split into
 // records); batches from peers are validated before gossipsub forwards them, then ingested.
 import type { Logger } from 'pino'
-import { GossipTopic } from '../net/gossipTopic.js'
-import type { Host } from '../net/host.js'
-import { OUTBOX_MAX_BATCHES, TOPIC_DELETES } from '../net/constants.js'
+import { GossipTopic } from './gossipTopic.js'
+import type { Host } from './host.js'
+import { OUTBOX_MAX_BATCHES, TOPIC_DELETES } from './constants.js'
 import { decodeBatch, packBatches } from '../tombstones/batch.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { RecordSource } from '../tombstones/replicaTypes.js'
-import type { NodeMetrics } from './metrics.js'
-import type { RecordAdmission } from './admission.js'
-import { Rejections } from './rejections.js'
+import type { NodeMetrics } from '../node/metrics.js'
+import type { RecordAdmission } from '../node/admission.js'
+import { Rejections } from '../node/rejections.js'
 import { systemTime, type TimerHandle, type Timers } from '../time.js'
 
 const COALESCE_MS = 5
