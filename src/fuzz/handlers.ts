@@ -119,7 +119,7 @@ async function makeGossip (dir: string): Promise<GossipH> {
   const index = replica.index
   const ps = new FuzzPubsub()
   const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
-  const dg = new (DeleteGossip as unknown as new (...a: unknown[]) => DeleteGossip)(fuzzHost(ps), driver, metrics, log, admission)
+  const dg = new DeleteGossip({ host: fuzzHost(ps), pipeline: driver, metrics, logger: log, admission })
   dg.topic.start()
   const watch = new RejectionWatch()
   watch.install()
@@ -244,7 +244,7 @@ async function makeAe (dir: string): Promise<AeH> {
   const clock = new HybridClock(systemTime)
   // the same wiring as BellwetherNode.start() (src/node/node.ts)
   const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
-  const svc = new AntiEntropyService(fuzzHost(new FuzzPubsub()), driver.aeHandler(admission, () => clock.now()), log, 60_000)
+  const svc = new AntiEntropyService({ host: fuzzHost(new FuzzPubsub()), handler: driver.aeHandler(admission, () => clock.now()), logger: log }, { timeoutMs: 60_000 })
   const watch = new RejectionWatch()
   watch.install()
   return { dir, svc, parts: { log: dlog, index, store, set, floor: () => replica.floor }, log, watch }
@@ -365,7 +365,7 @@ async function makeObjects (dir: string): Promise<ObjH> {
   index.apply({ kind: 'objects', origin: 'node-a', seq: 2n, hlc: 500n, vid: 2, generation: 1, indexes: Uint32Array.of(1) })
   const log = quietLogger()
   const handler = new NodeObjectHandler(store, index, new HybridClock(systemTime), new NodeMetrics({ processMetrics: false }), log)
-  const svc = new ObjectService(fuzzHost(new FuzzPubsub()), handler, log)
+  const svc = new ObjectService({ host: fuzzHost(new FuzzPubsub()), handler, logger: log })
   const watch = new RejectionWatch()
   watch.install()
   return { dir, svc, store, index, watch }

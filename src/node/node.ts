@@ -199,7 +199,7 @@ export class BellwetherNode implements ClusterIO {
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
       async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from), () => this.unavailable())
-    this.objects = new ObjectService(this.host, this.handler, this.log)
+    this.objects = new ObjectService({ host: this.host, handler: this.handler, logger: this.log })
     this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
       objects: () => this.store.cache.size,
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
@@ -215,10 +215,10 @@ export class BellwetherNode implements ClusterIO {
       index: this.tombstones,
       store: this.store
     }))
-    this.deleteGossip = new DeleteGossip(this.host, this.deletes, this.metrics, this.log, this.admission, this.rejections, this.time)
+    this.deleteGossip = new DeleteGossip({ host: this.host, pipeline: this.deletes, metrics: this.metrics, logger: this.log, admission: this.admission, rejections: this.rejections, timers: this.time })
     this.metrics.floorSize = () => this.floor.size
     this.metrics.foldedRecords = () => this.replica.folded
-    this.ae = new AntiEntropyService(this.host, this.deletes.aeHandler(this.admission, () => this.clock.now()), this.log)
+    this.ae = new AntiEntropyService({ host: this.host, handler: this.deletes.aeHandler(this.admission, () => this.clock.now()), logger: this.log })
     this.aeScheduler = new AeScheduler(this.ae, {
       self: this.self,
       summary: () => ({ ...this.deleteLog.summary(), floorHash: this.floor.hash() }),

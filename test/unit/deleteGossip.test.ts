@@ -59,7 +59,7 @@ function setup () {
   const log = memoryLogger()
   // the coalescing window and the outbox flush run in virtual time: nothing here waits on a real timer
   const vt = new VirtualTime()
-  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as RecordIngest, metrics, log, new RecordAdmission(knows), undefined, vt)
+  const dg = new DeleteGossip({ host: fakeHost(ps), pipeline: pipeline as unknown as RecordIngest, metrics, logger: log, admission: new RecordAdmission(knows), timers: vt })
   dg.start()
   return { ps, pipeline, metrics, log, dg, vt }
 }
