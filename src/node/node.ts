@@ -40,6 +40,7 @@ import type { Effect } from '../tombstones/replicaTypes.js'
 import { nodeRecoveryIO } from './recoveryIo.js'
 import { ObjectPeers } from './objectPeers.js'
 import { RecoveryLoop } from './recoveryLoop.js'
+import { PeriodicTasks } from './periodic.js'
 import { DeleteGossip } from '../net/deleteGossip.js'
 import { MembershipService } from '../membership/membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
@@ -56,11 +57,7 @@ import { localCheck, type LocalCheckSnapshot } from './localCheck.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
-const GC_INTERVAL_MS = 2000
-const REPAIR_INTERVAL_MS = 500
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
-/** how often live members not yet seen serving objects are identified again (confirmMembers) */
-const CONFIRM_INTERVAL_MS = 5000
 
 export class BellwetherNode implements ClusterIO {
   readonly metrics = new NodeMetrics({ processMetrics: true })
@@ -88,10 +85,9 @@ export class BellwetherNode implements ClusterIO {
   private readonly epochFile: EpochFile
   private logDown = false
   private readonly recoveredFile: EpochFile
-  private gcTimer: NodeJS.Timeout | undefined
+  private periodic: PeriodicTasks | undefined
   recovery!: Recovery
   repair!: ReplicaRepair
-  private repairTimer: NodeJS.Timeout | undefined
   private recoveryLoop: RecoveryLoop | undefined
   /** this node's peer id (set by start(), or by a test before it drives the delete path) */
   get self (): string { return this.replica.self }
@@ -265,7 +261,7 @@ export class BellwetherNode implements ClusterIO {
       bytesPerSec: this.opts.recoveryRate,
       time: this.time
     })
-    this.recoveryLoop = new RecoveryLoop(this.recovery, () => this.membership.view.epoch, this.metrics, this.log)
+    this.recoveryLoop = new RecoveryLoop(this.recovery, () => this.membership.view.epoch, this.metrics, this.log, this.time)
     this.rebuildRing()
 
     await this.objects.start()
@@ -273,13 +269,13 @@ export class BellwetherNode implements ClusterIO {
     this.deleteGossip.start()
     await this.host.start()
     this.membership.start()
-    this.gcTimer = setInterval(() => {
-      this.deletes.gcRound(() => this.clock.now()).catch((err) => { this.log.error({ err: String(err) }, 'tombstone GC failed') })
-    }, GC_INTERVAL_MS)
-    this.scheduleRepair()
-    this.confirmTimer = setInterval(() => {
-      if (!this.stopping) void this.objectPeers.confirm(this.membership.view.members().map((m) => m.peerId).filter((p) => p !== this.self))
-    }, CONFIRM_INTERVAL_MS)
+    this.periodic = new PeriodicTasks({
+      gc: async () => await this.deletes.gcRound(() => this.clock.now()),
+      repair: async () => await this.repair.round(),
+      repaired: () => { this.metrics.repair(this.repair) },
+      confirm: () => { void this.objectPeers.confirm(this.membership.view.members().map((m) => m.peerId).filter((p) => p !== this.self)) }
+    }, this.time, this.log)
+    this.periodic.start()
     this.recoveryLoop?.startPeriodic()
     this.log.info({ peerId: this.self, addrs: this.multiaddrs(), epoch: view.epoch.toString() }, 'node started')
   }
@@ -287,10 +283,7 @@ export class BellwetherNode implements ClusterIO {
   async stop (): Promise<void> {
     if (this.stopping) return
     this.stopping = true
-    if (this.gcTimer != null) clearInterval(this.gcTimer)
-    if (this.repairTimer != null) clearTimeout(this.repairTimer)
-    if (this.confirmTimer != null) clearInterval(this.confirmTimer)
-    await this.repairRound
+    await this.periodic?.stop()
     await this.deletes.stop()
     await this.recoveryLoop?.stop()
     this.aeScheduler?.stop()
@@ -340,18 +333,6 @@ export class BellwetherNode implements ClusterIO {
     return out
   }
 
-  private repairRound: Promise<void> | undefined
-
-  /** replica repair rounds, one at a time, until the node stops */
-  private scheduleRepair (): void {
-    if (this.stopping) return
-    this.repairTimer = setTimeout(() => {
-      this.repairRound = this.repair.round()
-        .catch((err) => { this.log.error({ err: String(err) }, 'replica repair round failed') })
-        .finally(() => { this.metrics.repair(this.repair); this.scheduleRepair() })
-    }, REPAIR_INTERVAL_MS)
-  }
-
   multiaddrs (): string[] {
     return this.host.getMultiaddrs().map((a) => a.toString())
   }
@@ -383,8 +364,6 @@ export class BellwetherNode implements ClusterIO {
   private scheduleRecovery (delayMs: number): void {
     if (!this.stopping) this.recoveryLoop?.schedule(delayMs)
   }
-
-  private confirmTimer: NodeJS.Timeout | undefined
 
   /** placement targets: this node and the live members seen serving objects (objectPeers.ts) */
   private rebuildRing (): void {
