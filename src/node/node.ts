@@ -7,8 +7,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
-import { create } from '@bufbuild/protobuf'
-import { GetObjectSchema, ListObjectsSchema, ObjResponseSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
+import type { ObjResponse } from '../wire/bellwether_pb.js'
 import { ObjectStore } from '../store/objectStore.js'
 import { DeleteLog } from '../tombstones/deleteLog.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
@@ -30,7 +29,6 @@ import { removeTempFiles, TEMP_SUFFIX } from '../store/atomicFile.js'
 import { EpochFile, EPOCH_FILE, RECOVERED_FILE } from './epochFile.js'
 import { Recovery } from '../recovery/recovery.js'
 import { ReplicaRepair } from '../vdi/replicaRepair.js'
-import { Status } from '../wire/bellwether_pb.js'
 import { createLogger } from '../log.js'
 import { VdiService } from '../vdi/vdiService.js'
 import type { ClusterIO } from '../vdi/clusterIo.js'
@@ -44,6 +42,7 @@ import { PeriodicTasks } from './periodic.js'
 import { DeleteGossip } from '../net/deleteGossip.js'
 import { MembershipService } from '../membership/membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
+import { ObjectCalls } from './objectCalls.js'
 import { NodeMetrics } from './metrics.js'
 import { Rejections } from './rejections.js'
 import type { NodeOptions } from './options.js'
@@ -166,7 +165,6 @@ export class BellwetherNode implements ClusterIO {
     this.self = peerIdFromPrivateKey(key).toString()
     this.zone = this.opts.zone ?? zoneFromAddress(this.opts.listen)
     this.log = this.log.child({ node: this.self.slice(-8) })
-    this.answerRejections = new Rejections(this.metrics, this.log)
 
     // purge before serve: every tombstone we hold is applied to the store before anyone can ask for anything
     await this.store.open()
@@ -196,6 +194,7 @@ export class BellwetherNode implements ClusterIO {
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
       async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from), () => this.unavailable())
     this.objects = new ObjectService({ host: this.host, handler: this.handler, logger: this.log })
+    this.calls = new ObjectCalls(() => this.self, this.handler, this.objects, this.clock, new Rejections(this.metrics, this.log))
     this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
       objects: () => this.store.cache.size,
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
@@ -421,33 +420,12 @@ export class BellwetherNode implements ClusterIO {
   }
 
   private objectPeers!: ObjectPeers
-  /** peers' answers refused (a GET answered with an impossible version) */
-  private answerRejections!: Rejections
+  /** put/get/list to this node or a peer (objectCalls.ts) */
+  private calls!: ObjectCalls
 
-  async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
-    if (peer === this.self) return await this.handler.put(create(PutObjectSchema, obj), this.self, 0n)
-    return await this.objects.put(peer, obj)
-  }
-
-  async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> {
-    if (peer === this.self) return await this.handler.get(create(GetObjectSchema, { oid, headerOnly }), this.self, 0n)
-    const r = await this.objects.get(peer, oid, headerOnly, expectBytes)
-    // a peer's answer is bounded like its requests: a version from the far future would win every read
-    const why = r.status === Status.OK ? this.clock.implausible(r.version) : undefined
-    if (why == null) return r
-    this.answerRejections.note('version', `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}`)
-    return create(ObjResponseSchema, { status: Status.ERROR, oid, error: `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}` })
-  }
-
-  async listInodes (peer: string): Promise<bigint[]> {
-    const out: bigint[] = []
-    if (peer === this.self) {
-      for await (const chunk of this.handler.list(create(ListObjectsSchema, { inodesOnly: true }), this.self, 0n)) out.push(...chunk)
-      return out
-    }
-    for await (const r of this.objects.list(peer, { inodesOnly: true })) out.push(...r.oids)
-    return out
-  }
+  async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> { return await this.calls.put(peer, obj) }
+  async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> { return await this.calls.get(peer, oid, headerOnly, expectBytes) }
+  async listInodes (peer: string): Promise<bigint[]> { return await this.calls.listInodes(peer) }
 
   /** effects of an event nobody waits on (they start sessions): failures are logged */
   private fire (effects: Effect[]): void {
