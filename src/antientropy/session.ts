@@ -54,6 +54,7 @@ import {
   WANT_BYTES_BUDGET
 } from './constants.js'
 import { sortedIndexOf } from '../sorted.js'
+import { varintSize } from '../codec/varint.js'
 
 export interface SessionOptions {
   branch?: number
@@ -671,16 +672,6 @@ function sameRecord (a: DeleteRec, b: DeleteRec): boolean {
   if (a.indexes.length !== b.indexes.length) return false
   for (let i = 0; i < a.indexes.length; i++) if (a.indexes[i] !== b.indexes[i]) return false
   return true
-}
-
-function varintSize (v: number | bigint): number {
-  let n = 1
-  let x = BigInt(v)
-  while (x >= 0x80n) {
-    x >>= 7n
-    n++
-  }
-  return n
 }
 
 const utf8Len = (s: string): number => Buffer.byteLength(s, 'utf8')

@@ -5,6 +5,7 @@
 
 import { recordHash, type DeleteRec } from '../tombstones/record.js'
 import { encodedSize } from '../codec/deltaVarint.js'
+import { varintSize } from '../codec/varint.js'
 import type { AeFrame } from '../wire/bellwether_pb.js'
 import { ReconSet } from './reconSet.js'
 import { ReconSession, encodeFrame, type SessionOptions } from './session.js'
@@ -56,24 +57,14 @@ export function makeRecords (n: number, seed: number): DeleteRec[] {
   return out
 }
 
-function varint (v: number | bigint): number {
-  let x = BigInt(v)
-  let n = 1
-  while (x >= 0x80n) {
-    x >>= 7n
-    n++
-  }
-  return n
-}
-
 /** encodeRecord(rec).length, computed without encoding (the baseline sums 10^6 of these). */
 export function encodedRecordSize (rec: DeleteRec): number {
   const ol = Buffer.byteLength(rec.origin, 'utf8')
-  let n = 1 + varint(ol) + ol + 1 + varint(rec.seq) + (rec.hlc !== 0n ? 9 : 0) + 2 + 1 + varint(rec.vid)
-  if (rec.generation !== 0) n += 1 + varint(rec.generation)
+  let n = 1 + varintSize(ol) + ol + 1 + varintSize(rec.seq) + (rec.hlc !== 0n ? 9 : 0) + 2 + 1 + varintSize(rec.vid)
+  if (rec.generation !== 0) n += 1 + varintSize(rec.generation)
   if (rec.kind === 'objects') {
     const ib = encodedSize(rec.indexes)
-    n += 1 + varint(ib) + ib + 1 + varint(rec.indexes.length)
+    n += 1 + varintSize(ib) + ib + 1 + varintSize(rec.indexes.length)
   }
   return n
 }

@@ -1,17 +1,14 @@
 // Wire form of strictly increasing uint32 id lists (object indexes of one bucket): the first
 // value, then each gap to the previous value, every number as an unsigned LEB128 varint.
 // Dense index lists cost ~1 byte per id. The decoder is strict (canonical varints only, exact
-// count, bounded size) because its input comes from peers.
+// count, bounded size) because its input comes from peers. The varints are src/codec/varint.ts.
+import { readVarint, varintRead, varintSize, writeVarint } from './varint.js'
 
 export class CodecError extends Error {
   constructor (message: string) {
     super(message)
     this.name = 'CodecError'
   }
-}
-
-function varintSize (v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5
 }
 
 function checkSorted (sorted: Uint32Array): void {
@@ -39,13 +36,8 @@ export function encodeIndexes (sorted: Uint32Array): Uint8Array {
   let w = 0
   let prev = 0
   for (let k = 0; k < sorted.length; k++) {
-    let v = sorted[k] - prev
+    w = writeVarint(out, w, sorted[k] - prev)
     prev = sorted[k]
-    while (v >= 0x80) {
-      out[w++] = (v & 0x7f) | 0x80
-      v = Math.floor(v / 128)
-    }
-    out[w++] = v
   }
   return out
 }
@@ -74,23 +66,15 @@ export function decodeIndexes (bytes: Uint8Array, expectedCount: number, maxCoun
   const out = new Uint32Array(expectedCount)
   let r = 0
   let prev = 0
+  const read = varintRead()
   for (let k = 0; k < expectedCount; k++) {
     const start = r
-    let v = 0
-    let mul = 1
-    for (;;) {
-      if (r >= bytes.length) {
-        throw new CodecError(`decodeIndexes: truncated varint at byte ${start} (value ${k} of ${expectedCount})`)
-      }
-      const b = bytes[r++]
-      v += (b & 0x7f) * mul
-      if ((b & 0x80) === 0) {
-        if (b === 0 && r - start > 1) throw new CodecError(`decodeIndexes: non-minimal varint at byte ${start}`)
-        break
-      }
-      if (r - start >= 5) throw new CodecError(`decodeIndexes: varint longer than 5 bytes at byte ${start}`)
-      mul *= 128
-    }
+    readVarint(bytes, r, 5, read)
+    if (read.fault === 'truncated') throw new CodecError(`decodeIndexes: truncated varint at byte ${start} (value ${k} of ${expectedCount})`)
+    if (read.fault === 'non-minimal') throw new CodecError(`decodeIndexes: non-minimal varint at byte ${start}`)
+    if (read.fault === 'overlong') throw new CodecError(`decodeIndexes: varint longer than 5 bytes at byte ${start}`)
+    const v = read.value
+    r = read.end
     if (v > 0xffffffff) throw new CodecError(`decodeIndexes: varint at byte ${start} exceeds 2^32-1 (${v})`)
     if (k > 0 && v === 0) throw new CodecError(`decodeIndexes: not strictly increasing: zero gap at value ${k} (byte ${start})`)
     const x = prev + v

@@ -245,7 +245,7 @@ const snapView = (v: MembershipView): ViewSnap => ({
 export const heartbeatTarget: FuzzTarget<{ initial: bigint, beats: Uint8Array[] }> = {
   name: 'heartbeat',
   kind: 'decoder',
-  covers: 'HeartbeatSchema decode (src/node/membership.ts) + src/membership/view.ts: MembershipView.onHeartbeat',
+  covers: 'HeartbeatSchema decode (src/membership/membership.ts) + src/membership/view.ts: MembershipView.onHeartbeat',
   arbitrary: () => fc.record({
     initial: u64(),
     beats: fc.tuple(fc.array(hostileBytes(heartbeatMsg(), encodeHeartbeat), { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 2 }))

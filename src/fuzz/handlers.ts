@@ -18,9 +18,9 @@ import { ObjectStore } from '../store/objectStore.js'
 import { DeleteDriver } from '../node/deletes.js'
 import { DeleteReplica } from '../tombstones/replica.js'
 import type { FloorState } from '../tombstones/floor.js'
-import { DeleteGossip } from '../node/deleteGossip.js'
+import { DeleteGossip } from '../net/deleteGossip.js'
 import { NodeMetrics } from '../node/metrics.js'
-import { MembershipService } from '../node/membership.js'
+import { MembershipService } from '../membership/membership.js'
 import { NodeObjectHandler } from '../node/objectHandler.js'
 import { ObjectService } from '../net/objectService.js'
 import { AntiEntropyService } from '../net/aeService.js'
@@ -84,7 +84,7 @@ async function seedObjects (store: ObjectStore): Promise<void> {
   }
 }
 
-// ---- gossip: delete batches on the deletes topic (src/node/deleteGossip.ts) ----
+// ---- gossip: delete batches on the deletes topic (src/net/deleteGossip.ts) ----
 
 /** handler targets build fresh parts per input under root, so a failing input replays alone */
 interface Root { root: string, n: number }
@@ -93,7 +93,7 @@ interface GossipH { dir: string, ps: FuzzPubsub, dg: DeleteGossip, parts: Delete
 export const gossipDeletesTarget: FuzzTarget<Array<{ bytes: Uint8Array, author: string }>, Root> = {
   name: 'gossip-deletes',
   kind: 'handler',
-  covers: 'src/node/deleteGossip.ts validate/deliver → DeleteDriver.ingest (log, index, store)',
+  covers: 'src/net/deleteGossip.ts validate/deliver → DeleteDriver.ingest (log, index, store)',
   arbitrary: () => withReplays(fc.record({
     bytes: hostileBytes(recordList(4), (recs) => toBinary(DeleteBatchSchema, create(DeleteBatchSchema, { records: recs.map((r) => create(DeleteRecordSchema, r)) }))),
     author: fc.constantFrom(...PEERS, 'stranger')
@@ -119,7 +119,7 @@ async function makeGossip (dir: string): Promise<GossipH> {
   const index = replica.index
   const ps = new FuzzPubsub()
   const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
-  const dg = new (DeleteGossip as unknown as new (...a: unknown[]) => DeleteGossip)(fuzzHost(ps), driver, metrics, log, admission)
+  const dg = new DeleteGossip({ host: fuzzHost(ps), pipeline: driver, metrics, logger: log, admission })
   dg.topic.start()
   const watch = new RejectionWatch()
   watch.install()
@@ -244,7 +244,7 @@ async function makeAe (dir: string): Promise<AeH> {
   const clock = new HybridClock(systemTime)
   // the same wiring as BellwetherNode.start() (src/node/node.ts)
   const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
-  const svc = new AntiEntropyService(fuzzHost(new FuzzPubsub()), driver.aeHandler(admission, () => clock.now()), log, 60_000)
+  const svc = new AntiEntropyService({ host: fuzzHost(new FuzzPubsub()), handler: driver.aeHandler(admission, () => clock.now()), logger: log }, { timeoutMs: 60_000 })
   const watch = new RejectionWatch()
   watch.install()
   return { dir, svc, parts: { log: dlog, index, store, set, floor: () => replica.floor }, log, watch }
@@ -276,7 +276,7 @@ async function aeInput (frames: Uint8Array[], h: AeH): Promise<void> {
   }
 }
 
-// ---- heartbeats on the members topic (src/node/membership.ts) ----
+// ---- heartbeats on the members topic (src/membership/membership.ts) ----
 
 interface HbH { ps: FuzzPubsub, svc: MembershipService, view: MembershipView, watch: RejectionWatch, changes: number }
 
@@ -288,7 +288,7 @@ function viewState (h: HbH): string {
 export const heartbeatIngestTarget: FuzzTarget<Array<{ bytes: Uint8Array, signer: number }>> = {
   name: 'heartbeat-ingest',
   kind: 'handler',
-  covers: 'src/node/membership.ts validate/deliver → MembershipView.onHeartbeat, applyChange, beat',
+  covers: 'src/membership/membership.ts validate/deliver → MembershipView.onHeartbeat, applyChange, beat',
   arbitrary: () => withReplays(fc.record({ bytes: hostileBytes(heartbeatMsg(PEER_IDS), encodeHeartbeat), signer: fc.nat({ max: 4 }) }), 4),
   check: async (msgs) => {
     const h = makeMembership()
@@ -365,7 +365,7 @@ async function makeObjects (dir: string): Promise<ObjH> {
   index.apply({ kind: 'objects', origin: 'node-a', seq: 2n, hlc: 500n, vid: 2, generation: 1, indexes: Uint32Array.of(1) })
   const log = quietLogger()
   const handler = new NodeObjectHandler(store, index, new HybridClock(systemTime), new NodeMetrics({ processMetrics: false }), log)
-  const svc = new ObjectService(fuzzHost(new FuzzPubsub()), handler, log)
+  const svc = new ObjectService({ host: fuzzHost(new FuzzPubsub()), handler, logger: log })
   const watch = new RejectionWatch()
   watch.install()
   return { dir, svc, store, index, watch }

@@ -10,6 +10,7 @@ import {
   ObjRequestSchema, type AeFrame, type DeleteRecord, type Heartbeat, type ObjRequest
 } from '../wire/bellwether_pb.js'
 import { encodeIndexes } from '../codec/deltaVarint.js'
+import { varintBytes } from '../codec/varint.js'
 
 export const U64_MAX = (1n << 64n) - 1n
 
@@ -173,13 +174,6 @@ export const objRequestMsg = (): fc.Arbitrary<ObjRequest> => fc.record({
 
 // ---- byte mutations ----
 
-function varint (v: bigint): number[] {
-  const out: number[] = []
-  while (v >= 0x80n) { out.push(Number(v & 0x7fn) | 0x80); v >>= 7n }
-  out.push(Number(v))
-  return out
-}
-
 /** a raw protobuf field appended or inserted as is: wrong wire types, over-wide varints, length prefixes far past the end */
 export const rawField = (): fc.Arbitrary<Uint8Array> => fc.record({
   field: fc.oneof(fc.integer({ min: 1, max: 14 }), fc.constantFrom(0, 15, 16, 536870911)),
@@ -188,13 +182,13 @@ export const rawField = (): fc.Arbitrary<Uint8Array> => fc.record({
   tail: fc.uint8Array({ maxLength: 8 }),
   overlong: fc.boolean()
 }).map((f) => {
-  const tag = varint((BigInt(f.field) << 3n) | BigInt(f.wire))
+  const tag = varintBytes((BigInt(f.field) << 3n) | BigInt(f.wire))
   let payload: number[]
-  if (f.wire === 0) payload = f.overlong ? [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f] : varint(f.value)
+  if (f.wire === 0) payload = f.overlong ? [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f] : varintBytes(f.value)
   else if (f.wire === 1) payload = Array.from({ length: 8 }, (_, k) => Number((f.value >> BigInt(8 * k)) & 0xffn))
   else if (f.wire === 5) payload = [0xff, 0xff, 0xff, 0xff]
   // length-delimited: a length prefix claiming up to 2^64-1 bytes with a few bytes behind it
-  else if (f.wire === 2) payload = [...varint(f.value), ...f.tail]
+  else if (f.wire === 2) payload = [...varintBytes(f.value), ...f.tail]
   else payload = [...f.tail]
   return Uint8Array.from([...tag, ...payload])
 })

@@ -1,6 +1,6 @@
 // Every bound on what a membership heartbeat may say, in one place (the js-libp2p constants
 // convention). Each is enforced where the bytes enter: the members topic's gossip validator
-// (src/node/membership.ts, via src/membership/heartbeatCheck.ts) and again by the pure view
+// (src/membership/membership.ts, via src/membership/heartbeatCheck.ts) and again by the pure view
 // (src/membership/view.ts), which never trusts its caller to have checked.
 
 /**

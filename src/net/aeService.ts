@@ -4,6 +4,9 @@
 // exchange: writeOpening/readOpening) on its first frame, and hands learned records to the
 // node (which persists, applies and purges them, and adds them to the set, before the
 // session answers the frame that brought them).
+// Shaped like js-libp2p's ping service: built from components (host, handler, logger) and
+// an init that overrides the defaults in ./constants.ts; start() registers the handler,
+// stop() unregisters it; the logger is scoped to this component.
 import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
 import { pushable } from 'it-pushable'
@@ -19,7 +22,7 @@ import { create } from '@bufbuild/protobuf'
 import { FloorEntrySchema, LogSummarySchema, type AeFrame } from '../wire/bellwether_pb.js'
 import type { Opening } from '../tombstones/replicaTypes.js'
 import type { Host } from './host.js'
-import { AE_MAX_INBOUND_SESSIONS, AE_MAX_SESSIONS_PER_PEER, AE_PROTOCOL, AE_SESSION_TIMEOUT_MS, CLOSE_GRACE_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS } from './constants.js'
+import { AE_MAX_INBOUND_SESSIONS, AE_MAX_SESSIONS_PER_PEER, AE_PROTOCOL_NAME, AE_PROTOCOL_VERSION, AE_SESSION_TIMEOUT_MS, CLOSE_GRACE_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS, PROTOCOL_PREFIX, protocolId } from './constants.js'
 import { settlesWithin } from '../deadline.js'
 
 /** The node's side of anti-entropy. */
@@ -102,7 +105,20 @@ export interface AeTotals {
 
 const RECENT = 32
 
+export interface AntiEntropyServiceComponents {
+  host: Host
+  handler: AeHandler
+  logger: Logger
+}
+
+export interface AntiEntropyServiceInit {
+  protocolPrefix?: string
+  /** a whole session, however many rounds */
+  timeoutMs?: number
+}
+
 export class AntiEntropyService {
+  readonly protocol: string
   readonly totals: AeTotals = { started: 0, completed: 0, failed: 0, bytesIn: 0, bytesOut: 0, recordsLearned: 0, recordsSent: 0 }
   /** the last few sessions, newest last (admin API) */
   readonly recent: SessionReport[] = []
@@ -111,10 +127,21 @@ export class AntiEntropyService {
   private readonly open = new Map<string, number>()
   private inbound = 0
 
-  constructor (private readonly host: Host, private readonly handler: AeHandler, private readonly log: Logger, private readonly timeoutMs = AE_SESSION_TIMEOUT_MS) {}
+  private readonly host: Host
+  private readonly handler: AeHandler
+  private readonly log: Logger
+  private readonly timeoutMs: number
+
+  constructor (components: AntiEntropyServiceComponents, init: AntiEntropyServiceInit = {}) {
+    this.host = components.host
+    this.handler = components.handler
+    this.log = components.logger.child({ component: 'ae' })
+    this.protocol = protocolId(AE_PROTOCOL_NAME, AE_PROTOCOL_VERSION, init.protocolPrefix ?? PROTOCOL_PREFIX)
+    this.timeoutMs = init.timeoutMs ?? AE_SESSION_TIMEOUT_MS
+  }
 
   async start (): Promise<void> {
-    await this.host.handle(AE_PROTOCOL, ({ stream, connection }) => {
+    await this.host.handle(this.protocol, ({ stream, connection }) => {
       const peer = connection.remotePeer.toString()
       const mine = this.open.get(peer) ?? 0
       if (mine >= AE_MAX_SESSIONS_PER_PEER || this.inbound >= AE_MAX_INBOUND_SESSIONS) {
@@ -130,14 +157,14 @@ export class AntiEntropyService {
   }
 
   async stop (): Promise<void> {
-    if (this.started) await this.host.unhandle(AE_PROTOCOL)
+    if (this.started) await this.host.unhandle(this.protocol)
     this.started = false
   }
 
   /** run one session as initiator with `peer` */
   async sync (peer: string): Promise<SessionReport> {
     // a stopped or paused peer must not pin a session slot: opening the stream has its own short deadline
-    const stream = await this.host.dialProtocol(peerIdFromString(peer), AE_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    const stream = await this.host.dialProtocol(peerIdFromString(peer), this.protocol, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     return await this.run(stream, peer, 'initiator')
   }
 

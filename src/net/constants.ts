@@ -1,13 +1,26 @@
 // Every network default in one place (the js-libp2p service convention): protocol ids,
 // topics, timeouts, size limits. Services take an `init` object that overrides these.
+// Each stream protocol and gossip topic has one id, `/<prefix>/<name>/<version>`, built
+// here and nowhere else; code, tests and fuzz import the constant, never the string.
 export const PROTOCOL_PREFIX = 'bellwether'
+
+/** `/<prefix>/<name>/<version>`, as js-libp2p builds its protocol ids */
+export function protocolId (name: string, version: string, prefix = PROTOCOL_PREFIX): string {
+  return `/${prefix}/${name}/${version}`
+}
 
 export const OBJ_PROTOCOL_NAME = 'obj'
 export const OBJ_PROTOCOL_VERSION = '1.0.0'
-export const OBJ_PROTOCOL = `/${PROTOCOL_PREFIX}/${OBJ_PROTOCOL_NAME}/${OBJ_PROTOCOL_VERSION}`
+export const OBJ_PROTOCOL = protocolId(OBJ_PROTOCOL_NAME, OBJ_PROTOCOL_VERSION)
 
-export const TOPIC_MEMBERS = `/${PROTOCOL_PREFIX}/members/1.0.0`
-export const TOPIC_DELETES = `/${PROTOCOL_PREFIX}/deletes/1.0.0`
+export const AE_PROTOCOL_NAME = 'ae'
+export const AE_PROTOCOL_VERSION = '1.0.0'
+export const AE_PROTOCOL = protocolId(AE_PROTOCOL_NAME, AE_PROTOCOL_VERSION)
+
+export const TOPIC_MEMBERS_NAME = 'members'
+export const TOPIC_MEMBERS = protocolId(TOPIC_MEMBERS_NAME, '1.0.0')
+export const TOPIC_DELETES_NAME = 'deletes'
+export const TOPIC_DELETES = protocolId(TOPIC_DELETES_NAME, '1.0.0')
 
 /** largest object payload a node accepts; frames carry one object plus a small header */
 export const MAX_OBJECT_SIZE = 8 * 1024 * 1024
@@ -74,8 +87,11 @@ export const DELETES_INVALID_MESSAGE_WEIGHT = -10
 
 /** how long unsent delete batches wait for a mesh before being dropped (anti-entropy repairs) */
 export const OUTBOX_MAX_BATCHES = 1024
+/** records made within this window go out in one batch */
+export const DELETES_COALESCE_MS = 5
+/** how often batches queued before the mesh formed are retried */
+export const DELETES_FLUSH_MS = 250
 
-export const AE_PROTOCOL = `/${PROTOCOL_PREFIX}/ae/1.0.0`
 /** a whole reconciliation session, however many rounds */
 export const AE_SESSION_TIMEOUT_MS = 20_000
 /** after a session: how long its last frames may take to reach the muxer, and the peer to close its end */

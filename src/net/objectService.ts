@@ -1,6 +1,7 @@
 // The object protocol (/bellwether/obj/1.0.0): put, get and list objects on a peer.
-// Shaped like js-libp2p's ping service: built from components + init, start() registers
-// the handler, stop() unregisters it. The node plugs in through ObjectHandler and never
+// Shaped like js-libp2p's ping service: built from components (host, handler, logger) and
+// an init that overrides the defaults in ./constants.ts; start() registers the handler,
+// stop() unregisters it; the logger is scoped to this component. The node plugs in through ObjectHandler and never
 // sees streams; this file never sees the store or the tombstones.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -11,7 +12,7 @@ import {
 } from '../wire/bellwether_pb.js'
 import { exchange, serveOne } from './framing.js'
 import type { Host } from './host.js'
-import { LIST_CHUNK_OIDS, MAX_INBOUND_STREAMS, MAX_OBJECT_SIZE, MAX_OUTBOUND_STREAMS, MIN_TRANSFER_BYTES_PER_SEC, OBJ_PROTOCOL, REQUEST_TIMEOUT_MS } from './constants.js'
+import { LIST_CHUNK_OIDS, MAX_INBOUND_STREAMS, MAX_OBJECT_SIZE, MAX_OUTBOUND_STREAMS, MIN_TRANSFER_BYTES_PER_SEC, OBJ_PROTOCOL_NAME, OBJ_PROTOCOL_VERSION, PROTOCOL_PREFIX, REQUEST_TIMEOUT_MS, protocolId } from './constants.js'
 
 /** The node's side of the object protocol. Calls may run concurrently; each must settle within the request timeout. */
 export interface ObjectHandler {
@@ -27,7 +28,14 @@ export interface ObjectHandler {
   stamp (): bigint
 }
 
+export interface ObjectServiceComponents {
+  host: Host
+  handler: ObjectHandler
+  logger: Logger
+}
+
 export interface ObjectServiceInit {
+  protocolPrefix?: string
   timeoutMs?: number
   maxInboundStreams?: number
   maxOutboundStreams?: number
@@ -38,11 +46,19 @@ export class ObjectServiceError extends Error {
 }
 
 export class ObjectService {
+  readonly protocol: string
+  private readonly host: Host
+  private readonly handler: ObjectHandler
+  private readonly log: Logger
   private readonly timeoutMs: number
-  private readonly init: Required<ObjectServiceInit>
+  private readonly init: Required<Omit<ObjectServiceInit, 'protocolPrefix'>>
   private started = false
 
-  constructor (private readonly host: Host, private readonly handler: ObjectHandler, private readonly log: Logger, init: ObjectServiceInit = {}) {
+  constructor (components: ObjectServiceComponents, init: ObjectServiceInit = {}) {
+    this.host = components.host
+    this.handler = components.handler
+    this.log = components.logger.child({ component: 'obj' })
+    this.protocol = protocolId(OBJ_PROTOCOL_NAME, OBJ_PROTOCOL_VERSION, init.protocolPrefix ?? PROTOCOL_PREFIX)
     this.init = {
       timeoutMs: init.timeoutMs ?? REQUEST_TIMEOUT_MS,
       maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_STREAMS,
@@ -52,7 +68,7 @@ export class ObjectService {
   }
 
   async start (): Promise<void> {
-    await this.host.handle(OBJ_PROTOCOL, ({ stream, connection }) => {
+    await this.host.handle(this.protocol, ({ stream, connection }) => {
       const from = connection.remotePeer.toString()
       // the request's size is unknown until it is read: bound a stream by the largest transfer
       const signal = AbortSignal.timeout(this.deadline(MAX_OBJECT_SIZE))
@@ -65,7 +81,7 @@ export class ObjectService {
   }
 
   async stop (): Promise<void> {
-    if (this.started) await this.host.unhandle(OBJ_PROTOCOL)
+    if (this.started) await this.host.unhandle(this.protocol)
     this.started = false
   }
 
@@ -105,7 +121,7 @@ export class ObjectService {
 
   private async * call (peer: string, op: Parameters<typeof create<typeof ObjRequestSchema>>[1], signal?: AbortSignal, bytes = 0): AsyncGenerator<ObjResponse> {
     const sig = signal ?? AbortSignal.timeout(this.deadline(bytes))
-    const stream = await this.host.dialProtocol(peerIdFromString(peer), OBJ_PROTOCOL, { signal: sig })
+    const stream = await this.host.dialProtocol(peerIdFromString(peer), this.protocol, { signal: sig })
     const request = toBinary(ObjRequestSchema, create(ObjRequestSchema, { ...op, hlc: this.handler.stamp() }))
     for await (const frame of exchange(stream, request, sig)) {
       yield fromBinary(ObjResponseSchema, frame)

@@ -7,8 +7,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
-import { create } from '@bufbuild/protobuf'
-import { GetObjectSchema, ListObjectsSchema, ObjResponseSchema, PutObjectSchema, type ObjResponse } from '../wire/bellwether_pb.js'
+import type { ObjResponse } from '../wire/bellwether_pb.js'
 import { ObjectStore } from '../store/objectStore.js'
 import { DeleteLog } from '../tombstones/deleteLog.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
@@ -24,13 +23,12 @@ import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
 import type { ReconSet } from '../antientropy/reconSet.js'
-import { AeScheduler } from './aeScheduler.js'
+import { AeScheduler } from '../antientropy/aeScheduler.js'
 import { Floor, FLOOR_FILE, type FloorState } from '../tombstones/floor.js'
 import { removeTempFiles, TEMP_SUFFIX } from '../store/atomicFile.js'
 import { EpochFile, EPOCH_FILE, RECOVERED_FILE } from './epochFile.js'
 import { Recovery } from '../recovery/recovery.js'
 import { ReplicaRepair } from '../vdi/replicaRepair.js'
-import { Status } from '../wire/bellwether_pb.js'
 import { createLogger } from '../log.js'
 import { VdiService } from '../vdi/vdiService.js'
 import type { ClusterIO } from '../vdi/clusterIo.js'
@@ -40,9 +38,11 @@ import type { Effect } from '../tombstones/replicaTypes.js'
 import { nodeRecoveryIO } from './recoveryIo.js'
 import { ObjectPeers } from './objectPeers.js'
 import { RecoveryLoop } from './recoveryLoop.js'
-import { DeleteGossip } from './deleteGossip.js'
-import { MembershipService } from './membership.js'
+import { PeriodicTasks } from './periodic.js'
+import { DeleteGossip } from '../net/deleteGossip.js'
+import { MembershipService } from '../membership/membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
+import { ObjectCalls } from './objectCalls.js'
 import { NodeMetrics } from './metrics.js'
 import { Rejections } from './rejections.js'
 import type { NodeOptions } from './options.js'
@@ -56,11 +56,7 @@ import { localCheck, type LocalCheckSnapshot } from './localCheck.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
-const GC_INTERVAL_MS = 2000
-const REPAIR_INTERVAL_MS = 500
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
-/** how often live members not yet seen serving objects are identified again (confirmMembers) */
-const CONFIRM_INTERVAL_MS = 5000
 
 export class BellwetherNode implements ClusterIO {
   readonly metrics = new NodeMetrics({ processMetrics: true })
@@ -88,10 +84,9 @@ export class BellwetherNode implements ClusterIO {
   private readonly epochFile: EpochFile
   private logDown = false
   private readonly recoveredFile: EpochFile
-  private gcTimer: NodeJS.Timeout | undefined
+  private periodic: PeriodicTasks | undefined
   recovery!: Recovery
   repair!: ReplicaRepair
-  private repairTimer: NodeJS.Timeout | undefined
   private recoveryLoop: RecoveryLoop | undefined
   /** this node's peer id (set by start(), or by a test before it drives the delete path) */
   get self (): string { return this.replica.self }
@@ -170,7 +165,6 @@ export class BellwetherNode implements ClusterIO {
     this.self = peerIdFromPrivateKey(key).toString()
     this.zone = this.opts.zone ?? zoneFromAddress(this.opts.listen)
     this.log = this.log.child({ node: this.self.slice(-8) })
-    this.answerRejections = new Rejections(this.metrics, this.log)
 
     // purge before serve: every tombstone we hold is applied to the store before anyone can ask for anything
     await this.store.open()
@@ -199,7 +193,8 @@ export class BellwetherNode implements ClusterIO {
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
       async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from), () => this.unavailable())
-    this.objects = new ObjectService(this.host, this.handler, this.log)
+    this.objects = new ObjectService({ host: this.host, handler: this.handler, logger: this.log })
+    this.calls = new ObjectCalls(() => this.self, this.handler, this.objects, this.clock, new Rejections(this.metrics, this.log))
     this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
       objects: () => this.store.cache.size,
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
@@ -215,10 +210,10 @@ export class BellwetherNode implements ClusterIO {
       index: this.tombstones,
       store: this.store
     }))
-    this.deleteGossip = new DeleteGossip(this.host, this.deletes, this.metrics, this.log, this.admission, this.rejections, this.time)
+    this.deleteGossip = new DeleteGossip({ host: this.host, pipeline: this.deletes, metrics: this.metrics, logger: this.log, admission: this.admission, rejections: this.rejections, timers: this.time })
     this.metrics.floorSize = () => this.floor.size
     this.metrics.foldedRecords = () => this.replica.folded
-    this.ae = new AntiEntropyService(this.host, this.deletes.aeHandler(this.admission, () => this.clock.now()), this.log)
+    this.ae = new AntiEntropyService({ host: this.host, handler: this.deletes.aeHandler(this.admission, () => this.clock.now()), logger: this.log })
     this.aeScheduler = new AeScheduler(this.ae, {
       self: this.self,
       summary: () => ({ ...this.deleteLog.summary(), floorHash: this.floor.hash() }),
@@ -265,7 +260,7 @@ export class BellwetherNode implements ClusterIO {
       bytesPerSec: this.opts.recoveryRate,
       time: this.time
     })
-    this.recoveryLoop = new RecoveryLoop(this.recovery, () => this.membership.view.epoch, this.metrics, this.log)
+    this.recoveryLoop = new RecoveryLoop(this.recovery, () => this.membership.view.epoch, this.metrics, this.log, this.time)
     this.rebuildRing()
 
     await this.objects.start()
@@ -273,13 +268,13 @@ export class BellwetherNode implements ClusterIO {
     this.deleteGossip.start()
     await this.host.start()
     this.membership.start()
-    this.gcTimer = setInterval(() => {
-      this.deletes.gcRound(() => this.clock.now()).catch((err) => { this.log.error({ err: String(err) }, 'tombstone GC failed') })
-    }, GC_INTERVAL_MS)
-    this.scheduleRepair()
-    this.confirmTimer = setInterval(() => {
-      if (!this.stopping) void this.objectPeers.confirm(this.membership.view.members().map((m) => m.peerId).filter((p) => p !== this.self))
-    }, CONFIRM_INTERVAL_MS)
+    this.periodic = new PeriodicTasks({
+      gc: async () => await this.deletes.gcRound(() => this.clock.now()),
+      repair: async () => await this.repair.round(),
+      repaired: () => { this.metrics.repair(this.repair) },
+      confirm: () => { void this.objectPeers.confirm(this.membership.view.members().map((m) => m.peerId).filter((p) => p !== this.self)) }
+    }, this.time, this.log)
+    this.periodic.start()
     this.recoveryLoop?.startPeriodic()
     this.log.info({ peerId: this.self, addrs: this.multiaddrs(), epoch: view.epoch.toString() }, 'node started')
   }
@@ -287,10 +282,7 @@ export class BellwetherNode implements ClusterIO {
   async stop (): Promise<void> {
     if (this.stopping) return
     this.stopping = true
-    if (this.gcTimer != null) clearInterval(this.gcTimer)
-    if (this.repairTimer != null) clearTimeout(this.repairTimer)
-    if (this.confirmTimer != null) clearInterval(this.confirmTimer)
-    await this.repairRound
+    await this.periodic?.stop()
     await this.deletes.stop()
     await this.recoveryLoop?.stop()
     this.aeScheduler?.stop()
@@ -340,18 +332,6 @@ export class BellwetherNode implements ClusterIO {
     return out
   }
 
-  private repairRound: Promise<void> | undefined
-
-  /** replica repair rounds, one at a time, until the node stops */
-  private scheduleRepair (): void {
-    if (this.stopping) return
-    this.repairTimer = setTimeout(() => {
-      this.repairRound = this.repair.round()
-        .catch((err) => { this.log.error({ err: String(err) }, 'replica repair round failed') })
-        .finally(() => { this.metrics.repair(this.repair); this.scheduleRepair() })
-    }, REPAIR_INTERVAL_MS)
-  }
-
   multiaddrs (): string[] {
     return this.host.getMultiaddrs().map((a) => a.toString())
   }
@@ -383,8 +363,6 @@ export class BellwetherNode implements ClusterIO {
   private scheduleRecovery (delayMs: number): void {
     if (!this.stopping) this.recoveryLoop?.schedule(delayMs)
   }
-
-  private confirmTimer: NodeJS.Timeout | undefined
 
   /** placement targets: this node and the live members seen serving objects (objectPeers.ts) */
   private rebuildRing (): void {
@@ -442,33 +420,12 @@ export class BellwetherNode implements ClusterIO {
   }
 
   private objectPeers!: ObjectPeers
-  /** peers' answers refused (a GET answered with an impossible version) */
-  private answerRejections!: Rejections
+  /** put/get/list to this node or a peer (objectCalls.ts) */
+  private calls!: ObjectCalls
 
-  async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
-    if (peer === this.self) return await this.handler.put(create(PutObjectSchema, obj), this.self, 0n)
-    return await this.objects.put(peer, obj)
-  }
-
-  async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> {
-    if (peer === this.self) return await this.handler.get(create(GetObjectSchema, { oid, headerOnly }), this.self, 0n)
-    const r = await this.objects.get(peer, oid, headerOnly, expectBytes)
-    // a peer's answer is bounded like its requests: a version from the far future would win every read
-    const why = r.status === Status.OK ? this.clock.implausible(r.version) : undefined
-    if (why == null) return r
-    this.answerRejections.note('version', `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}`)
-    return create(ObjResponseSchema, { status: Status.ERROR, oid, error: `${peer} answered version ${r.version} of ${oid.toString(16)}, which ${why}` })
-  }
-
-  async listInodes (peer: string): Promise<bigint[]> {
-    const out: bigint[] = []
-    if (peer === this.self) {
-      for await (const chunk of this.handler.list(create(ListObjectsSchema, { inodesOnly: true }), this.self, 0n)) out.push(...chunk)
-      return out
-    }
-    for await (const r of this.objects.list(peer, { inodesOnly: true })) out.push(...r.oids)
-    return out
-  }
+  async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> { return await this.calls.put(peer, obj) }
+  async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> { return await this.calls.get(peer, oid, headerOnly, expectBytes) }
+  async listInodes (peer: string): Promise<bigint[]> { return await this.calls.listInodes(peer) }
 
   /** effects of an event nobody waits on (they start sessions): failures are logged */
   private fire (effects: Effect[]): void {

@@ -4,26 +4,27 @@
 import type { Logger } from 'pino'
 import type { Recovery } from '../recovery/recovery.js'
 import type { NodeMetrics } from './metrics.js'
+import { systemTime, type TimerHandle, type Timers } from '../time.js'
 
 const RECOVERY_RETRY_MS = 3000
 /** a safety net under replica repair: a coordinator that crashed mid-write leaves no repair behind */
 const RECOVERY_PERIOD_MS = 60_000
 
 export class RecoveryLoop {
-  private timer: NodeJS.Timeout | undefined
-  private periodic: NodeJS.Timeout | undefined
+  private timer: TimerHandle | undefined
+  private periodic: TimerHandle | undefined
   private abort: AbortController | undefined
   private running: Promise<void> | undefined
   private stopped = false
 
   /** `epoch()`: the membership view's current epoch */
-  constructor (private readonly recovery: Recovery, private readonly epoch: () => bigint, private readonly metrics: NodeMetrics, private readonly log: Logger) {}
+  constructor (private readonly recovery: Recovery, private readonly epoch: () => bigint, private readonly metrics: NodeMetrics, private readonly log: Logger, private readonly time: Timers = systemTime) {}
 
   /** a pass is scheduled and has not started yet */
   get scheduled (): boolean { return this.timer != null }
 
   startPeriodic (): void {
-    this.periodic = setInterval(() => {
+    this.periodic = this.time.setInterval(() => {
       if (!this.recovery.progress.running && this.timer == null) this.schedule(0)
     }, RECOVERY_PERIOD_MS)
   }
@@ -31,8 +32,8 @@ export class RecoveryLoop {
   /** (re)start recovery for the current epoch after `delayMs`; a run in progress is aborted */
   schedule (delayMs: number): void {
     if (this.stopped) return
-    if (this.timer != null) clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
+    this.time.clearTimeout(this.timer)
+    this.timer = this.time.setTimeout(() => {
       this.timer = undefined
       this.abort?.abort()
       const ctl = this.abort = new AbortController()
@@ -53,8 +54,8 @@ export class RecoveryLoop {
 
   async stop (): Promise<void> {
     this.stopped = true
-    if (this.periodic != null) clearInterval(this.periodic)
-    if (this.timer != null) clearTimeout(this.timer)
+    this.time.clearInterval(this.periodic)
+    this.time.clearTimeout(this.timer)
     this.timer = undefined
     this.abort?.abort()
     await this.running

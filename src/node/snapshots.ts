@@ -4,7 +4,7 @@
 // own (bigint HLCs, fingerprints, oids); src/api turns them into the wire shapes of
 // src/api/types.ts. BellwetherNode exposes each one as a method (statusSnapshot() …).
 import type { BellwetherNode } from './node.js'
-import type { PeerState } from './membership.js'
+import type { PeerState } from '../membership/membership.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { AeTotals, SessionReport } from '../net/aeService.js'
 import type { RecoveryProgress } from '../recovery/recovery.js'

@@ -1,5 +1,5 @@
 // One simulated node's anti-entropy: when to reconcile with whom (the rules of
-// src/node/aeScheduler.ts: a session at once when a connection opens, on a beacon mismatch
+// src/antientropy/aeScheduler.ts: a session at once when a connection opens, on a beacon mismatch
 // only the smaller peer id starts unless the mismatch outlives a grace period, one session per
 // peer, a global cap that demand-driven sessions skip, a minimum interval after success and
 // backoff after failure), and the sessions themselves: the real ReconSession on each side,

@@ -6,6 +6,7 @@ import { DeleteBatchSchema, type DeleteBatch } from '../wire/bellwether_pb.js'
 import { MAX_BATCH_BYTES, MAX_RECORDS_PER_BATCH } from './constants.js'
 import type { DeleteRec } from './record.js'
 import { encodeRecord, fromWire } from './recordWire.js'
+import { varintSize, writeVarint } from '../codec/varint.js'
 
 export class BatchError extends Error {
   override name = 'BatchError'
@@ -13,24 +14,6 @@ export class BatchError extends Error {
 
 /** Tag of DeleteBatch.records (field 1, length-delimited). */
 const RECORDS_TAG = 0x0a
-
-function varintSize (n: number): number {
-  let s = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 128)
-    s++
-  }
-  return s
-}
-
-function writeVarint (out: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    out[pos++] = (n & 0x7f) | 0x80
-    n = Math.floor(n / 128)
-  }
-  out[pos++] = n
-  return pos
-}
 
 /**
  * Encodes records, in order, as DeleteBatch messages of ≤ maxBytes and ≤ MAX_RECORDS_PER_BATCH

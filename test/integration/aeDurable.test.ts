@@ -48,7 +48,7 @@ async function node (ip: string, recs: DeleteRec[]): Promise<Node> {
       }
     }
   }
-  n.ae = new AntiEntropyService(host, handler, log)
+  n.ae = new AntiEntropyService({ host, handler, logger: log })
   services.push(n.ae)
   await n.ae.start()
   await host.start()

@@ -60,7 +60,7 @@ async function sessionToSilentPeer (ipA: string, ipB: string): Promise<{ a: Host
   const a = await host(ipA)
   const { h: b, streams } = await silentPeer(ipB)
   await connect(a, b)
-  const ae = new AntiEntropyService(a, { set: new ReconSet(), ingest: async () => {} }, log)
+  const ae = new AntiEntropyService({ host: a, handler: { set: new ReconSet(), ingest: async () => {} }, logger: log })
   const session = ae.sync(b.peerId.toString())
   await waitFor(() => streams.length > 0, 2000, 'the peer to get the session stream').catch(() => {})
   return { a, b, streams, ae, session }
@@ -77,7 +77,7 @@ describe('sessions and requests over a stream that dies', { timeout: 60_000 }, (
     const a = await host('127.0.0.230')
     const { h: b } = await silentPeer('127.0.0.231')
     await connect(a, b)
-    const ae = new AntiEntropyService(a, { set: new ReconSet(), ingest: async () => {} }, log, 500)
+    const ae = new AntiEntropyService({ host: a, handler: { set: new ReconSet(), ingest: async () => {} }, logger: log }, { timeoutMs: 500 })
     const report = await within(ae.sync(b.peerId.toString()), 10_000)
     expect(report).not.toBe('hung')
     if (report === 'hung') return

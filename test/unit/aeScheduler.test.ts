@@ -4,7 +4,7 @@
 // touched. The service here answers from a script, one entry per call.
 import { describe, expect, it } from 'vitest'
 import pino from 'pino'
-import { AeScheduler } from '../../src/node/aeScheduler.js'
+import { AeScheduler } from '../../src/antientropy/aeScheduler.js'
 import type { AntiEntropyService, SessionReport } from '../../src/net/aeService.js'
 import { systemTime } from '../../src/time.js'
 

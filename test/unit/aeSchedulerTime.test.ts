@@ -4,7 +4,7 @@
 // peer id waits out the tie-break grace. Sessions take virtual time too; nothing sleeps.
 import { describe, expect, it } from 'vitest'
 import pino from 'pino'
-import { AeScheduler, type Beacon } from '../../src/node/aeScheduler.js'
+import { AeScheduler, type Beacon } from '../../src/antientropy/aeScheduler.js'
 import type { AntiEntropyService, SessionReport } from '../../src/net/aeService.js'
 import { AE_MIN_INTERVAL_MS } from '../../src/net/constants.js'
 import { VirtualTime } from '../../src/time.js'

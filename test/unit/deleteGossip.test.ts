@@ -1,4 +1,4 @@
-// DeleteGossip (src/node/deleteGossip.ts) on a fake pubsub and a fake delete pipeline, no
+// DeleteGossip (src/net/deleteGossip.ts) on a fake pubsub and a fake delete pipeline, no
 // sockets: records published within the coalescing window leave as one batch; stop() sends
 // what is still waiting before it unsubscribes and waits for ingests in progress; a batch from
 // a peer is validated (malformed: rejected and counted), and a failing ingest is logged
@@ -6,8 +6,8 @@
 import type { Counter } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { TOPIC_DELETES } from '../../src/net/constants.js'
-import { DeleteGossip } from '../../src/node/deleteGossip.js'
-import type { RecordIngest } from '../../src/node/deleteGossip.js'
+import { DeleteGossip } from '../../src/net/deleteGossip.js'
+import type { RecordIngest } from '../../src/net/deleteGossip.js'
 import type { RecordSource } from '../../src/tombstones/replicaTypes.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { decodeBatch, packBatches } from '../../src/tombstones/batch.js'
@@ -59,7 +59,7 @@ function setup () {
   const log = memoryLogger()
   // the coalescing window and the outbox flush run in virtual time: nothing here waits on a real timer
   const vt = new VirtualTime()
-  const dg = new DeleteGossip(fakeHost(ps), pipeline as unknown as RecordIngest, metrics, log, new RecordAdmission(knows), undefined, vt)
+  const dg = new DeleteGossip({ host: fakeHost(ps), pipeline: pipeline as unknown as RecordIngest, metrics, logger: log, admission: new RecordAdmission(knows), timers: vt })
   dg.start()
   return { ps, pipeline, metrics, log, dg, vt }
 }

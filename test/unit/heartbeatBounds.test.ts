@@ -15,7 +15,7 @@ import { InvalidHeartbeatError, MembershipView, computeMembersHash, type Heartbe
 import { MAX_ADDRS, MAX_API_LENGTH, MAX_EPOCH, MAX_EPOCH_LEAD } from '../../src/membership/constants.js'
 import { checkAddr, checkApi, checkHeartbeat, type HeartbeatFields } from '../../src/membership/heartbeatCheck.js'
 import { HybridClock, DEFAULT_MAX_DRIFT_MS, makeHlc } from '../../src/hlc.js'
-import { MembershipService } from '../../src/node/membership.js'
+import { MembershipService } from '../../src/membership/membership.js'
 import { systemTime } from '../../src/time.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { TOPIC_MEMBERS } from '../../src/net/constants.js'

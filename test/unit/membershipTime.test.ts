@@ -1,4 +1,4 @@
-// MembershipService (src/node/membership.ts) in virtual time on a fake host and pubsub: no
+// MembershipService (src/membership/membership.ts) in virtual time on a fake host and pubsub: no
 // sockets, no sleeps, no real timers. A silent member is declared dead at the first failure
 // tick past FAIL_AFTER_MS, not a tick earlier; a member that cannot be dialed is redialed
 // after 1, 2, 4, 4 … s; joinedAt latches on agreement or at JOIN_TIMEOUT_MS exactly; stop()
@@ -10,7 +10,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { HeartbeatSchema, LogSummarySchema } from '../../src/wire/bellwether_pb.js'
 import { MembershipView, computeMembersHash, type MemberInfo, type ViewChange } from '../../src/membership/view.js'
 import { HybridClock, makeHlc } from '../../src/hlc.js'
-import { MembershipService } from '../../src/node/membership.js'
+import { MembershipService } from '../../src/membership/membership.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { FAIL_AFTER_MS, JOIN_TIMEOUT_MS, TOPIC_MEMBERS } from '../../src/net/constants.js'
 import type { Host } from '../../src/net/host.js'

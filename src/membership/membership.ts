@@ -11,11 +11,11 @@ import { HeartbeatSchema, LogSummarySchema, type Heartbeat } from '../wire/bellw
 import { GossipTopic } from '../net/gossipTopic.js'
 import type { Host } from '../net/host.js'
 import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, STALE_CONNECTION_MS, TOPIC_MEMBERS } from '../net/constants.js'
-import type { MemberInfo, MembershipView, ViewChange } from '../membership/view.js'
+import type { MemberInfo, MembershipView, ViewChange } from './view.js'
 import type { HybridClock } from '../hlc.js'
-import type { NodeMetrics } from './metrics.js'
-import { checkHeartbeat } from '../membership/heartbeatCheck.js'
-import { Rejections } from './rejections.js'
+import type { NodeMetrics } from '../node/metrics.js'
+import { checkHeartbeat } from './heartbeatCheck.js'
+import { Rejections } from '../node/rejections.js'
 import { systemTime, type TimerHandle, type Timers } from '../time.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
