@@ -16,7 +16,8 @@ import { HistoryWriter } from './historyWriter.js'
 import { describeFault, type Cycle } from './nemesis.js'
 import { DeleteTracker, RunningNodes } from './runState.js'
 import { abortableSleep, runSampler, type SamplerStats } from './sampler.js'
-import { runWorkload, type WorkloadRates, type WorkloadStats } from './workload.js'
+import { runWorkload } from './workload.js'
+import type { WorkloadRates, WorkloadStats } from './workloadConfig.js'
 
 export interface SessionOptions {
   /** the cluster dir */

@@ -11,7 +11,7 @@ import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
 import { isRunning } from '../cluster/launcher.js'
 import { contentDigest, HistoryError } from '../chaos/history.js'
 import { readHistory } from '../chaos/historyReader.js'
-import { opFailure } from '../chaos/workload.js'
+import { opFailure } from '../chaos/opFailure.js'
 import { judgeCluster, type CheckNodeInput, type CheckReport } from './checker.js'
 import { HistoryJudge, type FinalNodeState, type FinalRead, type FinalState, type HistoryReport, type ReadPlanItem } from './history.js'
 

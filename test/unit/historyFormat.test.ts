@@ -12,7 +12,7 @@ import { HistoryWriter } from '../../src/chaos/historyWriter.js'
 import { readHistory } from '../../src/chaos/historyReader.js'
 import { DeleteTracker } from '../../src/chaos/runState.js'
 import { filterCovered } from '../../src/chaos/sampler.js'
-import { parseRates, writeContent } from '../../src/chaos/workload.js'
+import { parseRates, writeContent } from '../../src/chaos/workloadConfig.js'
 import { contentDigest } from '../../src/chaos/history.js'
 
 let dir = ''
