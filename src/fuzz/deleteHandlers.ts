@@ -2,14 +2,11 @@
 // deletes topic and anti-entropy sessions from a hostile initiator (with and without the
 // floor exchange). See handlers.ts for what every handler target checks.
 import fc from 'fast-check'
-import { mkdir, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import * as lp from 'it-length-prefixed'
-import { DeleteLog } from '../tombstones/deleteLog.js'
-import { ObjectStore } from '../store/objectStore.js'
 import { DeleteGossip } from '../node/deleteGossip.js'
-import { NodeMetrics } from '../node/metrics.js'
 import { AntiEntropyService } from '../net/aeService.js'
 import { HybridClock } from '../hlc.js'
 import { systemTime } from '../time.js'
@@ -19,7 +16,7 @@ import { AeFrameSchema, DeleteBatchSchema, DeleteRecordSchema, type AeFrame } fr
 import { fail, type FuzzTarget } from './target.js'
 import { FuzzPubsub, RejectionWatch, fuzzHost, quietLogger, signedMessage } from './fakes.js'
 import { aeFrameMsg, encodeAeFrame, hostileBytes, recordList } from './hostile.js'
-import { PEERS, tempDir, withReplays, deleteState, admissionFor, seedObjects, deleteDriver, liveFloor, type DeleteParts, type Root } from './handlerKit.js'
+import { PEERS, tempDir, withReplays, deleteState, admissionFor, deleteSide, liveFloor, type DeleteParts, type Root } from './handlerKit.js'
 
 // ---- gossip: delete batches on the deletes topic (src/node/deleteGossip.ts) ----
 
@@ -43,14 +40,7 @@ export const gossipDeletesTarget: FuzzTarget<Array<{ bytes: Uint8Array, author: 
 
 async function makeGossip (dir: string): Promise<GossipH> {
   const log = quietLogger()
-  const dlog = new DeleteLog(join(dir, 'deletes.log'), { fsync: false })
-  await mkdir(dir, { recursive: true })
-  await dlog.open()
-  const store = new ObjectStore(join(dir, 'obj'), { fsync: false })
-  await store.open()
-  await seedObjects(store)
-  const metrics = new NodeMetrics({ processMetrics: false })
-  const { driver, replica } = await deleteDriver(dir, dlog, store, metrics, log)
+  const { dlog, store, metrics, driver, replica } = await deleteSide(dir, log)
   const index = replica.index
   const ps = new FuzzPubsub()
   const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
@@ -153,15 +143,8 @@ function withoutFloor (bytes: Uint8Array): Uint8Array {
 }
 
 async function makeAe (dir: string): Promise<AeH> {
-  await mkdir(dir, { recursive: true })
   const log = quietLogger()
-  const dlog = new DeleteLog(join(dir, 'deletes.log'), { fsync: false })
-  await dlog.open()
-  const store = new ObjectStore(join(dir, 'obj'), { fsync: false })
-  await store.open()
-  await seedObjects(store)
-  const metrics = new NodeMetrics({ processMetrics: false })
-  const { driver, replica } = await deleteDriver(dir, dlog, store, metrics, log)
+  const { dlog, store, driver, replica } = await deleteSide(dir, log)
   const index = replica.index
   const set = replica.set
   const clock = new HybridClock(systemTime)

@@ -2,7 +2,7 @@
 // and the fingerprint of delete-side state that a rejected input must leave unchanged, plus
 // the node's delete parts built over a temp dir the way the node builds them.
 import fc from 'fast-check'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
@@ -77,6 +77,19 @@ export async function deleteDriver (dir: string, dlog: DeleteLog, store: ObjectS
   const driver = new DeleteDriver({ replica, log: dlog, store, floorFile, metrics, logger: log, out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined } })
   await driver.load()
   return { driver, replica }
+}
+
+/** the node's delete side on a fresh dir: log, object store (seeded), metrics, replica and driver */
+export async function deleteSide (dir: string, log: ReturnType<typeof quietLogger>): Promise<{ dlog: DeleteLog, store: ObjectStore, metrics: NodeMetrics, driver: DeleteDriver, replica: DeleteReplica }> {
+  await mkdir(dir, { recursive: true })
+  const dlog = new DeleteLog(join(dir, 'deletes.log'), { fsync: false })
+  await dlog.open()
+  const store = new ObjectStore(join(dir, 'obj'), { fsync: false })
+  await store.open()
+  await seedObjects(store)
+  const metrics = new NodeMetrics({ processMetrics: false })
+  const { driver, replica } = await deleteDriver(dir, dlog, store, metrics, log)
+  return { dlog, store, metrics, driver, replica }
 }
 
 export function liveFloor (r: DeleteReplica): { get: (vid: number) => number | undefined, seq: (origin: string) => bigint } {
