@@ -23,20 +23,16 @@
 // Records learned from a frame count as held only once they are in the set. A node whose set
 // mirrors a durable log receives in two halves (accept → store → answer, see durable.ts), so
 // a record whose append failed is never held and the next session fetches it again.
-
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { create } from '@bufbuild/protobuf'
 import {
   AeFrameSchema,
   AeMode,
-  AeRangeSchema,
   LogSummarySchema,
   type AeFrame,
   type AeRange,
-  type DeleteRecord,
   type LogSummary
 } from '../wire/bellwether_pb.js'
-import { recordHash, type DeleteRec } from '../tombstones/record.js'
-import { fromWire, toWire } from '../tombstones/recordWire.js'
+import type { DeleteRec } from '../tombstones/record.js'
 import { MAX_KEY, compareKeys, type Key, type ReconSet } from './reconSet.js'
 import {
   BRANCH,
@@ -49,95 +45,19 @@ import {
   MAX_RECORDS_PER_FRAME,
   MAX_RECORDS_PER_SESSION,
   MAX_SESSION_FRAMES,
-  MAX_WANTS_PER_FRAME,
-  RANGE_BYTES_BUDGET,
-  WANT_BYTES_BUDGET
+  RANGE_BYTES_BUDGET
 } from './constants.js'
-import { sortedIndexOf } from '../sorted.js'
-import { varintSize } from '../codec/varint.js'
+import {
+  FRAME_FIXED_BYTES, RANGE_BASE_BYTES, WANT_BYTES, ZERO_KEY, addSkip, decodeFrame, rangeCost, toWireRange, type OutRange
+} from './frame.js'
+import { Violation, checkShape, readRecords } from './frameCheck.js'
+import { Outbox } from './outbox.js'
+import type { SessionOptions, SessionStats, Step } from './sessionTypes.js'
 
-export interface SessionOptions {
-  branch?: number
-  idListThreshold?: number
-  maxRecordsPerFrame?: number
-  maxFrameRanges?: number
-  /** frames this session accepts before ending with an error (a peer that never finishes) */
-  maxFrames?: number
-  /** records this session may learn before ending with an error (the rest take another session) */
-  maxRecordsPerSession?: number
-  /** hashes we may have queued to ask the peer for */
-  maxPendingWants?: number
-  /** work we may have queued for the peer: hashes it asked for, ids to skip, ranges to push */
-  maxPendingPushes?: number
-}
-
-export interface Step {
-  /** send this to the peer (also when `done`: the last frame of the session) */
-  reply?: AeFrame
-  /** records of this frame the set lacked, in arrival order: receive() added them, accept() leaves that to the caller */
-  learned: DeleteRec[]
-  /** the session is over; nothing more will be sent or accepted */
-  done: boolean
-  /** why the session failed: the peer's frame was invalid (reply carries it) or the peer reported one */
-  error?: string
-  /** set when the session failed because of the peer's input (a frame out of bounds): a rejection to count */
-  rejected?: boolean
-}
-
-export interface SessionStats {
-  rounds: number
-  framesIn: number
-  framesOut: number
-  recordsSent: number
-  recordsLearned: number
-  /** hashes sent, in ID_LIST ranges and in want lists */
-  idsSent: number
-  rangesSent: number
-}
-
-export class AeFrameError extends Error {
-  override name = 'AeFrameError'
-}
-
-export function encodeFrame (f: AeFrame): Uint8Array {
-  return toBinary(AeFrameSchema, f)
-}
-
-/** Decodes a peer's frame; throws AeFrameError when it exceeds maxBytes or is malformed. */
-export function decodeFrame (b: Uint8Array, maxBytes: number = MAX_FRAME_BYTES): AeFrame {
-  if (b.length > maxBytes) throw new AeFrameError(`frame of ${b.length} bytes exceeds the ${maxBytes}-byte limit`)
-  try {
-    return fromBinary(AeFrameSchema, b, { readUnknownFields: false })
-  } catch (e) {
-    throw new AeFrameError(`malformed frame: ${(e as Error).message}`)
-  }
-}
-
-const ZERO_KEY: Key = Object.freeze({ hlc: 0n, hash: 0n })
-/** A range count above this cannot describe a real log; it also keeps Number(count) exact. */
-const MAX_RANGE_COUNT = 1n << 40n
-
-// Conservative encoded sizes (tag + length + payload), used for budgets: an estimate above
-// the real size only makes frames a little smaller than they could be.
-const RANGE_BASE_BYTES = 2 + 2 + 18 + 2 + 11 + 9 // frame tag/len, upper tag/len + bound, mode, count, fingerprint
-const RANGE_ID_OVERHEAD = 4
-const WANT_BYTES = 8
-const FRAME_FIXED_BYTES = 128 // done, summary, error-free framing
-
-interface OutRange {
-  upper: Key
-  mode: AeMode
-  count: number
-  fp: bigint
-  ids?: BigUint64Array
-}
-
-/** Records queued for the peer: explicit hashes (wants), or "my records in [from, to) except these". */
-type Push =
-  | { kind: 'ids'; ids: BigUint64Array; pos: number; weight: number }
-  | { kind: 'range'; from: Key; to: Key; except: BigUint64Array; weight: number }
-
-class Violation extends Error {}
+// the frame codec and the session's types are public through this module too (callers
+// predate the split)
+export { AeFrameError, decodeFrame, encodeFrame, recordWireSize } from './frame.js'
+export type { SessionOptions, SessionStats, Step } from './sessionTypes.js'
 
 export class ReconSession {
   private readonly role: 'initiator' | 'responder'
@@ -150,15 +70,11 @@ export class ReconSession {
   private readonly maxSessionRecords: number
   private readonly maxWants: number
   private readonly maxPushes: number
-  /** what the queued pushes hold (ids + one per range), counted against maxPushes */
-  private pushWeight = 0
   private state: 'idle' | 'open' | 'ended' = 'idle'
   private sentSummary = false
   private lastSentDone = false
-  private readonly pushes: Push[] = []
-  private pushHead = 0
-  private wants: bigint[] = []
-  private wantHead = 0
+  /** records and wants queued for the peer; its pushWeight is counted against maxPushes */
+  private readonly out: Outbox
   private peer: LogSummary | undefined
   /** a frame accept()ed and not yet answered, and its records the set lacked */
   private accepted: AeFrame | undefined
@@ -184,6 +100,7 @@ export class ReconSession {
     this.maxSessionRecords = opts.maxRecordsPerSession ?? MAX_RECORDS_PER_SESSION
     this.maxWants = opts.maxPendingWants ?? MAX_PENDING_WANTS
     this.maxPushes = opts.maxPendingPushes ?? MAX_PENDING_PUSH_IDS
+    this.out = new Outbox(set, this.maxRecords)
     if (!Number.isInteger(this.branch) || this.branch < 2 || this.branch > 1024) {
       throw new RangeError('branch must be an integer in 2..1024')
     }
@@ -334,7 +251,7 @@ export class ReconSession {
       this.state = 'ended'
       return { learned: [], done: true }
     }
-    if (f.want.length > 0) this.queuePush({ kind: 'ids', ids: BigUint64Array.from(f.want), pos: 0, weight: f.want.length })
+    if (f.want.length > 0) this.out.queuePush({ kind: 'ids', ids: BigUint64Array.from(f.want), pos: 0, weight: f.want.length })
     const ranges = this.answerRanges(f.ranges)
     const reply = this.finish(ranges)
     const quietOut = reply.done && !reply.ranges.some((r) => r.mode !== AeMode.SKIP) && reply.want.length === 0
@@ -349,48 +266,9 @@ export class ReconSession {
     return step
   }
 
-  private queuePush (p: Push): void {
-    this.pushes.push(p)
-    this.pushWeight += p.weight
-  }
-
   /** Throws Violation unless the frame is well formed; returns its records with their hashes. */
   private validate (f: AeFrame): Array<[DeleteRec, bigint]> {
-    if (f.ranges.length > this.maxRanges) throw new Violation(`frame has ${f.ranges.length} ranges, limit ${this.maxRanges}`)
-    if (f.records.length > this.maxRecords) {
-      throw new Violation(`frame has ${f.records.length} records, limit ${this.maxRecords}`)
-    }
-    if (f.want.length > MAX_WANTS_PER_FRAME) throw new Violation(`frame wants ${f.want.length} ids, limit ${MAX_WANTS_PER_FRAME}`)
-    for (let i = 1; i < f.want.length; i++) {
-      if (f.want[i]! <= f.want[i - 1]!) throw new Violation(`want list not strictly increasing at ${i}`)
-    }
-    let lower = ZERO_KEY
-    let ids = 0
-    for (let i = 0; i < f.ranges.length; i++) {
-      const r = f.ranges[i]!
-      if (r.upper === undefined) throw new Violation(`range ${i} has no upper bound`)
-      const upper: Key = { hlc: r.upper.hlc, hash: r.upper.hash }
-      if (compareKeys(upper, lower) <= 0) throw new Violation(`range ${i}: bounds not strictly increasing`)
-      lower = upper
-      if (r.mode === AeMode.SKIP) {
-        if (r.count !== 0n || r.fingerprint !== 0n || r.ids.length > 0) throw new Violation(`range ${i}: skip range carries data`)
-      } else if (r.mode === AeMode.FINGERPRINT) {
-        if (r.ids.length > 0) throw new Violation(`range ${i}: fingerprint range carries ids`)
-        if (r.count > MAX_RANGE_COUNT) throw new Violation(`range ${i}: count ${r.count} is not plausible`)
-        if (r.count === 0n && r.fingerprint !== 0n) throw new Violation(`range ${i}: empty range with a nonzero fingerprint`)
-      } else if (r.mode === AeMode.ID_LIST) {
-        if (r.fingerprint !== 0n) throw new Violation(`range ${i}: id list carries a fingerprint`)
-        if (r.count !== 0n && r.count !== BigInt(r.ids.length)) throw new Violation(`range ${i}: count disagrees with its ids`)
-        ids += r.ids.length
-        if (ids > MAX_IDS_PER_FRAME) throw new Violation(`frame lists more than ${MAX_IDS_PER_FRAME} ids`)
-        for (let j = 1; j < r.ids.length; j++) {
-          if (r.ids[j]! <= r.ids[j - 1]!) throw new Violation(`range ${i}: ids not strictly increasing at ${j}`)
-        }
-      } else {
-        throw new Violation(`range ${i}: unknown mode ${String(r.mode)}`)
-      }
-    }
-    if (f.ranges.length > 0 && compareKeys(lower, MAX_KEY) !== 0) throw new Violation('last range does not end at MAX_KEY')
+    checkShape(f, this.maxRanges, this.maxRecords)
     // what answering this frame would queue, against what is queued already: a peer that asks
     // (or lists) faster than frames drain must not grow our queues without end
     let lacked = 0
@@ -400,33 +278,11 @@ export class ReconSession {
       weight += 1 + r.ids.length
       for (const h of r.ids) if (!this.set.has(h)) lacked++
     }
-    if (this.wants.length - this.wantHead + lacked > this.maxWants) {
+    if (this.out.pendingWants + lacked > this.maxWants) {
       throw new Violation(`frame would queue more than ${this.maxWants} wanted ids`)
     }
-    if (this.pushWeight + weight > this.maxPushes) throw new Violation(`frame would queue more than ${this.maxPushes} ids and ranges to push`)
-
-    const out: Array<[DeleteRec, bigint]> = []
-    const inFrame = new Map<bigint, DeleteRec>()
-    for (let i = 0; i < f.records.length; i++) {
-      let rec: DeleteRec
-      try {
-        rec = fromWire(f.records[i]!)
-      } catch (e) {
-        throw new Violation(`record ${i}: ${(e as Error).message}`)
-      }
-      const hash = recordHash(rec)
-      // same (origin, seq) must mean the same record: a different one is forged or corrupt,
-      // and accepting either silently would let two nodes disagree forever
-      const held = this.set.get(hash) ?? inFrame.get(hash)
-      if (held !== undefined && !sameRecord(held, rec)) {
-        throw new Violation(`record ${i} (${rec.origin}/${rec.seq}) conflicts with the record held for that origin and seq`)
-      }
-      // the same record twice in one frame is learned once
-      if (inFrame.has(hash)) continue
-      inFrame.set(hash, rec)
-      out.push([rec, hash])
-    }
-    return out
+    if (this.out.pushWeight + weight > this.maxPushes) throw new Violation(`frame would queue more than ${this.maxPushes} ids and ranges to push`)
+    return readRecords(f, this.set)
   }
 
   /**
@@ -452,7 +308,7 @@ export class ReconSession {
           // equal: resolved
         } else if (theirs === 0) {
           // they hold nothing here: everything of ours goes, no need to list it first
-          this.queuePush({ kind: 'range', from: lower, to: upper, except: new BigUint64Array(0), weight: 1 })
+          this.out.queuePush({ kind: 'range', from: lower, to: upper, except: new BigUint64Array(0), weight: 1 })
         } else {
           const answer = this.answerFor(a, b, upper)
           const cost = answer.reduce((s, x) => s + rangeCost(x), 0)
@@ -514,8 +370,8 @@ export class ReconSession {
   /** The peer listed all its ids in [lower, upper): push what it lacks, want what we lack. */
   private takeIdList (lower: Key, upper: Key, theirs: bigint[]): void {
     const except = BigUint64Array.from(theirs)
-    this.queuePush({ kind: 'range', from: lower, to: upper, except, weight: 1 + except.length })
-    for (const h of except) if (!this.set.has(h)) this.wants.push(h)
+    this.out.queuePush({ kind: 'range', from: lower, to: upper, except, weight: 1 + except.length })
+    for (const h of except) if (!this.set.has(h)) this.out.want(h)
   }
 
   /** Fills a reply with the ranges, then queued wants, then queued records, within budget. */
@@ -536,10 +392,12 @@ export class ReconSession {
       }
       this.st.rangesSent += wireRanges.length
     }
-    const want = this.drainWants()
+    const want = this.out.drainWants()
+    this.st.idsSent += want.length
     bytes += want.length * WANT_BYTES + 8
-    const records = this.drainRecords(MAX_FRAME_BYTES - bytes)
-    const done = this.pushHead >= this.pushes.length && this.wantHead >= this.wants.length
+    const records = this.out.drainRecords(MAX_FRAME_BYTES - bytes)
+    this.st.recordsSent += records.length
+    const done = this.out.empty
     const frame = create(AeFrameSchema, { ranges: wireRanges, records, want, done })
     if (!this.sentSummary) {
       this.sentSummary = true
@@ -551,142 +409,8 @@ export class ReconSession {
     if (this.role === 'initiator') this.st.rounds++
     return frame
   }
-
-  private drainWants (): bigint[] {
-    const limit = Math.min(MAX_WANTS_PER_FRAME, Math.floor(WANT_BYTES_BUDGET / WANT_BYTES))
-    const take: bigint[] = []
-    while (this.wantHead < this.wants.length && take.length < limit) {
-      const h = this.wants[this.wantHead++]!
-      // learned meanwhile (from this peer or elsewhere): no need to ask
-      if (!this.set.has(h)) take.push(h)
-    }
-    if (this.wantHead >= this.wants.length) {
-      this.wants = []
-      this.wantHead = 0
-    }
-    const sorted = BigUint64Array.from(take).sort()
-    const out: bigint[] = []
-    for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]!)
-    this.st.idsSent += out.length
-    return out
-  }
-
-  private drainRecords (budget: number): DeleteRecord[] {
-    const out: DeleteRecord[] = []
-    let bytes = 0
-    const fits = (w: DeleteRecord): boolean => {
-      const sz = recordWireSize(w)
-      if (out.length >= this.maxRecords || bytes + sz > budget) return false
-      bytes += sz
-      out.push(w)
-      return true
-    }
-    while (this.pushHead < this.pushes.length) {
-      if (out.length >= this.maxRecords) break
-      const p = this.pushes[this.pushHead]!
-      if (p.kind === 'ids') {
-        while (p.pos < p.ids.length) {
-          const rec = this.set.get(p.ids[p.pos]!)
-          // gone (GC) or never held: a want we cannot answer is skipped, not waited on
-          const w = rec === undefined ? undefined : wireOrUndefined(rec)
-          if (w !== undefined && !fits(w)) break
-          p.pos++
-        }
-        if (p.pos < p.ids.length) break
-      } else {
-        let i = this.set.lowerBound(p.from)
-        const end = this.set.lowerBound(p.to)
-        let full = false
-        for (; i < end; i++) {
-          const h = this.set.hashAt(i)
-          if (contains(p.except, h)) continue
-          const w = wireOrUndefined(this.set.get(h)!)
-          if (w === undefined) continue
-          if (!fits(w)) {
-            full = true
-            break
-          }
-        }
-        if (full) {
-          p.from = this.set.keyAt(i)
-          break
-        }
-      }
-      this.pushWeight -= p.weight
-      this.pushHead++
-    }
-    if (this.pushHead >= this.pushes.length) {
-      this.pushes.length = 0
-      this.pushHead = 0
-      this.pushWeight = 0
-    }
-    this.st.recordsSent += out.length
-    return out
-  }
 }
 
 function endedStep (): Step {
   return { learned: [], done: true, error: 'session has ended' }
-}
-
-function addSkip (out: OutRange[], upper: Key): void {
-  if (compareKeys(upper, ZERO_KEY) === 0) return
-  const last = out[out.length - 1]
-  if (last !== undefined && last.mode === AeMode.SKIP) last.upper = upper
-  else if (last === undefined || compareKeys(last.upper, upper) < 0) out.push({ upper, mode: AeMode.SKIP, count: 0, fp: 0n })
-}
-
-function rangeCost (r: OutRange): number {
-  const n = r.ids?.length ?? 0
-  return RANGE_BASE_BYTES + (n > 0 ? RANGE_ID_OVERHEAD + 8 * n : 0)
-}
-
-function toWireRange (r: OutRange): AeRange {
-  return create(AeRangeSchema, {
-    upper: { hlc: r.upper.hlc, hash: r.upper.hash },
-    mode: r.mode,
-    count: r.mode === AeMode.FINGERPRINT ? BigInt(r.count) : 0n,
-    fingerprint: r.fp,
-    ids: r.ids === undefined ? [] : Array.from(r.ids)
-  })
-}
-
-function wireOrUndefined (rec: DeleteRec): DeleteRecord | undefined {
-  try {
-    return toWire(rec)
-  } catch {
-    // a record our own set holds but cannot encode is a local bug; sending it would only
-    // make the peer end the session
-    return undefined
-  }
-}
-
-function contains (sorted: BigUint64Array, h: bigint): boolean {
-  return sortedIndexOf(sorted, h) >= 0
-}
-
-function sameRecord (a: DeleteRec, b: DeleteRec): boolean {
-  if (a.kind !== b.kind || a.origin !== b.origin || a.seq !== b.seq || a.hlc !== b.hlc) return false
-  if (a.vid !== b.vid || a.generation !== b.generation) return false
-  if (a.kind === 'vdi' || b.kind === 'vdi') return true
-  if (a.indexes.length !== b.indexes.length) return false
-  for (let i = 0; i < a.indexes.length; i++) if (a.indexes[i] !== b.indexes[i]) return false
-  return true
-}
-
-const utf8Len = (s: string): number => Buffer.byteLength(s, 'utf8')
-
-/** Exact encoded size of a record inside a frame (field tag and length prefix included). */
-export function recordWireSize (w: DeleteRecord): number {
-  let n = 0
-  const ol = utf8Len(w.origin)
-  if (ol > 0) n += 1 + varintSize(ol) + ol
-  if (w.seq !== 0n) n += 1 + varintSize(w.seq)
-  if (w.hlc !== 0n) n += 9
-  if (w.kind !== 0) n += 1 + varintSize(w.kind)
-  if (w.vid !== 0) n += 1 + varintSize(w.vid)
-  if (w.generation !== 0) n += 1 + varintSize(w.generation)
-  if (w.indexes.length > 0) n += 1 + varintSize(w.indexes.length) + w.indexes.length
-  if (w.count !== 0) n += 1 + varintSize(w.count)
-  return 1 + varintSize(n) + n
 }

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import type { PartitionMode } from './executor.js'
 import { planSchedule, type NemesisKind } from './nemesis.js'
 import { runCycles, runSession, type CycleStats } from './session.js'
-import type { WorkloadRates } from './workload.js'
+import type { WorkloadRates } from './workloadConfig.js'
 
 export interface ChaosRunOptions {
   dir: string

@@ -11,11 +11,13 @@ import { readClusterFile, type ClusterFile } from '../cluster/clusterFile.js'
 import { sleep } from '../cluster/launcher.js'
 import { bw, bwOk } from './bw.js'
 import { NemesisExecutor, type PartitionMode } from './executor.js'
-import { HistoryWriter, type HistoryEvent, type HistorySink } from './history.js'
+import type { HistoryEvent, HistorySink } from './history.js'
+import { HistoryWriter } from './historyWriter.js'
 import { describeFault, type Cycle } from './nemesis.js'
 import { DeleteTracker, RunningNodes } from './runState.js'
 import { abortableSleep, runSampler, type SamplerStats } from './sampler.js'
-import { runWorkload, type WorkloadRates, type WorkloadStats } from './workload.js'
+import { runWorkload } from './workload.js'
+import type { WorkloadRates, WorkloadStats } from './workloadConfig.js'
 
 export interface SessionOptions {
   /** the cluster dir */

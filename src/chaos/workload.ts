@@ -23,84 +23,23 @@
 // the VDI limit reached: not possible), so the mix stays right even when the cluster is slow and
 // every slot is busy (the schedule then lags, by at most MAX_LAG_MS, and does not catch up).
 
-import { createHash, randomBytes } from 'node:crypto'
-import type { ClusterFile, ClusterNode } from '../cluster/clusterFile.js'
+import { randomBytes } from 'node:crypto'
+import type { ClusterNode } from '../cluster/clusterFile.js'
 import { formatObjectRanges } from '../vdi/objectRanges.js'
 import { parseVid } from '../oid.js'
 import { seededRng } from './shapes.js'
 import { contentDigest, type HistorySink, type OpEvent, type OpF, type OpType, OP_FUNCTIONS } from './history.js'
 import { DeleteTracker, RunningNodes } from './runState.js'
-import { ApiClient, ApiError, MalformedAnswerError, UnreachableError } from '../api/client.js'
+import { ApiClient } from '../api/client.js'
+import {
+  DEFAULT_CONCURRENCY, DEFAULT_MAX_LIVE_VDIS, DEFAULT_OBJECTS_PER_VDI, DEFAULT_OBJECT_SIZE, DEFAULT_OP_TIMEOUT_MS,
+  DEFAULT_WORKLOAD_RATES, WorkloadError, writeContent,
+  type OutcomeCounts, type WorkloadOptions, type WorkloadRates, type WorkloadStats
+} from './workloadConfig.js'
+import { opFailure } from './opFailure.js'
 
-export type WorkloadRates = Record<OpF, number>
-
-/** ops/s per kind */
-export const DEFAULT_WORKLOAD_RATES: WorkloadRates = { create: 0.5, write: 8, read: 6, discard: 0.5, delete: 0.3 }
-export const DEFAULT_CONCURRENCY = 4
-export const DEFAULT_OBJECT_SIZE = 4096
-export const DEFAULT_OBJECTS_PER_VDI = 8
-export const DEFAULT_MAX_LIVE_VDIS = 6
-export const DEFAULT_OP_TIMEOUT_MS = 4_000
 /** once this far behind schedule (all slots busy for long), the arrivals restart from now */
 const MAX_LAG_MS = 1_000
-
-export class WorkloadError extends Error {
-  override name = 'WorkloadError'
-}
-
-/** "write=10,read=5,delete=0.2" → rates; unknown kinds and bad numbers are a WorkloadError. */
-export function parseRates (spec: string): Partial<WorkloadRates> {
-  const out: Partial<WorkloadRates> = {}
-  for (const part of spec.split(',')) {
-    const m = /^\s*([a-z]+)\s*=\s*([0-9]+(?:\.[0-9]+)?)\s*$/.exec(part)
-    if (m === null) throw new WorkloadError(`bad rate '${part.trim()}': expected kind=ops-per-second, e.g. write=10`)
-    if (!(OP_FUNCTIONS as readonly string[]).includes(m[1]!)) throw new WorkloadError(`unknown operation '${m[1]}' (one of ${OP_FUNCTIONS.join(', ')})`)
-    out[m[1] as OpF] = Number(m[2])
-  }
-  return out
-}
-
-export interface WorkloadOptions {
-  file: ClusterFile
-  durationMs: number
-  seed: number | bigint
-  history: HistorySink
-  signal?: AbortSignal
-  rates?: Partial<WorkloadRates>
-  concurrency?: number
-  objectSize?: number
-  objectsPerVdi?: number
-  maxLiveVdis?: number
-  /** replication of the VDIs (default: the cluster's copies, at most the node count) */
-  copies?: number
-  opTimeoutMs?: number
-  /** fed with every acknowledged delete/discard; give the same one to the sampler */
-  tracker?: DeleteTracker
-  /** shared with the sampler, or made from `file` (re-reading `clusterDir`/cluster.json when given) */
-  nodes?: RunningNodes
-  clusterDir?: string
-  /** VDI names are `${namePrefix}-${n}` (default: w<seed>-<random>, unique per run) */
-  namePrefix?: string
-  /**
-   * Allow two writes to the same object in flight at once (default true: the race is part of
-   * what a chaos run should exercise). false keeps every object's writes sequential.
-   */
-  sameObjectWrites?: boolean
-}
-
-export type OutcomeCounts = Record<'ok' | 'fail' | 'info', number>
-
-export interface WorkloadStats {
-  namePrefix: string
-  elapsedMs: number
-  invoked: number
-  byF: Record<OpF, OutcomeCounts>
-  vdisCreated: number
-  /** VDIs live at the end, as the workload knows them */
-  liveVdis: number
-  /** arrivals skipped because nothing fitted or no node was running */
-  skipped: number
-}
 
 interface WVdi {
   name: string
@@ -123,24 +62,6 @@ interface Plan {
   vdi: WVdi
   index?: number
   indexes?: number[]
-}
-
-/** Content of the write with op `id`: a readable header, then bytes from a per-op PRNG. */
-export function writeContent (tag: string, id: number, size: number): Uint8Array {
-  const out = new Uint8Array(size)
-  const head = Buffer.from(`bellwether ${tag} op ${id}\n`, 'utf8')
-  out.set(head.subarray(0, size))
-  let x = createHash('sha256').update(`${tag}:${id}`).digest().readUInt32LE(0) || 0x9e3779b9
-  for (let i = head.length; i < size; i += 4) {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    out[i] = x & 0xff
-    if (i + 1 < size) out[i + 1] = (x >>> 8) & 0xff
-    if (i + 2 < size) out[i + 2] = (x >>> 16) & 0xff
-    if (i + 3 < size) out[i + 3] = x >>> 24
-  }
-  return out
 }
 
 export async function runWorkload (opts: WorkloadOptions): Promise<WorkloadStats> {
@@ -456,33 +377,4 @@ async function sleepUntil (h: HistorySink, t: number, signal: AbortSignal): Prom
     }
     signal.addEventListener('abort', done, { once: true })
   })
-}
-
-// ---- outcomes: the admin API client's errors, judged definite or unknown ----
-
-/**
- * `definite`: the operation certainly had no effect (4xx: the node refused it before doing
- * anything; connection refused: it never arrived). Otherwise its outcome is unknown.
- * kind: 'client' (4xx), 'server' (5xx), 'timeout', 'network'.
- */
-export class OpFailure extends Error {
-  constructor (message: string, readonly kind: 'client' | 'server' | 'timeout' | 'network' | 'info', readonly code: string, readonly definite = false) {
-    super(message)
-  }
-}
-
-/** What an admin API call through `node` (deadline `ms`) that threw means for the history. */
-export function opFailure (err: unknown, node: ClusterNode, ms: number): OpFailure {
-  if (err instanceof OpFailure) return err
-  if (err instanceof MalformedAnswerError) return new OpFailure(`node ${node.index} sent a malformed answer`, 'server', 'INTERNAL')
-  if (err instanceof ApiError) {
-    if (err.status >= 400 && err.status < 500) return new OpFailure(err.message, 'client', err.code, true)
-    return new OpFailure(err.message, 'server', err.code)
-  }
-  if (err instanceof UnreachableError) {
-    if (err.reason === 'timeout') return new OpFailure(`node ${node.index} did not answer within ${ms} ms`, 'timeout', 'TIMEOUT')
-    if (err.reason === 'refused') return new OpFailure(`node ${node.index}: connection refused`, 'network', 'REFUSED', true)
-    return new OpFailure(`node ${node.index}: ${err.detail}`, 'network', 'NETWORK')
-  }
-  return new OpFailure(String((err as Error)?.message ?? err), 'info', 'CLIENT')
 }

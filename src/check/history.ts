@@ -48,139 +48,19 @@
 //     `stale` = it returned zeros or a value superseded before the read was invoked.
 // ok ⇔ lost, revived, unpurged, stale and falselyPurged are all zero.
 
-import type { LocalCheck, VdiInfo } from '../api/types.js'
-import { type ContentDigest, decodeOidGroup, type HistoryEvent, HistoryError, isOpEvent, type NemesisEvent, type OpEvent, OP_FUNCTIONS, type OpF, type SampleEvent, zeroDigest } from '../chaos/history.js'
-import { formatOid, HIGH_FLAG_MASK, HIGH_RESERVED_MASK, MAX_VID, oidHigh, oidToIndex, parseVid, tryParseOid, vidToDataOid } from '../oid.js'
+import { decodeOidGroup, type HistoryEvent, HistoryError, isOpEvent, type NemesisEvent, type OpEvent, OP_FUNCTIONS, type SampleEvent, zeroDigest } from '../chaos/history.js'
+import { formatOid, HIGH_FLAG_MASK, HIGH_RESERVED_MASK, MAX_VID, oidHigh, oidToIndex, tryParseOid, vidToDataOid } from '../oid.js'
+import { DEFAULT_MAX_FINDINGS, type FinalState, type HistoryFinding, type HistoryReport, type OpCounts, type ReadPlanItem } from './historyReport.js'
+import {
+  buildModel, considered, coversOf, quantiles, describe, fmtVid, howBack, ms, oidKey, push, writesSettled,
+  type Cover, type NodeSample, type Op
+} from './historyModel.js'
+import { healConvergence, purgeLatencies, readAnomalies, staleCaches } from './historyMeasures.js'
 
-export interface FinalNodeState {
-  node: number
-  peerId?: string
-  /** GET /check; absent when the node could not be asked (then `error`) */
-  check?: LocalCheck
-  error?: string
-}
-
-export interface FinalRead {
-  vdi: string
-  index: number
-  oid: string
-  /** the node that answered, or the last one tried */
-  node?: number
-  value?: ContentDigest
-  error?: string
-  code?: string
-}
-
-export interface FinalState {
-  nodes: FinalNodeState[]
-  /** live VDIs at the end (every node's GET /vdi, duplicates are fine) */
-  vdis: VdiInfo[]
-  reads: FinalRead[]
-}
-
-/** An object the final state must read: whole object `index` of VDI `vdi`. */
-export interface ReadPlanItem {
-  vdi: string
-  vid: string
-  index: number
-  oid: string
-  offset: number
-  length: number
-}
-
-export interface HistoryFinding {
-  oid: string
-  node?: number
-  vdi?: string
-  detail: string
-}
-
-export interface Quantiles { count: number; p50: number; p90: number; p99: number; max: number }
-
-export type OpCounts = Record<OpF, { invoked: number; ok: number; fail: number; info: number }>
-
-export interface HistoryReport {
-  ok: boolean
-  counts: { lost: number; revived: number; unpurged: number; stale: number; falselyPurged: number }
-  /** findings per kind, at most `maxFindings` each (the counts are exact) */
-  lost: HistoryFinding[]
-  falselyPurged: HistoryFinding[]
-  revived: HistoryFinding[]
-  unpurged: HistoryFinding[]
-  stale: HistoryFinding[]
-  ops: OpCounts
-  checked: {
-    /** objects whose final content was judged */
-    objects: number
-    /** acknowledged writes among them */
-    ackedWrites: number
-    /** acknowledged VDI deletes / discards whose objects were followed */
-    deletes: number
-    discards: number
-    sampleRounds: number
-    /** nodes in the final state / of them answered */
-    nodes: number
-    nodesAnswered: number
-  }
-  reads: { checked: number; unexpected: number; stale: number; findings: HistoryFinding[] }
-  purgeLatency: (Quantiles & { notPurged: number; unobserved: number }) | null
-  healToConverged: { lastHeal: number; convergedAt: number | null; ms: number | null } | null
-  /** over every heal/resume/start: time to the first converged round before the next fault; `interrupted` = the next fault came first */
-  healsConverged: (Quantiles & { interrupted: number }) | null
-  /** over time, for plots: [ack, purge latency ms] per purged delete/discard; [heal time, ms to converged or null = interrupted] per heal */
-  series: { purge: Array<[number, number]>; heals: Array<[number, number | null]> }
-  notes: string[]
-}
-
-export const DEFAULT_MAX_FINDINGS = 200
-const HEALS = new Set(['heal', 'resume', 'start'])
-
-interface Op {
-  id: number
-  f: OpF
-  node: number
-  vdi: string
-  invoke: number
-  /** Infinity until it completed ok/fail (info never completes) */
-  complete: number
-  outcome: 'ok' | 'fail' | 'info' | 'pending'
-  vid?: string
-  generation?: number
-  index?: number
-  indexes?: number[]
-  /** write: written; read: returned */
-  value?: ContentDigest
-  objectSize?: number
-}
-
-interface ObjModel { writes: Op[]; discards: Op[]; reads: Op[] }
-
-interface VdiModel {
-  name: string
-  vid?: number
-  generation?: number
-  /** first time anything was invoked on this VDI (its create, normally) */
-  born: number
-  objectSize?: number
-  okDelete?: Op
-  maybeDeleted: boolean
-  objects: Map<number, ObjModel>
-}
-
-/** A window in which an oid must not be held. */
-interface Cover {
-  kind: 'vdi' | 'discard'
-  op: Op
-  vdi: VdiModel
-  vid: number
-  generation: number | undefined
-  ack: number
-  end: number
-  /** discard: the indexes it covers (after exclusions) */
-  indexes?: Set<number>
-}
-
-interface NodeSample { t0: number; t1: number; valid: boolean; held: Array<{ high: number; lows: Uint32Array }>; heldCount: number }
+// the report types and quantiles are public through this module too (callers predate the split)
+export { DEFAULT_MAX_FINDINGS } from './historyReport.js'
+export type { FinalNodeState, FinalRead, FinalState, HistoryFinding, HistoryReport, OpCounts, Quantiles, ReadPlanItem } from './historyReport.js'
+export { quantiles } from './historyModel.js'
 
 export class HistoryJudge {
   private readonly ops = new Map<number, Op>()
@@ -238,7 +118,7 @@ export class HistoryJudge {
   /** The objects whose final content the judgement needs (read them all, through any node). */
   readPlan (): ReadPlanItem[] {
     const out: ReadPlanItem[] = []
-    for (const v of this.model([]).values()) {
+    for (const v of buildModel(this.ops, []).values()) {
       if (v.vid === undefined || v.okDelete !== undefined) continue
       for (const [index, o] of v.objects) {
         const c = considered(o)
@@ -253,7 +133,7 @@ export class HistoryJudge {
   finish (final: FinalState): HistoryReport {
     const max = this.opts.maxFindings ?? DEFAULT_MAX_FINDINGS
     const notes: string[] = []
-    const vdis = this.model(final.vdis, notes)
+    const vdis = buildModel(this.ops, final.vdis, notes)
     const answered = final.nodes.filter((n) => n.check !== undefined)
     for (const n of final.nodes) if (n.check === undefined) notes.push(`node ${n.node} was not checked: ${n.error ?? 'no answer'}`)
 
@@ -322,7 +202,7 @@ export class HistoryJudge {
     }
 
     // ---- coverage windows ----
-    const covers = this.covers(vdis)
+    const covers = coversOf(vdis)
     const vdiCovers = new Map<number, Cover[]>()
     const discardCovers = new Map<string, Cover[]>()
     for (const c of covers) {
@@ -415,131 +295,10 @@ export class HistoryJudge {
       }
     }
 
-    // ---- stale caches ----
-    const stale: HistoryFinding[] = []
-    for (const n of answered) {
-      const c = n.check!
-      for (const oid of c.onlyInCache) stale.push({ oid, node: n.node, detail: `node ${n.node}: in the object list cache, not on disk` })
-      for (const oid of c.onlyOnDisk) stale.push({ oid, node: n.node, detail: `node ${n.node}: on disk, not in the object list cache` })
-      if (!c.cacheEqualsDisk && c.onlyInCache.length === 0 && c.onlyOnDisk.length === 0) {
-        stale.push({ oid: '', node: n.node, detail: `node ${n.node} reports cache != disk without naming an oid` })
-      }
-    }
-
-    // ---- purge latency ----
-    const latencies: number[] = []
-    const purgeSeries: Array<[number, number]> = []
-    let notPurged = 0
-    let unobserved = 0
-    for (const c of covers) {
-      let worst = -1
-      let seen = false
-      let never = false
-      for (const list of byNode.values()) {
-        let any = false
-        let at: number | undefined
-        for (let k = firstAfter(list, c.ack); k < list.length; k++) {
-          const s = list[k]!
-          if (s.t0 >= c.end) break
-          if (!s.valid) continue
-          any = true
-          if (!holdsAny(s, c)) { at = s.t1; break }
-        }
-        if (!any) continue
-        seen = true
-        if (at === undefined) never = true
-        else worst = Math.max(worst, at - c.ack)
-      }
-      if (!seen) unobserved++
-      else if (never) notPurged++
-      else {
-        latencies.push(worst)
-        purgeSeries.push([c.ack, round3(worst)])
-      }
-    }
-    purgeSeries.sort((a, b) => a[0] - b[0])
-
-    // ---- heal → converged ----
-    // a round is converged when every running node answered completely, all agree on the
-    // delete log, and none holds a covered oid
-    const convergedEnd = (s: SampleEvent): number | null => {
-      const up = s.nodes.filter((n) => n.down !== true)
-      const complete = up.length > 0 && up.every((n) => n.error === undefined && n.truncated !== true && n.count !== undefined)
-      if (!complete) return null
-      if (new Set(up.map((n) => n.fp ?? '')).size !== 1) return null
-      if (up.some((n) => (n.heldCount ?? 0) > 0)) return null
-      return Math.max(...up.map((n) => n.t1))
-    }
-    let healToConverged: HistoryReport['healToConverged'] = null
-    const heals = this.nemesis.filter((e) => HEALS.has(e.f)).sort((a, b) => a.time - b.time)
-    if (heals.length > 0) {
-      const lastHeal = heals[heals.length - 1]!.time
-      let convergedAt: number | null = null
-      for (const s of rounds) {
-        if (s.time < lastHeal) continue
-        convergedAt = convergedEnd(s)
-        if (convergedAt !== null) break
-      }
-      healToConverged = { lastHeal, convergedAt, ms: convergedAt === null ? null : round3(convergedAt - lastHeal) }
-    }
-    // every heal of the run: converged before the next fault began, or interrupted by it
-    const faults = this.nemesis.filter((e) => !HEALS.has(e.f) && e.f !== 'skew').map((e) => e.time).sort((a, b) => a - b)
-    const healMs: number[] = []
-    const healSeries: Array<[number, number | null]> = []
-    let interrupted = 0
-    let r = 0
-    let fi = 0
-    for (const h of heals) {
-      while (fi < faults.length && faults[fi]! <= h.time) fi++
-      const nextFault = faults[fi] ?? Infinity
-      while (r < rounds.length && rounds[r]!.time < h.time) r++
-      let done: number | null = null
-      for (let k = r; k < rounds.length && rounds[k]!.time < nextFault; k++) {
-        done = convergedEnd(rounds[k]!)
-        if (done !== null) break
-      }
-      if (done === null) interrupted++
-      else healMs.push(round3(done - h.time))
-      healSeries.push([h.time, done === null ? null : round3(done - h.time)])
-    }
-    const healsConverged = heals.length === 0 ? null : { ...quantiles(healMs), interrupted }
-
-    // ---- reads during the run ----
-    const readFindings: HistoryFinding[] = []
-    let readsChecked = 0
-    let unexpected = 0
-    let staleReads = 0
-    for (const v of vdis.values()) {
-      if (v.vid === undefined) continue
-      for (const [index, o] of v.objects) {
-        for (const r of o.reads) {
-          if (r.outcome !== 'ok' || r.value === undefined) continue
-          readsChecked++
-          const oid = formatOid(vidToDataOid(v.vid, index))
-          const cands = o.writes.filter((w) => w.outcome !== 'fail' && w.invoke < r.complete)
-          const okBefore = o.writes.filter((w) => w.outcome === 'ok' && w.complete < r.invoke)
-          const w = cands.find((x) => x.value!.digest === r.value!.digest)
-          if (w !== undefined) {
-            const over = okBefore.find((w2) => w2.invoke > w.complete)
-            if (over !== undefined) {
-              staleReads++
-              readFindings.push({ oid, node: r.node, vdi: v.name, detail: `read op ${r.id} returned op ${w.id}'s value, superseded by op ${over.id} before the read began` })
-            }
-            continue
-          }
-          if (r.value.digest === zeroDigest(r.value.length)) {
-            const discarded = o.discards.some((d) => d.outcome !== 'fail' && d.invoke < r.complete)
-            if (okBefore.length > 0 && !discarded) {
-              staleReads++
-              readFindings.push({ oid, node: r.node, vdi: v.name, detail: `read op ${r.id} returned zeros after op ${okBefore[0]!.id} was acknowledged` })
-            }
-            continue
-          }
-          unexpected++
-          readFindings.push({ oid, node: r.node, vdi: v.name, detail: `read op ${r.id} returned content never written to this object (${r.value.digest.slice(0, 12)}…)` })
-        }
-      }
-    }
+    const stale = staleCaches(answered)
+    const { latencies, purgeSeries, notPurged, unobserved } = purgeLatencies(covers, byNode)
+    const { healToConverged, healsConverged, healSeries } = healConvergence(rounds, this.nemesis)
+    const { readFindings, readsChecked, unexpected, staleReads } = readAnomalies(vdis)
 
     const counts = { lost: lost.length, revived: revived.size, unpurged: unpurged.size, stale: stale.length, falselyPurged: falselyPurged.length }
     const cap = <T>(a: Iterable<T>): T[] => [...a].slice(0, max)
@@ -577,7 +336,7 @@ export class HistoryJudge {
    * before that sample was taken. One finding per (oid, node).
    */
   overdue (lagMs: number, max = DEFAULT_MAX_FINDINGS): { count: number; findings: HistoryFinding[] } {
-    const covers = this.covers(this.model([]))
+    const covers = coversOf(buildModel(this.ops, []))
     const byVid = new Map<number, Cover[]>()
     for (const c of covers) push(byVid, c.vid, c)
     const latest = new Map<number, SampleEvent['nodes'][number]>()
@@ -616,81 +375,6 @@ export class HistoryJudge {
     }
     return out
   }
-
-  /** VDIs by name with their objects' operations, vids resolved (history first, then the final VDI list). */
-  private model (finalVdis: VdiInfo[], notes: string[] = []): Map<string, VdiModel> {
-    const vdis = new Map<string, VdiModel>()
-    const ops = [...this.ops.values()].sort((a, b) => a.invoke - b.invoke || a.id - b.id)
-    for (const op of ops) {
-      let v = vdis.get(op.vdi)
-      if (v === undefined) vdis.set(op.vdi, (v = { name: op.vdi, born: op.invoke, maybeDeleted: false, objects: new Map() }))
-      const known = op.vid !== undefined && (op.f !== 'create' || op.outcome === 'ok')
-      if (known && (v.vid === undefined || op.f === 'create' || op.f === 'delete')) {
-        const vid = parseVid(op.vid!)
-        if (v.vid !== undefined && v.vid !== vid) notes.push(`VDI ${v.name}: operations disagree on its vid (${fmtVid(v.vid)}, ${op.vid})`)
-        v.vid = vid
-        if (op.generation !== undefined) v.generation = op.generation
-      }
-      if (op.f === 'create' && op.objectSize !== undefined) v.objectSize = op.objectSize
-      if (op.f === 'delete') {
-        if (op.outcome === 'ok') { if (v.okDelete === undefined || op.complete < v.okDelete.complete) v.okDelete = op } else if (op.outcome !== 'fail') v.maybeDeleted = true
-      }
-      const obj = (i: number): ObjModel => {
-        let o = v!.objects.get(i)
-        if (o === undefined) v!.objects.set(i, (o = { writes: [], discards: [], reads: [] }))
-        return o
-      }
-      if (op.f === 'write' && op.index !== undefined) obj(op.index).writes.push(op)
-      if (op.f === 'read' && op.index !== undefined) obj(op.index).reads.push(op)
-      if (op.f === 'discard') for (const i of op.indexes ?? []) obj(i).discards.push(op)
-    }
-    for (const fv of finalVdis) {
-      const v = vdis.get(fv.name)
-      if (v === undefined || v.vid !== undefined) continue
-      try { v.vid = parseVid(fv.vid); v.generation = fv.generation } catch {}
-    }
-    return vdis
-  }
-
-  private covers (vdis: Map<string, VdiModel>): Cover[] {
-    const out: Cover[] = []
-    const byVid = new Map<number, VdiModel[]>()
-    for (const v of vdis.values()) if (v.vid !== undefined) push(byVid, v.vid, v)
-    for (const v of vdis.values()) {
-      if (v.vid === undefined) continue
-      if (v.okDelete !== undefined) {
-        // a later VDI at the same vid ends the window when its create was invoked
-        let end = Infinity
-        for (const u of byVid.get(v.vid)!) {
-          if (u === v || u.born <= v.born) continue
-          if (u.generation !== undefined && v.generation !== undefined && u.generation <= v.generation) continue
-          end = Math.min(end, u.born)
-        }
-        out.push({ kind: 'vdi', op: v.okDelete, vdi: v, vid: v.vid, generation: v.okDelete.generation ?? v.generation, ack: v.okDelete.complete, end })
-        continue
-      }
-      // discards of a VDI that was not deleted (a deleted one covers them all)
-      const byOp = new Map<Op, Set<number>>()
-      for (const [index, o] of v.objects) {
-        for (const d of o.discards) {
-          if (d.outcome !== 'ok') continue
-          // a write in flight (or of unknown outcome) when the discard began may win: not covered
-          if (o.writes.some((w) => w.outcome !== 'fail' && w.invoke < d.invoke && w.complete > d.invoke)) continue
-          let s = byOp.get(d)
-          if (s === undefined) byOp.set(d, (s = new Set()))
-          s.add(index)
-        }
-      }
-      for (const [d, indexes] of byOp) {
-        let end = Infinity
-        for (const i of indexes) {
-          for (const w of v.objects.get(i)!.writes) if (w.outcome !== 'fail' && w.invoke >= d.invoke) end = Math.min(end, w.invoke)
-        }
-        out.push({ kind: 'discard', op: d, vdi: v, vid: v.vid, generation: v.generation, ack: d.complete, end, indexes })
-      }
-    }
-    return out
-  }
 }
 
 /** Judges a whole history at once (see HistoryJudge for streaming). */
@@ -698,92 +382,4 @@ export function judgeHistory (events: Iterable<HistoryEvent>, final: FinalState,
   const j = new HistoryJudge(opts)
   for (const e of events) j.add(e)
   return j.finish(final)
-}
-
-/** The non-failed writes that count for the object's final content, or undefined when a discard of unknown outcome makes it unjudgeable. */
-function considered (o: ObjModel): Op[] | undefined {
-  let after = -Infinity
-  for (const d of o.discards) {
-    if (d.outcome === 'fail') continue
-    if (d.outcome !== 'ok') return undefined
-    after = Math.max(after, d.complete)
-  }
-  return o.writes.filter((w) => w.outcome !== 'fail' && w.invoke > after && w.value !== undefined)
-}
-
-/**
- * When absence of data object `index` of a deleted VDI proves a purge: after the ack and after
- * every write to it completed (failed ones too: cheap caution; unknown ones never complete).
- */
-function writesSettled (v: VdiModel, index: number, ack: number): number {
-  let t = ack
-  for (const w of v.objects.get(index)?.writes ?? []) t = Math.max(t, w.complete)
-  return t
-}
-
-/** index of the first sample with t0 > t (samples sorted by t0) */
-function firstAfter (list: NodeSample[], t: number): number {
-  let lo = 0
-  let hi = list.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (list[mid]!.t0 > t) hi = mid
-    else lo = mid + 1
-  }
-  return lo
-}
-
-function holdsAny (s: NodeSample, c: Cover): boolean {
-  for (const g of s.held) {
-    if ((g.high & MAX_VID) !== c.vid || (g.high & HIGH_RESERVED_MASK) !== 0) continue
-    if (c.kind === 'vdi') return true
-    if ((g.high & HIGH_FLAG_MASK) !== 0) continue
-    for (const low of g.lows) if (c.indexes!.has(low)) return true
-  }
-  return false
-}
-
-/**
- * For triage: a node that held the oid after the ack and then dropped it had learned the delete
- * (a purge undone); one first seen without it may simply not have held it yet (e.g. a copy
- * between two nodes that both missed the delete, on the minority side of a partition).
- */
-function howBack (list: NodeSample[], prev: number, c: Cover): string {
-  return prev >= 0 && list[prev]!.t0 > c.ack
-    ? `; it had held it at ${ms(list[prev]!.t0)} after the ack and purged it (a purge undone)`
-    : '; it was not seen holding it after the ack before (a copy from a node that missed the delete?)'
-}
-
-function describe (c: Cover): string {
-  return c.kind === 'vdi'
-    ? `delete of VDI ${c.vdi.name} (op ${c.op.id}, acked at ${ms(c.ack)})`
-    : `discard of VDI ${c.vdi.name} objects ${[...c.indexes!].join(',')} (op ${c.op.id}, acked at ${ms(c.ack)})`
-}
-
-export function quantiles (values: number[]): Quantiles {
-  const a = [...values].sort((x, y) => x - y)
-  const q = (p: number): number => a.length === 0 ? 0 : round3(a[Math.min(a.length - 1, Math.max(0, Math.ceil(p * a.length) - 1))]!)
-  return { count: a.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: a.length === 0 ? 0 : round3(a[a.length - 1]!) }
-}
-
-function oidKey (high: number, low: number): string {
-  return (high >>> 0).toString(16).padStart(8, '0') + (low >>> 0).toString(16).padStart(8, '0')
-}
-
-function fmtVid (vid: number): string {
-  return vid.toString(16).padStart(6, '0')
-}
-
-function ms (t: number): string {
-  return `${round3(t)} ms`
-}
-
-function round3 (x: number): number {
-  return Math.round(x * 1000) / 1000
-}
-
-function push<K, V> (m: Map<K, V[]>, k: K, v: V): void {
-  const l = m.get(k)
-  if (l === undefined) m.set(k, [v])
-  else l.push(v)
 }

@@ -4,277 +4,30 @@
 // sequence of hostile messages with replays; for each message: nothing may escape (no throw
 // out of a gossip listener, no unhandled rejection, no error logged by an accepted ingest),
 // and a message the handler rejects must leave every piece of state exactly as it was.
+// The delete paths (gossip, anti-entropy) are in deleteHandlers.ts, shared parts in
+// handlerKit.ts; this file has membership, the object protocol and floor.json, and the list.
 import fc from 'fast-check'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { existsSync } from 'node:fs'
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
-import * as lp from 'it-length-prefixed'
-import { DeleteLog } from '../tombstones/deleteLog.js'
+import { fromBinary } from '@bufbuild/protobuf'
 import { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { Floor, FloorFileError } from '../tombstones/floor.js'
 import { ObjectStore } from '../store/objectStore.js'
-import { DeleteDriver } from '../node/deletes.js'
-import { DeleteReplica } from '../tombstones/replica.js'
-import type { FloorState } from '../tombstones/floor.js'
-import { DeleteGossip } from '../net/deleteGossip.js'
 import { NodeMetrics } from '../node/metrics.js'
 import { MembershipService } from '../membership/membership.js'
 import { NodeObjectHandler } from '../node/objectHandler.js'
 import { ObjectService } from '../net/objectService.js'
-import { AntiEntropyService } from '../net/aeService.js'
 import { MembershipView } from '../membership/view.js'
 import { DEFAULT_MAX_DRIFT_MS, HybridClock, makeHlc } from '../hlc.js'
 import { systemTime } from '../time.js'
-import { ReconSet } from '../antientropy/reconSet.js'
-import { TOPIC_DELETES, TOPIC_MEMBERS } from '../net/constants.js'
-import { AeFrameSchema, DeleteBatchSchema, DeleteRecordSchema, HeartbeatSchema, ObjResponseSchema, Status, type AeFrame } from '../wire/bellwether_pb.js'
-import { MAX_VID, vidToDataOid } from '../oid.js'
-import { FuzzViolation, expectThrownKind, type FuzzTarget } from './target.js'
+import { TOPIC_MEMBERS } from '../net/constants.js'
+import { HeartbeatSchema, ObjResponseSchema, Status } from '../wire/bellwether_pb.js'
+import { MAX_VID } from '../oid.js'
+import { big, expectThrownKind, fail, type FuzzTarget } from './target.js'
 import { FuzzPubsub, RejectionWatch, fuzzHost, quietLogger, signedMessage } from './fakes.js'
-import { U64_MAX, aeFrameMsg, encodeAeFrame, encodeHeartbeat, encodeObjRequest, heartbeatMsg, hostileBytes, objRequestMsg, recordList, str, u64 } from './hostile.js'
-
-const fail = (msg: string): never => { throw new FuzzViolation(msg) }
-const big = (_k: string, v: unknown): unknown => typeof v === 'bigint' ? `${v}n` : v instanceof Uint32Array ? Array.from(v) : v
-const SELF = 'self-peer'
-const PEERS = ['node-a', 'node-b', SELF]
-/** real peer ids: the members topic parses them (a signer's id always is one) */
-const PEER_IDS = ['12D3KooWNgMSepRFYkK9v9EkRQe18yN6nSLU6DAn51hEbxhArF8U', '12D3KooWGRJSuTB2Bz4jSkdnJQpjiSpgxCEUZ1EFdXmdPuzEbWhC', '12D3KooWDohnm2Yr8ELCHMtfWTsSZdsPKJw8jbbd5KjmSzaqFgiF']
-
-async function tempDir (tag: string): Promise<string> {
-  // tmpfs when there is one: handlers write files on every accepted input
-  return await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `bw-fuzz-${tag}-`))
-}
-
-/** sequences of 1..n messages, then replays of some of them */
-function withReplays<T> (one: fc.Arbitrary<T>, n: number): fc.Arbitrary<T[]> {
-  return fc.tuple(fc.array(one, { minLength: 1, maxLength: n }), fc.array(fc.nat(), { maxLength: 2 }))
-    .map(([xs, re]) => [...xs, ...re.map((k) => xs[k % xs.length]!)])
-}
-
-/** the delete-side state a rejected input must not touch */
-interface DeleteParts { log: DeleteLog, index: TombstoneIndex, store: ObjectStore, set?: ReconSet, floor?: () => Readonly<FloorState> }
-function deleteState (p: DeleteParts): string {
-  const s = p.log.summary()
-  const vids = p.index.vids().map((v) => [v, p.index.deletedGeneration(v), p.index.discardsOf(v).length])
-  const set = p.set == null ? '' : `${p.set.size}/${p.set.fingerprint(0, p.set.size).sum}`
-  const f = p.floor?.()
-  const floor = f == null ? '' : `${f.hash()}/${f.horizon}/${f.size}`
-  return JSON.stringify({ log: s, applied: p.index.recordCount, vids, objects: p.store.cache.size, set, floor }, big)
-}
-
-/**
- * The node's trust checks for deletes from peers (src/node/admission.ts), built over these
- * parts the way BellwetherNode.start() builds them, when this tree has them (they land with
- * issue 11 parts 2-3); undefined before. Loaded by a computed path so this file compiles
- * with or without them.
- */
-async function admissionFor (p: { log: DeleteLog, floor: { get: (vid: number) => number | undefined, seq: (origin: string) => bigint }, index: TombstoneIndex, store: ObjectStore }): Promise<any> {
-  const load = async (m: string): Promise<any> => await import(m).catch(() => undefined)
-  const adm = await load(['..', 'node', 'admission.js'].join('/'))
-  const st = await load(['..', 'node', 'admissionState.js'].join('/'))
-  if (adm?.RecordAdmission == null || st?.nodeAdmissionState == null) return undefined
-  return new adm.RecordAdmission(st.nodeAdmissionState({ self: SELF, members: () => PEERS, connected: () => false, ...p }))
-}
-
-async function seedObjects (store: ObjectStore): Promise<void> {
-  for (let vid = 1; vid <= 4; vid++) {
-    for (let i = 0; i < 3; i++) await store.put(vidToDataOid(vid, i), new Uint8Array([vid, i]), { generation: 1, version: 1000n + BigInt(i) })
-  }
-}
-
-// ---- gossip: delete batches on the deletes topic (src/net/deleteGossip.ts) ----
-
-/** handler targets build fresh parts per input under root, so a failing input replays alone */
-interface Root { root: string, n: number }
-interface GossipH { dir: string, ps: FuzzPubsub, dg: DeleteGossip, parts: DeleteParts, log: ReturnType<typeof quietLogger>, watch: RejectionWatch }
-
-export const gossipDeletesTarget: FuzzTarget<Array<{ bytes: Uint8Array, author: string }>, Root> = {
-  name: 'gossip-deletes',
-  kind: 'handler',
-  covers: 'src/net/deleteGossip.ts validate/deliver → DeleteDriver.ingest (log, index, store)',
-  arbitrary: () => withReplays(fc.record({
-    bytes: hostileBytes(recordList(4), (recs) => toBinary(DeleteBatchSchema, create(DeleteBatchSchema, { records: recs.map((r) => create(DeleteRecordSchema, r)) }))),
-    author: fc.constantFrom(...PEERS, 'stranger')
-  }), 3),
-  setup: async () => ({ root: await tempDir('gossip'), n: 0 }),
-  teardown: async (r) => { await rm(r.root, { recursive: true, force: true }) },
-  check: async (msgs, r) => {
-    const h = await makeGossip(join(r.root, String(r.n++)))
-    try { await gossipInput(msgs, h) } finally { await dropGossip(h) }
-  }
-}
-
-async function makeGossip (dir: string): Promise<GossipH> {
-  const log = quietLogger()
-  const dlog = new DeleteLog(join(dir, 'deletes.log'), { fsync: false })
-  await mkdir(dir, { recursive: true })
-  await dlog.open()
-  const store = new ObjectStore(join(dir, 'obj'), { fsync: false })
-  await store.open()
-  await seedObjects(store)
-  const metrics = new NodeMetrics({ processMetrics: false })
-  const { driver, replica } = await deleteDriver(dir, dlog, store, metrics, log)
-  const index = replica.index
-  const ps = new FuzzPubsub()
-  const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
-  const dg = new DeleteGossip({ host: fuzzHost(ps), pipeline: driver, metrics, logger: log, admission })
-  dg.topic.start()
-  const watch = new RejectionWatch()
-  watch.install()
-  return { dir, ps, dg, parts: { log: dlog, index, store }, log, watch }
-}
-
-/** the node's delete machinery (replica + driver, src/node/deletes.ts) over these parts, as BellwetherNode builds it */
-async function deleteDriver (dir: string, dlog: DeleteLog, store: ObjectStore, metrics: NodeMetrics, log: ReturnType<typeof quietLogger>): Promise<{ driver: DeleteDriver, replica: DeleteReplica }> {
-  const floorFile = new Floor(join(dir, 'floor.json'), { fsync: false })
-  await floorFile.open(SELF)
-  const replica = new DeleteReplica({ self: SELF, log: dlog, members: () => PEERS })
-  const driver = new DeleteDriver({ replica, log: dlog, store, floorFile, metrics, logger: log, out: { publish: () => {}, startSession: () => {}, reject: () => {}, syncNow: async () => undefined } })
-  await driver.load()
-  return { driver, replica }
-}
-
-function liveFloor (r: DeleteReplica): { get: (vid: number) => number | undefined, seq: (origin: string) => bigint } {
-  return { get: (vid) => r.floor.get(vid), seq: (origin) => r.floor.seq(origin) }
-}
-
-async function dropGossip (h: GossipH): Promise<void> {
-  h.watch.uninstall()
-  h.dg.topic.stop()
-  await h.parts.log.close()
-  await h.parts.store.close()
-  await rm(h.dir, { recursive: true, force: true })
-}
-
-async function gossipInput (msgs: Array<{ bytes: Uint8Array, author: string }>, h: GossipH): Promise<void> {
-  for (const { bytes, author } of msgs) {
-    const before = deleteState(h.parts)
-    const errors = h.log.errors.length
-    const msg = signedMessage(TOPIC_DELETES, bytes, author)
-    const verdict = await h.ps.validate(msg)
-    if (verdict !== 'accept') {
-      await h.watch.settle()
-      const after = deleteState(h.parts)
-      if (after !== before) fail(`a rejected batch (${verdict}) changed state: ${before} → ${after}`)
-    } else {
-      const thrown = h.ps.deliver(msg)
-      if (thrown.length > 0) fail(`delivering an accepted batch threw out of the gossip listener: ${String((thrown[0] as Error)?.stack ?? thrown[0])}`)
-      await (h.dg as unknown as { inflight: Promise<void> }).inflight
-      if (h.log.errors.length > errors) fail(`an accepted batch failed to ingest (validator and ingest disagree): ${h.log.errors.slice(errors).join('; ')}`)
-      // a replay of what was just applied changes nothing
-      const applied = deleteState(h.parts)
-      h.ps.deliver(msg)
-      await (h.dg as unknown as { inflight: Promise<void> }).inflight
-      const again = deleteState(h.parts).replace(/"applied":\d+/, '')
-      if (again !== applied.replace(/"applied":\d+/, '')) fail(`replaying an accepted batch changed state: ${applied} → ${again}`)
-    }
-    await h.watch.settle()
-    if (h.watch.seen.length > 0) fail(`unhandled rejection: ${String((h.watch.seen[0] as Error)?.stack ?? h.watch.seen[0])}`)
-  }
-}
-
-// ---- anti-entropy: a session's frames from a hostile initiator (src/net/aeService.ts) ----
-
-interface AeH { dir: string, svc: AntiEntropyService, parts: DeleteParts & { set: ReconSet }, log: ReturnType<typeof quietLogger>, watch: RejectionWatch }
-
-/** a libp2p stream for one responder session: `frames` in, replies collected */
-function fakeStream (frames: Uint8Array[], beforeEach: () => void): { stream: any, replies: Uint8Array[] } {
-  const replies: Uint8Array[] = []
-  const stream = {
-    writeStatus: 'writable',
-    source: (async function * () {
-      for (const f of frames) { beforeEach(); yield lp.encode.single(f) }
-    })(),
-    sink: async (src: AsyncIterable<Uint8Array | { subarray: () => Uint8Array }>) => {
-      for await (const c of src) replies.push(c instanceof Uint8Array ? c : c.subarray())
-    },
-    abort: () => {},
-    close: async () => {}
-  }
-  return { stream, replies }
-}
-
-export const aeSessionTarget: FuzzTarget<Uint8Array[], Root> = {
-  name: 'ae-session',
-  kind: 'handler',
-  covers: 'src/net/aeService.ts run() as responder, with the node\'s AE handler wiring (src/node/node.ts: ingest, onOpening → DeleteReplica.takeFloor)',
-  arbitrary: () => withReplays(hostileBytes(aeFrameMsg(), encodeAeFrame), 3),
-  setup: async () => ({ root: await tempDir('ae'), n: 0 }),
-  teardown: async (r) => { await rm(r.root, { recursive: true, force: true }) },
-  check: async (frames, r) => {
-    const h = await makeAe(join(r.root, String(r.n++)))
-    try { await aeInput(frames, h) } finally { await dropAe(h) }
-  }
-}
-
-/**
- * The same session path without floor entries (decodable frames lose them, then are
- * re-encoded; undecodable ones never reach onOpening()): keeps the record-ingest half of the
- * AE handler under the CI pass while the floor half is pending (see targets.ts).
- */
-export const aeSessionNoFloorTarget: FuzzTarget<Uint8Array[], Root> = {
-  ...aeSessionTarget,
-  name: 'ae-session-records',
-  covers: 'src/net/aeService.ts run() as responder → receiveDurably → DeleteDriver.ingest, frames without floor entries',
-  arbitrary: () => aeSessionTarget.arbitrary().map((frames) => frames.map(withoutFloor))
-}
-
-function withoutFloor (bytes: Uint8Array): Uint8Array {
-  let f: AeFrame
-  try { f = fromBinary(AeFrameSchema, bytes) } catch { return bytes }
-  if (f.floor.length === 0) return bytes
-  f.floor = []
-  return toBinary(AeFrameSchema, f)
-}
-
-async function makeAe (dir: string): Promise<AeH> {
-  await mkdir(dir, { recursive: true })
-  const log = quietLogger()
-  const dlog = new DeleteLog(join(dir, 'deletes.log'), { fsync: false })
-  await dlog.open()
-  const store = new ObjectStore(join(dir, 'obj'), { fsync: false })
-  await store.open()
-  await seedObjects(store)
-  const metrics = new NodeMetrics({ processMetrics: false })
-  const { driver, replica } = await deleteDriver(dir, dlog, store, metrics, log)
-  const index = replica.index
-  const set = replica.set
-  const clock = new HybridClock(systemTime)
-  // the same wiring as BellwetherNode.start() (src/node/node.ts)
-  const admission = await admissionFor({ log: dlog, floor: liveFloor(replica), index, store })
-  const svc = new AntiEntropyService({ host: fuzzHost(new FuzzPubsub()), handler: driver.aeHandler(admission, () => clock.now()), logger: log }, { timeoutMs: 60_000 })
-  const watch = new RejectionWatch()
-  watch.install()
-  return { dir, svc, parts: { log: dlog, index, store, set, floor: () => replica.floor }, log, watch }
-}
-
-async function dropAe (h: AeH): Promise<void> {
-  h.watch.uninstall()
-  await h.parts.log.close()
-  await h.parts.store.close()
-  await rm(h.dir, { recursive: true, force: true })
-}
-
-async function aeInput (frames: Uint8Array[], h: AeH): Promise<void> {
-  const states: string[] = []
-  const { stream, replies } = fakeStream(frames, () => { states.push(deleteState(h.parts)) })
-  const errors = h.log.errors.length
-  const report = await (h.svc as unknown as { run: (s: unknown, p: string, r: string) => Promise<{ error?: string }> }).run(stream, 'node-a', 'responder')
-  await h.watch.settle()
-  if (h.watch.seen.length > 0) fail(`unhandled rejection: ${String((h.watch.seen[0] as Error)?.stack ?? h.watch.seen[0])}`)
-  if (h.log.errors.length > errors) fail(`errors logged: ${h.log.errors.slice(errors).join('; ')}`)
-  if (report.error?.includes('internal error') === true) fail(`session hit an internal error: ${report.error}`)
-  const out = [...lp.decode(replies)].map((c) => fromBinary(AeFrameSchema, c.subarray()))
-  const last = out[out.length - 1]
-  // our side refused the last frame it read: nothing of that frame may have been applied
-  if (last !== undefined && last.error !== '' && states.length > 0) {
-    const before = states[states.length - 1]!
-    const after = deleteState(h.parts)
-    if (after !== before) fail(`a frame the session rejected (${last.error}) changed state: ${before} → ${after}`)
-  }
-}
+import { U64_MAX, encodeHeartbeat, encodeObjRequest, heartbeatMsg, hostileBytes, objRequestMsg, str, u64 } from './hostile.js'
+import { SELF, PEER_IDS, tempDir, withReplays, seedObjects, type Root } from './handlerKit.js'
+import { aeSessionNoFloorTarget, aeSessionTarget, gossipDeletesTarget } from './deleteHandlers.js'
 
 // ---- heartbeats on the members topic (src/membership/membership.ts) ----
 

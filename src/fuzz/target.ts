@@ -9,6 +9,14 @@ export class FuzzViolation extends Error {
   override name = 'FuzzViolation'
 }
 
+/** a check's verdict on the input: throws FuzzViolation with the message */
+export const fail = (msg: string): never => { throw new FuzzViolation(msg) }
+
+/** JSON replacer for state fingerprints and messages: bigints and Uint32Arrays made printable */
+export function big (_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? `${v}n` : v instanceof Uint32Array ? Array.from(v) : v
+}
+
 export interface FuzzTarget<T = unknown, H = unknown> {
   name: string
   /** decoders are pure and cheap (≥ 10^6 inputs in a full run); handlers drive node parts with state */

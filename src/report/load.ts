@@ -5,7 +5,8 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { parseHistoryLine, type HistoryEvent } from '../chaos/history.js'
+import type { HistoryEvent } from '../chaos/history.js'
+import { parseHistoryLine } from '../chaos/historyReader.js'
 import type { MetricsLine } from '../soak/scraper.js'
 import type { LiveVerdict } from '../soak/liveCheck.js'
 

@@ -1,6 +1,11 @@
 // A simulated node's durable delete log, in memory: what DeleteReplica reads through LogView
 // (records, has, nextSeq, summary) and what the node's append and compact effects write. It
 // survives a simulated crash (the node object is rebuilt around it), as the file does.
+// DeleteReplica's unit tests drive it too. It is not MemDeleteLog (src/tombstones): after a
+// compaction its has() and nextSeq() forget the dropped records, where the file log and
+// MemDeleteLog keep their seqs taken; DeleteReplica.compacted() drops a folded record from its
+// set only when has() is false, so the two behave differently and stay apart until one
+// semantics is chosen.
 
 import { recordHash, type DeleteRec } from '../tombstones/record.js'
 import type { LogView } from '../tombstones/replicaTypes.js'

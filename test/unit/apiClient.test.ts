@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { ApiClient, ApiError, MalformedAnswerError, UnreachableError } from '../../src/api/client.js'
 import { useApiToken } from '../../src/api/token.js'
-import { opFailure } from '../../src/chaos/workload.js'
+import { opFailure } from '../../src/chaos/opFailure.js'
 import type { ClusterNode } from '../../src/cluster/clusterFile.js'
 
 const HOST = '127.0.9.10'

@@ -5,35 +5,12 @@ import { describe, expect, it } from 'vitest'
 import { DeleteReplica } from '../../src/tombstones/replica.js'
 import { FloorState } from '../../src/tombstones/floor.js'
 import { recordHash, type DeleteRec } from '../../src/tombstones/record.js'
-import type { Effect, LogView, Opening } from '../../src/tombstones/replicaTypes.js'
+import type { Effect, Opening } from '../../src/tombstones/replicaTypes.js'
+import { MemLog } from '../../src/sim/memLog.js'
 import { vidToDataOid } from '../../src/oid.js'
 
 const SELF = 'me'
 const PEER = 'peer-b'
-
-/** the durable log, in memory: (origin, seq) identifies a record */
-class MemLog implements LogView {
-  readonly recs = new Map<string, DeleteRec>()
-  records (): DeleteRec[] { return [...this.recs.values()] }
-  has (origin: string, seq: bigint): boolean { return this.recs.has(`${origin}/${seq}`) }
-  nextSeq (origin: string): bigint {
-    let max = 0n
-    for (const r of this.recs.values()) if (r.origin === origin && r.seq > max) max = r.seq
-    return max + 1n
-  }
-
-  summary (): { count: number, fingerprint: bigint, maxHlc: bigint } {
-    let fp = 0n
-    for (const r of this.recs.values()) fp = BigInt.asUintN(64, fp + recordHash(r))
-    return { count: this.recs.size, fingerprint: fp, maxHlc: 0n }
-  }
-
-  append (recs: DeleteRec[]): DeleteRec[] {
-    const fresh = recs.filter((r) => !this.has(r.origin, r.seq))
-    for (const r of fresh) this.recs.set(`${r.origin}/${r.seq}`, r)
-    return fresh
-  }
-}
 
 /** a replica and a synchronous driver: every effect executed in order, completions reported back */
 function harness (members: string[] = [SELF, PEER], log = new MemLog(), savedFloor = new FloorState()) {
@@ -51,9 +28,7 @@ function harness (members: string[] = [SELF, PEER], log = new MemLog(), savedFlo
         saved = e.state.copy()
         queue.unshift(...r.floorSaved(e.state))
       } else if (e.type === 'compact') {
-        let n = 0
-        for (const d of e.drop) if (log.recs.delete(`${d.origin}/${d.seq}`)) n++
-        queue.unshift(...r.compacted(n))
+        queue.unshift(...r.compacted(log.compact(e.drop)))
       }
     }
     return effects
