@@ -319,7 +319,10 @@ export class DeleteReplica {
   compacted (dropped: number): Effect[] {
     const f = this.fold
     if (f === undefined || f.stage !== 'compact') throw new Error('compacted: no compaction was asked for')
-    for (const r of f.gone) if (!this.log.has(r.origin, r.seq)) this.set.remove(recordHash(r))
+    // the compaction dropped every record of f.gone (it was asked to drop exactly those): they
+    // leave the set too. Not gated on log.has(): the log keeps a dropped record's seq taken, so
+    // has() stays true and the set would keep every folded record until a restart
+    for (const r of f.gone) this.set.remove(recordHash(r))
     this.folded += dropped
     this.endFold()
     return []

@@ -7,6 +7,7 @@ import { FloorState } from '../../src/tombstones/floor.js'
 import { recordHash, type DeleteRec } from '../../src/tombstones/record.js'
 import type { Effect, Opening } from '../../src/tombstones/replicaTypes.js'
 import { MemLog } from '../../src/sim/memLog.js'
+import { MemDeleteLog } from '../../src/tombstones/memDeleteLog.js'
 import { vidToDataOid } from '../../src/oid.js'
 
 const SELF = 'me'
@@ -151,6 +152,34 @@ describe('DeleteReplica: GC', () => {
     expect(log.has(SELF, 1n)).toBe(true)
     expect(r.folded).toBe(1)
     expect(r.rounds).toBe(2)
+  })
+
+  it('folded records leave the reconciliation set with a log that keeps their seqs taken (the file log and MemDeleteLog)', async () => {
+    const log = new MemDeleteLog()
+    await log.open()
+    const r = new DeleteReplica({ self: SELF, log, members: () => [SELF, PEER] })
+    const run = async (effects: Effect[]): Promise<void> => {
+      for (const e of effects) {
+        if (e.type === 'append') await run(r.appended(await log.append(e.recs), e.source))
+        else if (e.type === 'saveFloor') await run(r.floorSaved(e.state))
+        else if (e.type === 'compact') await run(r.compacted(await log.compact((x) => e.drop.includes(x))))
+      }
+    }
+    const old = vdi(PEER, 1n, 4, 1, 100n)
+    const young = vdi(SELF, 1n, 6, 2, 300n)
+    await run(r.onRecords([old, young], 'ae'))
+    const theirs: Opening = { now: 200n, ack: 250n, gcHorizon: 0n, floorHash: 0n, reset: false, floor: [] }
+    r.onOpening(PEER, theirs)
+    r.onSessionEnd(PEER, { startedAt: 10, theirs })
+    await run(r.tick(1000n))
+    expect(r.folded).toBe(1)
+    // the log keeps the folded seq taken (a restart must never reuse it) ...
+    expect(log.has(PEER, 1n)).toBe(true)
+    expect(log.records()).toEqual([young])
+    // ... and the set holds what the log holds, not every record ever folded
+    expect(r.set.has(recordHash(old))).toBe(false)
+    expect(r.set.has(recordHash(young))).toBe(true)
+    expect(r.set.size).toBe(1)
   })
 
   it('a failed session acknowledges nothing', () => {
