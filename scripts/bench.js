@@ -4,11 +4,12 @@
 // baseline measured in the same run and the ratio against it. To add a measurement, write
 // scripts/bench/<name>.js and list it in SECTIONS below.
 //
-//   npm run bench                         all sections (≈ 9 min on 2 busy cores)
+//   npm run bench                         all sections (≈ 21 min on 2 busy cores; idle ≈ 12 of them)
 //   npm run bench -- --only purge,memory  some of them
 //   npm run bench -- --only recovery      one of them (recovery: ≈ 5 min; 7-10 min on busy cores)
 //   npm run bench -- --only micro         in-process figures only (no cluster; ≈ 30 s)
 //   npm run bench -- --only cli           CLI start-up against a bare node (≈ 15 s)
+//   npm run bench -- --only idle          idle CPU and RSS per node at 10, 25, 50 nodes (≈ 12 min)
 //   npm run bench -- --seed 42 --deletes 100 --markdown
 //
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().
@@ -28,16 +29,18 @@ import recovery from './bench/recovery.js'
 import micro from './bench/micro.js'
 import workload from './bench/workload.js'
 import cli from './bench/cli.js'
+import idle from './bench/idle.js'
 
 // new sections go at the end: a section's seed depends on its position (see main)
-const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload, cli]
+const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload, cli, idle]
 
 const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
   --only          run only these sections (below)
   --seed          one seed for every random choice (printed at the top of each run)
   --deletes       purge: measured deletes per cluster (default 100, at least 20)
   --markdown      print the tables as Markdown; --markdown-file also writes them to PATH
-  --max-minutes   watchdog: clean up and fail after this long (default 20)
+  --max-minutes   watchdog: clean up and fail after this long (default 40)
+  --idle-sizes    idle: cluster sizes (default 10,25,50; the largest is also timed through cluster up)
 sections:
 ${SECTIONS.map((s) => `  ${s.name.padEnd(8)} ${s.title}`).join('\n')}`
 
@@ -51,7 +54,8 @@ function parseCli () {
         deletes: { type: 'string' },
         markdown: { type: 'boolean', default: false },
         'markdown-file': { type: 'string' },
-        'max-minutes': { type: 'string', default: '20' },
+        'max-minutes': { type: 'string', default: '40' },
+        'idle-sizes': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false }
       }
     }).values
@@ -84,7 +88,8 @@ function parseCli () {
     deletes: num(a.deletes, '--deletes'),
     markdown: a.markdown,
     markdownFile: a['markdown-file'],
-    maxMinutes: num(a['max-minutes'], '--max-minutes')
+    maxMinutes: num(a['max-minutes'], '--max-minutes'),
+    idleSizes: a['idle-sizes']?.split(',').map((x) => num(x.trim(), '--idle-sizes'))
   }
 }
 

@@ -83,7 +83,17 @@ export interface LaunchOptions {
   apiTokenFile?: string
   /** serve /chaos/* (chaos runs and tests) */
   enableChaos?: boolean
+  /** node (V8) flags before the script; default NODE_FLAGS (benchmarks pass [] for the baseline) */
+  nodeFlags?: string[]
 }
+
+/**
+ * V8 flags every launched node runs with (issue 14: RSS of an idle node). An idle node's heap
+ * is small and short-lived garbage dominates; V8's default young generation (semi-spaces of
+ * up to 16 MiB each on 64-bit) is sized for throughput and is mostly what a node's RSS holds
+ * above its live data. Measured in docs/BENCHMARKS.md (idle section).
+ */
+export const NODE_FLAGS: readonly string[] = []
 
 export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[] {
   const args = [
@@ -112,7 +122,7 @@ export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[]
 export function spawnNode (node: ClusterNode, opts: LaunchOptions): number {
   mkdirSync(node.dataDir, { recursive: true })
   let cmd = process.execPath
-  let argv = [binPath(), ...nodeStartArgs(node, opts)]
+  let argv = [...(opts.nodeFlags ?? NODE_FLAGS), binPath(), ...nodeStartArgs(node, opts)]
   if (node.netns !== undefined) {
     const ip = findTool('ip')
     if (ip === null) throw new Error(`cannot start node ${node.index} in netns ${node.netns}: the ip command (iproute2) is not installed`)
