@@ -21,7 +21,9 @@ const run = promisify(execFile)
 
 const VARIANTS = [
   { label: 'baseline: 1 s beats, no V8 flags', nodeArgs: ['--heartbeats-per-sec', '0'], nodeFlags: [] },
-  { label: 'product', nodeArgs: [], nodeFlags: undefined }
+  { label: 'product', nodeArgs: [], nodeFlags: undefined },
+  // what a lower budget buys (slower failure detection: 4 periods of N/2 s): smallest size only
+  { label: 'product, --heartbeats-per-sec 2', nodeArgs: ['--heartbeats-per-sec', '2'], nodeFlags: undefined, smallestOnly: true }
 ]
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
@@ -40,6 +42,7 @@ export default {
     let problems = 0
     for (const n of sizes) {
       for (const v of VARIANTS) {
+        if (v.smallestOnly === true && n !== Math.min(...sizes)) continue
         const row = await measure(ctx, n, v).catch((err) => {
           problems++
           notes.push(`${n} nodes, ${v.label}: ${String(err?.message ?? err).split('\n')[0]}`)
@@ -66,7 +69,7 @@ export default {
 
 async function measure (ctx, n, v) {
   const t0 = Date.now()
-  const cluster = await startCluster({ dir: clusterDir(ctx.tmp, `idle-${n}-${v.nodeFlags === undefined ? 'product' : 'base'}`), nodes: n, ipBase: IP_BASE, nodeArgs: v.nodeArgs, nodeFlags: v.nodeFlags, readyTimeoutMs: 180_000, log: ctx.log })
+  const cluster = await startCluster({ dir: clusterDir(ctx.tmp, `idle-${n}-${VARIANTS.indexOf(v)}`), nodes: n, ipBase: IP_BASE, nodeArgs: v.nodeArgs, nodeFlags: v.nodeFlags, readyTimeoutMs: 180_000, log: ctx.log })
   try {
     const upMs = Date.now() - t0
     const quietMs = await waitQuiet(cluster, { timeoutMs: 120_000 }).catch((err) => { ctx.log(`not quiet: ${err.message}`); return NaN })
