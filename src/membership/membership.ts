@@ -17,7 +17,7 @@ import type { NodeMetrics } from '../node/metrics.js'
 import { checkHeartbeat } from './heartbeatCheck.js'
 import { Rejections } from '../node/rejections.js'
 import { systemTime, type TimerHandle, type Timers } from '../time.js'
-import { DEFAULT_RATE, heartbeatIntervalMs, type RateParams } from '../membership/rate.js'
+import { DEFAULT_RATE, heartbeatIntervalMs, type RateParams } from './rate.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
 export interface LocalState {
