@@ -23,7 +23,10 @@ const VARIANTS = [
   { label: 'baseline: 1 s beats, no V8 flags', nodeArgs: ['--heartbeats-per-sec', '0'], nodeFlags: [] },
   { label: 'product', nodeArgs: [], nodeFlags: undefined },
   // what a lower budget buys (slower failure detection: 4 periods of N/2 s): smallest size only
-  { label: 'product, --heartbeats-per-sec 2', nodeArgs: ['--heartbeats-per-sec', '2'], nodeFlags: undefined, smallestOnly: true }
+  { label: 'product, --heartbeats-per-sec 2', nodeArgs: ['--heartbeats-per-sec', '2'], nodeFlags: undefined, smallestOnly: true },
+  // V8 flags that shrink the young generation: RSS against CPU (src/cluster/launcher.ts NODE_FLAGS)
+  { label: 'product + node --max-semi-space-size=4', nodeArgs: [], nodeFlags: ['--max-semi-space-size=4'], smallestOnly: true },
+  { label: 'product + node --optimize-for-size', nodeArgs: [], nodeFlags: ['--optimize-for-size'], smallestOnly: true }
 ]
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length

@@ -88,10 +88,10 @@ export interface LaunchOptions {
 }
 
 /**
- * V8 flags every launched node runs with (issue 14: RSS of an idle node). An idle node's heap
- * is small and short-lived garbage dominates; V8's default young generation (semi-spaces of
- * up to 16 MiB each on 64-bit) is sized for throughput and is mostly what a node's RSS holds
- * above its live data. Measured in docs/BENCHMARKS.md (idle section).
+ * V8 flags every launched node runs with. None: of those tried for an idle node's RSS (issue
+ * 14), a smaller young generation (--max-semi-space-size=1/2/4) saves ~20 MB and
+ * --optimize-for-size ~32 MB of ~130 MB at 10 nodes, but each costs 15-35 % more CPU, and
+ * idle CPU is the first target (docs/BENCHMARKS.md, idle section, has both next to each other).
  */
 export const NODE_FLAGS: readonly string[] = []
 
