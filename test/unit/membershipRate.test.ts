@@ -96,4 +96,21 @@ describe('heartbeat periods scaled by the member count', () => {
       }
     }
   })
+
+  it('a member is given the timeout of the larger count (ours or its reported one); a bad reported count is refused', () => {
+    const view = new MembershipView({ peerId: 'me', addrs: [], zone: 0, api: 'http://127.0.0.1:1', incarnation: 1n }, { failAfterMs: 5000, failAfterFor: (c) => failAfterMs(c, RATE) })
+    const hb = (peerId: string, memberCount?: number) => ({ peerId, addrs: [], zone: 0, api: 'http://127.0.0.1:2', incarnation: 1n, epoch: 0n, membersHash: 0n, leaving: false, memberCount })
+    view.onHeartbeat(hb('big', 50), 0)
+    view.onHeartbeat(hb('small', 2), 0)
+    view.onHeartbeat(hb('silent'), 0)
+    expect(view.failAfter('big')).toBe(failAfterMs(50, RATE))
+    expect(view.failAfter('small')).toBe(5000)
+    expect(view.failAfter('silent')).toBe(5000)
+    // at the base timeout only the members that reported small counts are dead
+    const ch = view.tick(5001)
+    expect(ch?.left).toEqual(['silent', 'small'])
+    expect(view.status('big')).toBe('alive')
+    expect(view.tick(failAfterMs(50, RATE) + 1)?.left).toEqual(['big'])
+    for (const bad of [-1, 1.5, 2 ** 32, Number.NaN]) expect(() => view.onHeartbeat(hb('x', bad), 1)).toThrow(/memberCount/)
+  })
 })
