@@ -43,21 +43,24 @@ export default {
     const rows = []
     const notes = []
     let problems = 0
-    for (const n of sizes) {
-      for (const v of VARIANTS) {
-        if (v.smallestOnly === true && n !== Math.min(...sizes)) continue
-        const row = await measure(ctx, n, v).catch((err) => {
-          problems++
-          notes.push(`${n} nodes, ${v.label}: ${String(err?.message ?? err).split('\n')[0]}`)
-          return [String(n), v.label, 'failed', '', '', '', '', '', '', load()]
-        })
-        rows.push(row)
-      }
-    }
+    // the main rows first, then the real cluster up, then the extra rows at the smallest size
+    // (a run cut short by the watchdog still has the figures that matter most in its log)
+    const plan = [
+      ...sizes.flatMap((n) => VARIANTS.filter((v) => v.smallestOnly !== true).map((v) => [n, v])),
+      ...VARIANTS.filter((v) => v.smallestOnly === true).map((v) => [Math.min(...sizes), v])
+    ]
+    const row = async (n, v) => await measure(ctx, n, v).catch((err) => {
+      problems++
+      notes.push(`${n} nodes, ${v.label}: ${String(err?.message ?? err).split('\n')[0]}`)
+      return [String(n), v.label, 'failed', '', '', '', '', '', '', load()]
+    })
+    const main = plan.filter(([, v]) => v.smallestOnly !== true)
+    for (const [n, v] of main) rows.push(await row(n, v))
     const up = await clusterUp(ctx, Math.max(...sizes)).catch((err) => {
       problems++
       return [[`cluster up --nodes ${Math.max(...sizes)}`, `failed: ${String(err?.message ?? err).split('\n')[0]}`, '', '']]
     })
+    for (const [n, v] of plan.slice(main.length)) rows.push(await row(n, v))
     notes.push(
       `CPU: user+system time of each node process over ${WINDOW_MS / 1000} s, after quiet + ${SETTLE_MS / 1000} s; % of one core.`,
       'up: until every node lists all members; quiet: then until same epoch, members and not busy on every node.',
@@ -75,7 +78,7 @@ async function measure (ctx, n, v) {
   const cluster = await startCluster({ dir: clusterDir(ctx.tmp, `idle-${n}-${VARIANTS.indexOf(v)}`), nodes: n, ipBase: IP_BASE, nodeArgs: v.nodeArgs, nodeFlags: v.nodeFlags, readyTimeoutMs: 180_000, log: ctx.log })
   try {
     const upMs = Date.now() - t0
-    const quietMs = await waitQuiet(cluster, { timeoutMs: 120_000 }).catch((err) => { ctx.log(`not quiet: ${err.message}`); return NaN })
+    const quietMs = await waitQuiet(cluster, { timeoutMs: 90_000 }).catch((err) => { ctx.log(`not quiet: ${err.message}`); return NaN })
     await sleep(SETTLE_MS)
     const a = await cpuSeconds(cluster)
     await sleep(WINDOW_MS)
