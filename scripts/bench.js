@@ -4,13 +4,14 @@
 // baseline measured in the same run and the ratio against it. To add a measurement, write
 // scripts/bench/<name>.js and list it in SECTIONS below.
 //
-//   npm run bench                         all sections (≈ 9 min on 2 busy cores)
+//   npm run bench                         all sections (≈ 21 min on 2 busy cores; idle ≈ 12 of them)
 //   npm run bench -- --only purge,memory  some of them
 //   npm run bench -- --only recovery      one of them (recovery: ≈ 5 min; 7-10 min on busy cores)
 //   npm run bench -- --only micro         in-process figures only (no cluster; ≈ 30 s)
 //   npm run bench -- --only cli           CLI start-up against a bare node (≈ 15 s)
 //   npm run bench -- --only sim           simulator figures, N = 10 … 10,000, and the 10-process
 //                                         validation (see docs/BENCHMARKS.md for its wall time)
+//   npm run bench -- --only idle          idle CPU and RSS per node at 10, 25, 50 nodes (≈ 12 min)
 //   npm run bench -- --seed 42 --deletes 100 --markdown
 //
 // Run with --expose-gc (npm run bench does): the memory section needs global.gc().
@@ -31,18 +32,20 @@ import micro from './bench/micro.js'
 import workload from './bench/workload.js'
 import cli from './bench/cli.js'
 import sim from './bench/sim.js'
+import idle from './bench/idle.js'
 
 // new sections go at the end: a section's seed depends on its position (see main)
-const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload, cli, sim]
+const SECTIONS = [purge, wire, memory, antientropy, recovery, micro, workload, cli, sim, idle]
 
 const USAGE = `usage: node --expose-gc scripts/bench.js [--only NAME[,NAME…]] [--seed N] [--deletes N] [--markdown] [--markdown-file PATH] [--max-minutes M]
   --only          run only these sections (below)
   --seed          one seed for every random choice (printed at the top of each run)
   --deletes       purge: measured deletes per cluster (default 100, at least 20)
   --markdown      print the tables as Markdown; --markdown-file also writes them to PATH
-  --max-minutes   watchdog: clean up and fail after this long (default 20)
+  --max-minutes   watchdog: clean up and fail after this long (default 120: every section, sim's 10,000 nodes included)
   --sim-max-nodes sim: the largest N simulated (default 10000; the sizes are 10, 100, 1000, 10000 up to it)
   --sim-no-real   sim: skip the validation on 10 real node processes
+  --idle-sizes    idle: cluster sizes (default 10,25,50; the largest is also timed through cluster up)
 sections:
 ${SECTIONS.map((s) => `  ${s.name.padEnd(8)} ${s.title}`).join('\n')}`
 
@@ -56,9 +59,10 @@ function parseCli () {
         deletes: { type: 'string' },
         markdown: { type: 'boolean', default: false },
         'markdown-file': { type: 'string' },
-        'max-minutes': { type: 'string', default: '20' },
+        'max-minutes': { type: 'string', default: '120' },
         'sim-max-nodes': { type: 'string' },
         'sim-no-real': { type: 'boolean', default: false },
+        'idle-sizes': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false }
       }
     }).values
@@ -93,7 +97,8 @@ function parseCli () {
     markdownFile: a['markdown-file'],
     maxMinutes: num(a['max-minutes'], '--max-minutes'),
     simMaxNodes: simMaxNodes(num(a['sim-max-nodes'], '--sim-max-nodes')),
-    simNoReal: a['sim-no-real']
+    simNoReal: a['sim-no-real'],
+    idleSizes: a['idle-sizes']?.split(',').map((x) => num(x.trim(), '--idle-sizes'))
   }
 }
 

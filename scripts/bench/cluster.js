@@ -22,8 +22,8 @@ const READY_TIMEOUT_MS = 60_000
  * Starts `nodes` node processes in `dir` and resolves once every node sees all of them.
  * Returns { nodes, dir, pubsub, stop() }; stop() is idempotent and also runs on cleanup.
  */
-export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub = 'gossipsub', ipBase = DEFAULT_IP_BASE, nodeArgs = [], log = () => {} }) {
-  const cluster = { dir, nodes: [], pubsub, copies, file: undefined, extraArgs: [], stop: async () => {} }
+export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub = 'gossipsub', ipBase = DEFAULT_IP_BASE, nodeArgs = [], nodeFlags, readyTimeoutMs = READY_TIMEOUT_MS, log = () => {} }) {
+  const cluster = { dir, nodes: [], pubsub, copies, file: undefined, extraArgs: [], nodeFlags, stop: async () => {} }
   // registered before anything exists, so an interrupted start is undone as well
   cluster.stop = onCleanup(`${pubsub} cluster in ${dir}`, async () => await stopCluster(cluster))
   await mkdir(dir, { recursive: true })
@@ -55,14 +55,14 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
   await writeClusterFile(dir, file)
   try {
     for (const n of nodes) {
-      n.pid = spawnNode(n, { bootstrap: nodes.filter((x) => x !== n).map((x) => x.multiaddr), copies, logLevel: 'warn', extraArgs, ...cluster.secrets })
+      n.pid = spawnNode(n, { bootstrap: nodes.filter((x) => x !== n).map((x) => x.multiaddr), copies, logLevel: 'warn', extraArgs, nodeFlags, ...cluster.secrets })
     }
   } finally {
     await writeClusterFile(dir, file) // whatever started must be findable by `cluster down`
   }
   const t0 = Date.now()
   try {
-    await waitForMembers(cluster, count)
+    await waitForMembers(cluster, count, readyTimeoutMs)
   } catch (err) {
     await cluster.stop() // a cluster that did not form must not idle on for the rest of the run
     throw err
@@ -103,7 +103,7 @@ export async function addNode (cluster) {
 export async function startNode (cluster, node) {
   const others = cluster.nodes.filter((x) => x !== node && x.pid !== null)
   try {
-    node.pid = spawnNode(node, { bootstrap: others.map((x) => x.multiaddr), copies: cluster.copies, logLevel: 'warn', extraArgs: cluster.extraArgs, ...cluster.secrets })
+    node.pid = spawnNode(node, { bootstrap: others.map((x) => x.multiaddr), copies: cluster.copies, logLevel: 'warn', extraArgs: cluster.extraArgs, nodeFlags: cluster.nodeFlags, ...cluster.secrets })
   } finally {
     await writeClusterFile(cluster.dir, cluster.file)
   }
@@ -153,15 +153,15 @@ export async function waitQuiet (cluster, { timeoutMs = 120_000, pollMs = 100, s
   }
 }
 
-async function waitForMembers (cluster, want) {
-  const deadline = Date.now() + READY_TIMEOUT_MS
+async function waitForMembers (cluster, want, timeoutMs) {
+  const deadline = Date.now() + timeoutMs
   for (;;) {
     const seen = await Promise.all(cluster.nodes.map(async (n) => {
       try { return (await api(`${n.apiUrl}/status`, { timeoutMs: 2000 })).members.length } catch { return 0 }
     }))
     if (seen.every((s) => s >= want)) return
     if (Date.now() > deadline) {
-      throw new Error(`${cluster.pubsub} cluster did not form within ${READY_TIMEOUT_MS / 1000} s: members seen ${seen.join(',')}; logs in ${cluster.dir}/node-*/node.log`)
+      throw new Error(`${cluster.pubsub} cluster did not form within ${timeoutMs / 1000} s: members seen ${seen.join(',')}; logs in ${cluster.dir}/node-*/node.log`)
     }
     await sleep(200)
   }
@@ -189,13 +189,25 @@ async function stopCluster (cluster) {
 
 let clkTck
 /** CPU seconds (user + system) used so far by each node process; NaN for one that is gone. */
-async function cpuSeconds (cluster) {
+export async function cpuSeconds (cluster) {
   clkTck ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
   return await Promise.all(cluster.nodes.map(async (n) => {
     try {
       const stat = await readFile(`/proc/${n.pid}/stat`, 'utf8')
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       return (Number(f[11]) + Number(f[12])) / clkTck // fields 14 and 15: utime, stime
+    } catch {
+      return NaN
+    }
+  }))
+}
+
+/** resident set size of each node process (bytes, /proc/PID/status VmRSS); NaN for one that is gone */
+export async function rssBytes (cluster) {
+  return await Promise.all(cluster.nodes.map(async (n) => {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${n.pid}/status`, 'utf8'))
+      return m === null ? NaN : Number(m[1]) * 1024
     } catch {
       return NaN
     }

@@ -83,7 +83,17 @@ export interface LaunchOptions {
   apiTokenFile?: string
   /** serve /chaos/* (chaos runs and tests) */
   enableChaos?: boolean
+  /** node (V8) flags before the script; default NODE_FLAGS (benchmarks pass [] for the baseline) */
+  nodeFlags?: string[]
 }
+
+/**
+ * V8 flags every launched node runs with. None: of those tried for an idle node's RSS (issue
+ * 14), a smaller young generation (--max-semi-space-size=1/2/4) saves ~20 MB and
+ * --optimize-for-size ~32 MB of ~130 MB at 10 nodes, but each costs 15-35 % more CPU, and
+ * idle CPU is the first target (docs/BENCHMARKS.md, idle section, has both next to each other).
+ */
+export const NODE_FLAGS: readonly string[] = []
 
 export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[] {
   const args = [
@@ -112,7 +122,7 @@ export function nodeStartArgs (node: ClusterNode, opts: LaunchOptions): string[]
 export function spawnNode (node: ClusterNode, opts: LaunchOptions): number {
   mkdirSync(node.dataDir, { recursive: true })
   let cmd = process.execPath
-  let argv = [binPath(), ...nodeStartArgs(node, opts)]
+  let argv = [...(opts.nodeFlags ?? NODE_FLAGS), binPath(), ...nodeStartArgs(node, opts)]
   if (node.netns !== undefined) {
     const ip = findTool('ip')
     if (ip === null) throw new Error(`cannot start node ${node.index} in netns ${node.netns}: the ip command (iproute2) is not installed`)

@@ -33,3 +33,24 @@ export const MAX_ADDRS = 16
 export const MAX_ADDR_LENGTH = 256
 /** characters in the announced admin API URL (`http://host:port`) */
 export const MAX_API_LENGTH = 256
+
+/**
+ * Heartbeats a node receives per second, whatever the cluster size (issue 14): every node
+ * heartbeats every max(HEARTBEAT_INTERVAL_MS, members / HEARTBEATS_PER_SEC s), so the
+ * cluster gossips about this many a second in total and each node's membership cost (receive,
+ * verify, forward) stays flat as members join, instead of growing with N (and the cluster's
+ * with N²). Up to this many members nothing changes: one beat a second, the base timeout.
+ */
+export const HEARTBEATS_PER_SEC = 5
+/**
+ * A member is declared dead after missing about this many of its own (scaled) heartbeat
+ * periods, never sooner than the base FAIL_AFTER_MS: memberlist likewise scales its suspicion
+ * timeout with the cluster. Four periods ride out a lost beat or two and the ±20 % jitter.
+ */
+export const FAIL_AFTER_BEATS = 4
+/**
+ * The member count a heartbeat may report (it sets how long the receiver waits for that
+ * member's next beat): a forged count can stretch its author's own failure timeout to
+ * FAIL_AFTER_BEATS × MAX_MEMBER_COUNT / HEARTBEATS_PER_SEC s (≈ 13.7 min) and no more.
+ */
+export const MAX_MEMBER_COUNT = 1024

@@ -17,6 +17,7 @@ import type { NodeMetrics } from '../node/metrics.js'
 import { checkHeartbeat } from './heartbeatCheck.js'
 import { Rejections } from '../node/rejections.js'
 import { systemTime, type TimerHandle, type Timers } from '../time.js'
+import { DEFAULT_RATE, heartbeatIntervalMs, type RateParams } from './rate.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
 export interface LocalState {
@@ -72,7 +73,9 @@ export class MembershipService {
     private readonly bootstrap: string[],
     private readonly onChange: (change: ViewChange) => void,
     /** heartbeats, failure ticks, redials, backoff and joinedAt run on it (virtual in tests and the simulator) */
-    private readonly time: Timers = systemTime
+    private readonly time: Timers = systemTime,
+    /** the heartbeat period stretches with the member count (the view's failAfterFor must use the same params) */
+    readonly rate: RateParams = { ...DEFAULT_RATE, baseIntervalMs: HEARTBEAT_INTERVAL_MS, baseFailAfterMs: FAIL_AFTER_MS }
   ) {
     this.rejections = new Rejections(metrics, log)
     this.topic = new GossipTopic(host, TOPIC_MEMBERS, {
@@ -92,8 +95,9 @@ export class MembershipService {
     const beat = (): void => {
       if (this.stopped) return
       void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
-      // jitter keeps a cluster started at once from beating in lockstep
-      this.beatTimer = this.time.setTimeout(beat, HEARTBEAT_INTERVAL_MS * (0.8 + Math.random() * 0.4))
+      // jitter keeps a cluster started at once from beating in lockstep; the period is read
+      // again every beat, so it follows the member count
+      this.beatTimer = this.time.setTimeout(beat, this.intervalMs() * (0.8 + Math.random() * 0.4))
     }
     beat()
     this.timers.push(this.time.setInterval(() => {
@@ -122,6 +126,9 @@ export class MembershipService {
   }
 
   private now (): number { return this.time.now() }
+
+  /** this node's heartbeat period now (src/membership/rate.ts) */
+  intervalMs (): number { return heartbeatIntervalMs(this.view.members().length, this.rate) }
 
   /** publish a heartbeat now (also used right after a view change to spread the new epoch) */
   async beat (leaving: boolean): Promise<void> {
@@ -212,7 +219,8 @@ export class MembershipService {
       incarnation: hb.incarnation,
       epoch: hb.epoch,
       membersHash: hb.membersHash,
-      leaving: hb.leaving
+      leaving: hb.leaving,
+      memberCount: hb.memberCount
     }, now))
     this.checkJoined()
   }

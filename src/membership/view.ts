@@ -25,6 +25,9 @@ export interface HeartbeatIn extends MemberInfo {
   epoch: bigint
   membersHash: bigint
   leaving: boolean
+  /** live members the sender counts (itself included): its heartbeat period depends on it
+   *  (src/membership/rate.ts). Untrusted; absent = unknown */
+  memberCount?: number
 }
 
 export interface ViewChange {
@@ -53,6 +56,12 @@ export interface ViewChange {
 export interface ViewOptions {
   /** a member silent for longer than this is declared dead (default 5000) */
   failAfterMs: number
+  /**
+   * The timeout for a member given a member count (the larger of this node's live count and
+   * the member's last reported one): heartbeat periods stretch with the cluster size
+   * (src/membership/rate.ts). Default: failAfterMs whatever the count. Never below failAfterMs.
+   */
+  failAfterFor?: (members: number) => number
   /** a dead or departed member silent for longer than this is forgotten entirely, so
    *  known() stays bounded. Default: never — forgetting a peer across a long partition
    *  would mean nobody dials it again unless it is a bootstrap peer. */
@@ -75,6 +84,8 @@ interface Entry {
   lastHeard: number
   /** when status last changed (used for the post-leave quarantine) */
   since: number
+  /** the member count its last heartbeat reported (0: none) */
+  reported: number
 }
 
 const U64_MAX = (1n << 64n) - 1n
@@ -121,6 +132,7 @@ export function computeMembersHash (peerIds: readonly string[]): bigint {
 export class MembershipView {
   private selfInfo: MemberInfo
   private readonly failAfterMs: number
+  private readonly failAfterFor: (members: number) => number
   private readonly evictAfterMs: number
   private readonly entries = new Map<string, Entry>()
   /** evicted by tick() since the last takeForgotten(): the adapter drops its per-peer state */
@@ -137,6 +149,9 @@ export class MembershipView {
     if (!isU64(initialEpoch) || initialEpoch > MAX_EPOCH) throw new RangeError(`bad initial epoch ${String(initialEpoch)} (at most ${MAX_EPOCH})`)
     this.failAfterMs = opts.failAfterMs ?? DEFAULT_FAIL_AFTER_MS
     if (!(this.failAfterMs > 0)) throw new RangeError(`failAfterMs must be > 0: ${this.failAfterMs}`)
+    const scaled = opts.failAfterFor
+    const base = this.failAfterMs
+    this.failAfterFor = scaled === undefined ? () => base : (n) => Math.max(base, scaled(n))
     // Eviction before the leave quarantine ends would let a delayed heartbeat resurrect a
     // departed member, so it never happens sooner than failAfterMs.
     this.evictAfterMs = Math.max(opts.evictAfterMs ?? Number.POSITIVE_INFINITY, this.failAfterMs)
@@ -214,7 +229,7 @@ export class MembershipView {
 
   /** The heartbeat this node should gossip now. */
   heartbeat (leaving = false): HeartbeatIn {
-    return { ...this.selfInfo, addrs: [...this.selfInfo.addrs], epoch: this.currentEpoch, membersHash: this.hashCache, leaving }
+    return { ...this.selfInfo, addrs: [...this.selfInfo.addrs], epoch: this.currentEpoch, membersHash: this.hashCache, leaving, memberCount: this.liveCache.length }
   }
 
   /** Change our own advertised info. Bumps our incarnation so peers accept it over what they
@@ -234,6 +249,10 @@ export class MembershipView {
     if (badEpoch !== undefined) throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: ${badEpoch}`)
     if (!isU64(hb.membersHash)) throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad membersHash`)
     if (typeof hb.leaving !== 'boolean') throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad leaving flag`)
+    if (hb.memberCount !== undefined && (!Number.isInteger(hb.memberCount) || hb.memberCount < 0 || hb.memberCount > U32_MAX)) {
+      throw new InvalidHeartbeatError(`heartbeat from ${hb.peerId}: bad memberCount ${String(hb.memberCount)}`)
+    }
+    const reported = hb.memberCount ?? 0
 
     if (hb.epoch > this.maxSeen) this.maxSeen = hb.epoch
     // Our own heartbeat echoed back, or one from an earlier life of this node: only its
@@ -256,7 +275,7 @@ export class MembershipView {
     let zoneChanged = false
     let liveInfoChanged = false
     if (e === undefined) {
-      this.entries.set(hb.peerId, { info: freezeInfo(hb), status: 'alive', lastHeard: nowMs, since: nowMs })
+      this.entries.set(hb.peerId, { info: freezeInfo(hb), status: 'alive', lastHeard: nowMs, since: nowMs, reported })
       joined.push(hb.peerId)
     } else {
       if (hb.incarnation > e.info.incarnation) {
@@ -269,7 +288,10 @@ export class MembershipView {
         e.since = nowMs
         joined.push(hb.peerId)
       }
-      if (nowMs > e.lastHeard) e.lastHeard = nowMs
+      if (nowMs > e.lastHeard) {
+        e.lastHeard = nowMs
+        e.reported = reported
+      }
     }
 
     if (joined.length > 0 || zoneChanged) {
@@ -291,13 +313,21 @@ export class MembershipView {
     return this.leave(peerId, undefined, nowMs)
   }
 
-  /** Declare members silent for longer than failAfterMs dead; forget long-dead ones. */
+  /** The failure timeout this node applies to a member now (ms): scaled by the larger of
+   *  its own live count and the member's reported one (failAfterFor); the base for others. */
+  failAfter (peerId: string): number {
+    const e = this.entries.get(peerId)
+    return this.failAfterFor(Math.max(this.liveCache.length, e?.reported ?? 0))
+  }
+
+  /** Declare members silent for longer than their failure timeout dead; forget long-dead ones. */
   tick (nowMs: number): ViewChange | undefined {
     const left: string[] = []
+    const live = this.liveCache.length
     for (const [id, e] of this.entries) {
       const silent = nowMs - e.lastHeard
       if (e.status === 'alive') {
-        if (silent > this.failAfterMs) {
+        if (silent > this.failAfterFor(Math.max(live, e.reported))) {
           e.status = 'dead'
           e.since = nowMs
           left.push(id)
@@ -329,7 +359,7 @@ export class MembershipView {
     if (e === undefined) {
       // Remember a departing stranger so its in-flight heartbeats cannot add it.
       if (hb !== undefined) {
-        this.entries.set(peerId, { info: freezeInfo(hb), status: 'left', lastHeard: nowMs, since: nowMs })
+        this.entries.set(peerId, { info: freezeInfo(hb), status: 'left', lastHeard: nowMs, since: nowMs, reported: 0 })
       }
       return undefined
     }

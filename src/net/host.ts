@@ -14,6 +14,8 @@ import { floodsub } from '@libp2p/floodsub'
 import type { ConnectionGater, PrivateKey, PubSub } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
 import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
+import { fastMsgId } from './fastMsgId.js'
+import { installKeyCache } from './keyCache.js'
 import { DELETES_INVALID_MESSAGE_WEIGHT, GOSSIP_HEARTBEAT_MS, GOSSIP_MCACHE_LENGTH, INVALID_MESSAGE_DECAY, MEMBERS_INVALID_MESSAGE_WEIGHT, PNET_HANDSHAKE_MS, TOPIC_DELETES, TOPIC_MEMBERS } from './constants.js'
 import { splitHostPort } from './hostPort.js'
 
@@ -59,6 +61,8 @@ function rejectOnlyScore (weight: number): ReturnType<typeof createTopicScorePar
 }
 
 export async function createHost (init: HostInit): Promise<Host> {
+  // one key import per key, not per signature (src/net/keyCache.ts)
+  installKeyCache(init.privateKey)
   const { host, port } = splitHostPort(init.listen)
   const pubsub = init.pubsub === 'floodsub'
     ? floodsub()
@@ -66,6 +70,8 @@ export async function createHost (init: HostInit): Promise<Host> {
       allowPublishToZeroTopicPeers: false,
       emitSelf: false,
       heartbeatInterval: GOSSIP_HEARTBEAT_MS,
+      // duplicates dropped before their signature is checked (src/net/fastMsgId.ts)
+      fastMsgIdFn: fastMsgId,
       mcacheLength: GOSSIP_MCACHE_LENGTH,
       // co-located peers share one IP; the default colocation penalty starves meshes past ~10 nodes
       // per topic only P4 (invalid messages): a validator's Reject costs the forwarder score;

@@ -18,7 +18,9 @@ import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
 import { asGossipSub, createHost, hostState, splitHostPort, type Host } from '../net/host.js'
 import { ObjectService } from '../net/objectService.js'
-import { FAIL_AFTER_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
+import { FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
+import { failAfterMs, type RateParams } from '../membership/rate.js'
+import { HEARTBEATS_PER_SEC } from '../membership/constants.js'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
@@ -190,7 +192,8 @@ export class BellwetherNode implements ClusterIO {
     asGossipSub(this.host)?.addEventListener('gossipsub:heartbeat', () => { this.metrics.gossipHeartbeats.inc() })
     this.metrics.hostState = () => hostState(this.host)
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
-    const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
+    const rate: RateParams = { baseIntervalMs: HEARTBEAT_INTERVAL_MS, baseFailAfterMs: FAIL_AFTER_MS, perSec: this.opts.heartbeatsPerSec ?? HEARTBEATS_PER_SEC }
+    const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, failAfterFor: (n) => failAfterMs(n, rate), evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
     this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
       async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from), () => this.unavailable())
     this.objects = new ObjectService({ host: this.host, handler: this.handler, logger: this.log })
@@ -199,7 +202,7 @@ export class BellwetherNode implements ClusterIO {
       objects: () => this.store.cache.size,
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
       busy: () => this.busy()
-    }, this.opts.bootstrap, (change) => { this.onViewChange(change) }, this.time)
+    }, this.opts.bootstrap, (change) => { this.onViewChange(change) }, this.time, rate)
     this.rejections = new Rejections(this.metrics, this.log)
     this.admission = new RecordAdmission(nodeAdmissionState({
       self: this.self,

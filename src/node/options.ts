@@ -22,6 +22,9 @@ export interface NodeOptions {
   recoveryParallel?: number
   /** recovery byte rate over all transfers, bytes/s; 0 = unthrottled (default 64 MiB/s) */
   recoveryRate?: number
+  /** heartbeats each node receives per second: the heartbeat period and failure timeout stretch with the
+   *  member count to keep it there (default HEARTBEATS_PER_SEC); 0: a beat a second whatever the size (benchmark baseline) */
+  heartbeatsPerSec?: number
   /** benchmark baseline only: floodsub instead of gossipsub */
   pubsub?: 'gossipsub' | 'floodsub'
   /** the cluster's swarm key (pnet); absent: an open network anyone on it can join */

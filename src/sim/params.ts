@@ -8,6 +8,7 @@ import {
   AE_MAX_CONCURRENT, AE_MIN_INTERVAL_MS, AE_SESSION_TIMEOUT_MS, FAIL_AFTER_MS, GOSSIP_HEARTBEAT_MS,
   GOSSIP_MCACHE_LENGTH, HEARTBEAT_INTERVAL_MS
 } from '../net/constants.js'
+import { HEARTBEATS_PER_SEC } from '../membership/constants.js'
 
 export type LatencyDist =
   | { kind: 'fixed', ms: number }
@@ -57,6 +58,8 @@ export interface SimParams {
   mcacheGossip: number
   heartbeatMs: number
   failAfterMs: number
+  /** heartbeats a node hears per second whatever the size: periods stretch with N (src/membership/rate.ts) */
+  heartbeatsPerSec: number
   aeMinIntervalMs: number
   aeMaxConcurrent: number
   aeTimeoutMs: number
@@ -154,6 +157,7 @@ export function deriveParams (seed: bigint, o: SimOverrides = {}): SimParams {
     mcacheGossip: 3,
     heartbeatMs: HEARTBEAT_INTERVAL_MS,
     failAfterMs: FAIL_AFTER_MS,
+    heartbeatsPerSec: HEARTBEATS_PER_SEC,
     aeMinIntervalMs: AE_MIN_INTERVAL_MS,
     aeMaxConcurrent: AE_MAX_CONCURRENT,
     aeTimeoutMs: AE_SESSION_TIMEOUT_MS,
@@ -248,7 +252,7 @@ export function describeParams (p: SimParams): string[] {
     `partitions=${p.partitionMode}:${p.partitions} partition_ms=${p.partitionMs} crashes=${p.crashes} crash_down_ms=${p.crashDownMs}`,
     `deletes=${p.deletes} fault_deletes=${p.faultDeletes} discard_share=${p.discardShare} max_tombstones=${p.maxTombstones}`,
     `gossipsub D=${p.gossipD} Dlo=${p.gossipDlo} Dhi=${p.gossipDhi} Dlazy=${p.gossipDlazy} heartbeat_ms=${p.gossipHeartbeatMs} mcache=${p.mcacheLength}/${p.mcacheGossip}`,
-    `membership heartbeat_ms=${p.heartbeatMs} fail_after_ms=${p.failAfterMs}; anti-entropy min_interval_ms=${p.aeMinIntervalMs} max_concurrent=${p.aeMaxConcurrent} timeout_ms=${p.aeTimeoutMs}; gc_interval_ms=${p.gcIntervalMs}; recovery period_ms=${p.recoveryPeriodMs} debounce_ms=${p.recoveryDebounceMs}`,
+    `membership heartbeat_ms=${p.heartbeatMs} fail_after_ms=${p.failAfterMs} heartbeats_per_sec=${p.heartbeatsPerSec}; anti-entropy min_interval_ms=${p.aeMinIntervalMs} max_concurrent=${p.aeMaxConcurrent} timeout_ms=${p.aeTimeoutMs}; gc_interval_ms=${p.gcIntervalMs}; recovery period_ms=${p.recoveryPeriodMs} debounce_ms=${p.recoveryDebounceMs}`,
     ...(p.scenario !== undefined ? [`scenario: ${p.scenario} (fixed workload and faults; see SCENARIOS in src/sim/params.ts)`] : []),
     ...(p.plantBug !== undefined ? [`planted bug: ${p.plantBug} (test-only)`] : [])
   ]

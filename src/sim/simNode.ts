@@ -9,6 +9,7 @@
 // Recovery of object lists, with its tombstone gates, is recovery.ts.
 
 import { MembershipView, type HeartbeatIn, type ViewChange } from '../membership/view.js'
+import { failAfterMs, heartbeatIntervalMs, type RateParams } from '../membership/rate.js'
 import { DeleteReplica } from '../tombstones/replica.js'
 import { FloorState } from '../tombstones/floor.js'
 import { recordCovers, type DeleteRec } from '../tombstones/record.js'
@@ -65,6 +66,8 @@ export interface NodeStats {
   recoveries: number
   rejected: number
   badHeartbeats: number
+  /** heartbeats this node heard (accepted by its view) */
+  heartbeatsHeard: number
 }
 
 interface Conn { life: number, cut: number }
@@ -85,7 +88,9 @@ export class SimNode {
   /** who brought the records being appended: for the tracker */
   private from = -1
   private hops = 0
-  readonly stats: NodeStats = { purged: 0, refusedPulls: 0, servedLists: 0, gatedLists: 0, recoveries: 0, rejected: 0, badHeartbeats: 0 }
+  /** when this node heartbeats next: the period stretches with its member count (src/membership/rate.ts) */
+  private nextBeat = 0
+  readonly stats: NodeStats = { purged: 0, refusedPulls: 0, servedLists: 0, gatedLists: 0, recoveries: 0, rejected: 0, badHeartbeats: 0, heartbeatsHeard: 0 }
 
   constructor (readonly i: number, private readonly w: NodeWorld) {
     this.id = w.ids[i]!
@@ -98,7 +103,8 @@ export class SimNode {
     const w = this.w
     const now = w.queue.now
     this.incarnation = BigInt(Math.floor(now)) + 1n
-    this.view = new MembershipView({ peerId: this.id, addrs: [], zone: 0, api: '', incarnation: this.incarnation }, { failAfterMs: w.p.failAfterMs })
+    this.view = new MembershipView({ peerId: this.id, addrs: [], zone: 0, api: '', incarnation: this.incarnation }, { failAfterMs: w.p.failAfterMs, failAfterFor: (n) => failAfterMs(n, this.rate()) })
+    this.nextBeat = 0
     this.members = [this.id]
     this.conns = new Map()
     const self = this
@@ -171,9 +177,13 @@ export class SimNode {
     const now = w.queue.now
     const life = this.life
     if (kind === T_HEARTBEAT) {
+      // the failure check runs every base period; the beat only when this node's (stretched) period is up
       const ch = this.view.tick(now)
       if (ch !== undefined) this.onViewChange(ch)
-      this.beat()
+      if (now >= this.nextBeat) {
+        this.beat()
+        this.nextBeat = now + heartbeatIntervalMs(this.view.members().length, this.rate()) - w.p.heartbeatMs / 2
+      }
       w.queue.push(now + w.p.heartbeatMs, T_HEARTBEAT, this.i, 0, 0, life)
     } else if (kind === T_GOSSIP) {
       w.mesh.heartbeat(this.i)
@@ -201,6 +211,7 @@ export class SimNode {
       this.stats.badHeartbeats++
       return
     }
+    this.stats.heartbeatsHeard++
     if (ch !== undefined) this.onViewChange(ch)
     this.run(this.replica.onBeacon(msg.hb.peerId, msg.beacon))
   }
@@ -231,6 +242,11 @@ export class SimNode {
     }
     const { adjStart, adj, net } = this.w
     for (let j = adjStart[this.i]!; j < adjStart[this.i + 1]!; j++) net.send(HEARTBEAT, this.i, adj[j]!, 0, 0, msg, HEARTBEAT_BYTES)
+  }
+
+  private rate (): RateParams {
+    const p = this.w.p
+    return { baseIntervalMs: p.heartbeatMs, baseFailAfterMs: p.failAfterMs, perSec: p.heartbeatsPerSec }
   }
 
   private sameSummary (s: Beacon['log']): boolean {

@@ -29,6 +29,7 @@ interface StartOpts {
   clockOffset?: number
   pubsub?: 'gossipsub' | 'floodsub'
   evictAfter?: number
+  heartbeatsPerSec?: number
   recoveryParallel?: number
   recoveryRate?: number
   swarmKey?: string
@@ -52,6 +53,7 @@ export function nodeCommand (ctx: Ctx): Command {
     .option('--clock-offset <ms>', 'add this to the wall clock (clock-skew testing)', intArg('clock offset', -(2 ** 40), 2 ** 40))
     .option('--recovery-parallel <n>', 'recovery transfers in flight at once (default 8)', intArg('recovery parallel', 1, 256))
     .option('--recovery-rate <MiB/s>', 'recovery throttle over all transfers, MiB/s; 0 = unthrottled (default 64)', intArg('recovery rate', 0, 1_000_000))
+    .option('--heartbeats-per-sec <n>', 'heartbeats each node receives per second: periods and failure timeouts stretch with the cluster size (default 5); 0 = a beat a second whatever the size (benchmark baseline)', intArg('heartbeats per sec', 0, 1000))
     .option('--evict-after <ms>', 'a member silent this long leaves for good so tombstone GC can advance (default 24 h)', intArg('evict after', 1000, 2 ** 40))
     .addOption(new Option('--pubsub <impl>', 'pubsub implementation (floodsub only as a benchmark baseline)').choices(['gossipsub', 'floodsub']).hideHelp())
     .addOption(new Option('--swarm-key <file>', 'the cluster\'s swarm key (mode 0600): only nodes holding it can connect').env(SWARM_KEY_ENV))
@@ -90,6 +92,7 @@ async function start (ctx: Ctx, o: StartOpts): Promise<number> {
     clockOffsetMs: o.clockOffset,
     pubsub: o.pubsub,
     evictAfterMs: o.evictAfter,
+    heartbeatsPerSec: o.heartbeatsPerSec,
     recoveryParallel: o.recoveryParallel,
     recoveryRate: o.recoveryRate === undefined ? undefined : o.recoveryRate * 1024 * 1024,
     swarmKey,
