@@ -79,6 +79,9 @@ export class DeleteDriver {
     return (await this.execute(this.d.replica.onRecords(recs, source))).fresh
   }
 
+  /** the seq of this node's next own record (the replica's allocator) */
+  nextSeq (): bigint { return this.d.replica.nextSeq() }
+
   /** this node's own records: persisted, applied, purged, then gossiped */
   async originate (recs: DeleteRec[]): Promise<DeleteRec[]> {
     return (await this.execute(this.d.replica.originate(recs))).fresh

@@ -11,7 +11,6 @@ import type { ObjResponse } from '../wire/bellwether_pb.js'
 import { ObjectStore } from '../store/objectStore.js'
 import { DeleteLog } from '../tombstones/deleteLog.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
-import type { DeleteRec } from '../tombstones/record.js'
 import { HybridClock } from '../hlc.js'
 import { skewed, systemTime, type Timers } from '../time.js'
 import { Ring } from '../placement.js'
@@ -152,7 +151,7 @@ export class BellwetherNode implements ClusterIO {
     this.metrics.deleteLogState = () => ({ failing: this.unavailable() != null, pending: this.deleteLog.pending })
     this.epochFile = new EpochFile(opts.dataDir, EPOCH_FILE)
     this.recoveredFile = new EpochFile(opts.dataDir, RECOVERED_FILE)
-    this.vdis = new VdiService(this, opts.copies)
+    this.vdis = new VdiService(this, this.deletes, opts.copies)
   }
 
   async start (): Promise<void> {
@@ -384,8 +383,6 @@ export class BellwetherNode implements ClusterIO {
     try { this.clock.observe(hlc) } catch (err) { this.log.warn({ err: String(err) }, 'version from a drifting clock not observed') }
   }
 
-  nextSeq (): bigint { return this.replica.nextSeq() }
-
   /** entries kept per peer, by map: every one shrinks back when members are evicted (bounded state) */
   peerState (): PeerStateCounts {
     const m = this.membership.peerStateSizes()
@@ -434,9 +431,6 @@ export class BellwetherNode implements ClusterIO {
   private fire (effects: Effect[]): void {
     if (effects.length > 0) this.deletes.execute(effects).catch((err) => { this.log.error({ err: String(err) }, 'delete effects failed') })
   }
-
-  /** persist + apply + purge locally, then gossip */
-  async originate (recs: DeleteRec[]): Promise<DeleteRec[]> { return await this.deletes.originate(recs) }
 
   // ---- read-only snapshots for the admin API and status page (src/node/snapshots.ts) ----
 

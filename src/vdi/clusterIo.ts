@@ -1,5 +1,6 @@
-// The seam between VDI operations and the node: who is alive, where an object belongs,
-// and object I/O on a given member (the node short-circuits calls to itself).
+// The seams between VDI operations and the node: who is alive, where an object belongs,
+// and object I/O on a given member (the node short-circuits calls to itself); and where
+// the VDI layer's delete records go.
 import type { ObjResponse } from '../wire/bellwether_pb.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
@@ -23,7 +24,15 @@ export interface ClusterIO {
   now (): bigint
   /** merge a timestamp seen elsewhere into the clock, so the next now() is past it */
   observe (hlc: bigint): void
+}
+
+/**
+ * Where the VDI layer's deletes go: the node's delete driver (src/node/deletes.ts) itself, so a
+ * delete goes from the VDI service straight to the driver, not back up through the node.
+ */
+export interface DeleteOrigin {
+  /** the next seq of this node's own delete records (never handed out twice) */
   nextSeq (): bigint
-  /** persist + apply + purge locally, then gossip */
+  /** persist + apply + purge locally, then gossip; resolves to the records new to this node */
   originate (recs: DeleteRec[]): Promise<DeleteRec[]>
 }

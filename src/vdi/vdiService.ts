@@ -5,7 +5,7 @@
 import { Status, type ObjResponse } from '../wire/bellwether_pb.js'
 import { formatOid, formatVid, vidToDataOid, vidToVdiOid } from '../oid.js'
 import { makeDiscardRecords, type DeleteRec } from '../tombstones/record.js'
-import type { ClusterIO } from './clusterIo.js'
+import type { ClusterIO, DeleteOrigin } from './clusterIo.js'
 import {
   DEFAULT_COPIES, DEFAULT_OBJECT_SIZE, VdiError, decodeInode, encodeInode, objectCount,
   validateGeometry, validateName, type Inode
@@ -34,7 +34,7 @@ export class VdiService {
   /** told of every oid a write reached only some replicas of (the node queues a replica repair) */
   onPartialWrite?: (oid: bigint) => void
 
-  constructor (private readonly io: ClusterIO, private readonly defaultCopies = DEFAULT_COPIES, private readonly inodeCacheMax = INODE_CACHE_MAX) {}
+  constructor (private readonly io: ClusterIO, private readonly deletes: DeleteOrigin, private readonly defaultCopies = DEFAULT_COPIES, private readonly inodeCacheMax = INODE_CACHE_MAX) {}
 
   /** inodes cached now (bounded by inodeCacheMax) */
   get cachedInodes (): number { return this.inodes.size }
@@ -173,8 +173,8 @@ export class VdiService {
 
   async delete (name: string): Promise<{ inode: Inode, records: DeleteRec[] }> {
     const inode = await this.lookup(name)
-    const rec: DeleteRec = { kind: 'vdi', origin: this.io.self, seq: this.io.nextSeq(), hlc: this.io.now(), vid: inode.vid, generation: inode.generation }
-    const records = await this.io.originate([rec])
+    const rec: DeleteRec = { kind: 'vdi', origin: this.io.self, seq: this.deletes.nextSeq(), hlc: this.io.now(), vid: inode.vid, generation: inode.generation }
+    const records = await this.deletes.originate([rec])
     this.inodes.delete(name)
     return { inode, records }
   }
@@ -188,8 +188,8 @@ export class VdiService {
       if (i > 0 && indexes[i] <= indexes[i - 1]) throw new VdiError('object indexes must be strictly increasing', 'BAD_REQUEST')
     }
     await this.observeClocks(inode)
-    const recs = makeDiscardRecords({ origin: this.io.self, hlc: this.io.now(), vid: inode.vid, generation: inode.generation }, () => this.io.nextSeq(), indexes)
-    return { inode, records: await this.io.originate(recs) }
+    const recs = makeDiscardRecords({ origin: this.io.self, hlc: this.io.now(), vid: inode.vid, generation: inode.generation }, () => this.deletes.nextSeq(), indexes)
+    return { inode, records: await this.deletes.originate(recs) }
   }
 
   async location (name: string, index: number): Promise<{ oid: bigint, placement: string[], holders: Array<{ peerId: string, version: bigint, checksum: number, generation: number }> }> {

@@ -11,7 +11,7 @@ import { create } from '@bufbuild/protobuf'
 import { ObjResponseSchema, Status, type ObjResponse } from '../../src/wire/bellwether_pb.js'
 import { vidToDataOid, vidToVdiOid } from '../../src/oid.js'
 import { TombstoneIndex } from '../../src/tombstones/tombstoneIndex.js'
-import type { ClusterIO } from '../../src/vdi/clusterIo.js'
+import type { ClusterIO, DeleteOrigin } from '../../src/vdi/clusterIo.js'
 import { encodeInode, VdiError, type Inode } from '../../src/vdi/inode.js'
 import { VdiService } from '../../src/vdi/vdiService.js'
 import { ReplicaRepair } from '../../src/vdi/replicaRepair.js'
@@ -34,7 +34,7 @@ function cluster () {
   const placement = (oid: bigint): string[] => oid === INODE ? ['n2', 'n3', 'n4'] : ['n0', 'n1', 'n2']
   const inode: Inode = { name: 'w2', vid: VID, size: 1 << 20, copies: 3, objectSize: 4096, generation: 1, created: 1n }
   for (const p of placement(INODE)) stores.get(p)!.set(INODE, { generation: 1, version: 1n, data: encodeInode(inode) })
-  const io: ClusterIO = {
+  const io: ClusterIO & DeleteOrigin = {
     self: 'n0',
     maxObjectSize: 1 << 20,
     tombstones,
@@ -62,7 +62,7 @@ function cluster () {
     nextSeq: () => 1n,
     originate: async (recs) => recs
   }
-  return { members, stores, silent, tombstones, io, vdis: new VdiService(io, 3) }
+  return { members, stores, silent, tombstones, io, vdis: new VdiService(io, io, 3) }
 }
 
 async function outcome (p: Promise<unknown>): Promise<unknown> {

@@ -75,26 +75,26 @@ async function gatedNode (): Promise<Gated> {
 }
 
 const vdiDelete = (node: BellwetherNode, vid: number): DeleteRec[] =>
-  [{ kind: 'vdi', origin: SELF, seq: node.nextSeq(), hlc: node.now(), vid, generation: 0 }]
+  [{ kind: 'vdi', origin: SELF, seq: node.deletes.nextSeq(), hlc: node.now(), vid, generation: 0 }]
 
 const discard = (node: BellwetherNode, vid: number, indexes: Uint32Array): DeleteRec[] =>
-  makeDiscardRecords({ origin: SELF, hlc: node.now(), vid, generation: 0 }, () => node.nextSeq(), indexes)
+  makeDiscardRecords({ origin: SELF, hlc: node.now(), vid, generation: 0 }, () => node.deletes.nextSeq(), indexes)
 
 describe('delete seqs through one node', () => {
   it('a delete started while an earlier one is still appending, after a third finished, gets a seq of its own', async () => {
     const { node, waiting } = await gatedNode()
     // A and B take their seqs and wait at the log
     const a = vdiDelete(node, 1)
-    const pa = node.originate(a)
+    const pa = node.deletes.originate(a)
     const b = vdiDelete(node, 2)
-    const pb = node.originate(b)
+    const pb = node.deletes.originate(b)
     await waitUntil(() => waiting.length === 2)
     // A's append completes; B's has not even reached the log
     waiting.shift()!()
     expect(await pa).toEqual(a)
     // C takes its seq now: the log's next seq is A's + 1, which B already has
     const c = vdiDelete(node, 3)
-    const pc = node.originate(c)
+    const pc = node.deletes.originate(c)
     await waitUntil(() => waiting.length === 2)
     for (const release of waiting.splice(0)) release()
     const seqs = [a[0].seq, b[0].seq, c[0].seq]
@@ -122,7 +122,7 @@ describe('delete seqs through one node', () => {
             recs = discard(node, vid, Uint32Array.from({ length: n }, (_, k) => k))
           }
           vid++
-          const done = node.originate(recs)
+          const done = node.deletes.originate(recs)
           // the append reached its gate synchronously, inside originate()
           ops.push({ recs, done, release: waiting.pop()! })
           pending.push(ops.length - 1)

@@ -10,7 +10,7 @@ import { ObjResponseSchema } from '../../src/wire/bellwether_pb.js'
 import { isVdiObj, nextVid, oidToVid, sdHashVdi, vidToVdiOid } from '../../src/oid.js'
 import { TombstoneIndex } from '../../src/tombstones/tombstoneIndex.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
-import type { ClusterIO } from '../../src/vdi/clusterIo.js'
+import type { ClusterIO, DeleteOrigin } from '../../src/vdi/clusterIo.js'
 import { VdiError, encodeInode, type Inode } from '../../src/vdi/inode.js'
 import { MAX_PROBES, classifySlot, firstVid, walkChain, type Slot } from '../../src/vdi/namespace.js'
 import { VdiService } from '../../src/vdi/vdiService.js'
@@ -40,7 +40,7 @@ class FakeCluster {
   private clock = 1n
   private seq = 1n
 
-  node (self = 'n0'): VdiService { return new VdiService(this.io(self), 3) }
+  node (self = 'n0'): VdiService { const io = this.io(self); return new VdiService(io, io, 3) }
 
   now (): bigint { return this.clock++ }
 
@@ -78,7 +78,7 @@ class FakeCluster {
     return recs
   }
 
-  io (self: string): ClusterIO {
+  io (self: string): ClusterIO & DeleteOrigin {
     const c = this
     return {
       self,
@@ -368,7 +368,8 @@ describe('VdiService inode cache', () => {
     const c = new FakeCluster()
     const names = Array.from({ length: 20 }, (_, i) => `cache-${i}`)
     for (const name of names) c.seed(firstVid(name), name)
-    const node = new VdiService(c.io('n0'), 3, 8)
+    const io = c.io('n0')
+    const node = new VdiService(io, io, 3, 8)
     for (const name of names) expect((await node.lookup(name)).name).toBe(name)
     expect(node.cachedInodes).toBe(8)
     // the newest 8 answer from the cache: no inode read at all
