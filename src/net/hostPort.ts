@@ -10,3 +10,10 @@ export function splitHostPort (hp: string): { host: string, port: number } {
 export function isLoopbackHost (host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
+
+/** 127.0.0.X → zone X: each loopback "host" its own failure domain unless told otherwise */
+export function zoneFromAddress (listen: string): number {
+  const { host, port } = splitHostPort(listen)
+  const last = Number(host.split('.')[3])
+  return host === '127.0.0.1' ? port : last
+}

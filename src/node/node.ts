@@ -15,18 +15,18 @@ import { HybridClock } from '../hlc.js'
 import { skewed, systemTime, type Timers } from '../time.js'
 import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
-import { asGossipSub, createHost, hostState, splitHostPort, type Host } from '../net/host.js'
+import { asGossipSub, createHost, hostState, type Host } from '../net/host.js'
+import { zoneFromAddress } from '../net/hostPort.js'
 import { ObjectService } from '../net/objectService.js'
 import { FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
 import { failAfterMs, type RateParams } from '../membership/rate.js'
 import { HEARTBEATS_PER_SEC } from '../membership/constants.js'
-import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../net/peerKey.js'
+import { loadOrCreatePeerKey } from '../net/peerKey.js'
 import { AppPartition } from '../net/partition.js'
 import { AntiEntropyService } from '../net/aeService.js'
 import type { ReconSet } from '../antientropy/reconSet.js'
 import { AeScheduler } from '../antientropy/aeScheduler.js'
-import { Floor, FLOOR_FILE, type FloorState } from '../tombstones/floor.js'
-import { removeTempFiles, TEMP_SUFFIX } from '../store/atomicFile.js'
+import { Floor, type FloorState } from '../tombstones/floor.js'
 import { EpochFile, EPOCH_FILE, RECOVERED_FILE } from './epochFile.js'
 import { Recovery } from '../recovery/recovery.js'
 import { ReplicaRepair } from '../vdi/replicaRepair.js'
@@ -50,10 +50,12 @@ import type { NodeOptions } from './options.js'
 import { RecordAdmission } from './admission.js'
 import { nodeAdmissionState } from './admissionState.js'
 import {
-  aeSnapshot, deletesSnapshot, membersSnapshot, recoverySnapshot, statusSnapshot,
+  aeSnapshot, deletesSnapshot, membersSnapshot, peerStateCounts, recoverySnapshot, statusSnapshot,
   type AeSnapshot, type ChaosSnapshot, type DeletesSnapshot, type MembersSnapshot, type RecoverySnapshot, type StatusSnapshot, type PeerStateCounts
 } from './snapshots.js'
 import { localCheck, type LocalCheckSnapshot } from './localCheck.js'
+import { watchDeleteLog } from './logHealth.js'
+import { openDurableState, removeCrashTemps } from './openState.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
@@ -83,7 +85,6 @@ export class BellwetherNode implements ClusterIO {
   /** what start() found wrong but could start without (a bad floor entry, a bad epoch file, …), each naming file and entry */
   readonly startupProblems: string[] = []
   private readonly epochFile: EpochFile
-  private logDown = false
   private readonly recoveredFile: EpochFile
   private periodic: PeriodicTasks | undefined
   recovery!: Recovery
@@ -133,22 +134,7 @@ export class BellwetherNode implements ClusterIO {
         syncNow: async (peer) => await this.aeScheduler?.syncNow(peer)
       }
     })
-    // a disk that refuses the delete log: refuse object I/O (unavailable()) until a retry succeeds
-    this.deleteLog.hooks = {
-      writeFailed: (err) => {
-        this.metrics.deleteLogWriteFailures.inc()
-        // once per outage, not once per retry: a full disk can last for hours
-        if (this.logDown) { this.log.debug({ err: String(err) }, 'delete log retry failed'); return }
-        this.logDown = true
-        this.log.error({ err: String(err) }, 'delete log write failed: refusing object reads and writes until a retry succeeds')
-      },
-      recovered: (recs) => {
-        this.logDown = false
-        this.log.warn({ records: recs.length }, 'delete log writable again: applying the records that waited')
-        this.deletes.applyLate(recs)
-      }
-    }
-    this.metrics.deleteLogState = () => ({ failing: this.unavailable() != null, pending: this.deleteLog.pending })
+    watchDeleteLog(this.deleteLog, this.metrics, () => this.log, (recs) => { this.deletes.applyLate(recs) }, () => this.unavailable())
     this.epochFile = new EpochFile(opts.dataDir, EPOCH_FILE)
     this.recoveredFile = new EpochFile(opts.dataDir, RECOVERED_FILE)
     this.vdis = new VdiService(this, this.deletes, opts.copies)
@@ -157,35 +143,16 @@ export class BellwetherNode implements ClusterIO {
   async start (): Promise<void> {
     const { dataDir } = this.opts
     await mkdir(dataDir, { recursive: true })
-    // never acknowledged, so safe to drop: what a crash mid-write left of the small files
-    for (const f of [PEER_KEY_FILE, EPOCH_FILE, RECOVERED_FILE, FLOOR_FILE]) {
-      const gone = await removeTempFiles(dataDir, `${f}${TEMP_SUFFIX}`)
-      if (gone.length > 0) this.log.info({ files: gone }, 'removed temp files left by a crash')
-    }
+    await removeCrashTemps(dataDir, this.log)
     const key = await loadOrCreatePeerKey(dataDir)
     this.self = peerIdFromPrivateKey(key).toString()
     this.zone = this.opts.zone ?? zoneFromAddress(this.opts.listen)
     this.log = this.log.child({ node: this.self.slice(-8) })
 
     // purge before serve: every tombstone we hold is applied to the store before anyone can ask for anything
-    await this.store.open()
-    const { records, tornBytes, removedTemps } = await this.deleteLog.open()
-    if (tornBytes > 0) this.log.warn({ tornBytes }, 'delete log had a torn tail (crash mid-append); truncated')
-    if (removedTemps.length > 0) this.log.info({ files: removedTemps }, 'removed temp files of an interrupted delete log compaction')
-    await this.floorFile.open(this.self)
-    this.startupProblems.push(...this.floorFile.problems)
-    const purged = await this.deletes.load()
-    this.metrics.deleteLogRecords.set(this.deleteLog.size)
-    this.metrics.objects.set(this.store.cache.size)
-    this.log.info({ records, purged, objects: this.store.cache.size, strays: this.store.strays }, 'store and delete log open')
-
-    const recovered = await this.recoveredFile.read()
-    const saved = await this.epochFile.read()
-    // a lost epoch restarts from the last recovered one: peers' heartbeats lift it past theirs
-    const epoch = saved.problem == null ? saved.epoch : recovered.epoch
-    if (saved.problem != null) this.startupProblems.push(`${saved.problem}; starting from epoch ${epoch}`)
-    if (recovered.problem != null) this.startupProblems.push(`${recovered.problem}; recovery will run as if none completed`)
-    for (const p of this.startupProblems) this.log.warn({ problem: p }, 'problem found at start')
+    const { epoch, recoveredEpoch } = await openDurableState({
+      store: this.store, deleteLog: this.deleteLog, floorFile: this.floorFile, deletes: this.deletes, metrics: this.metrics, epochFile: this.epochFile, recoveredFile: this.recoveredFile
+    }, this.self, this.startupProblems, this.log)
     this.host = await createHost({ privateKey: key, listen: this.opts.listen, bootstrap: this.opts.bootstrap, pubsub: this.opts.pubsub, swarmKey: this.opts.swarmKey, connectionGater: this.partition.gater() })
     // counted so tests (and operators) can tell when a missed gossip message is out of every cache
     asGossipSub(this.host)?.addEventListener('gossipsub:heartbeat', () => { this.metrics.gossipHeartbeats.inc() })
@@ -257,7 +224,7 @@ export class BellwetherNode implements ClusterIO {
       tombstones: this.tombstones,
       readRepair: async (oids, from) => await this.readRepair(oids, from),
       completed: async (epoch) => { await this.recoveredFile.write(epoch) }
-    }), this.log, recovered.epoch, {
+    }), this.log, recoveredEpoch, {
       parallel: this.opts.recoveryParallel,
       bytesPerSec: this.opts.recoveryRate,
       time: this.time
@@ -384,23 +351,7 @@ export class BellwetherNode implements ClusterIO {
   }
 
   /** entries kept per peer, by map: every one shrinks back when members are evicted (bounded state) */
-  peerState (): PeerStateCounts {
-    const m = this.membership.peerStateSizes()
-    const r = this.replica.peerStateSizes()
-    return {
-      heartbeats: m.heartbeats,
-      backoffs: m.backoffs,
-      synced: r.syncedAt,
-      connected: r.connectedAt,
-      up: r.up,
-      floorHashes: r.floorHashes,
-      objectPeers: this.objectPeers.size,
-      gcSynced: r.synced,
-      gcAcks: r.acks,
-      aeSlots: this.aeScheduler.slots,
-      known: this.membership.view.known().length - 1
-    }
-  }
+  peerState (): PeerStateCounts { return peerStateCounts(this.membership, this.replica, this.objectPeers, this.aeScheduler) }
 
   /** the vid's whole-VDI delete is folded (stable everywhere): its next generation may be created */
   stableFloor (vid: number): number | undefined {
@@ -458,11 +409,4 @@ export class BellwetherNode implements ClusterIO {
     this.partition.heal()
     this.membership.redialNow()
   }
-}
-
-/** 127.0.0.X → zone X: each loopback "host" its own failure domain unless told otherwise */
-function zoneFromAddress (listen: string): number {
-  const { host, port } = splitHostPort(listen)
-  const last = Number(host.split('.')[3])
-  return host === '127.0.0.1' ? port : last
 }

@@ -4,11 +4,14 @@
 // own (bigint HLCs, fingerprints, oids); src/api turns them into the wire shapes of
 // src/api/types.ts. BellwetherNode exposes each one as a method (statusSnapshot() …).
 import type { BellwetherNode } from './node.js'
-import type { PeerState } from '../membership/membership.js'
+import type { MembershipService, PeerState } from '../membership/membership.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { AeTotals, SessionReport } from '../net/aeService.js'
 import type { RecoveryProgress } from '../recovery/recovery.js'
 import type { MemberStatus } from '../membership/view.js'
+import type { DeleteReplica } from '../tombstones/replica.js'
+import type { ObjectPeers } from './objectPeers.js'
+import type { AeScheduler } from '../antientropy/aeScheduler.js'
 
 export interface GcSnapshot {
   ack: bigint
@@ -180,5 +183,24 @@ export function recoverySnapshot (n: BellwetherNode): RecoverySnapshot {
     progress: progressOf(n),
     totals: { ...n.recovery.totals },
     repair: { pending: n.repair.pending, totals: { ...n.repair.totals } }
+  }
+}
+
+/** entries kept per peer, by map: every one shrinks back when members are evicted (bounded state) */
+export function peerStateCounts (membership: MembershipService, replica: DeleteReplica, objectPeers: ObjectPeers, ae: AeScheduler): PeerStateCounts {
+  const m = membership.peerStateSizes()
+  const r = replica.peerStateSizes()
+  return {
+    heartbeats: m.heartbeats,
+    backoffs: m.backoffs,
+    synced: r.syncedAt,
+    connected: r.connectedAt,
+    up: r.up,
+    floorHashes: r.floorHashes,
+    objectPeers: objectPeers.size,
+    gcSynced: r.synced,
+    gcAcks: r.acks,
+    aeSlots: ae.slots,
+    known: membership.view.known().length - 1
   }
 }
