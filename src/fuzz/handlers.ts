@@ -54,8 +54,14 @@ function makeMembership (): HbH {
   const self = { peerId: PEER_IDS[2]!, addrs: [], zone: 0, api: 'http://127.0.0.1:1', incarnation: 1n }
   const view = new MembershipView(self, { failAfterMs: 5000 })
   const h = { ps, view, watch: new RejectionWatch(), changes: 0 } as HbH
-  h.svc = new MembershipService(fuzzHost(ps), self, view, new HybridClock(systemTime), quietLogger(), new NodeMetrics({ processMetrics: false }),
-    { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false }, [], () => { h.changes++ })
+  h.svc = new MembershipService({
+    host: fuzzHost(ps),
+    view,
+    clock: new HybridClock(systemTime),
+    logger: quietLogger(),
+    metrics: new NodeMetrics({ processMetrics: false }),
+    state: { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false }
+  }, { self, bootstrap: [], onChange: () => { h.changes++ } })
   h.svc.topic.start()
   h.watch.install()
   return h

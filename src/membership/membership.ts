@@ -1,7 +1,8 @@
 // Membership glue: gossips this node's heartbeat, feeds peers' heartbeats and time into
 // the pure MembershipView, keeps the peer store filled with members' addresses, and keeps
 // dialing known members it is not connected to — bootstrap dials only once, so without
-// this a healed partition would never reconnect.
+// this a healed partition would never reconnect. Built like the net services (js-libp2p's
+// ping): components + init, start/stop, a logger scoped to this component.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -37,6 +38,28 @@ export interface PeerState {
   hlc: bigint
 }
 
+export interface MembershipComponents {
+  host: Host
+  /** the pure view this service feeds (its failAfterFor must use the same rate as `init.rate`) */
+  view: MembershipView
+  clock: HybridClock
+  logger: Logger
+  metrics: NodeMetrics
+  /** what the heartbeat reports about this node */
+  state: LocalState
+  /** heartbeats, failure ticks, redials, backoff and joinedAt run on it (virtual in tests and the simulator) */
+  timers?: Timers
+}
+
+export interface MembershipInit {
+  self: MemberInfo
+  bootstrap: string[]
+  /** every view change (joins, leaves, epoch moves, restarts) */
+  onChange: (change: ViewChange) => void
+  /** the heartbeat period stretches with the member count (src/membership/rate.ts) */
+  rate?: RateParams
+}
+
 const MAX_BACKOFF_MS = 4_000
 const MAX_PARALLEL_DIALS = 8
 
@@ -62,26 +85,35 @@ export class MembershipService {
   private stopped = false
   private readonly rejections: Rejections
 
-  constructor (
-    private readonly host: Host,
-    private readonly self: MemberInfo,
-    readonly view: MembershipView,
-    private readonly clock: HybridClock,
-    private readonly log: Logger,
-    private readonly metrics: NodeMetrics,
-    private readonly state: LocalState,
-    private readonly bootstrap: string[],
-    private readonly onChange: (change: ViewChange) => void,
-    /** heartbeats, failure ticks, redials, backoff and joinedAt run on it (virtual in tests and the simulator) */
-    private readonly time: Timers = systemTime,
-    /** the heartbeat period stretches with the member count (the view's failAfterFor must use the same params) */
-    readonly rate: RateParams = { ...DEFAULT_RATE, baseIntervalMs: HEARTBEAT_INTERVAL_MS, baseFailAfterMs: FAIL_AFTER_MS }
-  ) {
-    this.rejections = new Rejections(metrics, log)
-    this.topic = new GossipTopic(host, TOPIC_MEMBERS, {
+  readonly view: MembershipView
+  readonly rate: RateParams
+  private readonly host: Host
+  private readonly self: MemberInfo
+  private readonly clock: HybridClock
+  private readonly log: Logger
+  private readonly metrics: NodeMetrics
+  private readonly state: LocalState
+  private readonly bootstrap: string[]
+  private readonly onChange: (change: ViewChange) => void
+  private readonly time: Timers
+
+  constructor (components: MembershipComponents, init: MembershipInit) {
+    this.host = components.host
+    this.view = components.view
+    this.clock = components.clock
+    this.log = components.logger.child({ component: 'membership' })
+    this.metrics = components.metrics
+    this.state = components.state
+    this.time = components.timers ?? systemTime
+    this.self = init.self
+    this.bootstrap = init.bootstrap
+    this.onChange = init.onChange
+    this.rate = init.rate ?? { ...DEFAULT_RATE, baseIntervalMs: HEARTBEAT_INTERVAL_MS, baseFailAfterMs: FAIL_AFTER_MS }
+    this.rejections = new Rejections(this.metrics, this.log)
+    this.topic = new GossipTopic(this.host, TOPIC_MEMBERS, {
       validate: (data, from) => this.validate(data, from),
       deliver: (data, from) => this.deliver(data, from)
-    }, log, { queueWhenNoPeers: false, maxOutbox: 0 })
+    }, this.log, { queueWhenNoPeers: false, maxOutbox: 0 })
   }
 
   start (): void {

@@ -24,6 +24,7 @@ import type { Opening } from '../tombstones/replicaTypes.js'
 import type { Host } from './host.js'
 import { AE_MAX_INBOUND_SESSIONS, AE_MAX_SESSIONS_PER_PEER, AE_PROTOCOL_NAME, AE_PROTOCOL_VERSION, AE_SESSION_TIMEOUT_MS, CLOSE_GRACE_MS, DIAL_TIMEOUT_MS, MAX_INBOUND_STREAMS, PROTOCOL_PREFIX, protocolId } from './constants.js'
 import { settlesWithin } from '../deadline.js'
+import { systemTime, type Timers } from '../time.js'
 
 /** The node's side of anti-entropy. */
 export interface AeHandler {
@@ -109,6 +110,8 @@ export interface AntiEntropyServiceComponents {
   host: Host
   handler: AeHandler
   logger: Logger
+  /** the session deadline and its timestamps run on it; the same clock as the connection times the replica compares them with */
+  timers?: Timers
 }
 
 export interface AntiEntropyServiceInit {
@@ -131,6 +134,7 @@ export class AntiEntropyService {
   private readonly handler: AeHandler
   private readonly log: Logger
   private readonly timeoutMs: number
+  private readonly time: Timers
 
   constructor (components: AntiEntropyServiceComponents, init: AntiEntropyServiceInit = {}) {
     this.host = components.host
@@ -138,6 +142,7 @@ export class AntiEntropyService {
     this.log = components.logger.child({ component: 'ae' })
     this.protocol = protocolId(AE_PROTOCOL_NAME, AE_PROTOCOL_VERSION, init.protocolPrefix ?? PROTOCOL_PREFIX)
     this.timeoutMs = init.timeoutMs ?? AE_SESSION_TIMEOUT_MS
+    this.time = components.timers ?? systemTime
   }
 
   async start (): Promise<void> {
@@ -186,10 +191,10 @@ export class AntiEntropyService {
     const session = new ReconSession(role, this.handler.set)
     /** why the session, however it ends, is not a full reconciliation (records refused) */
     let unclean: string | undefined
-    const report: SessionReport = { peer, role, startedAt: Date.now(), ms: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, learned: 0, sent: 0 }
+    const report: SessionReport = { peer, role, startedAt: this.time.now(), ms: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, learned: 0, sent: 0 }
     this.totals.started++
     const out = pushable<Uint8Array>()
-    const timer = setTimeout(() => { stream.abort(new Error(`anti-entropy session with ${peer} timed out after ${this.timeoutMs} ms`)) }, this.timeoutMs)
+    const timer = this.time.setTimeout(() => { stream.abort(new Error(`anti-entropy session with ${peer} timed out after ${this.timeoutMs} ms`)) }, this.timeoutMs)
     const sinkDone = pipe(out, (src) => lp.encode(src, { maxDataLength: MAX_FRAME_BYTES }), stream.sink).catch((err) => { report.error ??= String(err?.message ?? err) })
     let firstOut = true
     let firstIn = true
@@ -235,15 +240,15 @@ export class AntiEntropyService {
     } catch (err) {
       report.error ??= String((err as Error)?.message ?? err)
     } finally {
-      clearTimeout(timer)
+      this.time.clearTimeout(timer)
       out.end()
       // Never wait on the sink past the stream's own end: once the muxer's side of the sink has
       // ended (the connection closed under the session, a reset, the deadline's abort above),
       // the byte-stream wrapper libp2p puts in front of it waits forever for a reader of the end
       // marker we just queued, so sinkDone would never settle and the session never return.
       // The flush gets what is left of the session's deadline, and at least a short grace.
-      const flushMs = Math.max(CLOSE_GRACE_MS, report.startedAt + this.timeoutMs - Date.now())
-      const flushed = stream.writeStatus !== 'closed' && await settlesWithin(sinkDone, flushMs)
+      const flushMs = Math.max(CLOSE_GRACE_MS, report.startedAt + this.timeoutMs - this.time.now())
+      const flushed = stream.writeStatus !== 'closed' && await settlesWithin(sinkDone, flushMs, this.time)
       if (!flushed) {
         report.error ??= `stream to ${peer} ended before the session's last frames were sent`
         stream.abort(new Error(report.error))
@@ -251,7 +256,7 @@ export class AntiEntropyService {
       // a graceful close waits for the peer's end too: bounded as well
       await stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) }).catch(() => { stream.abort(new Error('close failed')) })
       const st = session.stats
-      Object.assign(report, { ms: Date.now() - report.startedAt, framesIn: st.framesIn, framesOut: st.framesOut, rounds: st.rounds, sent: st.recordsSent })
+      Object.assign(report, { ms: this.time.now() - report.startedAt, framesIn: st.framesIn, framesOut: st.framesOut, rounds: st.rounds, sent: st.recordsSent })
       this.account(report, theirs)
     }
     if (report.error != null) this.log.debug({ peer, role, err: report.error }, 'anti-entropy session failed')

@@ -164,11 +164,19 @@ export class BellwetherNode implements ClusterIO {
       async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from), () => this.unavailable())
     this.objects = new ObjectService({ host: this.host, handler: this.handler, logger: this.log })
     this.calls = new ObjectCalls(() => this.self, this.handler, this.objects, this.clock, new Rejections(this.metrics, this.log))
-    this.membership = new MembershipService(this.host, selfInfo, view, this.clock, this.log, this.metrics, {
-      objects: () => this.store.cache.size,
-      logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
-      busy: () => this.busy()
-    }, this.opts.bootstrap, (change) => { this.onViewChange(change) }, this.time, rate)
+    this.membership = new MembershipService({
+      host: this.host,
+      view,
+      clock: this.clock,
+      logger: this.log,
+      metrics: this.metrics,
+      timers: this.time,
+      state: {
+        objects: () => this.store.cache.size,
+        logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
+        busy: () => this.busy()
+      }
+    }, { self: selfInfo, bootstrap: this.opts.bootstrap, onChange: (change) => { this.onViewChange(change) }, rate })
     this.rejections = new Rejections(this.metrics, this.log)
     this.admission = new RecordAdmission(nodeAdmissionState({
       self: this.self,
@@ -182,7 +190,7 @@ export class BellwetherNode implements ClusterIO {
     this.deleteGossip = new DeleteGossip({ host: this.host, pipeline: this.deletes, metrics: this.metrics, logger: this.log, admission: this.admission, rejections: this.rejections, timers: this.time })
     this.metrics.floorSize = () => this.floor.size
     this.metrics.foldedRecords = () => this.replica.folded
-    this.ae = new AntiEntropyService({ host: this.host, handler: this.deletes.aeHandler(this.admission, () => this.clock.now()), logger: this.log })
+    this.ae = new AntiEntropyService({ host: this.host, handler: this.deletes.aeHandler(this.admission, () => this.clock.now()), logger: this.log, timers: this.time })
     this.aeScheduler = new AeScheduler(this.ae, {
       self: this.self,
       summary: () => ({ ...this.deleteLog.summary(), floorHash: this.floor.hash() }),

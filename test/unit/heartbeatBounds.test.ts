@@ -138,9 +138,14 @@ describe('MembershipService: the members topic', () => {
     const me: MemberInfo = { peerId: self, addrs: [], zone: 1, api: 'http://127.0.7.1:7002', incarnation: 1n }
     const view = new MembershipView(me, {}, 3n)
     const changes: unknown[] = []
-    const svc = new MembershipService(host, me, view, new HybridClock(systemTime), log, metrics,
-      { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false },
-      [], (c) => { changes.push(c) })
+    const svc = new MembershipService({
+      host,
+      view,
+      clock: new HybridClock(systemTime),
+      logger: log,
+      metrics,
+      state: { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false }
+    }, { self: me, bootstrap: [], onChange: (c) => { changes.push(c) } })
     svc.topic.start()
     return { ps, view, metrics, log, svc, changes }
   }

@@ -42,9 +42,15 @@ async function setup (opts: { bootstrap?: (self: string, other: string) => strin
   const me: MemberInfo = { peerId: self, addrs: [], zone: 1, api: 'http://127.0.10.10:7002', incarnation: 1n }
   const view = new MembershipView(me, { failAfterMs: FAIL_AFTER_MS })
   const changes: Array<{ at: number, change: ViewChange }> = []
-  const svc = new MembershipService(host, me, view, new HybridClock(vt), memoryLogger(), new NodeMetrics(),
-    { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false },
-    opts.bootstrap?.(self, other) ?? [], (change) => { changes.push({ at: vt.now(), change }) }, vt)
+  const svc = new MembershipService({
+    host,
+    view,
+    clock: new HybridClock(vt),
+    logger: memoryLogger(),
+    metrics: new NodeMetrics(),
+    timers: vt,
+    state: { objects: () => 0, logSummary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }), busy: () => false }
+  }, { self: me, bootstrap: opts.bootstrap?.(self, other) ?? [], onChange: (change) => { changes.push({ at: vt.now(), change }) } })
   /** `other`'s heartbeat arrives now */
   const hear = (over: Record<string, unknown> = {}): void => {
     ps.deliver(signed(TOPIC_MEMBERS, toBinary(HeartbeatSchema, create(HeartbeatSchema, {
