@@ -22,7 +22,9 @@ export type { RecordSource }
 
 /** where effects leave the delete machinery: gossip, the session scheduler, refusal counters */
 export interface DeleteOutlets {
+  /** DeleteGossip.publish (src/net/deleteGossip.ts); the node joins the two once the libp2p host exists */
   publish (recs: DeleteRec[]): void
+  /** AeScheduler.onConnect / onBeacon (src/antientropy/aeScheduler.ts) */
   startSession (peer: string, reason: 'connected' | 'beacon', summary?: Beacon['log']): void
   reject (kind: string, reason: string, peer: string): void
   /** run a session with `peer` now (undefined: none ran) */
