@@ -33,24 +33,7 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
   await useClusterToken(dir)
   cluster.secrets = { ...secrets, enableChaos: true }
   // keys first: every node's full multiaddr must be known before any process starts
-  const nodes = cluster.nodes = await Promise.all(Array.from({ length: count }, async (_, i) => {
-    const ip = ipAdd(ipBase, i)
-    const dataDir = nodeDataDir(dir, i)
-    const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
-    return {
-      index: i,
-      peerId,
-      ip,
-      p2pPort,
-      apiPort,
-      apiUrl: apiUrlOf(ip, apiPort),
-      multiaddr: nodeMultiaddr(ip, p2pPort, peerId),
-      dataDir,
-      logFile: nodeLogFile(dir, i),
-      pid: null,
-      zone: i
-    }
-  }))
+  const nodes = cluster.nodes = await Promise.all(Array.from({ length: count }, async (_, i) => await nodeRecord(dir, ipBase, i)))
   const file = cluster.file = { version: 1, createdAt: new Date().toISOString(), copies, ipBase, logLevel: 'warn', nodes }
   await writeClusterFile(dir, file)
   try {
@@ -71,6 +54,14 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
   return cluster
 }
 
+/** node I's cluster-file record (address ipBase + I, its key made now, free ports), not started */
+async function nodeRecord (dir, ipBase, i) {
+  const ip = ipAdd(ipBase, i)
+  const dataDir = nodeDataDir(dir, i)
+  const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
+  return { index: i, peerId, ip, p2pPort, apiPort, apiUrl: apiUrlOf(ip, apiPort), multiaddr: nodeMultiaddr(ip, p2pPort, peerId), dataDir, logFile: nodeLogFile(dir, i), pid: null, zone: i }
+}
+
 /**
  * One more node (index = the next one, address ipBase + index), bootstrapped from every running
  * node, as `bellwether cluster add` does; recorded in the cluster file before it starts, so
@@ -78,22 +69,7 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
  */
 export async function addNode (cluster) {
   const i = cluster.nodes.reduce((m, n) => Math.max(m, n.index + 1), 0)
-  const ip = ipAdd(cluster.file.ipBase, i)
-  const dataDir = nodeDataDir(cluster.dir, i)
-  const [peerId, [p2pPort, apiPort]] = await Promise.all([peerIdOfDataDir(dataDir), freePorts(ip, 2)])
-  const node = {
-    index: i,
-    peerId,
-    ip,
-    p2pPort,
-    apiPort,
-    apiUrl: apiUrlOf(ip, apiPort),
-    multiaddr: nodeMultiaddr(ip, p2pPort, peerId),
-    dataDir,
-    logFile: nodeLogFile(cluster.dir, i),
-    pid: null,
-    zone: i
-  }
+  const node = await nodeRecord(cluster.dir, cluster.file.ipBase, i)
   cluster.nodes.push(node)
   await startNode(cluster, node)
   return node

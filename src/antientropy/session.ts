@@ -52,6 +52,7 @@ import {
 } from './frame.js'
 import { Violation, checkShape, readRecords } from './frameCheck.js'
 import { Outbox } from './outbox.js'
+import { answerFor } from './rangeSplit.js'
 import type { SessionOptions, SessionStats, Step } from './sessionTypes.js'
 
 // the frame codec and the session's types are public through this module too (callers
@@ -134,7 +135,7 @@ export class ReconSession {
     if (this.role !== 'initiator') throw new Error('start() is for the initiator')
     if (this.state !== 'idle') throw new Error('session already started')
     this.state = 'open'
-    return this.finish(this.answerFor(0, this.set.size, MAX_KEY))
+    return this.finish(answerFor(this.set, 0, this.set.size, MAX_KEY, this.threshold, this.branch))
   }
 
   /** Decodes and receives; a frame that cannot be decoded ends the session with an error. */
@@ -310,7 +311,7 @@ export class ReconSession {
           // they hold nothing here: everything of ours goes, no need to list it first
           this.out.queuePush({ kind: 'range', from: lower, to: upper, except: new BigUint64Array(0), weight: 1 })
         } else {
-          const answer = this.answerFor(a, b, upper)
+          const answer = answerFor(this.set, a, b, upper, this.threshold, this.branch)
           const cost = answer.reduce((s, x) => s + rangeCost(x), 0)
           const idCost = answer.reduce((s, x) => s + (x.ids?.length ?? 0), 0)
           // room for a skip before the answer, and after it for either the trailing skip or a
@@ -335,36 +336,6 @@ export class ReconSession {
       lower = upper
     }
     return out
-  }
-
-  /** My answer for a range ending at `upper` holding my items [a, b): my ids when few, else a split. */
-  private answerFor (a: number, b: number, upper: Key): OutRange[] {
-    const m = b - a
-    // a single item cannot be split: "splitting" it would re-send the same range forever
-    if (m <= this.threshold || m === 1) {
-      const ids = this.set.hashesIn(a, b).sort()
-      return [{ upper, mode: AeMode.ID_LIST, count: m, fp: 0n, ids }]
-    }
-    const parts = Math.min(this.branch, m)
-    const out: OutRange[] = []
-    let s = a
-    for (let i = 1; i <= parts; i++) {
-      const e = a + Math.floor((m * i) / parts)
-      const fp = this.set.fingerprint(s, e)
-      out.push({ upper: i === parts ? upper : this.boundBefore(e), mode: AeMode.FINGERPRINT, count: fp.count, fp: fp.sum })
-      s = e
-    }
-    return out
-  }
-
-  /**
-   * The shortest bound separating item i-1 from item i: (hlc_i, 0) when their hlcs differ,
-   * which encodes without the hash (≈ 9 bytes less per range).
-   */
-  private boundBefore (i: number): Key {
-    const hlc = this.set.hlcAt(i)
-    if (this.set.hlcAt(i - 1) < hlc) return { hlc, hash: 0n }
-    return { hlc, hash: this.set.hashAt(i) }
   }
 
   /** The peer listed all its ids in [lower, upper): push what it lacks, want what we lack. */

@@ -41,7 +41,7 @@ import { ObjectPeers } from './objectPeers.js'
 import { RecoveryLoop } from './recoveryLoop.js'
 import { PeriodicTasks } from './periodic.js'
 import { DeleteGossip } from '../net/deleteGossip.js'
-import { MembershipService } from '../membership/membership.js'
+import { MembershipService, type LocalState } from '../membership/membership.js'
 import { NodeObjectHandler } from './objectHandler.js'
 import { ObjectCalls } from './objectCalls.js'
 import { NodeMetrics } from './metrics.js'
@@ -56,6 +56,7 @@ import {
 import { localCheck, type LocalCheckSnapshot } from './localCheck.js'
 import { watchDeleteLog } from './logHealth.js'
 import { openDurableState, removeCrashTemps } from './openState.js'
+import { wirePeerEvents } from './peerEvents.js'
 
 /** view changes come in bursts (a cluster starting, a partition); recover once they settle */
 const RECOVERY_DEBOUNCE_MS = 1000
@@ -164,19 +165,13 @@ export class BellwetherNode implements ClusterIO {
       async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from), () => this.unavailable())
     this.objects = new ObjectService({ host: this.host, handler: this.handler, logger: this.log })
     this.calls = new ObjectCalls(() => this.self, this.handler, this.objects, this.clock, new Rejections(this.metrics, this.log))
-    this.membership = new MembershipService({
-      host: this.host,
-      view,
-      clock: this.clock,
-      logger: this.log,
-      metrics: this.metrics,
-      timers: this.time,
-      state: {
-        objects: () => this.store.cache.size,
-        logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
-        busy: () => this.busy()
-      }
-    }, { self: selfInfo, bootstrap: this.opts.bootstrap, onChange: (change) => { this.onViewChange(change) }, rate })
+    const state: LocalState = {
+      objects: () => this.store.cache.size,
+      logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
+      busy: () => this.busy()
+    }
+    this.membership = new MembershipService({ host: this.host, view, clock: this.clock, logger: this.log, metrics: this.metrics, timers: this.time, state },
+      { self: selfInfo, bootstrap: this.opts.bootstrap, onChange: (change) => { this.onViewChange(change) }, rate })
     this.rejections = new Rejections(this.metrics, this.log)
     this.admission = new RecordAdmission(nodeAdmissionState({
       self: this.self,
@@ -197,25 +192,13 @@ export class BellwetherNode implements ClusterIO {
       // sessions ride existing connections; connecting is the membership redialer's job
       reachable: (peer) => !this.partition.isBlocked(peer) && this.host.getConnections(peerIdFromString(peer)).length > 0
     }, this.log, this.time)
-    this.membership.onPeerState = (peer, st) => { this.fire(this.replica.onBeacon(peer, { hlc: st.hlc, log: st.log })) }
     // a member is a placement target only once identify showed it serving objects (objectPeers.ts)
     this.objectPeers = new ObjectPeers(this.host, this.log, (id) => {
       if (this.membership.view.member(id) == null) return
       this.rebuildRing()
       this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
     })
-    this.host.addEventListener('connection:open', (evt) => {
-      this.fire(this.replica.onPeerUp(evt.detail.remotePeer.toString(), Date.now()))
-    })
-    // its last connection closed
-    this.host.addEventListener('peer:disconnect', (evt) => { this.replica.onPeerDown(evt.detail.toString()) })
-    this.membership.onForget = (peers) => {
-      for (const p of peers) {
-        this.fire(this.replica.onPeerForgotten(p))
-        this.objectPeers.forget(p)
-        this.aeScheduler.forget(p)
-      }
-    }
+    wirePeerEvents({ host: this.host, membership: this.membership, replica: this.replica, objectPeers: this.objectPeers, aeScheduler: this.aeScheduler, time: this.time, fire: (effects) => { this.fire(effects) } })
     this.repair = new ReplicaRepair(this, async (vid) => (await this.vdis.inodeOf(vid))?.copies, this.log, () => { this.scheduleRecovery(0) })
     this.vdis.onPartialWrite = (oid) => { this.repair.enqueue(oid) }
     this.recovery = new Recovery(nodeRecoveryIO({
