@@ -56,6 +56,12 @@ export class Ring {
   private readonly positions: BigUint64Array
   private readonly owners: Int32Array
   private readonly zones: number
+  /**
+   * Names the ring: equal on two nodes exactly when they place every oid alike (same members,
+   * zones and vnodes). Puts carry the writer's, so a replica can refuse a write placed by a
+   * view it does not share.
+   */
+  readonly hash: bigint
 
   constructor (nodes: readonly PlacementNode[], readonly vnodesPerNode: number = DEFAULT_VNODES) {
     if (!Number.isInteger(vnodesPerNode) || vnodesPerNode < 1) {
@@ -71,6 +77,8 @@ export class Ring {
     }
     this.sorted = Object.freeze(sorted)
     this.zones = new Set(sorted.map((n) => n.zone)).size
+    // never 0: a put without a ring hash says 0
+    this.hash = fnv1a64(new TextEncoder().encode(`${vnodesPerNode};${sorted.map((n) => `${n.id}/${n.zone}`).join(',')}`)) || 1n
 
     const total = sorted.length * vnodesPerNode
     const pos = new BigUint64Array(total)

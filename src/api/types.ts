@@ -207,6 +207,8 @@ export interface AntiEntropyInfo {
 
 export interface RecoveryProgress extends RecoveryStatus {
   dropped: number
+  /** copies put to a placement target that lacked them, before this node dropped its own */
+  handedOff: number
   bytes: number
   pendingDrops: number
   /** epoch ms, 0: never */
@@ -218,7 +220,7 @@ export interface RecoveryProgress extends RecoveryStatus {
 /** GET /recovery */
 export interface RecoveryInfo {
   progress: RecoveryProgress
-  totals: { recovered: number; failed: number; deletedSkipped: number; dropped: number; racedDeletes: number; readRepaired: number; bytes: number }
+  totals: { recovered: number; failed: number; deletedSkipped: number; dropped: number; handedOff: number; racedDeletes: number; readRepaired: number; bytes: number }
   repair: { pending: number; totals: { repaired: number; pushed: number; dropped: number; overflows: number; retried: number } }
 }
 

@@ -15,6 +15,15 @@ import type { Host } from './host.js'
 import { LIST_CHUNK_OIDS, MAX_INBOUND_STREAMS, MAX_OBJECT_SIZE, MAX_OUTBOUND_STREAMS, MIN_TRANSFER_BYTES_PER_SEC, OBJ_PROTOCOL_NAME, OBJ_PROTOCOL_VERSION, PROTOCOL_PREFIX, REQUEST_TIMEOUT_MS, protocolId } from './constants.js'
 
 /** The node's side of the object protocol. Calls may run concurrently; each must settle within the request timeout. */
+/**
+ * One object put. `copies`: the VDI's copies as the writer knows them, so a replica that is
+ * not a placement target in its own view can tell (and hand the copy on); absent = unknown.
+ * `ring`: the writer's placement ring (Ring.hash), refused by a replica with another.
+ * `createOnly`: the peer refuses with Status.EXISTS if it holds the object at this generation
+ * or newer (create arbitration).
+ */
+export interface PutArgs { oid: bigint, generation: number, version: bigint, data: Uint8Array, copies?: number, createOnly?: boolean, ring?: bigint }
+
 export interface ObjectHandler {
   put (req: PutObject, from: string, hlc: bigint): Promise<ObjResponse>
   get (req: GetObject, from: string, hlc: bigint): Promise<ObjResponse>
@@ -133,8 +142,8 @@ export class ObjectService {
     throw new ObjectServiceError(`peer ${peer} closed the stream without answering`, Status.ERROR)
   }
 
-  /** createOnly: the peer refuses (STATUS_EXISTS) if it already holds the object at this generation or newer */
-  async put (peer: string, put: { oid: bigint, generation: number, version: bigint, data: Uint8Array, createOnly?: boolean }): Promise<ObjResponse> {
+  /** see PutArgs: createOnly arbitrates creates; copies lets a replica off placement tell */
+  async put (peer: string, put: PutArgs): Promise<ObjResponse> {
     return await this.one(peer, { op: { case: 'put', value: put as PutObject } }, put.data.byteLength)
   }
 

@@ -34,6 +34,7 @@ export class NodeMetrics {
   readonly gossipBytes = this.counter('bw_gossip_bytes_total', 'gossip payload bytes', ['topic', 'direction'])
   readonly staleConnections = this.counter('bw_stale_connections_total', 'connections hung up because their member sent no heartbeat on them for STALE_CONNECTION_MS (the redialer makes fresh ones)')
   readonly gossipHeartbeats = this.counter('bw_gossip_heartbeats_total', 'gossipsub heartbeats run here: a message leaves the gossip cache GOSSIP_MCACHE_LENGTH heartbeats after it arrived')
+  readonly offPlacementPuts = this.counter('bw_off_placement_puts_total', 'peer puts stored here although this node is no placement target in its own view (a writer with another view); each nudges a recovery pass')
   readonly objectRequests = this.counter('bw_object_requests_total', 'object protocol requests served', ['op', 'status'])
   readonly objects = this.gauge('bw_objects', 'objects in the object list cache')
   readonly members = this.gauge('bw_members', 'live members in the view')
@@ -62,11 +63,12 @@ export class NodeMetrics {
   readonly recoveryBytes = this.gauge('bw_recovery_bytes', 'object bytes pulled by recovery since start')
 
   /** recovery totals: a deleted oid is never requested; `raced_delete` counts transfers a delete overtook (refused at the store gate) */
-  recovery (t: { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number, readRepaired: number, bytes: number }): void {
+  recovery (t: { recovered: number, failed: number, deletedSkipped: number, dropped: number, handedOff: number, racedDeletes: number, readRepaired: number, bytes: number }): void {
     this.recoveryObjects.set({ result: 'recovered' }, t.recovered)
     this.recoveryObjects.set({ result: 'failed' }, t.failed)
     this.recoveryObjects.set({ result: 'deleted_skipped' }, t.deletedSkipped)
     this.recoveryObjects.set({ result: 'dropped' }, t.dropped)
+    this.recoveryObjects.set({ result: 'handed_off' }, t.handedOff)
     this.recoveryObjects.set({ result: 'raced_delete' }, t.racedDeletes)
     this.recoveryObjects.set({ result: 'read_repaired' }, t.readRepaired)
     this.recoveryBytes.set(t.bytes)

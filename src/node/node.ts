@@ -17,7 +17,7 @@ import { Ring } from '../placement.js'
 import { MembershipView, type ViewChange } from '../membership/view.js'
 import { asGossipSub, createHost, hostState, type Host } from '../net/host.js'
 import { zoneFromAddress } from '../net/hostPort.js'
-import { ObjectService } from '../net/objectService.js'
+import { ObjectService, type PutArgs } from '../net/objectService.js'
 import { FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
 import { failAfterMs, type RateParams } from '../membership/rate.js'
 import { HEARTBEATS_PER_SEC } from '../membership/constants.js'
@@ -161,10 +161,15 @@ export class BellwetherNode implements ClusterIO {
     const selfInfo = { peerId: this.self, addrs: [], zone: this.zone, api: `http://${this.opts.api}`, incarnation: BigInt(Date.now()) }
     const rate: RateParams = { baseIntervalMs: HEARTBEAT_INTERVAL_MS, baseFailAfterMs: FAIL_AFTER_MS, perSec: this.opts.heartbeatsPerSec ?? HEARTBEATS_PER_SEC }
     const view = new MembershipView(selfInfo, { failAfterMs: FAIL_AFTER_MS, failAfterFor: (n) => failAfterMs(n, rate), evictAfterMs: this.opts.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS }, epoch)
-    this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log,
-      async (peer) => await this.reconciledWith(peer), async (oids, from) => await this.readRepair(oids, from), () => this.unavailable())
+    this.handler = new NodeObjectHandler(this.store, this.tombstones, this.clock, this.metrics, this.log, {
+      gate: async (peer) => await this.reconciledWith(peer),
+      repair: async (oids, from) => await this.readRepair(oids, from),
+      unavailable: () => this.unavailable(),
+      ring: () => this.ring.hash,
+      stored: (oid, copies, from) => { this.storedFrom(oid, copies, from) }
+    })
     this.objects = new ObjectService({ host: this.host, handler: this.handler, logger: this.log })
-    this.calls = new ObjectCalls(() => this.self, this.handler, this.objects, this.clock, new Rejections(this.metrics, this.log))
+    this.calls = new ObjectCalls(() => this.self, this.handler, this.objects, this.clock, new Rejections(this.metrics, this.log), () => this.ring.hash)
     const state: LocalState = {
       objects: () => this.store.cache.size,
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
@@ -319,6 +324,19 @@ export class BellwetherNode implements ClusterIO {
     this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
   }
 
+  /**
+   * A peer's put landed here although this node's view does not make it a target: the writer's
+   * view differs (a membership change half heard). Recovery passes are the only thing that
+   * looks at copies off placement, and this node's may already have run, so one more: it hands
+   * the copy to the targets that lack it and then drops it here.
+   */
+  private storedFrom (oid: bigint, copies: number, from: string): void {
+    if (copies === 0 || from === this.self || this.stopping) return
+    if (this.placement(oid, copies).includes(this.self)) return
+    this.metrics.offPlacementPuts.inc()
+    this.recoveryLoop?.nudge()
+  }
+
   /** (re)start recovery for the current epoch after `delayMs`; a run in progress is aborted (its work stays on disk) */
   private scheduleRecovery (delayMs: number): void {
     if (!this.stopping) this.recoveryLoop?.schedule(delayMs)
@@ -345,6 +363,8 @@ export class BellwetherNode implements ClusterIO {
   peerState (): PeerStateCounts { return peerStateCounts(this.membership, this.replica, this.objectPeers, this.aeScheduler) }
 
   /** the vid's whole-VDI delete is folded (stable everywhere): its next generation may be created */
+  async sleep (ms: number): Promise<void> { await new Promise<void>((resolve) => { this.time.setTimeout(resolve, ms) }) }
+
   stableFloor (vid: number): number | undefined {
     return this.floor.get(vid)
   }
@@ -365,7 +385,7 @@ export class BellwetherNode implements ClusterIO {
   /** put/get/list to this node or a peer (objectCalls.ts) */
   private calls!: ObjectCalls
 
-  async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> { return await this.calls.put(peer, obj) }
+  async put (peer: string, obj: PutArgs): Promise<ObjResponse> { return await this.calls.put(peer, obj) }
   async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> { return await this.calls.get(peer, oid, headerOnly, expectBytes) }
   async listInodes (peer: string): Promise<bigint[]> { return await this.calls.listInodes(peer) }
 

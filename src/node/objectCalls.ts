@@ -4,10 +4,10 @@
 // would win every read.
 import { create } from '@bufbuild/protobuf'
 import { GetObjectSchema, ListObjectsSchema, ObjResponseSchema, PutObjectSchema, Status, type ObjResponse } from '../wire/bellwether_pb.js'
-import type { ObjectService } from '../net/objectService.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeObjectHandler } from './objectHandler.js'
 import type { Rejections } from './rejections.js'
+import type { ObjectService, PutArgs } from '../net/objectService.js'
 
 export class ObjectCalls {
   constructor (
@@ -17,12 +17,15 @@ export class ObjectCalls {
     private readonly objects: ObjectService,
     private readonly clock: HybridClock,
     /** peers' answers refused (bw_rejected_total{kind="version"}) */
-    private readonly rejections: Rejections
+    private readonly rejections: Rejections,
+    /** this node's placement ring (Ring.hash), which every put to a peer carries */
+    private readonly ring: () => bigint = () => 0n
   ) {}
 
-  async put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse> {
+  /** every put to a peer is placed by this node's ring, so it says which (the peer refuses another) */
+  async put (peer: string, obj: PutArgs): Promise<ObjResponse> {
     if (peer === this.self()) return await this.handler.put(create(PutObjectSchema, obj), peer, 0n)
-    return await this.objects.put(peer, obj)
+    return await this.objects.put(peer, { ...obj, ring: this.ring() })
   }
 
   async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> {

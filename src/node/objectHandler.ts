@@ -13,6 +13,7 @@ import { CorruptObjectError } from '../store/objectFile.js'
 import { AdmitError, ExistsError, StaleWriteError, type ObjectStoreApi } from '../store/objectStoreApi.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { formatOid, isValidOid, vidToVdiOid, MAX_VID } from '../oid.js'
+import { MAX_COPIES } from '../vdi/inode.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
 import { Rejections } from './rejections.js'
@@ -21,9 +22,28 @@ function res (fields: Partial<Omit<ObjResponse, '$typeName'>>): ObjResponse {
   return create(ObjResponseSchema, fields)
 }
 
+/** what the handler asks of its node; each has a default that fits a node alone */
+export interface ObjectHandlerHooks {
+  /** tombstones first: resolves to an error text if `peer` may not be served yet */
+  gate?: (peer: string) => Promise<string | undefined>
+  /** read-repair: purge the hinted oids our own tombstones cover (reconciling with `from` first if needed) */
+  repair?: (oids: bigint[], from: string) => Promise<number>
+  /** why object I/O is refused right now (the delete log cannot be written), or undefined */
+  unavailable?: () => string | undefined
+  /** this node's placement ring (Ring.hash): a put placed by another is refused */
+  ring?: () => bigint
+  /** a put was stored: `copies` is the writer's (1..MAX_COPIES), 0 when it did not say */
+  stored?: (oid: bigint, copies: number, from: string) => void
+}
+
 export class NodeObjectHandler implements ObjectHandler {
   /** every refused request: counted in bw_rejected_total{kind} and logged (rate-limited per kind) */
   private readonly rejections: Rejections
+  private readonly gate: NonNullable<ObjectHandlerHooks['gate']>
+  private readonly repair: NonNullable<ObjectHandlerHooks['repair']>
+  private readonly unavailable: NonNullable<ObjectHandlerHooks['unavailable']>
+  private readonly ring: ObjectHandlerHooks['ring']
+  private readonly stored: NonNullable<ObjectHandlerHooks['stored']>
 
   constructor (
     private readonly store: ObjectStoreApi,
@@ -31,14 +51,14 @@ export class NodeObjectHandler implements ObjectHandler {
     private readonly clock: HybridClock,
     private readonly metrics: NodeMetrics,
     private readonly log: Logger,
-    /** tombstones first: resolves to an error text if `peer` may not be served yet */
-    private readonly gate: (peer: string) => Promise<string | undefined> = async () => undefined,
-    /** read-repair: purge the hinted oids our own tombstones cover (reconciling with `from` first if needed) */
-    private readonly repair: (oids: bigint[], from: string) => Promise<number> = async () => 0,
-    /** why object I/O is refused right now (the delete log cannot be written), or undefined */
-    private readonly unavailable: () => string | undefined = () => undefined
+    hooks: ObjectHandlerHooks = {}
   ) {
     this.rejections = new Rejections(metrics, log)
+    this.gate = hooks.gate ?? (async () => undefined)
+    this.repair = hooks.repair ?? (async () => 0)
+    this.unavailable = hooks.unavailable ?? (() => undefined)
+    this.ring = hooks.ring
+    this.stored = hooks.stored ?? (() => {})
   }
 
   private refused (op: 'put' | 'get', oid: bigint): ObjResponse | undefined {
@@ -77,6 +97,14 @@ export class NodeObjectHandler implements ObjectHandler {
   async put (req: PutObject, from: string, hlc: bigint): Promise<ObjResponse> {
     const bad = this.badOid(req.oid, 'put') ?? this.observe(hlc, 'put') ?? this.refused('put', req.oid)
     if (bad != null) return bad
+    const ring = this.ring?.()
+    if (req.ring !== 0n && ring !== undefined && req.ring !== ring) {
+      return this.done('put', res({ status: Status.VIEW_MISMATCH, oid: req.oid, error: `placement views differ: the put of ${formatOid(req.oid)} was placed by ring ${req.ring.toString(16)}, this node's is ${ring.toString(16)}; retry once views agree` }))
+    }
+    if (req.copies > MAX_COPIES) {
+      this.rejections.note('copies', `object put of ${formatOid(req.oid)} with copies ${req.copies} (at most ${MAX_COPIES})`, { from })
+      return this.done('put', res({ status: Status.BAD_REQUEST, oid: req.oid, error: `copies ${req.copies} of ${formatOid(req.oid)} is out of range 0..${MAX_COPIES}` }))
+    }
     if (req.data.byteLength > MAX_OBJECT_SIZE) {
       this.rejections.note('oversized', `object put of ${req.data.byteLength} bytes (at most ${MAX_OBJECT_SIZE})`, { from })
       return this.done('put', res({ status: Status.BAD_REQUEST, error: `object of ${req.data.byteLength} bytes exceeds the ${MAX_OBJECT_SIZE}-byte limit` }))
@@ -104,6 +132,7 @@ export class NodeObjectHandler implements ObjectHandler {
         bogus: (m) => this.clock.implausible(m.version) != null
       })
       this.metrics.objects.set(this.store.cache.size)
+      this.stored(req.oid, req.copies, from)
       return this.done('put', res({ status: Status.OK, oid: req.oid, generation: meta.generation, version: meta.version, checksum: meta.checksum, length: meta.length }))
     } catch (err) {
       if (err instanceof StaleWriteError) {

@@ -5,7 +5,7 @@ import { create as createMsg } from '@bufbuild/protobuf'
 import { ListObjectsSchema, Status, type ObjResponse } from '../wire/bellwether_pb.js'
 import type { RecoveryIO } from '../recovery/recovery.js'
 import { MAX_PURGE_HINT_OIDS } from '../net/constants.js'
-import type { ObjectService } from '../net/objectService.js'
+import type { ObjectService, PutArgs } from '../net/objectService.js'
 import type { SessionReport } from '../net/aeService.js'
 import type { ObjectStore } from '../store/objectStore.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
@@ -20,7 +20,7 @@ export interface RecoveryParts {
   handler: NodeObjectHandler
   objects: ObjectService
   get (peer: string, oid: bigint): Promise<ObjResponse>
-  put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }): Promise<ObjResponse>
+  put (peer: string, obj: PutArgs): Promise<ObjResponse>
   store: ObjectStore
   tombstones: TombstoneIndex
   readRepair (oids: bigint[], from: string): Promise<number>
@@ -75,6 +75,15 @@ export function nodeRecoveryIO (n: RecoveryParts): RecoveryIO {
       throw new Error(`local store of ${oid.toString(16)} failed: ${r.error}`)
     },
     drop: async (oid, version) => await n.store.removeIf(oid, (m) => m.version === version),
+    handOff: async (peer, oid, version, copies) => {
+      const got = await n.store.get(oid)
+      if (got == null || got.meta.version !== version) return 'gone'
+      const r = await n.put(peer, { oid, generation: got.meta.generation, version, data: got.data, copies })
+      if (r.status === Status.OK) return 'ok'
+      if (r.status === Status.STALE) return 'stale'
+      if (r.status === Status.DELETED) return 'deleted'
+      throw new Error(`${Status[r.status]} ${r.error}`)
+    },
     covered: (oid, h) => n.tombstones.covers(oid, h.generation, h.version) != null,
     tellDeleted: async (peer, hint) => {
       let purged = 0

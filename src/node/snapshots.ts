@@ -103,7 +103,7 @@ export interface AeSnapshot {
 
 export interface RecoverySnapshot {
   progress: RecoveryProgress
-  totals: { recovered: number, failed: number, deletedSkipped: number, dropped: number, racedDeletes: number, readRepaired: number, bytes: number }
+  totals: { recovered: number, failed: number, deletedSkipped: number, dropped: number, handedOff: number, racedDeletes: number, readRepaired: number, bytes: number }
   repair: { pending: number, totals: { repaired: number, pushed: number, dropped: number, overflows: number, retried: number } }
 }
 

@@ -32,6 +32,12 @@ export interface RecoveryIO {
   store (oid: bigint, header: ObjectHeader, data: Uint8Array): Promise<'ok' | 'deleted' | 'stale'>
   /** remove the local copy if it is still exactly this version */
   drop (oid: bigint, version: bigint): Promise<boolean>
+  /**
+   * hand-off: put this node's copy of `oid` (exactly `version`) to `peer`, a placement target
+   * that does not list it yet. 'ok': the peer stored it; 'stale': the peer holds a newer
+   * version; 'deleted': a tombstone there refused it; 'gone': ours changed or vanished meanwhile
+   */
+  handOff (peer: string, oid: bigint, version: bigint, copies: number): Promise<'ok' | 'stale' | 'deleted' | 'gone'>
   covered (oid: bigint, h: ObjectHeader): boolean
   /** read-repair: tell `peer` (or this node) that tombstones cover these copies it listed; resolves to how many it purged */
   tellDeleted (peer: string, hint: DeletedHint): Promise<number>
@@ -61,6 +67,8 @@ export interface RecoveryProgress {
   /** listed by a peer but covered by a tombstone: never requested, never counted as work */
   deletedSkipped: number
   dropped: number
+  /** copies put to a placement target that lacked them before this node dropped its own */
+  handedOff: number
   /** bytes fetched in this pass */
   bytes: number
   /** copies kept because their new holders did not confirm yet: another pass will retry */
@@ -74,9 +82,9 @@ export interface RecoveryProgress {
 const MAX_ERRORS = 20
 
 export class Recovery {
-  progress: RecoveryProgress = { epoch: '0', running: false, toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: 0, finishedAt: 0, lastCompleteEpoch: '0', errors: [] }
+  progress: RecoveryProgress = { epoch: '0', running: false, toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, dropped: 0, handedOff: 0, bytes: 0, pendingDrops: 0, startedAt: 0, finishedAt: 0, lastCompleteEpoch: '0', errors: [] }
   /** totals over every epoch, for metrics: deleted oids must never be attempted */
-  readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, racedDeletes: 0, readRepaired: 0, bytes: 0 }
+  readonly totals = { recovered: 0, failed: 0, deletedSkipped: 0, dropped: 0, handedOff: 0, racedDeletes: 0, readRepaired: 0, bytes: 0 }
   readonly throttle: Throttle
   private readonly parallel: number
   private readonly time: Timers
@@ -91,7 +99,7 @@ export class Recovery {
 
   /** one pass for `epoch`; `signal` aborts it when a newer view arrives (work done so far stays on disk) */
   async run (epoch: bigint, signal: AbortSignal): Promise<boolean> {
-    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, dropped: 0, bytes: 0, pendingDrops: 0, startedAt: this.time.now(), finishedAt: 0, errors: [] }
+    const p: RecoveryProgress = this.progress = { ...this.progress, epoch: epoch.toString(), running: true, toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, dropped: 0, handedOff: 0, bytes: 0, pendingDrops: 0, startedAt: this.time.now(), finishedAt: 0, errors: [] }
     const note = (msg: string): void => { if (p.errors.length < MAX_ERRORS) p.errors.push(msg) }
     const fail = (msg: string): void => { p.failed++; this.totals.failed++; note(msg) }
     const peerFail = (msg: string): void => { p.peerFailures++; note(msg) }
@@ -135,7 +143,7 @@ export class Recovery {
         const targets = this.io.placement(oid, n)
         const mine = held.find((c) => c.peer === this.io.self)
         if (targets.includes(this.io.self)) await this.pull(oid, held, mine, fail, signal)
-        else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held)
+        else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held, n)
       })
       signal.throwIfAborted()
       const complete = p.failed === 0 && p.peerFailures === 0
@@ -143,7 +151,7 @@ export class Recovery {
         p.lastCompleteEpoch = epoch.toString()
         await this.io.completed(epoch)
       }
-      this.log.info({ epoch: epoch.toString(), toRecover: p.toRecover, recovered: p.recovered, failed: p.failed, deletedSkipped: p.deletedSkipped, dropped: p.dropped }, complete ? 'recovery complete' : 'recovery incomplete; will retry')
+      this.log.info({ epoch: epoch.toString(), toRecover: p.toRecover, recovered: p.recovered, failed: p.failed, deletedSkipped: p.deletedSkipped, dropped: p.dropped, handedOff: p.handedOff }, complete ? 'recovery complete' : 'recovery incomplete; will retry')
       return complete
     } catch (err) {
       if (signal.aborted) return false
@@ -227,12 +235,27 @@ export class Recovery {
     this.totals.recovered++
   }
 
-  /** drop a copy placement no longer wants, only once every target lists this version or newer */
-  private async dropIfConfirmed (oid: bigint, mine: Copy, targets: string[], held: Copy[]): Promise<void> {
+  /**
+   * Drop a copy placement no longer wants, only once every target holds this version or newer.
+   * A target that lags is handed our copy first: otherwise a copy that reached this node from
+   * a writer whose view still named it (views differ for a moment around a change) would wait
+   * for the target's own next pass, and a target whose pass already ran would keep serving the
+   * older version. A target's answer to the hand-off is as good as its list: it stored ours,
+   * or it has newer.
+   */
+  private async dropIfConfirmed (oid: bigint, mine: Copy, targets: string[], held: Copy[], copies: number): Promise<void> {
     if (targets.length === 0) return
     for (const t of targets) {
       const c = held.find((h) => h.peer === t)
-      if (c == null || c.version < mine.version) { this.progress.pendingDrops++; return }
+      if (c != null && c.version >= mine.version) continue
+      const r = await this.io.handOff(t, oid, mine.version, copies).catch((err: Error) => {
+        this.log.debug({ oid: formatOid(oid), peer: t, err: String(err) }, 'hand-off failed; the copy stays')
+        return 'failed' as const
+      })
+      if (r === 'ok') { this.progress.handedOff++; this.totals.handedOff++ }
+      // 'deleted': the target knows a delete this node does not yet (its own anti-entropy brings
+      // it); 'gone': our copy changed under us; either way the next pass judges again
+      if (r !== 'ok' && r !== 'stale') { this.progress.pendingDrops++; return }
     }
     if (await this.io.drop(oid, mine.version)) { this.progress.dropped++; this.totals.dropped++ }
   }

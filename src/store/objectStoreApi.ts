@@ -39,7 +39,7 @@ export interface PutOptions {
 export class StaleWriteError extends Error {
   override readonly name = 'StaleWriteError'
   constructor (readonly oid: bigint, readonly current: ObjectMeta) {
-    super(`write of ${formatOid(oid)} refused: version ${current.version} already stored is newer`)
+    super(`write of ${formatOid(oid)} refused: version ${current.version} already stored is newer (or the same version with other content)`)
   }
 }
 
@@ -64,11 +64,22 @@ export function admitOrThrow (oid: bigint, meta: Omit<ObjectMeta, 'oid'>, opts: 
   if (reason !== undefined) throw new AdmitError(oid, reason)
 }
 
-/** under the oid's lock, against the copy stored now: create-only, then last writer by version (a tie overwrites) */
+/** under the oid's lock, against the copy stored now: create-only, then last writer by version (a tie by content) */
 export function judgePut (oid: bigint, meta: Omit<ObjectMeta, 'oid'>, current: ObjectMeta | undefined, opts: PutOptions): void {
   if (current === undefined) return
   if (opts.createOnly === true && current.generation >= meta.generation) throw new ExistsError(oid, current)
-  if (current.version > meta.version && opts.bogus?.(current) !== true) throw new StaleWriteError(oid, current)
+  if (opts.bogus?.(current) === true) return
+  if (current.version > meta.version) throw new StaleWriteError(oid, current)
+  // one version, other bytes: two writers stamped the same HLC (clocks are not unique across
+  // nodes). Arrival order differs per replica, so a rule by arrival would leave replicas that
+  // agree on the version and not on the bytes; by content, every replica keeps the same one
+  // whatever the order, and the writer told stale retries with a newer version
+  if (current.version === meta.version && sameVersionOrder(current, meta) > 0) throw new StaleWriteError(oid, current)
+}
+
+/** of two copies with one version: > 0 when `a` is the one every replica keeps, 0 when alike */
+export function sameVersionOrder (a: Omit<ObjectMeta, 'oid'>, b: Omit<ObjectMeta, 'oid'>): number {
+  return (a.checksum - b.checksum) || (a.length - b.length) || (a.generation - b.generation)
 }
 
 export interface ObjectStoreApi {

@@ -2,6 +2,7 @@
 // and object I/O on a given member (the node short-circuits calls to itself); and where
 // the VDI layer's delete records go.
 import type { ObjResponse } from '../wire/bellwether_pb.js'
+import type { PutArgs } from '../net/objectService.js'
 import type { DeleteRec } from '../tombstones/record.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 
@@ -13,8 +14,7 @@ export interface ClusterIO {
   members (): string[]
   zones (): number
   placement (oid: bigint, copies: number): string[]
-  /** createOnly: the peer refuses with Status.EXISTS if it holds the object at this generation or newer (create arbitration) */
-  put (peer: string, obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array, createOnly?: boolean }): Promise<ObjResponse>
+  put (peer: string, obj: PutArgs): Promise<ObjResponse>
   /** expectBytes: the object size when known (a VDI's object size), so the request deadline fits it */
   get (peer: string, oid: bigint, headerOnly?: boolean, expectBytes?: number): Promise<ObjResponse>
   listInodes (peer: string): Promise<bigint[]>
@@ -24,6 +24,8 @@ export interface ClusterIO {
   now (): bigint
   /** merge a timestamp seen elsewhere into the clock, so the next now() is past it */
   observe (hlc: bigint): void
+  /** resolves after `ms` on the node's timers (a write waits for views to agree) */
+  sleep (ms: number): Promise<void>
 }
 
 /**

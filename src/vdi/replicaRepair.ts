@@ -9,6 +9,7 @@ import { OidSet } from '../idset.js'
 import { formatOid, oidToVid } from '../oid.js'
 import { Status } from '../wire/bellwether_pb.js'
 import type { ClusterIO } from './clusterIo.js'
+import { sameVersionOrder } from '../store/objectStoreApi.js'
 
 /** oids waiting at most; past this a full recovery pass is the cheaper repair */
 export const MAX_REPAIR_QUEUE = 1 << 20
@@ -19,6 +20,13 @@ export type RepairResult = 'done' | 'retry' | 'dropped'
 
 /** oids named per outcome in a round's log line (the counts are always whole) */
 const LOGGED_OIDS = 16
+
+interface Head { peer: string, version: bigint, checksum: number, length: number, generation: number }
+
+/** `a` wins over `b`: a newer version, or one version with the content every replica keeps (judgePut) */
+function newer (a: Head, b: Head): boolean {
+  return a.version > b.version || (a.version === b.version && sameVersionOrder(a, b) > 0)
+}
 
 export class ReplicaRepair {
   private readonly queue = new OidSet()
@@ -96,16 +104,17 @@ export class ReplicaRepair {
     const targets = this.io.placement(oid, copies)
     const heads = await Promise.allSettled(targets.map(async (p) => await this.io.get(p, oid, true)))
     let unreachable = false
-    let best: { peer: string, version: bigint } | undefined
-    const have = new Map<string, bigint>()
+    let best: Head | undefined
+    const have = new Map<string, Head>()
     for (let i = 0; i < targets.length; i++) {
       const h = heads[i]
       if (h.status === 'rejected') { unreachable = true; continue }
       const r = h.value
       if (r.status === Status.DELETED) { why.text = `deleted on ${targets[i]}`; return 'dropped' } // the delete wins
       if (r.status === Status.OK) {
-        have.set(targets[i], r.version)
-        if (best == null || r.version > best.version) best = { peer: targets[i], version: r.version }
+        const h: Head = { peer: targets[i], version: r.version, checksum: r.checksum, length: r.length, generation: r.generation }
+        have.set(targets[i], h)
+        if (best == null || newer(h, best)) best = h
       } else if (r.status !== Status.NOT_FOUND) {
         unreachable = true
       }
@@ -113,7 +122,7 @@ export class ReplicaRepair {
     // no target holds it: either nothing landed anywhere, or placement moved (recovery's job)
     why.text = unreachable ? 'a target out of reach' : `no target of ${targets.length} holds it`
     if (best == null) return unreachable ? 'retry' : 'dropped'
-    const lagging = targets.filter((p, i) => heads[i].status === 'fulfilled' && (have.get(p) ?? -1n) < best.version)
+    const lagging = targets.filter((p, i) => heads[i].status === 'fulfilled' && !(have.has(p) && !newer(best, have.get(p)!)))
     if (lagging.length === 0) {
       // every target of the placement holds the newest; fewer targets than copies (members
       // missing from the view) leaves the rest to recovery when they return
@@ -122,7 +131,7 @@ export class ReplicaRepair {
     }
     const full = await this.io.get(best.peer, oid)
     if (full.status !== Status.OK) { why.text = `reading it from ${best.peer}: ${Status[full.status]}`; return 'retry' }
-    const obj = { oid, generation: full.generation, version: full.version, data: full.data }
+    const obj = { oid, generation: full.generation, version: full.version, data: full.data, copies }
     for (const p of lagging) {
       try {
         const r = await this.io.put(p, obj)

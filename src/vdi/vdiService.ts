@@ -18,6 +18,12 @@ const IO_PARALLELISM = 8
 /** replica bytes in flight for one VDI read or write: big objects go fewer at a time, so each transfer keeps a useful share of the link */
 const IO_WINDOW_BYTES = 32 * 1024 * 1024
 const WRITE_RETRIES = 3
+/**
+ * A replica refused a write placed by another view (STATUS_VIEW_MISMATCH): views agree again
+ * within a heartbeat or two, so the write waits and is placed again, for at most this long
+ */
+const VIEW_WAIT_MS = 4000
+const VIEW_RETRY_MS = 250
 
 export interface CreateRequest { name: string, size: number, copies?: number, objectSize?: number, prealloc?: boolean }
 
@@ -130,6 +136,7 @@ export class VdiService {
       const from = Math.max(offset, objStart)
       const to = Math.min(offset + data.byteLength, objStart + inode.objectSize)
       const oid = vidToDataOid(inode.vid, idx)
+      let viewWaits = 0
       for (let attempt = 1; ; attempt++) {
         let content: Uint8Array
         if (from === objStart && to === objStart + inode.objectSize) {
@@ -145,6 +152,13 @@ export class VdiService {
           await this.writeReplicas(inode, oid, content)
           return
         } catch (err) {
+          if (err instanceof ViewMismatch) {
+            // placed by a view some replica does not share: wait for views to agree, place again
+            if (++viewWaits > VIEW_WAIT_MS / VIEW_RETRY_MS) throw new VdiError(`write of ${formatOid(oid)}: ${err.message} (views did not agree within ${VIEW_WAIT_MS} ms)`, 'UNAVAILABLE')
+            await this.io.sleep(VIEW_RETRY_MS)
+            attempt--
+            continue
+          }
           // a concurrent writer got a newer version in first: re-read and try again
           if (!(err instanceof StaleWrite) || attempt >= WRITE_RETRIES) throw err
         }
@@ -249,7 +263,7 @@ export class VdiService {
     const oid = vidToVdiOid(inode.vid)
     const targets = this.io.placement(oid, inode.copies)
     if (targets.length === 0) throw new VdiError('no live members to place the object on', 'UNAVAILABLE')
-    const obj = { oid, generation: inode.generation, version: this.io.now(), data: encodeInode(inode) }
+    const obj = { oid, generation: inode.generation, version: this.io.now(), data: encodeInode(inode), copies: inode.copies }
     let r: ObjResponse
     try {
       r = await this.io.put(targets[0], { ...obj, createOnly: true })
@@ -264,6 +278,7 @@ export class VdiService {
     } catch (err) {
       // replicas holding a newer inode: a create the arbiter never saw (views that disagreed)
       if (err instanceof StaleWrite) throw new VdiError(`create of VDI '${inode.name}': other replicas of vid ${formatVid(inode.vid)} hold a newer inode`, 'UNAVAILABLE')
+      if (err instanceof ViewMismatch) throw new VdiError(`create of VDI '${inode.name}': ${err.message}; retry once views agree`, 'UNAVAILABLE')
       throw err
     }
     return true
@@ -336,24 +351,38 @@ export class VdiService {
   private async writeReplicas (inode: Inode, oid: bigint, data: Uint8Array): Promise<void> {
     const targets = this.io.placement(oid, inode.copies)
     if (targets.length === 0) throw new VdiError('no live members to place the object on', 'UNAVAILABLE')
-    await this.storeOn(targets, { oid, generation: inode.generation, version: this.io.now(), data }, targets.length)
+    await this.storeOn(targets, { oid, generation: inode.generation, version: this.io.now(), data, copies: inode.copies }, targets.length)
   }
 
   /** puts `obj` on every one of `targets` (of `replicas` in all, for the message) */
-  private async storeOn (targets: string[], obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array }, replicas: number): Promise<void> {
+  private async storeOn (targets: string[], obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array, copies: number }, replicas: number): Promise<void> {
     const oid = obj.oid
     const answers = await Promise.allSettled(targets.map(async (p) => await this.io.put(p, obj)))
     const failures: string[] = []
     let stale = false
+    let views = 0
     answers.forEach((a, i) => {
       if (a.status === 'rejected') { failures.push(`${targets[i]}: ${String(a.reason?.message ?? a.reason)}`); return }
       const r = a.value
       if (r.status === Status.OK) return
       if (r.status === Status.DELETED) throw new VdiError(`write refused: ${r.error}`, 'DELETED')
-      if (r.status === Status.STALE) stale = true
+      if (r.status === Status.VIEW_MISMATCH) views++
+      if (r.status === Status.STALE) {
+        stale = true
+        // the retry's version must pass the stored one, whatever our clock said (a peer's clock
+        // ahead of ours within the drift bound); a version past that bound stays unobserved
+        try { this.io.observe(r.version) } catch {}
+      }
       failures.push(`${targets[i]}: ${Status[r.status]} ${r.error}`)
     })
-    if (stale && failures.length === answers.filter((a) => a.status === 'fulfilled' && a.value.status === Status.STALE).length) throw new StaleWrite(oid)
+    const staleAnswers = answers.filter((a) => a.status === 'fulfilled' && a.value.status === Status.STALE).length
+    // refused by views only (or as stale): nothing is lost by placing it again with a newer version
+    if (views > 0 && failures.length === views + staleAnswers) {
+      // the replicas that took it hold a version the others lack until the write is placed again
+      if (failures.length < answers.length) this.onPartialWrite?.(oid)
+      throw new ViewMismatch(failures.join('; '))
+    }
+    if (stale && failures.length === staleAnswers) throw new StaleWrite(oid)
     if (failures.length > 0) {
       // some replicas may hold this version and others not: not acknowledged, but repaired
       this.onPartialWrite?.(oid)
@@ -380,3 +409,5 @@ export class VdiService {
 class StaleWrite extends Error {
   constructor (oid: bigint) { super(`a newer version of ${formatOid(oid)} exists`) }
 }
+
+class ViewMismatch extends Error {}

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { InprocCluster, checkCluster, waitFor } from '../helpers/inproc.js'
 import { oidToVid, parseVid, vidToDataOid, vidToVdiOid } from '../../src/oid.js'
 import type { RecoveryProgress } from '../../src/recovery/recovery.js'
+import { Status } from '../../src/wire/bellwether_pb.js'
 
 const OBJ = 4096
 
@@ -193,6 +194,37 @@ describe('a delete racing recovery', { timeout: 240_000 }, () => {
     expect(other.node.recovery.totals.readRepaired).toBe(before + 1)
     expect(holder.node.store.cache.has(oid)).toBe(false)
     expect(other.node.store.cache.has(oid)).toBe(false)
+    expect((await checkCluster(c)).problems).toEqual([])
+  })
+
+  it('a newer copy a writer with another view put off placement reaches the targets and then leaves', async () => {
+    await c.waitMembers()
+    await waitFor(() => c.running().every((n) => !n.node.busy()), 90_000, 'quiet cluster')
+    const r = await c.api(0, 'POST', '/vdi', { name: 'offview', size: OBJ * 4, objectSize: OBJ, copies: 2 })
+    expect(r.status).toBe(200)
+    const vid = parseVid(r.json.vid)
+    expect((await c.api(0, 'PUT', '/vdi/offview/data?offset=0', new Uint8Array(OBJ * 4).fill(1))).status).toBe(200)
+    await waitFor(() => c.running().every((n) => !n.node.busy()), 90_000, 'quiet cluster')
+    const oid = vidToDataOid(vid, 2)
+    const targets = c.node(0).node.placement(oid, 2)
+    const off = c.running().find((n) => !targets.includes(n.peerId))!
+    expect(off.node.store.cache.has(oid)).toBe(false)
+    // what a writer whose view still named `off` a target does: its put reaches `off`, not the
+    // targets of the view everyone else holds now (every node's own pass has run already)
+    const version = c.node(0).node.now()
+    const put = await c.node(0).node.put(off.peerId, { oid, generation: 1, version, data: new Uint8Array(OBJ).fill(7), copies: 2 })
+    expect(put.status).toBe(Status.OK)
+    expect(off.node.store.cache.has(oid)).toBe(true)
+    // `off` notices, hands the copy to the targets and drops its own (the 60 s safety-net pass
+    // would do it too, much later: the bound below is well under it)
+    await waitFor(() => !off.node.store.cache.has(oid), 30_000, 'the off-placement copy to leave')
+    for (const t of targets) expect((await c.running().find((n) => n.peerId === t)!.node.store.stat(oid))?.version).toBe(version)
+    for (const n of c.running()) {
+      const got = new Uint8Array(await (await fetch(`${n.apiUrl}/vdi/offview/data?offset=${OBJ * 2}&length=${OBJ}`)).arrayBuffer())
+      expect(Array.from(got)).toEqual(Array(OBJ).fill(7))
+    }
+    expect(off.node.recovery.totals.handedOff).toBeGreaterThanOrEqual(2)
+    expect(await (await fetch(`${off.apiUrl}/metrics`)).text()).toMatch(/bw_off_placement_puts_total 1\b/)
     expect((await checkCluster(c)).problems).toEqual([])
   })
 })

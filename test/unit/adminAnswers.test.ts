@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { deletesInfo, localCheckInfo, membersInfo, nodeStatus, recordJson } from '../../src/api/answers.js'
 import type { MembersSnapshot, StatusSnapshot } from '../../src/node/snapshots.js'
 
-const progress = { epoch: '5', running: false, toRecover: 3, recovered: 2, failed: 1, peerFailures: 0, deletedSkipped: 4, dropped: 0, bytes: 10, pendingDrops: 0, startedAt: 1, finishedAt: 2, lastCompleteEpoch: '4', errors: ['x'] }
+const progress = { epoch: '5', running: false, toRecover: 3, recovered: 2, failed: 1, peerFailures: 0, deletedSkipped: 4, dropped: 0, handedOff: 0, bytes: 10, pendingDrops: 0, startedAt: 1, finishedAt: 2, lastCompleteEpoch: '4', errors: ['x'] }
 
 describe('admin API answers', () => {
   it('GET /status', () => {

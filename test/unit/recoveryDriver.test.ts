@@ -9,7 +9,7 @@ import { VirtualTime } from '../../src/time.js'
 
 type Obj = { version: bigint, generation: number, data: Uint8Array }
 
-function model (peers: string[], opts: { copies?: number, deleted?: (oid: bigint) => boolean, placement: (oid: bigint) => string[] }) {
+function model (peers: string[], opts: { copies?: number, deleted?: (oid: bigint) => boolean, placement: (oid: bigint) => string[], unreachable?: Set<string> }) {
   const stores = new Map(peers.map((p) => [p, new Map<bigint, Obj>()]))
   const fetched: Array<[string, bigint]> = []
   const hints: Array<[string, DeletedHint]> = []
@@ -47,6 +47,16 @@ function model (peers: string[], opts: { copies?: number, deleted?: (oid: bigint
       const mine = stores.get(self)!
       if (mine.get(oid)?.version !== version) return false
       return mine.delete(oid)
+    },
+    handOff: async (peer, oid, version) => {
+      if (opts.unreachable?.has(peer) === true) throw new Error(`${peer} did not answer`)
+      const o = stores.get(self)!.get(oid)
+      if (o?.version !== version) return 'gone'
+      if (deleted(oid)) return 'deleted'
+      const there = stores.get(peer)!
+      if ((there.get(oid)?.version ?? -1n) > version) return 'stale'
+      there.set(oid, { ...o })
+      return 'ok'
     },
     covered: (oid) => deleted(oid),
     tellDeleted: async (peer, hint) => {
@@ -177,19 +187,58 @@ describe('recovery driver', () => {
     expect(r.totals.failed).toBe(0)
   })
 
-  it('drops a copy placement moved away only once the new holder lists it', async () => {
-    const m = model(['a', 'b', 'c'], { placement: () => ['b', 'c'] })
+  it('drops a copy placement moved away only once every new holder has it, handing it to one that lags', async () => {
+    const m = model(['a', 'b', 'c'], { placement: () => ['b', 'c'], unreachable: new Set(['c']) })
     m.stores.get('a')!.set(1n, obj(4n, 1))
     m.stores.get('b')!.set(1n, obj(4n, 1))
     const r = new Recovery(m.io('a'), log, 0n, { bytesPerSec: 0 })
     await r.run(1n, new AbortController().signal)
-    // c does not have it yet: a keeps its copy
+    // c lacks it and does not answer: a keeps its copy
     expect(m.stores.get('a')!.has(1n)).toBe(true)
-    expect(r.progress.pendingDrops).toBe(1)
-    await new Recovery(m.io('c'), log, 0n, { bytesPerSec: 0 }).run(1n, new AbortController().signal)
+    expect(r.progress).toMatchObject({ pendingDrops: 1, dropped: 0, handedOff: 0 })
+    m.stores.get('c')!.set(1n, obj(4n, 1))
     await r.run(1n, new AbortController().signal)
     expect(m.stores.get('a')!.has(1n)).toBe(false)
-    expect(r.progress.dropped).toBe(1)
+    expect(r.progress).toMatchObject({ pendingDrops: 0, dropped: 1, handedOff: 0 })
+  })
+
+  it('a copy newer than a target\'s (a write from a writer with another view) reaches the target before it leaves', async () => {
+    // a holds version 9 though placement says b and c; c's own pass ran before that write, so c
+    // still has 4: without a hand-off c would keep serving 4 until some later pass of its own
+    const m = model(['a', 'b', 'c'], { placement: () => ['b', 'c'] })
+    m.stores.get('a')!.set(1n, obj(9n, 9))
+    m.stores.get('b')!.set(1n, obj(9n, 9))
+    m.stores.get('c')!.set(1n, obj(4n, 4))
+    const r = new Recovery(m.io('a'), log, 0n, { bytesPerSec: 0 })
+    expect(await r.run(1n, new AbortController().signal)).toBe(true)
+    expect(m.stores.get('c')!.get(1n)!.version).toBe(9n)
+    expect(m.stores.get('c')!.get(1n)!.data[0]).toBe(9)
+    expect(m.stores.get('a')!.has(1n)).toBe(false)
+    expect(r.progress).toMatchObject({ pendingDrops: 0, dropped: 1, handedOff: 1 })
+  })
+
+  it('an older copy off placement leaves without overwriting the targets\' newer one', async () => {
+    const m = model(['a', 'b', 'c'], { placement: () => ['b', 'c'] })
+    m.stores.get('a')!.set(1n, obj(4n, 4))
+    m.stores.get('b')!.set(1n, obj(9n, 9))
+    m.stores.get('c')!.set(1n, obj(9n, 9))
+    const r = new Recovery(m.io('a'), log, 0n, { bytesPerSec: 0 })
+    await r.run(1n, new AbortController().signal)
+    expect(m.stores.get('a')!.has(1n)).toBe(false)
+    expect([...['b', 'c']].map((p) => m.stores.get(p)!.get(1n)!.version)).toEqual([9n, 9n])
+    expect(r.progress).toMatchObject({ dropped: 1, handedOff: 0 })
+  })
+
+  it('a target whose tombstone refuses the hand-off keeps the copy here for the delete to purge', async () => {
+    const m = model(['a', 'b'], { placement: () => ['b'], copies: 1 })
+    m.stores.get('a')!.set(1n, obj(4n, 4))
+    const io = m.io('a')
+    io.handOff = async () => 'deleted'
+    const r = new Recovery(io, log, 0n, { bytesPerSec: 0 })
+    await r.run(1n, new AbortController().signal)
+    expect(m.stores.get('a')!.has(1n)).toBe(true)
+    expect(m.stores.get('b')!.has(1n)).toBe(false)
+    expect(r.progress).toMatchObject({ pendingDrops: 1, dropped: 0 })
   })
 
   it('a failed transfer makes the epoch incomplete and is reported, never counted as done', async () => {

@@ -57,6 +57,7 @@ function cluster () {
     },
     listInodes: async () => [],
     stableFloor: () => undefined,
+    sleep: async () => {},
     now: () => 1n,
     observe: () => {},
     nextSeq: () => 1n,
@@ -134,6 +135,7 @@ describe('a VDI whose inode holders do not answer is unknown, not gone', () => {
       },
       store: async (oid, h, data) => { stores.get('a')!.set(oid, { ...h, data }); return 'ok' },
       drop: async () => false,
+      handOff: async () => 'gone',
       covered: () => false,
       tellDeleted: async () => 0,
       completed: async () => {}

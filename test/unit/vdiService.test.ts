@@ -117,6 +117,7 @@ class FakeCluster {
         return [...c.stores.get(peer)!.keys()].filter(isVdiObj)
       },
       stableFloor: (vid) => c.folded.get(vid),
+      sleep: async () => {},
       now: () => c.now(),
       observe: () => {},
       nextSeq: () => c.seq++,
