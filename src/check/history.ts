@@ -26,12 +26,17 @@
 //     was in flight or of unknown outcome when the discard was invoked (such a write may carry
 //     a newer version and legitimately bring it back).
 //   - REVIVED: a covered oid that a node was observed WITHOUT (a complete sample whose request
-//     was sent after the ack and after every write to that object had completed — an unknown
-//     write never completes) and then observed WITH (a later sample, or the final state).
-//     Counted per oid; the finding names the node and both times, and whether the node had
-//     held it after the ack (a purge undone) or not (then it may be a copy between two nodes
-//     that both missed the delete, e.g. recovery on the minority side of a partition: still
-//     counted, as the invariant says "never … on any node", but told apart for triage).
+//     was sent after the delete was STABLE and after every write to that object had completed —
+//     an unknown write never completes) and then observed WITH (a later sample, or the final
+//     state). Stable: the end of the first sample round after the ack in which every node
+//     answered completely (none down) and all agree on the delete log (count, fingerprint,
+//     floor hash), so every node holds the record. Before that no checker can ask for more: a
+//     delete acknowledged by a node that is cut off right after the ack is known to it alone,
+//     and two nodes that both lack it may pass a copy between them (recovery on the far side of
+//     the cut) until the record reaches them, then both purge; a node never takes a copy its own
+//     tombstones cover (the gate on every data path, tested on its own), and UNPURGED below
+//     holds every acked delete to the end. Counted per oid; the finding names the node and both
+//     times, and whether the node had held it after the ack (a purge undone) or not.
 //   - UNPURGED: a covered oid still held at the end by some checked node, on disk (with a
 //     generation the delete covers) or in its object list cache. A revived oid still held at
 //     the end counts in both.
@@ -55,7 +60,7 @@ import {
   buildModel, considered, coversOf, quantiles, describe, fmtVid, howBack, ms, oidKey, push, writesSettled,
   type Cover, type NodeSample, type Op
 } from './historyModel.js'
-import { healConvergence, purgeLatencies, readAnomalies, staleCaches } from './historyMeasures.js'
+import { healConvergence, purgeLatencies, readAnomalies, stabilityTimes, staleCaches } from './historyMeasures.js'
 
 // the report types and quantiles are public through this module too (callers predate the split)
 export { DEFAULT_MAX_FINDINGS } from './historyReport.js'
@@ -238,6 +243,9 @@ export class HistoryJudge {
     // ---- revived, from samples (and the final state) ----
     const byNode = new Map<number, NodeSample[]>()
     const rounds = [...this.samples].sort((a, b) => a.time - b.time)
+    const stableAfter = stabilityTimes(rounds)
+    /** absence counts from here: past the cover's own start and the delete's stability */
+    const revivalFrom = (cv: { c: Cover, from: number }): number => Math.max(cv.from, stableAfter(cv.c.ack))
     for (const s of rounds) {
       for (const n of s.nodes) {
         const valid = n.down !== true && n.error === undefined && n.truncated !== true && n.count !== undefined
@@ -262,7 +270,7 @@ export class HistoryJudge {
             const cv = coverAt(g.high, low, s.t0)
             if (cv === undefined || lastValid <= prev) continue
             const m = list[lastValid]!
-            if (m.t0 > cv.from && m.t0 < cv.c.end && !revived.has(key)) {
+            if (m.t0 > revivalFrom(cv) && m.t0 < cv.c.end && !revived.has(key)) {
               revived.set(key, { oid: key, node, vdi: cv.c.vdi.name, detail: `node ${node} did not hold it at ${ms(m.t0)} (after the ${describe(cv.c)}), held it again at ${ms(s.t0)}${howBack(list, prev, cv.c)}` })
             }
           }
@@ -289,7 +297,7 @@ export class HistoryJudge {
         const prev = lastHeldByNode.get(h.node)?.get(oid) ?? -1
         let lastValid = -1
         for (let k = list.length - 1; k > prev; k--) if (list[k]!.valid && list[k]!.t0 < cv.c.end) { lastValid = k; break }
-        if (lastValid > prev && list[lastValid]!.t0 > cv.from && !revived.has(oid)) {
+        if (lastValid > prev && list[lastValid]!.t0 > revivalFrom(cv) && !revived.has(oid)) {
           revived.set(oid, { oid, node: h.node, vdi: cv.c.vdi.name, detail: `node ${h.node} did not hold it at ${ms(list[lastValid]!.t0)} (after the ${describe(cv.c)}), holds it at the end${howBack(list, prev, cv.c)}` })
         }
       }

@@ -60,6 +60,31 @@ export function purgeLatencies (covers: Cover[], byNode: Map<number, NodeSample[
   return { latencies, purgeSeries, notPurged, unobserved }
 }
 
+/**
+ * When a delete acked at `ack` is stable: the end of the first sample round at or after `ack` in
+ * which every node answered completely (none down, paused or cut short) and all agree on the
+ * delete log, so every node holds the record; Infinity if no such round came.
+ */
+export function stabilityTimes (rounds: SampleEvent[]): (ack: number) => number {
+  const ends: Array<[number, number]> = []
+  for (const s of rounds) {
+    if (s.nodes.length === 0) continue
+    if (!s.nodes.every((n) => n.down !== true && n.error === undefined && n.truncated !== true && n.count !== undefined)) continue
+    if (new Set(s.nodes.map((n) => n.fp ?? '')).size !== 1) continue
+    ends.push([s.time, Math.max(...s.nodes.map((n) => n.t1))])
+  }
+  return (ack) => {
+    let lo = 0
+    let hi = ends.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (ends[mid]![0] < ack) lo = mid + 1
+      else hi = mid
+    }
+    return lo < ends.length ? ends[lo]![1] : Infinity
+  }
+}
+
 /** The last heal → converged, and every heal's time to converge before the next fault. */
 export function healConvergence (rounds: SampleEvent[], nemesis: NemesisEvent[]): Pick<HistoryReport, 'healToConverged' | 'healsConverged'> & { healSeries: Array<[number, number | null]> } {
   // a round is converged when every running node answered completely, all agree on the

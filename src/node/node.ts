@@ -210,6 +210,7 @@ export class BellwetherNode implements ClusterIO {
       self: this.self,
       members: () => this.members(),
       placement: (oid, copies) => this.placement(oid, copies),
+      ringHash: () => this.ring.hash,
       copiesOf: async (vid) => (await this.vdis.inodeOf(vid))?.copies,
       syncNow: async (peer) => await this.aeScheduler.syncNow(peer),
       handler: this.handler,
@@ -345,7 +346,11 @@ export class BellwetherNode implements ClusterIO {
   /** placement targets: this node and the live members seen serving objects (objectPeers.ts) */
   private rebuildRing (): void {
     const members = (this.membership?.view.members() ?? []).filter((m) => m.peerId === this.self || this.objectPeers?.has(m.peerId))
-    this.ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
+    const ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
+    // puts name the ring that placed them (a replica refuses another): a line per change lets a
+    // refused write be matched to the views of both ends
+    if (ring.hash !== this.ring.hash) this.log.info({ ring: ring.hash.toString(16), nodes: ring.nodes.length }, 'placement ring changed')
+    this.ring = ring
   }
 
   // ---- ClusterIO ----
@@ -354,6 +359,7 @@ export class BellwetherNode implements ClusterIO {
   members (): string[] { return this.ring.nodes.map((n) => n.id) }
   zones (): number { return this.ring.zoneCount() }
   placement (oid: bigint, copies: number): string[] { return this.ring.pick(oid, copies) }
+  ringHash (): bigint { return this.ring.hash }
   now (): bigint { return this.clock.now() }
   observe (hlc: bigint): void {
     try { this.clock.observe(hlc) } catch (err) { this.log.warn({ err: String(err) }, 'version from a drifting clock not observed') }
@@ -362,9 +368,9 @@ export class BellwetherNode implements ClusterIO {
   /** entries kept per peer, by map: every one shrinks back when members are evicted (bounded state) */
   peerState (): PeerStateCounts { return peerStateCounts(this.membership, this.replica, this.objectPeers, this.aeScheduler) }
 
-  /** the vid's whole-VDI delete is folded (stable everywhere): its next generation may be created */
   async sleep (ms: number): Promise<void> { await new Promise<void>((resolve) => { this.time.setTimeout(resolve, ms) }) }
 
+  /** the vid's whole-VDI delete is folded (stable everywhere): its next generation may be created */
   stableFloor (vid: number): number | undefined {
     return this.floor.get(vid)
   }

@@ -22,10 +22,13 @@ export class ObjectCalls {
     private readonly ring: () => bigint = () => 0n
   ) {}
 
-  /** every put to a peer is placed by this node's ring, so it says which (the peer refuses another) */
+  /**
+   * Every put to a peer says which ring placed it (the peer refuses another): the caller's, when
+   * it placed the put before an await (the ring may have changed since), else this node's now
+   */
   async put (peer: string, obj: PutArgs): Promise<ObjResponse> {
     if (peer === this.self()) return await this.handler.put(create(PutObjectSchema, obj), peer, 0n)
-    return await this.objects.put(peer, { ...obj, ring: this.ring() })
+    return await this.objects.put(peer, { ...obj, ring: obj.ring ?? this.ring() })
   }
 
   async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> {

@@ -99,6 +99,7 @@ export class NodeObjectHandler implements ObjectHandler {
     if (bad != null) return bad
     const ring = this.ring?.()
     if (req.ring !== 0n && ring !== undefined && req.ring !== ring) {
+      this.rejections.note('view', `put of ${formatOid(req.oid)} placed by ring ${req.ring.toString(16)}, ours is ${ring.toString(16)}`, { from })
       return this.done('put', res({ status: Status.VIEW_MISMATCH, oid: req.oid, error: `placement views differ: the put of ${formatOid(req.oid)} was placed by ring ${req.ring.toString(16)}, this node's is ${ring.toString(16)}; retry once views agree` }))
     }
     if (req.copies > MAX_COPIES) {

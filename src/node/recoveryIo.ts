@@ -15,6 +15,7 @@ export interface RecoveryParts {
   self: string
   members (): string[]
   placement (oid: bigint, copies: number): string[]
+  ringHash (): bigint
   copiesOf (vid: number): Promise<number | undefined>
   syncNow (peer: string): Promise<SessionReport | undefined>
   handler: NodeObjectHandler
@@ -35,6 +36,7 @@ export function nodeRecoveryIO (n: RecoveryParts): RecoveryIO {
     self: n.self,
     members: () => n.members(),
     placement: (oid, copies) => n.placement(oid, copies),
+    ringHash: () => n.ringHash(),
     copiesOf: async (vid) => await n.copiesOf(vid),
     reconcile: async (peer) => { const r = await n.syncNow(peer); return r == null ? 'no session (peer unreachable)' : r.error },
     list: async (peer) => {
@@ -75,10 +77,10 @@ export function nodeRecoveryIO (n: RecoveryParts): RecoveryIO {
       throw new Error(`local store of ${oid.toString(16)} failed: ${r.error}`)
     },
     drop: async (oid, version) => await n.store.removeIf(oid, (m) => m.version === version),
-    handOff: async (peer, oid, version, copies) => {
+    handOff: async (peer, oid, version, copies, ring) => {
       const got = await n.store.get(oid)
       if (got == null || got.meta.version !== version) return 'gone'
-      const r = await n.put(peer, { oid, generation: got.meta.generation, version, data: got.data, copies })
+      const r = await n.put(peer, { oid, generation: got.meta.generation, version, data: got.data, copies, ring })
       if (r.status === Status.OK) return 'ok'
       if (r.status === Status.STALE) return 'stale'
       if (r.status === Status.DELETED) return 'deleted'

@@ -20,6 +20,8 @@ export interface RecoveryIO {
   self: string
   members (): string[]
   placement (oid: bigint, copies: number): string[]
+  /** the ring placement() uses now (Ring.hash), named by hand-offs placed with it */
+  ringHash (): bigint
   /** the live VDI's copies, undefined when the vid has no live VDI (deleted or unknown) */
   copiesOf (vid: number): Promise<number | undefined>
   /** run an anti-entropy session with the peer (tombstones first); error text on failure */
@@ -37,7 +39,7 @@ export interface RecoveryIO {
    * that does not list it yet. 'ok': the peer stored it; 'stale': the peer holds a newer
    * version; 'deleted': a tombstone there refused it; 'gone': ours changed or vanished meanwhile
    */
-  handOff (peer: string, oid: bigint, version: bigint, copies: number): Promise<'ok' | 'stale' | 'deleted' | 'gone'>
+  handOff (peer: string, oid: bigint, version: bigint, copies: number, ring: bigint): Promise<'ok' | 'stale' | 'deleted' | 'gone'>
   covered (oid: bigint, h: ObjectHeader): boolean
   /** read-repair: tell `peer` (or this node) that tombstones cover these copies it listed; resolves to how many it purged */
   tellDeleted (peer: string, hint: DeletedHint): Promise<number>
@@ -140,10 +142,11 @@ export class Recovery {
           return
         }
         if (n == null) return // no live VDI and no tombstone here: an orphan; check reports orphans
+        const ring = this.io.ringHash()
         const targets = this.io.placement(oid, n)
         const mine = held.find((c) => c.peer === this.io.self)
         if (targets.includes(this.io.self)) await this.pull(oid, held, mine, fail, signal)
-        else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held, n)
+        else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held, n, ring)
       })
       signal.throwIfAborted()
       const complete = p.failed === 0 && p.peerFailures === 0
@@ -243,12 +246,12 @@ export class Recovery {
    * older version. A target's answer to the hand-off is as good as its list: it stored ours,
    * or it has newer.
    */
-  private async dropIfConfirmed (oid: bigint, mine: Copy, targets: string[], held: Copy[], copies: number): Promise<void> {
+  private async dropIfConfirmed (oid: bigint, mine: Copy, targets: string[], held: Copy[], copies: number, ring: bigint): Promise<void> {
     if (targets.length === 0) return
     for (const t of targets) {
       const c = held.find((h) => h.peer === t)
       if (c != null && c.version >= mine.version) continue
-      const r = await this.io.handOff(t, oid, mine.version, copies).catch((err: Error) => {
+      const r = await this.io.handOff(t, oid, mine.version, copies, ring).catch((err: Error) => {
         this.log.debug({ oid: formatOid(oid), peer: t, err: String(err) }, 'hand-off failed; the copy stays')
         return 'failed' as const
       })

@@ -14,6 +14,8 @@ export interface ClusterIO {
   members (): string[]
   zones (): number
   placement (oid: bigint, copies: number): string[]
+  /** the ring placement() uses now (Ring.hash): a put placed earlier names the ring that placed it */
+  ringHash (): bigint
   put (peer: string, obj: PutArgs): Promise<ObjResponse>
   /** expectBytes: the object size when known (a VDI's object size), so the request deadline fits it */
   get (peer: string, oid: bigint, headerOnly?: boolean, expectBytes?: number): Promise<ObjResponse>

@@ -101,6 +101,7 @@ export class ReplicaRepair {
   async repairOne (oid: bigint, why: { text: string } = { text: '' }): Promise<RepairResult> {
     const copies = await this.copiesOf(oidToVid(oid))
     if (copies == null) { why.text = 'VDI deleted or unknown'; return 'dropped' } // nothing to repair
+    const ring = this.io.ringHash()
     const targets = this.io.placement(oid, copies)
     const heads = await Promise.allSettled(targets.map(async (p) => await this.io.get(p, oid, true)))
     let unreachable = false
@@ -131,7 +132,7 @@ export class ReplicaRepair {
     }
     const full = await this.io.get(best.peer, oid)
     if (full.status !== Status.OK) { why.text = `reading it from ${best.peer}: ${Status[full.status]}`; return 'retry' }
-    const obj = { oid, generation: full.generation, version: full.version, data: full.data, copies }
+    const obj = { oid, generation: full.generation, version: full.version, data: full.data, copies, ring }
     for (const p of lagging) {
       try {
         const r = await this.io.put(p, obj)

@@ -189,6 +189,42 @@ describe('judgeHistory', () => {
     expect(r.healToConverged?.ms).toBe(52)
   })
 
+  it('judges revival from the delete\'s stability: before every node holds the record, a copy between two that lack it is not one', () => {
+    // b's delete is acked at 90 by a node cut off right after: node 2 lacks the record (another
+    // delete log) until 300, and node 1 takes a copy meanwhile (from node 2, which missed it too)
+    const unstable = (): Hist => {
+      const h = new Hist()
+      h.events.push({ type: 'meta', time: 0, format: 1, seed: '42' })
+      h.create(A, 0, 10)
+      h.create(B, 0, 12)
+      h.write(B, 0, Z, 20, 33)
+      h.op('delete', B, 80, 90, 'ok', {}, { vid: B.vid, generation: B.gen })
+      h.sample(200, [{ node: 0 }, { node: 1 }, { node: 2, fp: 'y', held: ['0000b002:0'] }])
+      h.sample(250, [{ node: 0 }, { node: 1, held: ['0000b002:0'] }, { node: 2, fp: 'y', held: ['0000b002:0'] }])
+      h.sample(300, [{ node: 0 }, { node: 1 }, { node: 2 }])
+      return h
+    }
+    const final = (): FinalState => ({ ...cleanFinal(), reads: [] })
+    const early = judgeHistory(unstable().events, final())
+    expect(early.counts.revived).toBe(0)
+    expect(early.ok).toBe(true)
+    // once every node agrees on the log (the round at 300 ends at 302), the same is a revival
+    const late = unstable()
+    late.sample(350, [{ node: 0 }, { node: 1 }, { node: 2 }])
+    late.sample(400, [{ node: 0 }, { node: 1, held: ['0000b002:0'] }, { node: 2 }])
+    const r = judgeHistory(late.events, final())
+    expect(r.counts.revived).toBe(1)
+    expect(r.revived[0]).toMatchObject({ oid: oid(B.vid, 0), node: 1 })
+    expect(r.revived[0]!.detail).toMatch(/did not hold it at 350 ms/)
+    // a round with a node down is not stable either (it may hold the object and lack the record)
+    const down = unstable()
+    down.events.splice(down.events.length - 1, 1)
+    down.sample(300, [{ node: 0 }, { node: 1 }, { node: 2, down: true }])
+    down.sample(350, [{ node: 0 }, { node: 1 }, { node: 2, down: true }])
+    down.sample(400, [{ node: 0 }, { node: 1, held: ['0000b002:0'] }, { node: 2 }])
+    expect(judgeHistory(down.events, final()).counts.revived).toBe(0)
+  })
+
   it('does not call "revived" what a node held all along, nor what it held before anyone saw it purged', () => {
     const h = new Hist()
     h.create(B, 0, 10)

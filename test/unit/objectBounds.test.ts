@@ -82,6 +82,26 @@ describe('object frames are bounded where they enter', () => {
     expect(ok.status).toBe(Status.OK)
   })
 
+  it('a put placed by another ring is refused (VIEW_MISMATCH) and stores nothing; copies past the bound are refused; a stored put reports its copies', async () => {
+    const stored: Array<[bigint, number, string]> = []
+    const h = new NodeObjectHandler(store, new DeleteReplica({ self: 'me', log: { nextSeq: () => 1n, records: () => [], has: () => false, summary: () => ({ count: 0, fingerprint: 0n, maxHlc: 0n }) } as unknown as DeleteLog, members: () => ['me'] }).index,
+      clock, metrics, memoryLogger(), { ring: () => 0xabcn, stored: (o, c, from) => { stored.push([o, c, from]) } })
+    const v = clock.now()
+    const other = await h.put(create(PutObjectSchema, { oid, generation: 1, version: v, data, ring: 0xabdn, copies: 3 }), 'peer-x', 0n)
+    expect(other.status).toBe(Status.VIEW_MISMATCH)
+    expect(other.error).toMatch(/placement views differ: .* ring abd, this node's is abc/)
+    expect(store.has(oid)).toBe(false)
+    expect(await counter(metrics.rejected, { kind: 'view' })).toBe(1)
+    const many = await h.put(create(PutObjectSchema, { oid, generation: 1, version: v, data, ring: 0xabcn, copies: 17 }), 'peer-x', 0n)
+    expect(many.status).toBe(Status.BAD_REQUEST)
+    expect(many.error).toMatch(/copies 17 .* out of range 0\.\.16/)
+    expect(store.has(oid)).toBe(false)
+    // the same ring, and a put that names none (0: a node's own, or an older peer's), are stored
+    expect((await h.put(create(PutObjectSchema, { oid, generation: 1, version: v, data, ring: 0xabcn, copies: 3 }), 'peer-x', 0n)).status).toBe(Status.OK)
+    expect((await h.put(create(PutObjectSchema, { oid, generation: 1, version: clock.now(), data }), 'me', 0n)).status).toBe(Status.OK)
+    expect(stored).toEqual([[oid, 3, 'peer-x'], [oid, 0, 'me']])
+  })
+
   it('the bound is the max clock drift: just inside is stored, just past is refused; 0 is refused', async () => {
     expect((await handler.put(put(makeHlc(WALL + DEFAULT_MAX_DRIFT_MS + 1)), 'p', 0n)).status).toBe(Status.BAD_REQUEST)
     expect((await handler.put(put(0n), 'p', 0n)).status).toBe(Status.BAD_REQUEST)

@@ -18,6 +18,7 @@ function model (peers: string[], opts: { copies?: number, deleted?: (oid: bigint
     self,
     members: () => peers,
     placement: (oid) => opts.placement(oid),
+    ringHash: () => 1n,
     copiesOf: async () => opts.copies ?? 2,
     reconcile: async () => undefined,
     list: async (peer) => {

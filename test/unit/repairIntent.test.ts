@@ -41,6 +41,7 @@ function cluster () {
     members: () => members.slice(),
     zones: () => 5,
     placement: (oid) => placement(oid),
+    ringHash: () => 1n,
     async put (peer, obj) {
       if (silent.has(peer)) throw new Error(`${peer} does not answer`)
       const s = stores.get(peer)!
@@ -120,6 +121,7 @@ describe('a VDI whose inode holders do not answer is unknown, not gone', () => {
       self: 'a',
       members: () => peers,
       placement: () => peers,
+      ringHash: () => 1n,
       copiesOf: async (vid) => {
         if (vid === VID) throw new VdiError(`VDI ${vid} unknown: its inode holders did not answer`, 'UNAVAILABLE')
         return 2

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { Status, type ObjResponse } from '../../src/wire/bellwether_pb.js'
 import { create } from '@bufbuild/protobuf'
 import { ObjResponseSchema } from '../../src/wire/bellwether_pb.js'
-import { isVdiObj, nextVid, oidToVid, sdHashVdi, vidToVdiOid } from '../../src/oid.js'
+import { isVdiObj, nextVid, oidToVid, sdHashVdi, vidToDataOid, vidToVdiOid } from '../../src/oid.js'
 import { TombstoneIndex } from '../../src/tombstones/tombstoneIndex.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
 import type { ClusterIO, DeleteOrigin } from '../../src/vdi/clusterIo.js'
@@ -37,6 +37,11 @@ class FakeCluster {
   readonly createOnly: Array<{ peer: string, oid: bigint, status: Status }> = []
   /** vids whose inode some node asked for, in order */
   readonly inodeGets: number[] = []
+  /** members whose view differs from the writer's: they refuse puts (VIEW_MISMATCH) */
+  readonly otherView = new Set<string>()
+  /** each wait a writer made for views to agree; the hook may make them agree */
+  sleeps = 0
+  onSleep: () => void = () => {}
   private clock = 1n
   private seq = 1n
 
@@ -87,11 +92,13 @@ class FakeCluster {
       members: () => c.members.slice(),
       zones: () => 1,
       placement: (oid, copies) => c.placement(oid, copies),
+      ringHash: () => 1n,
       async put (peer, obj) {
         await tick()
         if (c.silent.has(peer)) throw new Error(`${peer} does not answer`)
         const store = c.stores.get(peer)!
         const answer = ((): ObjResponse => {
+          if (c.otherView.has(peer)) return res({ status: Status.VIEW_MISMATCH, error: 'placement views differ' })
           if (c.tombstones.covers(obj.oid, obj.generation, obj.version) != null) return res({ status: Status.DELETED, error: 'deleted' })
           const cur = store.get(obj.oid)
           // what ObjectStore's createOnly does (its own unit test pins that)
@@ -117,7 +124,7 @@ class FakeCluster {
         return [...c.stores.get(peer)!.keys()].filter(isVdiObj)
       },
       stableFloor: (vid) => c.folded.get(vid),
-      sleep: async () => {},
+      sleep: async () => { c.sleeps++; c.onSleep() },
       now: () => c.now(),
       observe: () => {},
       nextSeq: () => c.seq++,
@@ -339,6 +346,31 @@ describe('VdiService namespace over a fake cluster', () => {
     expect(c.holders(oid)).toEqual([])
     c.silent.clear()
     expect((await c.node('n0').create(req('lonely'))).vid).toBe(firstVid('lonely'))
+  })
+
+  it('a replica with another view refuses a write: the writer waits, places it again once views agree, and every replica ends on one version', async () => {
+    const c = new FakeCluster()
+    const svc = c.node('n0')
+    const { vid } = await svc.create(req('moving'))
+    const oid = vidToDataOid(vid, 1)
+    const [, second] = c.placement(oid, 3)
+    c.otherView.add(second)
+    c.onSleep = () => { if (c.sleeps === 2) c.otherView.clear() }
+    const partial: bigint[] = []
+    svc.onPartialWrite = (o) => { partial.push(o) }
+    await svc.write('moving', OBJ, new Uint8Array(OBJ).fill(4))
+    expect(c.sleeps).toBe(2)
+    const copies = c.placement(oid, 3).map((p) => c.stores.get(p)!.get(oid))
+    expect(copies.every((s) => s !== undefined && s.data[0] === 4)).toBe(true)
+    expect(new Set(copies.map((s) => s!.version)).size).toBe(1)
+    // the first attempt left copies on the other two: repair knows, in case the write had died there
+    expect(partial).toContain(oid)
+    // views that never agree: the write fails UNAVAILABLE (not acknowledged) after a bounded wait
+    c.otherView.add(second)
+    c.sleeps = 0
+    c.onSleep = () => {}
+    expect(await code(svc.write('moving', OBJ, new Uint8Array(OBJ).fill(5)))).toBe('UNAVAILABLE')
+    expect(c.sleeps).toBe(16)
   })
 
   it('creates of one name racing through every node: exactly one wins, the others get EXISTS, all contending for one inode', async () => {
