@@ -222,6 +222,11 @@ export class MembershipView {
     return [this.selfInfo, ...[...this.entries.values()].map((e) => e.info)].sort(byPeerId)
   }
 
+  /** Members that announced they are leaving (and have not come back), sorted by peerId. */
+  departed (): string[] {
+    return [...this.entries.entries()].filter(([, e]) => e.status === 'left').map(([id]) => id).sort()
+  }
+
   /** When we last heard from the peer (undefined for self and unknown peers). */
   lastHeard (peerId: string): number | undefined {
     return this.entries.get(peerId)?.lastHeard

@@ -39,6 +39,7 @@ import type { Effect } from '../tombstones/replicaTypes.js'
 import { nodeRecoveryIO } from './recoveryIo.js'
 import { ObjectPeers } from './objectPeers.js'
 import { RecoveryLoop } from './recoveryLoop.js'
+import { WriteQuorum } from './quorum.js'
 import { PeriodicTasks } from './periodic.js'
 import { DeleteGossip } from '../net/deleteGossip.js'
 import { MembershipService, type LocalState } from '../membership/membership.js'
@@ -147,6 +148,9 @@ export class BellwetherNode implements ClusterIO {
     await removeCrashTemps(dataDir, this.log)
     const key = await loadOrCreatePeerKey(dataDir)
     this.self = peerIdFromPrivateKey(key).toString()
+    this.quorum = new WriteQuorum(dataDir, this.self)
+    const known = await this.quorum.load()
+    if (known != null) this.startupProblems.push(known)
     this.zone = this.opts.zone ?? zoneFromAddress(this.opts.listen)
     this.log = this.log.child({ node: this.self.slice(-8) })
 
@@ -203,7 +207,7 @@ export class BellwetherNode implements ClusterIO {
       this.rebuildRing()
       this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
     })
-    wirePeerEvents({ host: this.host, membership: this.membership, replica: this.replica, objectPeers: this.objectPeers, aeScheduler: this.aeScheduler, time: this.time, fire: (effects) => { this.fire(effects) } })
+    wirePeerEvents({ host: this.host, membership: this.membership, replica: this.replica, objectPeers: this.objectPeers, aeScheduler: this.aeScheduler, time: this.time, fire: (effects) => { this.fire(effects) }, quorum: this.quorum, log: this.log })
     this.repair = new ReplicaRepair(this, async (vid) => (await this.vdis.inodeOf(vid))?.copies, this.log, () => { this.scheduleRecovery(0) })
     this.vdis.onPartialWrite = (oid) => { this.repair.enqueue(oid) }
     this.recovery = new Recovery(nodeRecoveryIO({
@@ -258,6 +262,7 @@ export class BellwetherNode implements ClusterIO {
     // view changes write the epoch without waiting: nothing may touch the data dir after stop()
     await this.epochFile.idle()
     await this.recoveredFile.idle()
+    await this.quorum?.idle()
     await this.store.close()
     await this.deleteLog.close()
     this.log.info('node stopped')
@@ -312,6 +317,10 @@ export class BellwetherNode implements ClusterIO {
 
   private onViewChange (change: ViewChange): void {
     this.epochFile.write(change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
+    // a member that announced its leaving is no longer counted; one that fell silent still is
+    const departed = this.membership.view.departed()
+    this.quorum.heard(this.membership.view.known().map((m) => m.peerId).filter((id) => !departed.includes(id)), departed)
+      .catch((err) => { this.log.warn({ err: String(err) }, 'could not persist the known members') })
     if (!change.placementChanged) {
       // nothing moves, but a member that restarted unnoticed took its in-flight writes and its
       // replica-repair queue with it: compare versions among holders (a recovery pass)
@@ -360,6 +369,7 @@ export class BellwetherNode implements ClusterIO {
   zones (): number { return this.ring.zoneCount() }
   placement (oid: bigint, copies: number): string[] { return this.ring.pick(oid, copies) }
   ringHash (): bigint { return this.ring.hash }
+  writeRefusal (): string | undefined { return this.quorum.refusal(this.membership.view.members().length) }
   now (): bigint { return this.clock.now() }
   observe (hlc: bigint): void {
     try { this.clock.observe(hlc) } catch (err) { this.log.warn({ err: String(err) }, 'version from a drifting clock not observed') }
@@ -390,6 +400,7 @@ export class BellwetherNode implements ClusterIO {
   private objectPeers!: ObjectPeers
   /** put/get/list to this node or a peer (objectCalls.ts) */
   private calls!: ObjectCalls
+  private quorum!: WriteQuorum
 
   async put (peer: string, obj: PutArgs): Promise<ObjResponse> { return await this.calls.put(peer, obj) }
   async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> { return await this.calls.get(peer, oid, headerOnly, expectBytes) }

@@ -2,6 +2,8 @@
 // a heartbeat's log summary (a beacon: anti-entropy when it differs), a connection opened (the
 // purge-before-serve gate starts over), the last connection closed, and a member evicted from
 // the view (every per-peer map forgets it, so per-peer state stays bounded).
+import type { Logger } from 'pino'
+import type { WriteQuorum } from './quorum.js'
 import type { Host } from '../net/host.js'
 import type { MembershipService } from '../membership/membership.js'
 import type { DeleteReplica } from '../tombstones/replica.js'
@@ -20,6 +22,9 @@ export interface PeerEventParts {
   time: Clock
   /** runs effects nobody waits on (failures logged by the node) */
   fire: (effects: Effect[]) => void
+  /** the write quorum's count of known members (quorum.ts) */
+  quorum: WriteQuorum
+  log: Logger
 }
 
 export function wirePeerEvents (p: PeerEventParts): void {
@@ -35,5 +40,6 @@ export function wirePeerEvents (p: PeerEventParts): void {
       p.objectPeers.forget(peer)
       p.aeScheduler.forget(peer)
     }
+    p.quorum.forget(peers).catch((err) => { p.log.warn({ err: String(err) }, 'could not persist the known members') })
   }
 }

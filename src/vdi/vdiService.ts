@@ -260,6 +260,8 @@ export class VdiService {
    * do the other replicas get their copies.
    */
   private async claimInode (inode: Inode): Promise<boolean> {
+    const refused = this.io.writeRefusal()
+    if (refused != null) throw new VdiError(`create of VDI '${inode.name}' refused: ${refused}`, 'UNAVAILABLE')
     const oid = vidToVdiOid(inode.vid)
     const targets = this.io.placement(oid, inode.copies)
     if (targets.length === 0) throw new VdiError('no live members to place the object on', 'UNAVAILABLE')
@@ -349,6 +351,8 @@ export class VdiService {
 
   /** a write is acknowledged only when every placement target stored it */
   private async writeReplicas (inode: Inode, oid: bigint, data: Uint8Array): Promise<void> {
+    const refused = this.io.writeRefusal()
+    if (refused != null) throw new VdiError(`write of ${formatOid(oid)} refused: ${refused}`, 'UNAVAILABLE')
     const targets = this.io.placement(oid, inode.copies)
     if (targets.length === 0) throw new VdiError('no live members to place the object on', 'UNAVAILABLE')
     await this.storeOn(targets, { oid, generation: inode.generation, version: this.io.now(), data, copies: inode.copies }, targets.length)

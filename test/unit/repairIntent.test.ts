@@ -42,6 +42,7 @@ function cluster () {
     zones: () => 5,
     placement: (oid) => placement(oid),
     ringHash: () => 1n,
+    writeRefusal: () => undefined,
     async put (peer, obj) {
       if (silent.has(peer)) throw new Error(`${peer} does not answer`)
       const s = stores.get(peer)!

@@ -37,6 +37,8 @@ class FakeCluster {
   readonly createOnly: Array<{ peer: string, oid: bigint, status: Status }> = []
   /** vids whose inode some node asked for, in order */
   readonly inodeGets: number[] = []
+  /** why the writer may not write now (its view lacks a majority), or undefined */
+  refusal: string | undefined = undefined
   /** members whose view differs from the writer's: they refuse puts (VIEW_MISMATCH) */
   readonly otherView = new Set<string>()
   /** each wait a writer made for views to agree; the hook may make them agree */
@@ -93,6 +95,7 @@ class FakeCluster {
       zones: () => 1,
       placement: (oid, copies) => c.placement(oid, copies),
       ringHash: () => 1n,
+      writeRefusal: () => c.refusal,
       async put (peer, obj) {
         await tick()
         if (c.silent.has(peer)) throw new Error(`${peer} does not answer`)
@@ -371,6 +374,21 @@ describe('VdiService namespace over a fake cluster', () => {
     c.onSleep = () => {}
     expect(await code(svc.write('moving', OBJ, new Uint8Array(OBJ).fill(5)))).toBe('UNAVAILABLE')
     expect(c.sleeps).toBe(16)
+  })
+
+  it('a node whose view lacks a majority writes and creates nothing: UNAVAILABLE with the reason, no replica touched', async () => {
+    const c = new FakeCluster()
+    const svc = c.node('n0')
+    const { vid } = await svc.create(req('minor'))
+    const oid = vidToDataOid(vid, 0)
+    c.refusal = 'this node sees 2 of the 5 members it knows'
+    await expect(svc.write('minor', 0, new Uint8Array(OBJ).fill(1))).rejects.toThrow(/refused: this node sees 2 of the 5/)
+    expect(c.holders(oid)).toEqual([])
+    expect(await code(svc.create(req('other')))).toBe('UNAVAILABLE')
+    expect(c.holders(vidToVdiOid(firstVid('other')))).toEqual([])
+    c.refusal = undefined
+    await svc.write('minor', 0, new Uint8Array(OBJ).fill(1))
+    expect(c.holders(oid).length).toBe(3)
   })
 
   it('creates of one name racing through every node: exactly one wins, the others get EXISTS, all contending for one inode', async () => {
