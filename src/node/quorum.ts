@@ -3,7 +3,8 @@
 // consensus, so two sides of a partition each place an object on the members they see and each
 // acknowledge writes to it; after the heal the higher version wins, and under clock skew that
 // can be the older write: an acknowledged write lost. Only one side can hold a majority.
-// Deletes need no quorum: a tombstone wins over every version, whichever side made it.
+// Discards need it too (they cover versions up to their HLC, and a minority may not have seen
+// the newest); whole-VDI deletes do not: they cover every version of their generation.
 //
 // The members known are persisted (`members`, one peer id a line, written atomically) so that
 // a node restarted inside a minority does not take itself for a cluster of one; a member leaves

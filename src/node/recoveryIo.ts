@@ -16,6 +16,7 @@ export interface RecoveryParts {
   members (): string[]
   placement (oid: bigint, copies: number): string[]
   ringHash (): bigint
+  recent (oid: bigint): boolean
   copiesOf (vid: number): Promise<number | undefined>
   syncNow (peer: string): Promise<SessionReport | undefined>
   handler: NodeObjectHandler
@@ -37,6 +38,7 @@ export function nodeRecoveryIO (n: RecoveryParts): RecoveryIO {
     members: () => n.members(),
     placement: (oid, copies) => n.placement(oid, copies),
     ringHash: () => n.ringHash(),
+    recent: (oid) => n.recent(oid),
     copiesOf: async (vid) => await n.copiesOf(vid),
     reconcile: async (peer) => { const r = await n.syncNow(peer); return r == null ? 'no session (peer unreachable)' : r.error },
     list: async (peer) => {

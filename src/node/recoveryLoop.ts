@@ -1,23 +1,15 @@
-// When recovery passes run on this node: debounced after view changes and once more when puts
-// placed by the old ring can no longer land, retried while a pass is incomplete or keeps copies
-// for new holders to confirm, soon after a copy arrives that placement does not give this node
-// (a nudge), and periodically as a safety net. One pass at
+// When recovery passes run on this node: debounced after view changes, retried while a pass
+// is incomplete or keeps copies for new holders to confirm, soon after a copy arrives that
+// placement does not give this node (a nudge), and periodically as a safety net. One pass at
 // a time; a new schedule aborts the one in progress (its work stays on disk), a nudge never does.
 import type { Logger } from 'pino'
 import type { Recovery } from '../recovery/recovery.js'
 import type { NodeMetrics } from './metrics.js'
 import { systemTime, type TimerHandle, type Timers } from '../time.js'
-import { REQUEST_TIMEOUT_MS } from '../net/constants.js'
 
 const RECOVERY_RETRY_MS = 3000
 /** a nudge waits this long, so the copies one writer's stale view sent here share a pass */
 const NUDGE_DELAY_MS = 1000
-/**
- * A put placed by the old ring can land up to a request's deadline after placement changed,
- * where this node's pass has already looked (a writer's view a moment behind): the first pass
- * that starts this long after the change finds such copies (and hands them to the targets)
- */
-const SETTLE_MS = REQUEST_TIMEOUT_MS + 2000
 /** a safety net under replica repair: a coordinator that crashed mid-write leaves no repair behind */
 const RECOVERY_PERIOD_MS = 60_000
 
@@ -29,8 +21,6 @@ export class RecoveryLoop {
   private stopped = false
   /** nudged while a pass ran: that pass may have listed this node before the nudge's cause */
   private again = false
-  /** when placement last changed, until a pass has started SETTLE_MS after it */
-  private changedAt: number | undefined
 
   /** `epoch()`: the membership view's current epoch */
   constructor (private readonly recovery: Recovery, private readonly epoch: () => bigint, private readonly metrics: NodeMetrics, private readonly log: Logger, private readonly time: Timers = systemTime) {}
@@ -46,20 +36,11 @@ export class RecoveryLoop {
   nudge (delayMs = NUDGE_DELAY_MS): void {
     if (this.stopped || this.timer != null) return
     if (this.recovery.progress.running) { this.again = true; return }
-    this.arm(delayMs)
+    this.schedule(delayMs)
   }
 
-  /**
-   * (Re)start recovery for the current epoch after `delayMs`; a run in progress is aborted.
-   * Placement changed: one more pass follows once no put placed by the old ring can still land
-   */
+  /** (re)start recovery for the current epoch after `delayMs`; a run in progress is aborted */
   schedule (delayMs: number): void {
-    if (this.stopped) return
-    this.changedAt = this.time.now()
-    this.arm(delayMs)
-  }
-
-  private arm (delayMs: number): void {
     if (this.stopped) return
     this.time.clearTimeout(this.timer)
     this.timer = this.time.setTimeout(() => {
@@ -70,7 +51,6 @@ export class RecoveryLoop {
       const prev = this.running ?? Promise.resolve()
       this.running = prev.then(async () => {
         if (ctl.signal.aborted) return
-        const startedAt = this.time.now()
         const complete = await this.recovery.run(epoch, ctl.signal)
         this.metrics.recovery(this.recovery.totals)
         const again = this.again
@@ -79,9 +59,7 @@ export class RecoveryLoop {
         // again while the view stands (a newer epoch with the same placement schedules nothing
         // itself, so retry whatever the epoch)
         if (ctl.signal.aborted) return
-        if (this.changedAt !== undefined && startedAt >= this.changedAt + SETTLE_MS) this.changedAt = undefined
-        if (!complete || again || this.recovery.progress.pendingDrops > 0) this.arm(RECOVERY_RETRY_MS)
-        else if (this.changedAt !== undefined && this.timer == null) this.arm(Math.max(0, this.changedAt + SETTLE_MS - this.time.now()))
+        if (!complete || again || this.recovery.progress.pendingDrops > 0) this.schedule(RECOVERY_RETRY_MS)
       }).catch((err) => { this.log.error({ err: String(err) }, 'recovery failed') })
     }, delayMs)
   }

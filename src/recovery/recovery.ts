@@ -22,6 +22,8 @@ export interface RecoveryIO {
   placement (oid: bigint, copies: number): string[]
   /** the ring placement() uses now (Ring.hash), named by hand-offs placed with it */
   ringHash (): bigint
+  /** a put for `oid` was stored here lately (within a request's deadline): it may have landed after another target listed this node */
+  recent (oid: bigint): boolean
   /** the live VDI's copies, undefined when the vid has no live VDI (deleted or unknown) */
   copiesOf (vid: number): Promise<number | undefined>
   /** run an anti-entropy session with the peer (tombstones first); error text on failure */
@@ -69,7 +71,7 @@ export interface RecoveryProgress {
   /** listed by a peer but covered by a tombstone: never requested, never counted as work */
   deletedSkipped: number
   dropped: number
-  /** copies put to a placement target that lacked them before this node dropped its own */
+  /** copies put to a placement target that lacked them: before this node dropped its own, or fresh ones it holds as a target too */
   handedOff: number
   /** bytes fetched in this pass */
   bytes: number
@@ -145,8 +147,10 @@ export class Recovery {
         const ring = this.io.ringHash()
         const targets = this.io.placement(oid, n)
         const mine = held.find((c) => c.peer === this.io.self)
-        if (targets.includes(this.io.self)) await this.pull(oid, held, mine, fail, signal)
-        else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held, n, ring)
+        if (targets.includes(this.io.self)) {
+          await this.pull(oid, held, mine, fail, signal)
+          if (mine != null && this.io.recent(oid)) await this.pushRecent(oid, mine, targets, held, n, ring)
+        } else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held, n, ring)
       })
       signal.throwIfAborted()
       const complete = p.failed === 0 && p.peerFailures === 0
@@ -236,6 +240,23 @@ export class Recovery {
     }
     p.recovered++
     this.totals.recovered++
+  }
+
+  /**
+   * A target holding the newest copy, put here lately, hands it to the other targets that lack
+   * it: a put placed by the ring before a change lands on the targets that ring named, possibly
+   * after a target of the new ring already listed them in its own pass, which then never pulls
+   * it. The other target's store judges it like any put (tombstones, versions).
+   */
+  private async pushRecent (oid: bigint, mine: Copy, targets: string[], held: Copy[], copies: number, ring: bigint): Promise<void> {
+    if (held.some((c) => c.version > mine.version)) return // ours was older: pulled, not ours to push
+    for (const t of targets) {
+      if (t === this.io.self) continue
+      const c = held.find((h) => h.peer === t)
+      if (c != null && c.version >= mine.version) continue
+      const r = await this.io.handOff(t, oid, mine.version, copies, ring).catch(() => 'failed' as const)
+      if (r === 'ok') { this.progress.handedOff++; this.totals.handedOff++ }
+    }
   }
 
   /**

@@ -16,7 +16,7 @@ export interface ClusterIO {
   placement (oid: bigint, copies: number): string[]
   /** the ring placement() uses now (Ring.hash): a put placed earlier names the ring that placed it */
   ringHash (): bigint
-  /** why this node may not coordinate writes now (its view lacks a majority of the members it knows), or undefined */
+  /** why this node may not coordinate writes or discards now (its view lacks a majority of the members it knows), or undefined */
   writeRefusal (): string | undefined
   put (peer: string, obj: PutArgs): Promise<ObjResponse>
   /** expectBytes: the object size when known (a VDI's object size), so the request deadline fits it */

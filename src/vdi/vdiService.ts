@@ -201,6 +201,11 @@ export class VdiService {
       if (indexes[i] >= n) throw new VdiError(`object index ${indexes[i]} out of range: VDI '${name}' has ${n} objects`, 'BAD_REQUEST')
       if (i > 0 && indexes[i] <= indexes[i - 1]) throw new VdiError('object indexes must be strictly increasing', 'BAD_REQUEST')
     }
+    // a discard covers versions up to its HLC: made in a minority, cut off from the replicas of an
+    // acked write whose version is ahead of this clock, it would miss that write (whole-VDI
+    // deletes cover every version of their generation and need no quorum)
+    const refused = this.io.writeRefusal()
+    if (refused != null) throw new VdiError(`discard on VDI '${name}' refused: ${refused}`, 'UNAVAILABLE')
     await this.observeClocks(inode)
     const recs = makeDiscardRecords({ origin: this.io.self, hlc: this.io.now(), vid: inode.vid, generation: inode.generation }, () => this.deletes.nextSeq(), indexes)
     return { inode, records: await this.deletes.originate(recs) }

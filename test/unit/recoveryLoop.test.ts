@@ -1,14 +1,13 @@
 // When recovery passes run (src/node/recoveryLoop.ts), in virtual time over a stand-in driver
-// that records when each pass starts: a view change gives a debounced pass and one more once a
-// put placed by the old ring can no longer land; a nudge never aborts a pass, and one that
-// came while a pass ran gets a pass of its own after it.
+// that records when each pass starts: a view change gives one debounced pass and aborts one in
+// progress; a nudge never aborts a pass, and one that came while a pass ran gets a pass of its
+// own after it.
 import { describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { RecoveryLoop } from '../../src/node/recoveryLoop.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import type { Recovery } from '../../src/recovery/recovery.js'
 import { VirtualTime } from '../../src/time.js'
-import { REQUEST_TIMEOUT_MS } from '../../src/net/constants.js'
 
 function standIn (vt: VirtualTime, passMs: number) {
   const starts: number[] = []
@@ -33,15 +32,21 @@ function standIn (vt: VirtualTime, passMs: number) {
 }
 
 describe('recovery loop', () => {
-  it('a view change: a debounced pass, then one more starting past the deadline of puts the old ring placed, then none', async () => {
+  it('a view change: one debounced pass; another change aborts a pass in progress and starts over', async () => {
     const vt = new VirtualTime(0)
     const s = standIn(vt, 500)
     const loop = new RecoveryLoop(s.recovery, () => 7n, new NodeMetrics(), pino({ level: 'silent' }), vt)
     loop.schedule(1000)
     expect(loop.scheduled).toBe(true)
     await vt.runUntilAsync(60_000)
-    expect(s.starts).toEqual([1000, REQUEST_TIMEOUT_MS + 2000])
+    expect(s.starts).toEqual([1000])
     expect(loop.scheduled).toBe(false)
+    loop.schedule(1000)
+    await vt.runUntilAsync(61_200)
+    loop.schedule(100)
+    await vt.runUntilAsync(120_000)
+    expect(s.starts).toEqual([1000, 61_000, 61_300])
+    expect(s.aborted).toEqual([61_300])
     await loop.stop()
   })
 

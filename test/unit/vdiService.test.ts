@@ -385,10 +385,15 @@ describe('VdiService namespace over a fake cluster', () => {
     await expect(svc.write('minor', 0, new Uint8Array(OBJ).fill(1))).rejects.toThrow(/refused: this node sees 2 of the 5/)
     expect(c.holders(oid)).toEqual([])
     expect(await code(svc.create(req('other')))).toBe('UNAVAILABLE')
+    expect(await code(svc.discard('minor', Uint32Array.of(0)))).toBe('UNAVAILABLE')
     expect(c.holders(vidToVdiOid(firstVid('other')))).toEqual([])
     c.refusal = undefined
     await svc.write('minor', 0, new Uint8Array(OBJ).fill(1))
     expect(c.holders(oid).length).toBe(3)
+    // a whole-VDI delete covers every version of its generation: no quorum needed
+    c.refusal = 'this node sees 2 of the 5 members it knows'
+    expect(await code(svc.delete('minor'))).toBe('OK')
+    expect(c.holders(oid)).toEqual([])
   })
 
   it('creates of one name racing through every node: exactly one wins, the others get EXISTS, all contending for one inode', async () => {
