@@ -1,6 +1,8 @@
 // Epoch-driven recovery: after a view change every node pulls the objects placement now
 // gives it, from the members that hold them, and drops the ones it no longer needs once
-// their new holders confirm them (never a last copy). Tombstones first: object lists are
+// their new holders confirm them (never a last copy), handing its copy to a target that lacks
+// it first; a copy put here lately goes to the other targets that lack it (a put placed by the
+// ring before the change may land after they listed this node). Tombstones first: object lists are
 // exchanged only with members reconciled in this epoch, every listed oid is checked against
 // the tombstones before it is requested, and the local write is gated again before it lands
 // (a delete racing the transfer wins). The newest version wins; an older one never
