@@ -35,6 +35,8 @@ export interface ObjectHandler {
   purge (req: PurgeHint, from: string, hlc: bigint): Promise<ObjResponse>
   /** current local HLC, stamped on every frame so clocks merge on each exchange */
   stamp (): bigint
+  /** this node's placement ring (Ring.hash), sent with a list; 0 / absent = not known */
+  ringHash?: () => bigint
 }
 
 export interface ObjectServiceComponents {
@@ -107,13 +109,16 @@ export class ObjectService {
         case 'put': yield toBinary(ObjResponseSchema, await this.handler.put(req.op.value, from, req.hlc)); return
         case 'get': yield toBinary(ObjResponseSchema, await this.handler.get(req.op.value, from, req.hlc)); return
         case 'purge': yield toBinary(ObjResponseSchema, await this.handler.purge(req.op.value, from, req.hlc)); return
-        case 'list':
+        case 'list': {
+          // taken before the list: a ring that changes while it streams is caught as a mismatch
+          const ring = this.handler.ringHash?.() ?? 0n
           for await (const oids of this.handler.list(req.op.value, from, req.hlc)) {
             const meta = req.op.value.withVersions ? await this.handler.headers(oids) : {}
-            yield encodeResponse({ status: Status.OK, oids, ...meta, hlc: this.handler.stamp() })
+            yield encodeResponse({ status: Status.OK, oids, ...meta, ring, hlc: this.handler.stamp() })
           }
-          yield encodeResponse({ status: Status.OK, done: true, hlc: this.handler.stamp() })
+          yield encodeResponse({ status: Status.OK, done: true, ring, hlc: this.handler.stamp() })
           return
+        }
         default:
           yield encodeResponse({ status: Status.BAD_REQUEST, error: 'request has no operation', hlc: this.handler.stamp() })
       }

@@ -18,7 +18,7 @@ import { MembershipView, type ViewChange } from '../membership/view.js'
 import { asGossipSub, createHost, hostState, type Host } from '../net/host.js'
 import { zoneFromAddress } from '../net/hostPort.js'
 import { ObjectService, type PutArgs } from '../net/objectService.js'
-import { FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, MAX_OBJECT_SIZE, REQUEST_TIMEOUT_MS } from '../net/constants.js'
+import { FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, MAX_OBJECT_SIZE } from '../net/constants.js'
 import { failAfterMs, type RateParams } from '../membership/rate.js'
 import { HEARTBEATS_PER_SEC } from '../membership/constants.js'
 import { loadOrCreatePeerKey } from '../net/peerKey.js'
@@ -40,7 +40,6 @@ import { nodeRecoveryIO } from './recoveryIo.js'
 import { ObjectPeers } from './objectPeers.js'
 import { RecoveryLoop } from './recoveryLoop.js'
 import { WriteQuorum } from './quorum.js'
-import { RecentPuts } from './recentPuts.js'
 import { PeriodicTasks } from './periodic.js'
 import { DeleteGossip } from '../net/deleteGossip.js'
 import { MembershipService, type LocalState } from '../membership/membership.js'
@@ -216,7 +215,6 @@ export class BellwetherNode implements ClusterIO {
       members: () => this.members(),
       placement: (oid, copies) => this.placement(oid, copies),
       ringHash: () => this.ring.hash,
-      recent: (oid) => this.recentPuts.has(oid),
       copiesOf: async (vid) => (await this.vdis.inodeOf(vid))?.copies,
       syncNow: async (peer) => await this.aeScheduler.syncNow(peer),
       handler: this.handler,
@@ -340,10 +338,9 @@ export class BellwetherNode implements ClusterIO {
    * A peer's put landed here although this node's view does not make it a target: the writer's
    * view differs (a membership change half heard). Recovery passes are the only thing that
    * looks at copies off placement, and this node's may already have run, so one more: it hands
-   * the copy to the targets that lack it and then drops it here.
+   * the copy to targets holding an older version, and drops it here once every target holds it.
    */
   private storedFrom (oid: bigint, copies: number, from: string): void {
-    this.recentPuts.add(oid)
     if (copies === 0 || from === this.self || this.stopping) return
     if (this.placement(oid, copies).includes(this.self)) return
     this.metrics.offPlacementPuts.inc()
@@ -404,8 +401,6 @@ export class BellwetherNode implements ClusterIO {
   /** put/get/list to this node or a peer (objectCalls.ts) */
   private calls!: ObjectCalls
   private quorum!: WriteQuorum
-  /** oids stored lately: a pass pushes these to targets that lack them (recentPuts.ts) */
-  private readonly recentPuts = new RecentPuts(REQUEST_TIMEOUT_MS, () => this.time.now())
 
   async put (peer: string, obj: PutArgs): Promise<ObjResponse> { return await this.calls.put(peer, obj) }
   async get (peer: string, oid: bigint, headerOnly = false, expectBytes?: number): Promise<ObjResponse> { return await this.calls.get(peer, oid, headerOnly, expectBytes) }

@@ -70,6 +70,8 @@ export class NodeObjectHandler implements ObjectHandler {
 
   stamp (): bigint { return this.clock.now() }
 
+  ringHash (): bigint { return this.ring?.() ?? 0n }
+
   /** merges a peer's clock; a wildly drifting peer is refused rather than followed */
   private observe (hlc: bigint, op: string): ObjResponse | undefined {
     if (hlc === 0n) return undefined
@@ -230,6 +232,9 @@ export class NodeObjectHandler implements ObjectHandler {
       for (let i = 0; i < inodes.length; i += LIST_CHUNK_OIDS) yield inodes.slice(i, i + LIST_CHUNK_OIDS)
       return
     }
+    // puts that passed the ring check before the caller took our ring land first: a list under
+    // this ring then shows every put an older ring placed here
+    await this.store.settle()
     // a snapshot (8 B/id), so purges during a long stream cannot tear the iteration
     const snap = req.hasVid ? BigUint64Array.from(cache.oidsOfVid(req.vid)) : cache.toBigUint64Array()
     for (let i = 0; i < snap.length; i += LIST_CHUNK_OIDS) yield Array.from(snap.subarray(i, i + LIST_CHUNK_OIDS))

@@ -16,7 +16,6 @@ export interface RecoveryParts {
   members (): string[]
   placement (oid: bigint, copies: number): string[]
   ringHash (): bigint
-  recent (oid: bigint): boolean
   copiesOf (vid: number): Promise<number | undefined>
   syncNow (peer: string): Promise<SessionReport | undefined>
   handler: NodeObjectHandler
@@ -38,13 +37,13 @@ export function nodeRecoveryIO (n: RecoveryParts): RecoveryIO {
     members: () => n.members(),
     placement: (oid, copies) => n.placement(oid, copies),
     ringHash: () => n.ringHash(),
-    recent: (oid) => n.recent(oid),
     copiesOf: async (vid) => await n.copiesOf(vid),
     reconcile: async (peer) => { const r = await n.syncNow(peer); return r == null ? 'no session (peer unreachable)' : r.error },
     list: async (peer) => {
       const oids: bigint[] = []
       const versions: bigint[] = []
       const gens: number[] = []
+      let ring: bigint | undefined
       const take = (o: bigint[], v: bigint[], g: number[]): void => { oids.push(...o); versions.push(...v); gens.push(...g) }
       if (peer === n.self) {
         for await (const chunk of n.handler.list(createMsg(ListObjectsSchema, {}), n.self, 0n)) {
@@ -52,7 +51,10 @@ export function nodeRecoveryIO (n: RecoveryParts): RecoveryIO {
           take(chunk, h.versions, h.generations)
         }
       } else {
-        for await (const r of n.objects.list(peer, { withVersions: true })) take(r.oids, r.versions, r.generations)
+        for await (const r of n.objects.list(peer, { withVersions: true })) {
+          take(r.oids, r.versions, r.generations)
+          ring = r.ring
+        }
       }
       // an object that vanished while it was listed comes back as version 0: leave it out
       const keep = versions.map((v) => v > 0n)
@@ -60,7 +62,8 @@ export function nodeRecoveryIO (n: RecoveryParts): RecoveryIO {
         peer,
         oids: BigUint64Array.from(oids.filter((_, i) => keep[i])),
         versions: BigUint64Array.from(versions.filter((_, i) => keep[i])),
-        generations: Uint32Array.from(gens.filter((_, i) => keep[i]))
+        generations: Uint32Array.from(gens.filter((_, i) => keep[i])),
+        ring
       }
     },
     fetch: async (peer, oid) => {

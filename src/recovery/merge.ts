@@ -1,6 +1,7 @@
 // k-way merge of ascending object lists (one per member, with versions): yields each oid
 // once with every member's copy of it, without building a map of every oid in the cluster.
-export interface ObjectList { peer: string, oids: BigUint64Array, versions: BigUint64Array, generations: Uint32Array }
+/** `ring`: the placement ring the member listed under (Ring.hash; undefined or 0: not said) */
+export interface ObjectList { peer: string, oids: BigUint64Array, versions: BigUint64Array, generations: Uint32Array, ring?: bigint }
 export interface Copy { peer: string, version: bigint, generation: number }
 
 export function * mergeLists (lists: readonly ObjectList[]): Generator<{ oid: bigint, copies: Copy[] }> {

@@ -1,8 +1,9 @@
 // Epoch-driven recovery: after a view change every node pulls the objects placement now
 // gives it, from the members that hold them, and drops the ones it no longer needs once
-// their new holders confirm them (never a last copy), handing its copy to a target that lacks
-// it first; a copy put here lately goes to the other targets that lack it (a put placed by the
-// ring before the change may land after they listed this node). Tombstones first: object lists are
+// their new holders confirm them (never a last copy), handing its copy first to a target that
+// holds an older version. A member's list counts only when taken under this node's placement
+// ring (it says which): until then it may still take puts the old ring placed, which this pass
+// would never see, so the pass is incomplete and runs again. Tombstones first: object lists are
 // exchanged only with members reconciled in this epoch, every listed oid is checked against
 // the tombstones before it is requested, and the local write is gated again before it lands
 // (a delete racing the transfer wins). The newest version wins; an older one never
@@ -24,8 +25,6 @@ export interface RecoveryIO {
   placement (oid: bigint, copies: number): string[]
   /** the ring placement() uses now (Ring.hash), named by hand-offs placed with it */
   ringHash (): bigint
-  /** a put for `oid` was stored here lately (within a request's deadline): it may have landed after another target listed this node */
-  recent (oid: bigint): boolean
   /** the live VDI's copies, undefined when the vid has no live VDI (deleted or unknown) */
   copiesOf (vid: number): Promise<number | undefined>
   /** run an anti-entropy session with the peer (tombstones first); error text on failure */
@@ -73,7 +72,7 @@ export interface RecoveryProgress {
   /** listed by a peer but covered by a tombstone: never requested, never counted as work */
   deletedSkipped: number
   dropped: number
-  /** copies put to a placement target that lacked them: before this node dropped its own, or fresh ones it holds as a target too */
+  /** copies put to a placement target that held an older version, before this node dropped its own */
   handedOff: number
   /** bytes fetched in this pass */
   bytes: number
@@ -115,7 +114,12 @@ export class Recovery {
       await forEach(peers, this.parallel, signal, async (peer) => {
         const err = await this.io.reconcile(peer)
         if (err != null) { peerFail(`tombstones not reconciled with ${peer}: ${err}`); return }
-        try { lists.push(await this.io.list(peer)) } catch (e) { peerFail(`object list of ${peer}: ${(e as Error).message}`) }
+        let list: ObjectList
+        try { list = await this.io.list(peer) } catch (e) { peerFail(`object list of ${peer}: ${(e as Error).message}`); return }
+        lists.push(list)
+        // listed under another ring, the member may still take puts the old ring placed, after
+        // this list and unseen by this pass: use it, and list again once rings agree
+        if (list.ring !== undefined && list.ring !== 0n && list.ring !== this.io.ringHash()) peerFail(`${peer} listed its objects under another placement ring (views still settling): listing again`)
       })
       // once per vid and pass; a vid whose VDI could not be looked up fails each of its objects
       // (the pass is then incomplete and retried), never skips them as if the VDI were gone
@@ -149,10 +153,8 @@ export class Recovery {
         const ring = this.io.ringHash()
         const targets = this.io.placement(oid, n)
         const mine = held.find((c) => c.peer === this.io.self)
-        if (targets.includes(this.io.self)) {
-          await this.pull(oid, held, mine, fail, signal)
-          if (mine != null && this.io.recent(oid)) await this.pushRecent(oid, mine, targets, held, n, ring)
-        } else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held, n, ring)
+        if (targets.includes(this.io.self)) await this.pull(oid, held, mine, fail, signal)
+        else if (mine != null) await this.dropIfConfirmed(oid, mine, targets, held, n, ring)
       })
       signal.throwIfAborted()
       const complete = p.failed === 0 && p.peerFailures === 0
@@ -245,28 +247,10 @@ export class Recovery {
   }
 
   /**
-   * A target holding the newest copy, put here lately, hands it to the other targets that lack
-   * it: a put placed by the ring before a change lands on the targets that ring named, possibly
-   * after a target of the new ring already listed them in its own pass, which then never pulls
-   * it. The other target's store judges it like any put (tombstones, versions).
-   */
-  private async pushRecent (oid: bigint, mine: Copy, targets: string[], held: Copy[], copies: number, ring: bigint): Promise<void> {
-    if (held.some((c) => c.version > mine.version)) return // ours was older: pulled, not ours to push
-    for (const t of targets) {
-      if (t === this.io.self) continue
-      const c = held.find((h) => h.peer === t)
-      if (c != null && c.version >= mine.version) continue
-      const r = await this.io.handOff(t, oid, mine.version, copies, ring).catch(() => 'failed' as const)
-      if (r === 'ok') { this.progress.handedOff++; this.totals.handedOff++ }
-    }
-  }
-
-  /**
    * Drop a copy placement no longer wants, only once every target holds this version or newer.
-   * A target that lags is handed our copy first: otherwise a copy that reached this node from
-   * a writer whose view still named it (views differ for a moment around a change) would wait
-   * for the target's own next pass, and a target whose pass already ran would keep serving the
-   * older version. A target's answer to the hand-off is as good as its list: it stored ours,
+   * A target that holds an older version is handed ours first: its own pass, which compared
+   * versions, may have run before ours landed here, and it would keep serving the older one.
+   * A target that lacks it pulls it itself (a join moves each copy once). A target's answer to the hand-off is as good as its list: it stored ours,
    * or it has newer.
    */
   private async dropIfConfirmed (oid: bigint, mine: Copy, targets: string[], held: Copy[], copies: number, ring: bigint): Promise<void> {
@@ -274,6 +258,8 @@ export class Recovery {
     for (const t of targets) {
       const c = held.find((h) => h.peer === t)
       if (c != null && c.version >= mine.version) continue
+      // a target that lacks it pulls it in its own pass (a join: no second transfer)
+      if (c == null) { this.progress.pendingDrops++; return }
       const r = await this.io.handOff(t, oid, mine.version, copies, ring).catch((err: Error) => {
         this.log.debug({ oid: formatOid(oid), peer: t, err: String(err) }, 'hand-off failed; the copy stays')
         return 'failed' as const

@@ -211,8 +211,9 @@ describe('a delete racing recovery', { timeout: 240_000 }, () => {
     expect(off.node.store.cache.has(oid)).toBe(false)
     // what a writer whose view still named `off` a target does: its put reaches `off`, not the
     // targets of the view everyone else holds now (every node's own pass has run already)
-    const version = c.node(0).node.now()
-    const put = await c.node(0).node.put(off.peerId, { oid, generation: 1, version, data: new Uint8Array(OBJ).fill(7), copies: 2 })
+    const writer = c.running().find((n) => n !== off)! // a put to itself is no peer's put
+    const version = writer.node.now()
+    const put = await writer.node.put(off.peerId, { oid, generation: 1, version, data: new Uint8Array(OBJ).fill(7), copies: 2 })
     expect(put.status).toBe(Status.OK)
     expect(off.node.store.cache.has(oid)).toBe(true)
     // `off` notices, hands the copy to the targets and drops its own (the 60 s safety-net pass

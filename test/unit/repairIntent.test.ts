@@ -123,7 +123,6 @@ describe('a VDI whose inode holders do not answer is unknown, not gone', () => {
       members: () => peers,
       placement: () => peers,
       ringHash: () => 1n,
-      recent: () => false,
       copiesOf: async (vid) => {
         if (vid === VID) throw new VdiError(`VDI ${vid} unknown: its inode holders did not answer`, 'UNAVAILABLE')
         return 2
