@@ -46,6 +46,27 @@ export function vnodePosition (id: string, i: number): bigint {
   return ringHash(utf8.encode(`${id}/${i}`))
 }
 
+/** members whose vnode positions are kept: more than any view holds, few enough to bound memory (1 KiB each at 128 vnodes) */
+const VNODE_CACHE_MAX = 4096
+const vnodeCache = new Map<string, BigUint64Array>()
+
+/**
+ * A member's vnode positions, computed once: a heal or a join changes the view once per
+ * member heard again, and rebuilding the ring from scratch each time (a hash per vnode) was
+ * the largest cost of this process in the burst of work after a heal.
+ */
+function vnodePositions (id: string, vnodes: number): BigUint64Array {
+  const key = `${vnodes}:${id}`
+  let p = vnodeCache.get(key)
+  if (p === undefined) {
+    p = new BigUint64Array(vnodes)
+    for (let i = 0; i < vnodes; i++) p[i] = vnodePosition(id, i)
+    if (vnodeCache.size >= VNODE_CACHE_MAX) vnodeCache.clear()
+    vnodeCache.set(key, p)
+  }
+  return p
+}
+
 /** Ring position of an object: sd_hash over its little-endian bytes (Sheepdog's sd_hash_oid). */
 export function oidPosition (oid: bigint): bigint {
   return fold(fnv1a64Oid(oid))
@@ -84,20 +105,24 @@ export class Ring {
     const pos = new BigUint64Array(total)
     const own = new Int32Array(total)
     for (let n = 0, k = 0; n < sorted.length; n++) {
+      const mine = vnodePositions(sorted[n]!.id, vnodesPerNode)
       for (let i = 0; i < vnodesPerNode; i++, k++) {
-        pos[k] = vnodePosition(sorted[n]!.id, i)
+        pos[k] = mine[i]!
         own[k] = n
       }
     }
-    // Ties between positions (astronomically rare) break by node index, which is itself
-    // id order, so the ring stays deterministic.
-    const order = Array.from({ length: total }, (_, k) => k)
-      .sort((a, b) => (pos[a]! < pos[b]! ? -1 : pos[a]! > pos[b]! ? 1 : own[a]! - own[b]!))
-    this.positions = new BigUint64Array(total)
+    // the typed array's own sort; owners found again by position (no two vnodes share one,
+    // except by astronomically rare ties, which break by node index, itself id order)
+    this.positions = pos.slice().sort()
     this.owners = new Int32Array(total)
-    for (let k = 0; k < total; k++) {
-      this.positions[k] = pos[order[k]!]!
-      this.owners[k] = own[order[k]!]!
+    const ownerAt = new Map<bigint, number>()
+    for (let k = 0; k < total; k++) if (!ownerAt.has(pos[k]!)) ownerAt.set(pos[k]!, own[k]!)
+    if (ownerAt.size === total) {
+      for (let k = 0; k < total; k++) this.owners[k] = ownerAt.get(this.positions[k]!)!
+    } else {
+      const order = Array.from({ length: total }, (_, k) => k)
+        .sort((a, b) => (pos[a]! < pos[b]! ? -1 : pos[a]! > pos[b]! ? 1 : own[a]! - own[b]!))
+      for (let k = 0; k < total; k++) this.owners[k] = own[order[k]!]!
     }
   }
 

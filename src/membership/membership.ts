@@ -61,6 +61,8 @@ export interface MembershipInit {
 }
 
 const MAX_BACKOFF_MS = 4_000
+/** a view change's heartbeat waits this long, so the changes of one burst share it */
+const CHANGE_BEAT_DELAY_MS = 100
 const MAX_PARALLEL_DIALS = 8
 
 export class MembershipService {
@@ -80,6 +82,8 @@ export class MembershipService {
   private timers: TimerHandle[] = []
   /** the next heartbeat: one handle, re-set by every beat (not pushed onto `timers`, which would grow by one a second) */
   private beatTimer: TimerHandle | undefined
+  /** the heartbeat a view change asked for, not sent yet */
+  private changeBeat: TimerHandle | undefined
   private readonly backoff = new Map<string, { next: number, delay: number }>()
   private dialing = 0
   private stopped = false
@@ -152,6 +156,7 @@ export class MembershipService {
     for (const t of this.timers) this.time.clearTimeout(t)
     this.timers = []
     this.time.clearTimeout(this.beatTimer)
+    this.time.clearTimeout(this.changeBeat)
     // tell the others at once instead of letting them wait out the failure timeout
     await this.beat(true).catch(() => {})
     this.topic.stop()
@@ -287,7 +292,22 @@ export class MembershipService {
     this.metrics.members.set(change.members.length)
     if (change.placementChanged) this.log.info({ epoch: change.epoch.toString(), members: change.members.length, joined: change.joined, left: change.left }, 'view changed')
     this.onChange(change)
-    void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
+    this.beatSoon()
+  }
+
+  /**
+   * One heartbeat shortly after a view change, however many changes come in the meantime: a
+   * heal or a start hears members again one by one, and a beat per change (signed here,
+   * checked by every member) was a burst of work on every node just when all of them were
+   * busiest. The new epoch still spreads within CHANGE_BEAT_DELAY_MS.
+   */
+  private beatSoon (): void {
+    if (this.changeBeat !== undefined || this.stopped) return
+    this.changeBeat = this.time.setTimeout(() => {
+      this.changeBeat = undefined
+      if (this.stopped) return
+      void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
+    }, CHANGE_BEAT_DELAY_MS)
   }
 
   /** per-peer state held here, by map (status and the bounded-state test read it) */

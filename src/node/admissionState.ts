@@ -36,7 +36,10 @@ export function nodeAdmissionState (n: NodeParts): AdmissionState {
       const up = (x: number | undefined): void => { if (x !== undefined && (g === undefined || x > g)) g = x }
       up(n.index.deletedGeneration(vid))
       for (const d of n.index.discardsOf(vid)) up(d.generation)
-      // one object of the vid (its inode if held) tells the generation this node stores
+      // the generation this node stores: known in memory once this process wrote or read an
+      // object of the vid; otherwise one object's header (its inode if held) tells
+      const stored = n.store.generationOf(vid)
+      if (stored !== undefined) { up(stored); return g }
       const oid = n.store.cache.anyOfVid(vid)
       if (oid !== undefined) up((await n.store.stat(oid).catch(() => undefined))?.generation)
       return g

@@ -8,6 +8,7 @@ import { OidSet } from '../idset.js'
 import { MAX_VID, OidError, assertOid } from '../oid.js'
 import { encodeObject, type ObjectMeta } from './objectFile.js'
 import { KeyedMutex } from './keyedMutex.js'
+import { VidGenerations } from './vidGenerations.js'
 import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions } from './objectStoreApi.js'
 
 /** what survives a simulated crash: every object whose put resolved, and none that was removed */
@@ -19,6 +20,7 @@ export class MemObjectStore implements ObjectStoreApi {
   readonly cache = new OidSet()
   readonly strays = 0
   private readonly locks = new KeyedMutex<bigint>()
+  private readonly generations = new VidGenerations()
   private state: State = 'new'
   private readonly running = new Set<Promise<unknown>>()
 
@@ -47,6 +49,7 @@ export class MemObjectStore implements ObjectStoreApi {
       const stored = { oid, ...meta }
       this.disk.set(oid, { meta: stored, data: data.slice() })
       this.cache.add(oid)
+      this.generations.note(oid, meta.generation)
       return { ...stored }
     }))
   }
@@ -55,14 +58,18 @@ export class MemObjectStore implements ObjectStoreApi {
     assertOid(oid)
     return await this.op(async () => {
       const e = this.disk.get(oid)
+      if (e !== undefined) this.generations.note(oid, e.meta.generation)
       return e === undefined ? undefined : { meta: { ...e.meta }, data: e.data.slice() }
     })
   }
+
+  generationOf (vid: number): number | undefined { return this.generations.of(vid) }
 
   async stat (oid: bigint): Promise<ObjectMeta | undefined> {
     assertOid(oid)
     return await this.op(async () => {
       const m = this.disk.get(oid)?.meta
+      if (m !== undefined) this.generations.note(oid, m.generation)
       return m === undefined ? undefined : { ...m }
     })
   }
@@ -128,7 +135,9 @@ export class MemObjectStore implements ObjectStoreApi {
   /** caller holds the oid's lock */
   private drop (oid: bigint): boolean {
     this.cache.delete(oid)
-    return this.disk.delete(oid)
+    const had = this.disk.delete(oid)
+    this.generations.removed(oid, this.cache)
+    return had
   }
 
   /** each oid under its lock, one after another; all attempted, then the first failure thrown */

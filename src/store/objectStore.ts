@@ -13,6 +13,7 @@ import { MAX_VID, OidError, assertOid, formatOid, isValidOid, parseOid } from '.
 import { CorruptObjectError, HEADER_SIZE, decodeHeader, encodeObject, verifyData } from './objectFile.js'
 import type { ObjectMeta } from './objectFile.js'
 import { KeyedMutex } from './keyedMutex.js'
+import { VidGenerations } from './vidGenerations.js'
 import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions } from './objectStoreApi.js'
 
 export { CorruptObjectError, HEADER_SIZE } from './objectFile.js'
@@ -42,6 +43,7 @@ export class ObjectStore implements ObjectStoreApi {
   private readonly fsync: boolean
   private readonly removeConcurrency: number
   private readonly locks = new KeyedMutex<bigint>()
+  private readonly generations = new VidGenerations()
   private state: State = 'new'
   private strayCount = 0
   private inFlight = 0
@@ -103,6 +105,7 @@ export class ObjectStore implements ObjectStoreApi {
         throw err
       }
       this.cache.add(oid)
+      this.generations.note(oid, meta.generation)
       // A failure here leaves the file visible (and cached) but not known durable; the
       // caller sees the error and must not acknowledge the write.
       await this.syncDir()
@@ -124,6 +127,7 @@ export class ObjectStore implements ObjectStoreApi {
         // A plain Uint8Array view, so callers never meet Buffer's different slice().
         const data = new Uint8Array(buf.buffer, buf.byteOffset + HEADER_SIZE, buf.byteLength - HEADER_SIZE)
         verifyData(meta, data)
+        this.generations.note(oid, meta.generation)
         return { meta: { oid, ...meta }, data }
       } catch (err) {
         throw withOid(err, oid)
@@ -132,6 +136,8 @@ export class ObjectStore implements ObjectStoreApi {
   }
 
   /** Header only (plus a size check, which is free); the data's crc is not verified. */
+  generationOf (vid: number): number | undefined { return this.generations.of(vid) }
+
   async stat (oid: bigint): Promise<ObjectMeta | undefined> {
     checkOid(oid)
     return await this.op(async () => await this.statFile(oid))
@@ -279,6 +285,7 @@ export class ObjectStore implements ObjectStoreApi {
       if (size !== HEADER_SIZE + meta.length) {
         throw new CorruptObjectError(`file is ${size} bytes, header says ${HEADER_SIZE + meta.length}`)
       }
+      this.generations.note(oid, meta.generation)
       return { oid, ...meta }
     } catch (err) {
       throw withOid(err, oid)
@@ -308,9 +315,11 @@ export class ObjectStore implements ObjectStoreApi {
     } catch (err) {
       if (!isEnoent(err)) throw err
       this.cache.delete(oid) // already gone: the disk is the truth
+      this.generations.removed(oid, this.cache)
       return false
     }
     this.cache.delete(oid)
+    this.generations.removed(oid, this.cache)
     return true
   }
 

@@ -93,6 +93,8 @@ export interface ObjectStoreApi {
   put (oid: bigint, data: Uint8Array, opts: PutOptions): Promise<ObjectMeta>
   get (oid: bigint): Promise<{ meta: ObjectMeta, data: Uint8Array } | undefined>
   stat (oid: bigint): Promise<ObjectMeta | undefined>
+  /** the highest generation of `vid` this process saw stored (written or read), without touching the disk; undefined when it saw none */
+  generationOf (vid: number): number | undefined
   /** whether an object was removed */
   remove (oid: bigint): Promise<boolean>
   /** removes every listed object that exists; all attempted, then the first failure thrown */

@@ -318,6 +318,28 @@ describe.each(storeKits)('object store contract (%s)', (_name, kit) => {
     await s.close()
   })
 
+  it('knows the highest generation stored per vid without a read: from puts, then headers read after a restart; forgets a vid whose objects all left', async () => {
+    const s = await opened()
+    expect(s.generationOf(5)).toBeUndefined()
+    await s.put(o1, data(1), { generation: 3, version: 1n })
+    await s.put(o2, data(2), { generation: 2, version: 2n })
+    await s.put(other, data(3), { generation: 7, version: 3n })
+    expect(s.generationOf(5)).toBe(3)
+    expect(s.generationOf(6)).toBe(7)
+    await s.remove(o1)
+    expect(s.generationOf(5)).toBe(3) // o2 still holds the vid: what it saw stays an upper bound
+    await s.remove(o2)
+    expect(s.generationOf(5)).toBeUndefined()
+    const again = await kit.restart(s)
+    await again.open()
+    expect(again.generationOf(6)).toBeUndefined() // nothing read yet: the caller reads a header
+    await again.stat(other)
+    expect(again.generationOf(6)).toBe(7)
+    await again.removeMany([other])
+    expect(again.generationOf(6)).toBeUndefined()
+    await again.close()
+  })
+
   it('a restart finds exactly the puts that resolved and not the removed objects', async () => {
     const s = await opened()
     await s.put(o1, data(1), { generation: 1, version: 1n })
