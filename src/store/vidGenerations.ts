@@ -24,6 +24,4 @@ export class VidGenerations {
   }
 
   of (vid: number): number | undefined { return this.byVid.get(vid) }
-
-  get size (): number { return this.byVid.size }
 }
