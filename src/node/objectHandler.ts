@@ -17,6 +17,7 @@ import { MAX_COPIES } from '../vdi/inode.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
 import { Rejections } from './rejections.js'
+import { forEachLimit } from '../limit.js'
 
 function res (fields: Partial<Omit<ObjResponse, '$typeName'>>): ObjResponse {
   return create(ObjResponseSchema, fields)
@@ -208,16 +209,11 @@ export class NodeObjectHandler implements ObjectHandler {
     const generations = new Array<number>(oids.length).fill(0)
     // several header reads in flight: one after another, each read's file-system steps waited
     // their turn on a busy event loop, and listing 200 objects took 1–3 s while a node joined
-    let next = 0
-    const reader = async (): Promise<void> => {
-      while (next < oids.length) {
-        const i = next++
-        const m = await this.store.stat(oids[i]!).catch(() => undefined)
-        versions[i] = m?.version ?? 0n
-        generations[i] = m?.generation ?? 0
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(HEADER_READS_IN_FLIGHT, oids.length) }, reader))
+    await forEachLimit(oids, HEADER_READS_IN_FLIGHT, undefined, async (oid, i) => {
+      const m = await this.store.stat(oid).catch(() => undefined)
+      versions[i] = m?.version ?? 0n
+      generations[i] = m?.generation ?? 0
+    })
     return { versions, generations }
   }
 

@@ -16,6 +16,7 @@ import { mergeLists, type Copy, type ObjectList } from './merge.js'
 import { Throttle } from './throttle.js'
 import { DEFAULT_RECOVERY_PARALLEL, DEFAULT_RECOVERY_RATE, MAX_HINTS_PER_PEER } from './constants.js'
 import { systemTime, type Timers } from '../time.js'
+import { forEachLimit } from '../limit.js'
 
 export interface ObjectHeader { version: bigint, generation: number }
 
@@ -111,7 +112,7 @@ export class Recovery {
     try {
       const peers = this.io.members().filter((m) => m !== this.io.self)
       const lists: ObjectList[] = [await this.io.list(this.io.self)]
-      await forEach(peers, this.parallel, signal, async (peer) => {
+      await forEachLimit(peers, this.parallel, signal, async (peer) => {
         const err = await this.io.reconcile(peer)
         if (err != null) { peerFail(`tombstones not reconciled with ${peer}: ${err}`); return }
         let list: ObjectList
@@ -141,7 +142,7 @@ export class Recovery {
         if (live.length > 0) work.push({ oid: item.oid, copies: live })
       }
       await this.sendHints(hints, signal)
-      await forEach(work, this.parallel, signal, async ({ oid, copies: held }) => {
+      await forEachLimit(work, this.parallel, signal, async ({ oid, copies: held }) => {
         let n: number | undefined
         try {
           n = await copiesOf(oidToVid(oid))
@@ -187,7 +188,7 @@ export class Recovery {
 
   /** best effort: a peer that misses a hint still purges through its own anti-entropy */
   private async sendHints (hints: Map<string, DeletedHint>, signal: AbortSignal): Promise<void> {
-    await forEach([...hints], this.parallel, signal, async ([peer, hint]) => {
+    await forEachLimit([...hints], this.parallel, signal, async ([peer, hint]) => {
       try {
         const purged = await this.io.tellDeleted(peer, hint)
         this.totals.readRepaired += purged
@@ -271,15 +272,4 @@ export class Recovery {
     }
     if (await this.io.drop(oid, mine.version)) { this.progress.dropped++; this.totals.dropped++ }
   }
-}
-
-async function forEach<T> (items: T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      signal.throwIfAborted()
-      await fn(items[next++])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
