@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { HistoryJudge, type HistoryReport } from '../check/history.js'
-import { DEFAULT_CHECK_LAG_MS } from '../soak/liveCheck.js'
+import { DEFAULT_CHECK_LAG_MS } from '../soak/constants.js'
 import { formatDuration } from '../cli/duration.js'
 import { renderReport, type ReportRow, type Verdict } from './html.js'
 import { loadSoakDir } from './load.js'

@@ -12,8 +12,7 @@
 // as the final check's does).
 import { isOpEvent, type HistoryEvent } from '../chaos/history.js'
 import { HistoryJudge, type HistoryFinding } from '../check/history.js'
-
-export const DEFAULT_CHECK_LAG_MS = 120_000
+import { DEFAULT_CHECK_LAG_MS } from './constants.js'
 
 export interface LiveVerdict {
   /** the history's clock when judged */

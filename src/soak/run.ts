@@ -19,11 +19,7 @@ import { buildReport } from '../report/build.js'
 import { LiveCheck, type LiveVerdict } from './liveCheck.js'
 import { Progress, type ProgressOut } from './progress.js'
 import { Scraper } from './scraper.js'
-
-export const SOAK_HOLD_MS: [number, number] = [5_000, 15_000]
-export const SOAK_GAP_MS: [number, number] = [40_000, 80_000]
-export const SOAK_MAX_SKEW_MS = 30_000
-export const DEFAULT_CHECK_EVERY_MS = 30_000
+import { DEFAULT_CHECK_EVERY_MS, SOAK_GAP_MS, SOAK_HOLD_MS, SOAK_MAX_SKEW_MS } from './constants.js'
 
 /** as for `chaos run`: the cluster, the faults, the load */
 type SharedOptions = Pick<ChaosRunOptions, 'nodes' | 'copies' | 'ipBase' | 'seed' | 'mode' | 'holdMs' | 'gapMs' | 'maxSkewMs' | 'rates' | 'keep' | 'waitTimeoutS' | 'signal'>

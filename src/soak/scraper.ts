@@ -12,6 +12,7 @@ import { ApiClient } from '../api/client.js'
 import type { RunningNodes } from '../chaos/runState.js'
 import { abortableSleep } from '../chaos/sampler.js'
 import { parsePromText, type Exposition } from '../check/promText.js'
+import { DEFAULT_SCRAPE_INTERVAL_MS } from './constants.js'
 
 /** families scraped; a family a node does not serve is simply absent from its lines */
 export const SOAK_METRICS = [
@@ -31,7 +32,6 @@ export const SOAK_METRICS = [
   'bw_writes_refused_total'
 ] as const
 
-export const DEFAULT_SCRAPE_INTERVAL_MS = 5_000
 const SCRAPE_TIMEOUT_MS = 3_000
 /** samples kept per node and scrape (label sets that grow without bound must not grow the file without bound) */
 export const MAX_SAMPLES = 500

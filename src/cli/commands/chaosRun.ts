@@ -11,7 +11,7 @@ import { durationArg } from '../duration.js'
 import { DEFAULT_GAP_MS, DEFAULT_HOLD_MS, DEFAULT_MAX_SKEW_MS, NemesisError, parseNemeses, type NemesisKind } from '../../chaos/nemesis.js'
 import { parseRates, WorkloadError, type WorkloadRates } from '../../chaos/workloadConfig.js'
 import { findTool } from '../../cluster/exec.js'
-import { chaosRun, type ChaosRunOptions, type ChaosSummary } from '../../chaos/run.js'
+import type { ChaosRunOptions, ChaosSummary } from '../../chaos/run.js'
 import type { PartitionMode } from '../../chaos/executor.js'
 import { action, intArg, ipv4Arg, printerFor, type Ctx } from './shared.js'
 
@@ -124,6 +124,8 @@ async function run (ctx: Ctx, o: RunOpts): Promise<number> {
   const shared = experimentOptions(o)
   const runDir = o.dir === undefined ? await mkdtemp(join(tmpdir(), 'bw-chaos-')) : resolve(o.dir)
   const stop = stopOnSignals(p)
+  // the run (chaos session, checker) loads only for a run, not for --help
+  const { chaosRun } = await import('../../chaos/run.js')
   const summary = await chaosRun({
     ...shared,
     signal: stop.signal,

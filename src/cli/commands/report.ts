@@ -5,7 +5,6 @@ import { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { CliError, EXIT } from '../output.js'
-import { buildReport } from '../../report/build.js'
 import { action, printerFor, type Ctx } from './shared.js'
 
 export function reportCommand (ctx: Ctx): Command {
@@ -19,6 +18,7 @@ export function reportCommand (ctx: Ctx): Command {
       if (!['history.jsonl', 'metrics.jsonl', 'soak.json', 'summary.json'].some((f) => existsSync(join(dir, f)))) {
         throw new CliError(`${dir} holds no soak files (history.jsonl, metrics.jsonl, soak.json, summary.json)`, EXIT.NOT_FOUND)
       }
+      const { buildReport } = await import('../../report/build.js')
       const r = await buildReport(dir)
       if (o.json === true) p.printJson(r)
       else p.line(`${r.file}: ${r.verdict}${r.complete ? '' : ' (no final check in these files)'}, ${r.plots} plots`)

@@ -9,8 +9,7 @@ import { performance } from 'node:perf_hooks'
 import { EXIT } from '../output.js'
 import { action, printerFor, type Ctx } from './shared.js'
 import { PLANTED_BUGS, SCENARIOS, ParamError, deriveParams, parseLatency, parsePartitions, type PlantedBug, type ScenarioName, type SimOverrides } from '../../sim/params.js'
-import { Simulator } from '../../sim/simulator.js'
-import { formatSummary } from '../../sim/summary.js'
+import type { Simulator } from '../../sim/simulator.js'
 
 /** the simulator's exit code for flags it cannot run with */
 export const SIM_BAD_FLAGS = 2
@@ -87,6 +86,8 @@ async function runSim (ctx: Ctx, o: SimOpts, extra: string[]): Promise<number> {
     p.error(`sim: unknown option or argument ${JSON.stringify(extra[0])} (see bellwether sim --help)`)
     return SIM_BAD_FLAGS
   }
+  // the simulator (all of the protocol logic) loads only for a run, not for --help
+  const [{ Simulator }, { formatSummary }] = await Promise.all([import('../../sim/simulator.js'), import('../../sim/summary.js')])
   let sim: Simulator
   try {
     const { seed, overrides } = parseSimFlags(o)

@@ -5,9 +5,8 @@ import { Command, Option } from 'commander'
 import { resolve } from 'node:path'
 import { durationArg, formatDuration } from '../duration.js'
 import { parseNemeses, type NemesisKind } from '../../chaos/nemesis.js'
-import { DEFAULT_CHECK_LAG_MS } from '../../soak/liveCheck.js'
-import { DEFAULT_CHECK_EVERY_MS, soak, SOAK_GAP_MS, SOAK_HOLD_MS, SOAK_MAX_SKEW_MS, type SoakSummary } from '../../soak/run.js'
-import { DEFAULT_SCRAPE_INTERVAL_MS } from '../../soak/scraper.js'
+import { DEFAULT_CHECK_EVERY_MS, DEFAULT_CHECK_LAG_MS, DEFAULT_SCRAPE_INTERVAL_MS, SOAK_GAP_MS, SOAK_HOLD_MS, SOAK_MAX_SKEW_MS } from '../../soak/constants.js'
+import type { SoakSummary } from '../../soak/run.js'
 import { addExperimentOptions, experimentOptions, stopOnSignals, verdictExit, type ExperimentOpts } from './chaosRun.js'
 import { action, printerFor, type Ctx } from './shared.js'
 
@@ -61,6 +60,8 @@ async function run (ctx: Ctx, o: SoakOpts): Promise<number> {
   const stop = stopOnSignals(p)
   let summary: SoakSummary
   try {
+    // the soak (chaos session, checker, report) loads only for a run, not for --help
+    const { soak } = await import('../../soak/run.js')
     summary = await soak({
       ...shared,
       out: resolve(o.out),
