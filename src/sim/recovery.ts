@@ -5,7 +5,9 @@
 // reconciled delete records with since their connection opened (DeleteReplica.reconciled; a
 // session runs first if needed, and the answer waits for it), and a pulled copy a tombstone
 // here covers is refused (the store's write gate). The test-only planted bug
-// 'skip-purge-gate' turns both off.
+// 'skip-purge-gate' turns both off. Lists travel as stream messages: the real node asks over
+// a libp2p stream, where TCP retransmits a lost segment, and a request that cannot be sent
+// (peer down or cut off) fails the pass, which is retried.
 
 import { LIST_REQ, LIST_RESP, T_RECOVERY } from './kinds.js'
 import type { EventQueue } from './eventQueue.js'
@@ -113,7 +115,7 @@ export class NodeRecovery {
     const ok = this.node.reconciled(peer)
     for (const reqId of waiting) {
       if (ok) this.answer(peer, reqId)
-      else this.w.net.send(LIST_RESP, this.node.i, peer, reqId, 0, undefined, LIST_REQ_BYTES)
+      else this.w.net.send(LIST_RESP, this.node.i, peer, reqId, 0, undefined, LIST_REQ_BYTES, true)
     }
   }
 
@@ -130,7 +132,11 @@ export class NodeRecovery {
       }
     }
     this.stats.recoveries++
-    for (const q of peers) this.w.net.send(LIST_REQ, i, q, this.w.nextId(), 0, undefined, LIST_REQ_BYTES)
+    let failed = false
+    for (const q of peers) {
+      if (this.w.net.send(LIST_REQ, i, q, this.w.nextId(), 0, undefined, LIST_REQ_BYTES, true) < 0) failed = true
+    }
+    if (failed) this.schedule(RECOVERY_RETRY_MS)
   }
 
   private answer (to: number, reqId: number): void {
@@ -143,6 +149,6 @@ export class NodeRecovery {
       if (ob.holds(o, pl % ob.copies) && ob.slotOf(o, to) >= 0) out.push(o)
     }
     this.stats.servedLists++
-    this.w.net.send(LIST_RESP, i, to, reqId, 1, Int32Array.from(out), LIST_REQ_BYTES + 8 * out.length)
+    this.w.net.send(LIST_RESP, i, to, reqId, 1, Int32Array.from(out), LIST_REQ_BYTES + 8 * out.length, true)
   }
 }
