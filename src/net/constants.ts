@@ -57,8 +57,30 @@ export const STALE_CONNECTION_MS = 3 * FAIL_AFTER_MS
  */
 export const JOIN_TIMEOUT_MS = 10_000
 export const DIAL_TIMEOUT_MS = 3000
-/** gossipsub's own heartbeat; grafting happens only on it (1 s default is slow to form meshes) */
-export const GOSSIP_HEARTBEAT_MS = 250
+/**
+ * gossipsub's own heartbeat (its 1 s default): meshes are grafted and IHAVE gossip is sent
+ * only on it. It was 250 ms, for meshes that form fast, but every publish is flooded to all
+ * subscribed peers (floodPublish), so a mesh only adds redundant paths and a slower one costs
+ * no delivery; four heartbeats a second of IHAVE to every gossip target were a large share of
+ * an idle node's messages (issue 14, docs/BENCHMARKS.md "Idle cost").
+ */
+export const GOSSIP_HEARTBEAT_MS = 1000
+/**
+ * gossipsub mesh degree (D, its bounds Dlo/Dhi) and gossip targets per heartbeat (Dlazy).
+ * Each node hears every message once from its publisher (flood publish) and once more from
+ * each mesh peer that forwards it: D = 4 instead of gossipsub's 6 cuts the copies an idle node
+ * receives by a third. Dhi stays at twice D so meshes in a cluster where every node dials every
+ * member are not pruned on every heartbeat.
+ */
+export const GOSSIP_D = 4
+export const GOSSIP_D_LO = 3
+export const GOSSIP_D_HI = 8
+export const GOSSIP_D_LAZY = 3
+/**
+ * gossipsub sends IHAVE to max(Dlazy, factor × non-mesh peers) peers a heartbeat; with its
+ * 0.25 the per-node cost grew with the cluster (11 targets at 50 nodes). 0: Dlazy whatever N.
+ */
+export const GOSSIP_FACTOR = 0
 /**
  * gossipsub heartbeats a message stays in a node's message cache (gossipsub's default, pinned
  * here so tests can rely on it): a peer that missed the message can still get it through

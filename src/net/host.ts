@@ -16,7 +16,10 @@ import { preSharedKey } from '@libp2p/pnet'
 import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { fastMsgId } from './fastMsgId.js'
 import { installKeyCache } from './keyCache.js'
-import { DELETES_INVALID_MESSAGE_WEIGHT, GOSSIP_HEARTBEAT_MS, GOSSIP_MCACHE_LENGTH, INVALID_MESSAGE_DECAY, MEMBERS_INVALID_MESSAGE_WEIGHT, PNET_HANDSHAKE_MS, TOPIC_DELETES, TOPIC_MEMBERS } from './constants.js'
+import {
+  DELETES_INVALID_MESSAGE_WEIGHT, GOSSIP_D, GOSSIP_D_HI, GOSSIP_D_LAZY, GOSSIP_D_LO, GOSSIP_FACTOR, GOSSIP_HEARTBEAT_MS,
+  GOSSIP_MCACHE_LENGTH, INVALID_MESSAGE_DECAY, MEMBERS_INVALID_MESSAGE_WEIGHT, PNET_HANDSHAKE_MS, TOPIC_DELETES, TOPIC_MEMBERS
+} from './constants.js'
 import { splitHostPort } from './hostPort.js'
 
 export interface HostInit {
@@ -77,10 +80,11 @@ export async function createHost (init: HostInit): Promise<Host> {
       // per topic only P4 (invalid messages): a validator's Reject costs the forwarder score;
       // the other components are off, so quiet topics never penalise honest peers
       scoreParams: { IPColocationFactorWeight: 0, topics: { [TOPIC_MEMBERS]: rejectOnlyScore(MEMBERS_INVALID_MESSAGE_WEIGHT), [TOPIC_DELETES]: rejectOnlyScore(DELETES_INVALID_MESSAGE_WEIGHT) } },
-      // every node dials every member, so meshes need room above D for clusters up to ~50
-      D: 6,
-      Dlo: 4,
-      Dhi: 16,
+      D: GOSSIP_D,
+      Dlo: GOSSIP_D_LO,
+      Dhi: GOSSIP_D_HI,
+      Dlazy: GOSSIP_D_LAZY,
+      gossipFactor: GOSSIP_FACTOR,
       Dout: 2,
       doPX: false
     })
@@ -98,6 +102,10 @@ export async function createHost (init: HostInit): Promise<Host> {
       denyDialMultiaddr: () => false,
       ...(init.connectionGater ?? {})
     },
+    // off: it pings every connection every 10 s on a new stream, a cost per node that grows
+    // with the cluster; a silent member's connection is hung up by membership instead
+    // (STALE_CONNECTION_MS), which a cut that drops packets needs anyway
+    connectionMonitor: { enabled: false },
     connectionManager: {
       // without this, inbound connections from one IP are rate limited to 5/s
       allow: ['/ip4/127.0.0.0/ipcidr/8', ...(init.allow ?? [])],

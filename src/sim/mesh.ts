@@ -26,6 +26,7 @@ export interface MeshParams {
   gossipDlo: number
   gossipDhi: number
   gossipDlazy: number
+  gossipFactor: number
   mcacheLength: number
   mcacheGossip: number
 }
@@ -188,7 +189,7 @@ export class GossipMesh {
     if (w === 0) this.mcache[node] = undefined
     if (ids.length === 0) return
     const k = this.candidates(node)
-    const targets = Math.min(k, Math.max(this.p.gossipDlazy, Math.floor(k * 0.25)))
+    const targets = Math.min(k, Math.max(this.p.gossipDlazy, Math.floor(k * this.p.gossipFactor)))
     for (let i = 0; i < targets; i++) {
       this.stats.ihave++
       this.net.send(IHAVE, node, this.scratch[i]!, 0, 0, ids, CONTROL_BYTES + 8 * ids.length)

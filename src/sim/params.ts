@@ -5,8 +5,8 @@
 
 import { seededRng } from '../rng.js'
 import {
-  AE_MAX_CONCURRENT, AE_MIN_INTERVAL_MS, AE_SESSION_TIMEOUT_MS, FAIL_AFTER_MS, GOSSIP_HEARTBEAT_MS,
-  GOSSIP_MCACHE_LENGTH, HEARTBEAT_INTERVAL_MS
+  AE_MAX_CONCURRENT, AE_MIN_INTERVAL_MS, AE_SESSION_TIMEOUT_MS, FAIL_AFTER_MS, GOSSIP_D, GOSSIP_D_HI, GOSSIP_D_LAZY,
+  GOSSIP_D_LO, GOSSIP_FACTOR, GOSSIP_HEARTBEAT_MS, GOSSIP_MCACHE_LENGTH, HEARTBEAT_INTERVAL_MS
 } from '../net/constants.js'
 import { HEARTBEATS_PER_SEC } from '../membership/constants.js'
 
@@ -53,6 +53,8 @@ export interface SimParams {
   gossipDlo: number
   gossipDhi: number
   gossipDlazy: number
+  /** IHAVE targets a heartbeat: max(Dlazy, factor × non-mesh peers), as gossipsub */
+  gossipFactor: number
   gossipHeartbeatMs: number
   mcacheLength: number
   mcacheGossip: number
@@ -148,10 +150,11 @@ export function deriveParams (seed: bigint, o: SimOverrides = {}): SimParams {
     crashes,
     crashDownMs,
     degree,
-    gossipD: 6,
-    gossipDlo: 4,
-    gossipDhi: 16,
-    gossipDlazy: 6,
+    gossipD: GOSSIP_D,
+    gossipDlo: GOSSIP_D_LO,
+    gossipDhi: GOSSIP_D_HI,
+    gossipDlazy: GOSSIP_D_LAZY,
+    gossipFactor: GOSSIP_FACTOR,
     gossipHeartbeatMs: GOSSIP_HEARTBEAT_MS,
     mcacheLength: GOSSIP_MCACHE_LENGTH,
     mcacheGossip: 3,
@@ -251,7 +254,7 @@ export function describeParams (p: SimParams): string[] {
     `latency=${formatLatency(p.latency)} loss=${p.loss} dup=${p.dup} reorder=${p.reorder}`,
     `partitions=${p.partitionMode}:${p.partitions} partition_ms=${p.partitionMs} crashes=${p.crashes} crash_down_ms=${p.crashDownMs}`,
     `deletes=${p.deletes} fault_deletes=${p.faultDeletes} discard_share=${p.discardShare} max_tombstones=${p.maxTombstones}`,
-    `gossipsub D=${p.gossipD} Dlo=${p.gossipDlo} Dhi=${p.gossipDhi} Dlazy=${p.gossipDlazy} heartbeat_ms=${p.gossipHeartbeatMs} mcache=${p.mcacheLength}/${p.mcacheGossip}`,
+    `gossipsub D=${p.gossipD} Dlo=${p.gossipDlo} Dhi=${p.gossipDhi} Dlazy=${p.gossipDlazy} factor=${p.gossipFactor} heartbeat_ms=${p.gossipHeartbeatMs} mcache=${p.mcacheLength}/${p.mcacheGossip}`,
     `membership heartbeat_ms=${p.heartbeatMs} fail_after_ms=${p.failAfterMs} heartbeats_per_sec=${p.heartbeatsPerSec}; anti-entropy min_interval_ms=${p.aeMinIntervalMs} max_concurrent=${p.aeMaxConcurrent} timeout_ms=${p.aeTimeoutMs}; gc_interval_ms=${p.gcIntervalMs}; recovery period_ms=${p.recoveryPeriodMs} debounce_ms=${p.recoveryDebounceMs}`,
     ...(p.scenario !== undefined ? [`scenario: ${p.scenario} (fixed workload and faults; see SCENARIOS in src/sim/params.ts)`] : []),
     ...(p.plantBug !== undefined ? [`planted bug: ${p.plantBug} (test-only)`] : [])
