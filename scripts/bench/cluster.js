@@ -14,7 +14,7 @@ import {
 } from '../../dist/cluster/clusterFile.js'
 import { peerIdOfDataDir } from '../../dist/net/peerKey.js'
 import { ensureClusterSecrets } from '../../dist/cluster/secrets.js'
-import { useClusterToken } from '../../dist/api/token.js'
+import { API_TOKEN_FILE, currentApiToken, useClusterToken, writeApiToken } from '../../dist/api/token.js'
 
 const READY_TIMEOUT_MS = 60_000
 
@@ -28,6 +28,10 @@ export async function startCluster ({ dir, nodes: count = 10, copies = 3, pubsub
   cluster.stop = onCleanup(`${pubsub} cluster in ${dir}`, async () => await stopCluster(cluster))
   await mkdir(dir, { recursive: true })
   const extraArgs = cluster.extraArgs = [...(pubsub === 'gossipsub' ? [] : ['--pubsub', pubsub]), ...nodeArgs]
+  // every cluster of a run shares one API token: this process's clients present a single one
+  // (src/api/token.ts), and the purge section runs two clusters side by side
+  const token = currentApiToken()
+  if (token !== undefined) await writeApiToken(join(dir, API_TOKEN_FILE), token)
   // a private cluster like `cluster up --enable-chaos` makes: the benches partition through /chaos
   const secrets = await ensureClusterSecrets(dir)
   await useClusterToken(dir)

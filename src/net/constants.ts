@@ -68,9 +68,9 @@ export const GOSSIP_HEARTBEAT_MS = 1000
 /**
  * gossipsub mesh degree (D, its bounds Dlo/Dhi) and gossip targets per heartbeat (Dlazy).
  * Each node hears every message once from its publisher (flood publish) and once more from
- * each mesh peer that forwards it: D = 4 instead of gossipsub's 6 cuts the copies an idle node
- * receives by a third. Dhi stays at twice D so meshes in a cluster where every node dials every
- * member are not pruned on every heartbeat.
+ * each mesh peer that forwards it: D = 4 instead of gossipsub's 6 cuts the copies an idle
+ * node receives from up to 7 to up to 5. Dhi stays at twice D so meshes in a cluster where
+ * every node dials every member are not pruned on every heartbeat.
  */
 export const GOSSIP_D = 4
 export const GOSSIP_D_LO = 3
