@@ -109,8 +109,12 @@ export const DELETES_INVALID_MESSAGE_WEIGHT = -10
 
 /** how long unsent delete batches wait for a mesh before being dropped (anti-entropy repairs) */
 export const OUTBOX_MAX_BATCHES = 1024
-/** records made within this window go out in one batch */
-export const DELETES_COALESCE_MS = 5
+/**
+ * Records made within this window go out in one batch. 0: those made in one turn of the event
+ * loop (a group commit of the delete log resolves all its callers in one turn, so a burst still
+ * batches). A longer window is added to every delete's purge latency on every peer.
+ */
+export const DELETES_COALESCE_MS = 0
 /** how often batches queued before the mesh formed are retried */
 export const DELETES_FLUSH_MS = 250
 

@@ -135,7 +135,10 @@ export class ObjectService {
 
   private async * call (peer: string, op: Parameters<typeof create<typeof ObjRequestSchema>>[1], signal?: AbortSignal, bytes = 0): AsyncGenerator<ObjResponse> {
     const sig = signal ?? AbortSignal.timeout(this.deadline(bytes))
-    const stream = await this.host.dialProtocol(peerIdFromString(peer), this.protocol, { signal: sig })
+    // optimistic protocol selection: the protocol id goes out with the request, not a round
+    // trip ahead of it. Every member serves this protocol; one that does not fails the read,
+    // under the same deadline as the rest of the call.
+    const stream = await this.host.dialProtocol(peerIdFromString(peer), this.protocol, { signal: sig, negotiateFully: false })
     const request = toBinary(ObjRequestSchema, create(ObjRequestSchema, { ...op, hlc: this.handler.stamp() }))
     for await (const frame of exchange(stream, request, sig)) {
       yield fromBinary(ObjResponseSchema, frame)

@@ -10,7 +10,7 @@ import type { Floor } from '../tombstones/floor.js'
 import { describeRecord, recordCovers, type DeleteRec } from '../tombstones/record.js'
 import type { DeleteReplica } from '../tombstones/replica.js'
 import type { Beacon, Effect, FloorEntry, Opening, RecordSource } from '../tombstones/replicaTypes.js'
-import type { ObjectStoreApi } from '../store/objectStoreApi.js'
+import type { ObjectStoreApi, RemoveOptions } from '../store/objectStoreApi.js'
 import type { AeHandler } from '../net/aeService.js'
 import { vidToDataOid } from '../oid.js'
 import { hex } from '../log.js'
@@ -19,6 +19,13 @@ import type { NodeMetrics } from './metrics.js'
 import type { RecordAdmission } from './admission.js'
 
 export type { RecordSource }
+
+/**
+ * Every purge here removes what a tombstone covers, and the tombstone is durable before the
+ * purge starts (the log, or the floor file); every start purges what they cover before the
+ * node serves. An unlink a power loss undoes is redone then, so purges skip the directory fsync.
+ */
+const PURGE: RemoveOptions = { durable: false }
 
 /** where effects leave the delete machinery: gossip, the session scheduler, refusal counters */
 export interface DeleteOutlets {
@@ -171,7 +178,7 @@ export class DeleteDriver {
     for (const oid of oids) {
       if (!store.has(oid)) continue
       let covered = false
-      const removed = await store.removeIf(oid, (meta) => (covered = index.covers(oid, meta.generation, meta.version) != null))
+      const removed = await store.removeIf(oid, (meta) => (covered = index.covers(oid, meta.generation, meta.version) != null), PURGE)
       if (removed) purged++
       else if (!covered && store.has(oid)) uncovered.push(oid)
     }
@@ -345,7 +352,7 @@ export class DeleteDriver {
   private async purgeVid (vid: number, gen: number): Promise<number> {
     const { store, metrics } = this.d
     await store.settle()
-    const n = await store.removeVid(vid, (meta) => meta.generation > gen)
+    const n = await store.removeVid(vid, (meta) => meta.generation > gen, PURGE)
     if (n > 0) metrics.oidsPurged.inc(n)
     metrics.objects.set(store.cache.size)
     return n
@@ -355,13 +362,13 @@ export class DeleteDriver {
     const { store, metrics } = this.d
     let n = 0
     if (rec.kind === 'vdi') {
-      n = await store.removeVid(rec.vid, (meta) => meta.generation > rec.generation)
+      n = await store.removeVid(rec.vid, (meta) => meta.generation > rec.generation, PURGE)
     } else {
       for (const idx of rec.indexes) {
         const oid = vidToDataOid(rec.vid, idx)
         if (!store.has(oid)) continue
         if (await store.removeIf(oid, (meta) => recordCovers(rec, oid, meta.generation, meta.version) ||
-          (meta.generation === rec.generation && this.d.implausible?.(meta.version) === true))) n++
+          (meta.generation === rec.generation && this.d.implausible?.(meta.version) === true), PURGE)) n++
       }
     }
     if (n > 0) metrics.oidsPurged.inc(n)

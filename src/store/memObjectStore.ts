@@ -9,7 +9,7 @@ import { MAX_VID, OidError, assertOid } from '../oid.js'
 import { encodeObject, type ObjectMeta } from './objectFile.js'
 import { KeyedMutex } from './keyedMutex.js'
 import { VidGenerations } from './vidGenerations.js'
-import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions } from './objectStoreApi.js'
+import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions, type RemoveOptions } from './objectStoreApi.js'
 
 /** what survives a simulated crash: every object whose put resolved, and none that was removed */
 export type MemDisk = Map<bigint, { meta: ObjectMeta, data: Uint8Array }>
@@ -84,13 +84,13 @@ export class MemObjectStore implements ObjectStoreApi {
     return await this.op(async () => await this.removeEach(list, (oid) => this.drop(oid)))
   }
 
-  async removeVid (vid: number, keep?: (meta: ObjectMeta) => boolean): Promise<number> {
+  async removeVid (vid: number, keep?: (meta: ObjectMeta) => boolean, _opts?: RemoveOptions): Promise<number> {
     if (!Number.isInteger(vid) || vid < 0 || vid > MAX_VID) throw new OidError(`invalid vid ${String(vid)}`)
     return await this.op(async () => await this.removeEach(this.cache.oidsOfVid(vid),
       (oid) => this.dropIf(oid, keep === undefined ? undefined : (meta) => !keep(meta))))
   }
 
-  async removeIf (oid: bigint, pred: (meta: ObjectMeta) => boolean): Promise<boolean> {
+  async removeIf (oid: bigint, pred: (meta: ObjectMeta) => boolean, _opts?: RemoveOptions): Promise<boolean> {
     assertOid(oid)
     return await this.op(async () => await this.locks.run(oid, async () => this.dropIf(oid, pred)))
   }

@@ -14,7 +14,7 @@ import { CorruptObjectError, HEADER_SIZE, decodeHeader, encodeObject, verifyData
 import type { ObjectMeta } from './objectFile.js'
 import { KeyedMutex } from './keyedMutex.js'
 import { VidGenerations } from './vidGenerations.js'
-import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions } from './objectStoreApi.js'
+import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions, type RemoveOptions } from './objectStoreApi.js'
 
 export { CorruptObjectError, HEADER_SIZE } from './objectFile.js'
 export type { ObjectMeta } from './objectFile.js'
@@ -173,10 +173,10 @@ export class ObjectStore implements ObjectStoreApi {
    * between cannot be deleted on the strength of the header it replaced.
    * Objects whose put is still in flight are not seen: gate those with `admit`.
    */
-  async removeVid (vid: number, keep?: (meta: ObjectMeta) => boolean): Promise<number> {
+  async removeVid (vid: number, keep?: (meta: ObjectMeta) => boolean, opts?: RemoveOptions): Promise<number> {
     if (!Number.isInteger(vid) || vid < 0 || vid > MAX_VID) throw new OidError(`invalid vid ${String(vid)}`)
     return await this.op(async () => await this.removeEach(this.cache.oidsOfVid(vid),
-      async oid => await this.removeIfLocked(oid, keep === undefined ? undefined : meta => !keep(meta))))
+      async oid => await this.removeIfLocked(oid, keep === undefined ? undefined : meta => !keep(meta)), opts?.durable ?? true))
   }
 
   /**
@@ -184,11 +184,11 @@ export class ObjectStore implements ObjectStoreApi {
    * the lock (a newer version landing in between is never removed on the old header's
    * strength). Corrupt objects are removed. Returns whether a file was removed.
    */
-  async removeIf (oid: bigint, pred: (meta: ObjectMeta) => boolean): Promise<boolean> {
+  async removeIf (oid: bigint, pred: (meta: ObjectMeta) => boolean, opts?: RemoveOptions): Promise<boolean> {
     checkOid(oid)
     return await this.op(async () => {
       const removed = await this.locks.run(oid, async () => await this.removeIfLocked(oid, pred))
-      if (removed) await this.syncDir()
+      if (removed && (opts?.durable ?? true)) await this.syncDir()
       return removed
     })
   }
@@ -327,7 +327,7 @@ export class ObjectStore implements ObjectStoreApi {
    * Runs `fn` under each oid's lock over `oids` with bounded concurrency,
    * pulling lazily so a huge iterable is never materialised; one directory fsync at the end.
    */
-  private async removeEach (oids: Iterable<bigint>, fn: (oid: bigint) => Promise<boolean>): Promise<number> {
+  private async removeEach (oids: Iterable<bigint>, fn: (oid: bigint) => Promise<boolean>, durable = true): Promise<number> {
     const it = oids[Symbol.iterator]()
     let removed = 0
     const errors: unknown[] = []
@@ -343,7 +343,7 @@ export class ObjectStore implements ObjectStoreApi {
       }
     }
     await Promise.all(Array.from({ length: this.removeConcurrency }, worker))
-    if (removed > 0) await this.syncDir()
+    if (removed > 0 && durable) await this.syncDir()
     if (errors.length > 0) throw errors[0]
     return removed
   }

@@ -9,6 +9,17 @@ import type { ObjectMeta } from './objectFile.js'
 
 export type { ObjectMeta } from './objectFile.js'
 
+export interface RemoveOptions {
+  /**
+   * false: skip the directory fsync that makes the unlinks survive a power loss. Only for a
+   * caller that redoes the removal after a crash anyway: a tombstone's purge (the record is
+   * fsynced before it is applied, and every start purges what the log and floor cover). A
+   * directory fsync per purge is a journal commit on every node for every delete, and the
+   * nodes' commits queue behind each other on a shared disk. Default true.
+   */
+  durable?: boolean
+}
+
 export interface PutOptions {
   generation: number
   version: bigint
@@ -100,9 +111,9 @@ export interface ObjectStoreApi {
   /** removes every listed object that exists; all attempted, then the first failure thrown */
   removeMany (oids: Iterable<bigint>): Promise<number>
   /** every object of `vid` the cache lists, except those whose header `keep` accepts (judged under each oid's lock) */
-  removeVid (vid: number, keep?: (meta: ObjectMeta) => boolean): Promise<number>
+  removeVid (vid: number, keep?: (meta: ObjectMeta) => boolean, opts?: RemoveOptions): Promise<number>
   /** removes `oid` if its header satisfies `pred`, judged and removed under one hold of the lock */
-  removeIf (oid: bigint, pred: (meta: ObjectMeta) => boolean): Promise<boolean>
+  removeIf (oid: bigint, pred: (meta: ObjectMeta) => boolean, opts?: RemoveOptions): Promise<boolean>
   /** resolves once every operation already in flight has settled (a put that passed its gate has landed) */
   settle (): Promise<void>
   /** what is stored, found afresh rather than read from the cache (for `check`: cache == disk) */

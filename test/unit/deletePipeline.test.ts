@@ -13,6 +13,7 @@ import { NodeMetrics } from '../../src/node/metrics.js'
 import { vidToDataOid } from '../../src/oid.js'
 import type { ObjectMeta } from '../../src/store/objectFile.js'
 import type { ObjectStore } from '../../src/store/objectStore.js'
+import type { RemoveOptions } from '../../src/store/objectStoreApi.js'
 import type { DeleteLog } from '../../src/tombstones/deleteLog.js'
 import type { DeleteRec } from '../../src/tombstones/record.js'
 import { memoryLogger } from '../helpers/fakePubsub.js'
@@ -50,16 +51,16 @@ function setup (objects: Array<[bigint, number, bigint]> = [], floor = new Floor
     cache: { get size () { return disk.size } },
     has: (oid: bigint) => disk.has(oid),
     async settle () { trace.push('settle'); await Promise.resolve() },
-    async removeVid (vid: number, keep?: (m: ObjectMeta) => boolean): Promise<number> {
-      trace.push(`removeVid ${vid}`)
+    async removeVid (vid: number, keep?: (m: ObjectMeta) => boolean, opts?: RemoveOptions): Promise<number> {
+      trace.push(`removeVid ${vid}${opts?.durable === false ? '' : ' +dirsync'}`)
       let n = 0
       for (const [oid, m] of disk) {
         if (Number(oid >> 32n) === vid && !(keep?.(m) ?? false)) { disk.delete(oid); n++ }
       }
       return n
     },
-    async removeIf (oid: bigint, pred: (m: ObjectMeta) => boolean): Promise<boolean> {
-      trace.push(`removeIf ${oid.toString(16)}`)
+    async removeIf (oid: bigint, pred: (m: ObjectMeta) => boolean, opts?: RemoveOptions): Promise<boolean> {
+      trace.push(`removeIf ${oid.toString(16)}${opts?.durable === false ? '' : ' +dirsync'}`)
       const m = disk.get(oid)
       if (m === undefined || !pred(m)) return false
       disk.delete(oid)
@@ -90,7 +91,7 @@ const value = async (c: Counter<string>, labels: Record<string, string> = {}): P
   (await c.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0
 
 describe('DeleteDriver.ingest', () => {
-  it('persists, then applies, then purges after in-flight writes settle', async () => {
+  it('persists, then applies, then purges after in-flight writes settle (no directory fsync), then gossips ours', async () => {
     const o1 = vidToDataOid(7, 0)
     const o2 = vidToDataOid(8, 2)
     const { p, trace, disk, index } = setup([[o1, 1, 10n], [o2, 1, 10n]])
