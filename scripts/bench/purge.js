@@ -14,7 +14,7 @@
 //     rather than the /deletes summary count: it is monotonic (tombstone GC may shrink the
 //     log) and its answer does not grow with the log.
 // The figure for one delete is the time of the LAST node; the table gives median and p99 over
-// the deletes. Times are taken when a poll's answer arrives, so they over-state by up to one
+// the deletes, and of the DELETE call itself (request sent → answer). Times are taken when a poll's answer arrives, so they over-state by up to one
 // poll period plus one request round trip. Wire bytes come from each node's /metrics
 // (bw_gossip_bytes_total{topic="deletes"}: payload bytes handed to / received from pubsub,
 // without libp2p framing, signatures or forwarding duplicates).
@@ -180,6 +180,7 @@ async function appliedTotal (node) {
 
 async function measureDelete (nodes, origin, vdi) {
   const base = await Promise.all(nodes.map(appliedTotal))
+  const sent = performance.now()
   const res = await api(`${origin.apiUrl}/vdi/${encodeURIComponent(vdi.name)}`, { method: 'DELETE', timeoutMs: 30_000 })
   const t0 = performance.now()
   const deadline = t0 + DELETE_TIMEOUT_MS
@@ -199,6 +200,7 @@ async function measureDelete (nodes, origin, vdi) {
     return { purgedMs, recordMs }
   }))
   return {
+    callMs: t0 - sent,
     purgedMs: Math.max(...perNode.map((p) => p.purgedMs)),
     recordMs: Math.max(...perNode.map((p) => p.recordMs)),
     lagging: nodes.filter((_, k) => !Number.isFinite(perNode[k].purgedMs) || !Number.isFinite(perNode[k].recordMs))
@@ -222,6 +224,7 @@ function summarise (s) {
   return {
     ...s,
     n,
+    callMs: s.measured.map((m) => m.callMs),
     recordMs: s.measured.map((m) => m.recordMs),
     purgedMs: s.measured.map((m) => m.purgedMs),
     outBytes: delta('bw_gossip_bytes_total', { topic: 'deletes', direction: 'out' }) / n,
@@ -248,6 +251,8 @@ function latencyTable (g, f, load) {
       row(`all ${NODES} have the record, p99`, (r) => r.recordMs, 99),
       row(`all ${NODES} purged (objlist empty), median`, (r) => r.purgedMs, 50),
       row(`all ${NODES} purged (objlist empty), p99`, (r) => r.purgedMs, 99),
+      row('the DELETE call itself, median', (r) => r.callMs, 50),
+      row('the DELETE call itself, p99', (r) => r.callMs, 99),
       ['deletes measured (timed out, failed)', `${g.n} (${g.timeouts}, ${g.failed})`, `${f.n} (${f.timeouts}, ${f.failed})`, '']
     ],
     notes: [
@@ -255,6 +260,7 @@ function latencyTable (g, f, load) {
       `Both clusters run during the measurement and the deletes alternate between them, so both see the same machine load (1-min load average when the deletes began: ${load.toFixed(1)}; idle CPU of each cluster's 10 nodes: gossipsub ${g.idleCpu.toFixed(0)} %, floodsub ${f.idleCpu.toFixed(0)} % of one core; this machine has ${cpus().length} cores).`,
       ...[g, f].filter((r) => r.budgetHit).map((r) => `${r.pubsub}: fewer deletes than asked for: the time budget (${CREATE_BUDGET_MS / 1000} s to create VDIs, ${DELETE_BUDGET_MS / 1000} s to delete them) ran out first.`),
       `Polled every ${POLL_MS} ms per node after each answer: figures over-state by ≤ one poll period + one round trip. p99 is nearest-rank (with < 100 deletes it is the maximum).`,
+      'The DELETE call: request sent → answer, through the bench\'s HTTP client (the node looks the VDI up on every member, then makes the record durable and purges its own copies before it answers).',
       `records applied during the measured deletes (${NODES} nodes × records): gossipsub ${g.appliedBySource}; floodsub ${f.appliedBySource}.`,
       `oids purged (disk + cache) over all nodes, of deletes × ${OBJECTS + 1} objects × ${COPIES} copies: ${purgedNote(g)}; ${purgedNote(f)}.`,
       ...[g, f].filter((r) => r.errors.length > 0).map((r) => `${r.pubsub} PROBLEMS (a timed-out delete counts as infinitely slow in the percentiles; a failed one, or a VDI that could not be created, is left out): ${r.errors.join('; ')}`)
