@@ -14,8 +14,9 @@
 //     rather than the /deletes summary count: it is monotonic (tombstone GC may shrink the
 //     log) and its answer does not grow with the log.
 // The figure for one delete is the time of the LAST node; the table gives median and p99 over
-// the deletes, and of the DELETE call itself (request sent → answer). Times are taken when a poll's answer arrives, so they over-state by up to one
-// poll period plus one request round trip. Wire bytes come from each node's /metrics
+// the deletes, and of the DELETE call itself (request sent → answer). Times are taken when a
+// poll's answer arrives, so they over-state by up to one poll period plus one request round
+// trip. Wire bytes come from each node's /metrics
 // (bw_gossip_bytes_total{topic="deletes"}: payload bytes handed to / received from pubsub,
 // without libp2p framing, signatures or forwarding duplicates).
 import { performance } from 'node:perf_hooks'
