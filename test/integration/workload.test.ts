@@ -75,19 +75,76 @@ async function cluster (): Promise<ClusterFile> {
 interface Observed extends HistorySink {
   samples: SampleEvent[]
   ok: Record<OpF, number>
+  /**
+   * Objects the final check will judge, counted low: an acknowledged write invoked after every
+   * discard of the object completed, on a VDI whose create was acknowledged and on which no
+   * delete was invoked. A run stopped while deletes had caught up with creates leaves too few
+   * to judge, whatever the system did.
+   */
+  judgeable: () => number
   close: () => Promise<void>
+}
+
+/** what the test saw of one VDI, for Observed.judgeable */
+interface VdiSeen {
+  created: boolean
+  deleted: boolean
+  /** index → when its last discard completed (Infinity while one is in flight) */
+  discardedAt: Map<number, number>
+  /** index → discards of it in flight */
+  discarding: Map<number, number>
+  /** indexes with a write acknowledged that the check will consider */
+  acked: Set<number>
 }
 
 function observed (path: string): Observed {
   const w = HistoryWriter.open(path)
+  const invokedAt = new Map<number, number>()
+  /** discards in flight: op id → the object indexes */
+  const discarding = new Map<number, number[]>()
+  const vdis = new Map<string, VdiSeen>()
+  const vdi = (name: string): VdiSeen => {
+    let v = vdis.get(name)
+    if (v === undefined) vdis.set(name, (v = { created: false, deleted: false, discardedAt: new Map(), discarding: new Map(), acked: new Set() }))
+    return v
+  }
   const o: Observed = {
     samples: [],
     ok: { create: 0, write: 0, read: 0, discard: 0, delete: 0 },
+    judgeable: () => [...vdis.values()].reduce((n, v) => n + (v.created && !v.deleted ? v.acked.size : 0), 0),
     now: () => w.now(),
     append (e: HistoryEvent): void {
       w.append(e)
-      if (e.type === 'sample') o.samples.push(e)
-      else if (e.type === 'ok') o.ok[e.f]++
+      if (e.type === 'sample') { o.samples.push(e); return }
+      if (e.type === 'invoke') {
+        invokedAt.set(e.id, e.time)
+        if (e.f === 'delete') vdi(e.vdi).deleted = true
+        if (e.f === 'discard') {
+          discarding.set(e.id, e.indexes ?? [])
+          const v = vdi(e.vdi)
+          for (const i of e.indexes ?? []) {
+            v.discarding.set(i, (v.discarding.get(i) ?? 0) + 1)
+            v.discardedAt.set(i, Infinity)
+            v.acked.delete(i)
+          }
+        }
+        return
+      }
+      if (e.type !== 'ok' && e.type !== 'fail' && e.type !== 'info') return
+      // a discard's completion (ok, fail or info): writes count only if invoked after the last one
+      for (const i of discarding.get(e.id) ?? []) {
+        const v = vdi(e.vdi)
+        const left = (v.discarding.get(i) ?? 1) - 1
+        v.discarding.set(i, left)
+        if (left === 0) v.discardedAt.set(i, e.time)
+      }
+      discarding.delete(e.id)
+      if (e.type === 'ok') {
+        o.ok[e.f]++
+        if (e.f === 'create') vdi(e.vdi).created = true
+        const at = invokedAt.get(e.id)
+        if (e.f === 'write' && e.index !== undefined && at !== undefined && at > (vdi(e.vdi).discardedAt.get(e.index) ?? -1)) vdi(e.vdi).acked.add(e.index)
+      }
     },
     close: async () => { await w.close() }
   }
@@ -206,8 +263,10 @@ describe('chaos workload + history checker against a 3-node process cluster', { 
     })
     const want: Record<OpF, number> = { create: 3, write: 20, read: 10, discard: 1, delete: 2 }
     try {
+      // and enough objects left to judge: ops stop being invoked once this holds, and none in flight can lower the count
       await waitFor('the workload to have every kind of operation acknowledged', 240_000, async () =>
-        (Object.keys(want) as OpF[]).every((f) => history.ok[f] >= want[f]) || `acknowledged ${JSON.stringify(history.ok)}, want ${JSON.stringify(want)}`)
+        ((Object.keys(want) as OpF[]).every((f) => history.ok[f] >= want[f]) && history.judgeable() >= 3) ||
+        `acknowledged ${JSON.stringify(history.ok)}, want ${JSON.stringify(want)}; objects to judge ${history.judgeable()}, want 3`)
     } finally {
       stopWorkload.abort()
     }
