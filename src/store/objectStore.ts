@@ -325,7 +325,8 @@ export class ObjectStore implements ObjectStoreApi {
 
   /**
    * Runs `fn` under each oid's lock over `oids` with bounded concurrency,
-   * pulling lazily so a huge iterable is never materialised; one directory fsync at the end.
+   * pulling lazily so a huge iterable is never materialised; one directory fsync at the end
+   * (none when not `durable`: see RemoveOptions).
    */
   private async removeEach (oids: Iterable<bigint>, fn: (oid: bigint) => Promise<boolean>, durable = true): Promise<number> {
     const it = oids[Symbol.iterator]()
