@@ -176,7 +176,7 @@ export class ObjectStore implements ObjectStoreApi {
   async removeVid (vid: number, keep?: (meta: ObjectMeta) => boolean, opts?: RemoveOptions): Promise<number> {
     if (!Number.isInteger(vid) || vid < 0 || vid > MAX_VID) throw new OidError(`invalid vid ${String(vid)}`)
     return await this.op(async () => await this.removeEach(this.cache.oidsOfVid(vid),
-      async oid => await this.removeIfLocked(oid, keep === undefined ? undefined : meta => !keep(meta)), opts?.durable ?? true))
+      async oid => await this.removeIfLocked(oid, keep === undefined ? undefined : meta => !keep(meta)), opts))
   }
 
   /**
@@ -188,7 +188,7 @@ export class ObjectStore implements ObjectStoreApi {
     checkOid(oid)
     return await this.op(async () => {
       const removed = await this.locks.run(oid, async () => await this.removeIfLocked(oid, pred))
-      if (removed && (opts?.durable ?? true)) await this.syncDir()
+      if (removed) await this.syncRemovals(opts)
       return removed
     })
   }
@@ -252,6 +252,11 @@ export class ObjectStore implements ObjectStoreApi {
 
   private async syncDir (): Promise<void> {
     if (this.fsync) await syncDir(this.dir)
+  }
+
+  /** the directory fsync after removals, unless their caller redoes them after a crash (RemoveOptions.durable) */
+  private async syncRemovals (opts: RemoveOptions | undefined): Promise<void> {
+    if (opts?.durable ?? true) await this.syncDir()
   }
 
   /** the object's file opened for reading, or undefined when there is none */
@@ -325,10 +330,9 @@ export class ObjectStore implements ObjectStoreApi {
 
   /**
    * Runs `fn` under each oid's lock over `oids` with bounded concurrency,
-   * pulling lazily so a huge iterable is never materialised; one directory fsync at the end
-   * (none when not `durable`: see RemoveOptions).
+   * pulling lazily so a huge iterable is never materialised; one directory fsync at the end.
    */
-  private async removeEach (oids: Iterable<bigint>, fn: (oid: bigint) => Promise<boolean>, durable = true): Promise<number> {
+  private async removeEach (oids: Iterable<bigint>, fn: (oid: bigint) => Promise<boolean>, opts?: RemoveOptions): Promise<number> {
     const it = oids[Symbol.iterator]()
     let removed = 0
     const errors: unknown[] = []
@@ -344,7 +348,7 @@ export class ObjectStore implements ObjectStoreApi {
       }
     }
     await Promise.all(Array.from({ length: this.removeConcurrency }, worker))
-    if (removed > 0 && durable) await this.syncDir()
+    if (removed > 0) await this.syncRemovals(opts)
     if (errors.length > 0) throw errors[0]
     return removed
   }
