@@ -13,8 +13,7 @@ import { DeleteLog } from '../tombstones/deleteLog.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { HybridClock } from '../hlc.js'
 import { skewed, systemTime, type Timers } from '../time.js'
-import { Ring } from '../placement.js'
-import { MembershipView, type ViewChange } from '../membership/view.js'
+import { MembershipView } from '../membership/view.js'
 import { asGossipSub, createHost, hostState, type Host } from '../net/host.js'
 import { zoneFromAddress } from '../net/hostPort.js'
 import { ObjectService, type PutArgs } from '../net/objectService.js'
@@ -39,6 +38,7 @@ import type { Effect } from '../tombstones/replicaTypes.js'
 import { nodeRecoveryIO } from './recoveryIo.js'
 import { ObjectPeers } from './objectPeers.js'
 import { RecoveryLoop } from './recoveryLoop.js'
+import { ViewReactions } from './viewReactions.js'
 import { WriteQuorum } from './quorum.js'
 import { PeriodicTasks } from './periodic.js'
 import { DeleteGossip } from '../net/deleteGossip.js'
@@ -59,8 +59,6 @@ import { watchDeleteLog } from './logHealth.js'
 import { openDurableState, removeCrashTemps } from './openState.js'
 import { wirePeerEvents } from './peerEvents.js'
 
-/** view changes come in bursts (a cluster starting, a partition); recover once they settle */
-const RECOVERY_DEBOUNCE_MS = 1000
 const DEFAULT_EVICT_AFTER_MS = 24 * 3600 * 1000
 
 export class BellwetherNode implements ClusterIO {
@@ -105,8 +103,9 @@ export class BellwetherNode implements ClusterIO {
   rejections!: Rejections
   /** the trust checks on delete records and floor entries from peers */
   admission!: RecordAdmission
-  private ring = new Ring([])
   private stopping = false
+  /** the view's consequences on this node, and the placement ring (viewReactions.ts) */
+  private readonly reactions: ViewReactions
 
   constructor (readonly opts: NodeOptions, log?: Logger) {
     this.log = log ?? createLogger('bellwether', opts.logLevel)
@@ -116,6 +115,18 @@ export class BellwetherNode implements ClusterIO {
     this.store = new ObjectStore(join(opts.dataDir, 'obj'))
     this.deleteLog = new DeleteLog(join(opts.dataDir, 'deletes.log'), { time: this.time })
     this.floorFile = Floor.inDataDir(opts.dataDir)
+    this.reactions = new ViewReactions({
+      self: () => this.self,
+      zone: () => this.zone,
+      view: () => this.membership?.view,
+      serving: (peer) => this.objectPeers?.has(peer) ?? false,
+      epochFile: () => this.epochFile,
+      quorum: () => this.quorum,
+      recovery: () => this.recoveryLoop,
+      stopping: () => this.stopping,
+      metrics: this.metrics,
+      log: this.log
+    })
     this.replica = new DeleteReplica({ self: '', log: this.deleteLog, members: () => this.membership?.view.known().map((m) => m.peerId) ?? [this.self] })
     this.deletes = new DeleteDriver({
       replica: this.replica,
@@ -169,18 +180,18 @@ export class BellwetherNode implements ClusterIO {
       gate: async (peer) => await this.reconciledWith(peer),
       repair: async (oids, from) => await this.readRepair(oids, from),
       unavailable: () => this.unavailable(),
-      ring: () => this.ring.hash,
-      stored: (oid, copies, from) => { this.storedFrom(oid, copies, from) }
+      ring: () => this.reactions.ring.hash,
+      stored: (oid, copies, from) => { this.reactions.storedFrom(oid, copies, from) }
     })
     this.objects = new ObjectService({ host: this.host, handler: this.handler, logger: this.log })
-    this.calls = new ObjectCalls(() => this.self, this.handler, this.objects, this.clock, new Rejections(this.metrics, this.log), () => this.ring.hash)
+    this.calls = new ObjectCalls(() => this.self, this.handler, this.objects, this.clock, new Rejections(this.metrics, this.log), () => this.reactions.ring.hash)
     const state: LocalState = {
       objects: () => this.store.cache.size,
       logSummary: () => ({ ...this.deleteLog.summary(), ack: this.replica.ack(this.clock.now()), gcHorizon: this.floor.horizon, floorHash: this.floor.hash() }),
       busy: () => this.busy()
     }
     this.membership = new MembershipService({ host: this.host, view, clock: this.clock, logger: this.log, metrics: this.metrics, timers: this.time, state },
-      { self: selfInfo, bootstrap: this.opts.bootstrap, onChange: (change) => { this.onViewChange(change) }, rate })
+      { self: selfInfo, bootstrap: this.opts.bootstrap, onChange: (change) => { this.reactions.onViewChange(change) }, rate })
     this.rejections = new Rejections(this.metrics, this.log)
     this.admission = new RecordAdmission(nodeAdmissionState({
       self: this.self,
@@ -204,17 +215,16 @@ export class BellwetherNode implements ClusterIO {
     // a member is a placement target only once identify showed it serving objects (objectPeers.ts)
     this.objectPeers = new ObjectPeers(this.host, this.log, (id) => {
       if (this.membership.view.member(id) == null) return
-      this.rebuildRing()
-      this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
+      this.reactions.placementChanged()
     })
     wirePeerEvents({ host: this.host, membership: this.membership, replica: this.replica, objectPeers: this.objectPeers, aeScheduler: this.aeScheduler, time: this.time, fire: (effects) => { this.fire(effects) }, quorum: this.quorum, log: this.log })
-    this.repair = new ReplicaRepair(this, async (vid) => (await this.vdis.inodeOf(vid))?.copies, this.log, () => { this.scheduleRecovery(0) })
+    this.repair = new ReplicaRepair(this, async (vid) => (await this.vdis.inodeOf(vid))?.copies, this.log, () => { this.reactions.scheduleRecovery(0) })
     this.vdis.onPartialWrite = (oid) => { this.repair.enqueue(oid) }
     this.recovery = new Recovery(nodeRecoveryIO({
       self: this.self,
       members: () => this.members(),
       placement: (oid, copies) => this.placement(oid, copies),
-      ringHash: () => this.ring.hash,
+      ringHash: () => this.reactions.ring.hash,
       copiesOf: async (vid) => (await this.vdis.inodeOf(vid))?.copies,
       syncNow: async (peer) => await this.aeScheduler.syncNow(peer),
       handler: this.handler,
@@ -231,7 +241,7 @@ export class BellwetherNode implements ClusterIO {
       time: this.time
     })
     this.recoveryLoop = new RecoveryLoop(this.recovery, () => this.membership.view.epoch, this.metrics, this.log, this.time)
-    this.rebuildRing()
+    this.reactions.rebuildRing()
 
     await this.objects.start()
     await this.ae.start()
@@ -315,60 +325,13 @@ export class BellwetherNode implements ClusterIO {
   /** a peer's tombstones cover these copies of ours: purge what ours cover (deletes.ts) */
   async readRepair (oids: bigint[], from: string): Promise<number> { return await this.deletes.readRepair(oids, from) }
 
-  private onViewChange (change: ViewChange): void {
-    this.epochFile.write(change.epoch).catch((err) => { this.log.warn({ err: String(err) }, 'could not persist epoch') })
-    // a member that announced its leaving is no longer counted; one that fell silent still is
-    const departed = this.membership.view.departed()
-    this.quorum.heard(this.membership.view.known().map((m) => m.peerId).filter((id) => !departed.includes(id)), departed)
-      .catch((err) => { this.log.warn({ err: String(err) }, 'could not persist the known members') })
-    if (!change.placementChanged) {
-      // nothing moves, but a member that restarted unnoticed took its in-flight writes and its
-      // replica-repair queue with it: compare versions among holders (a recovery pass)
-      if ((change.restarted?.length ?? 0) > 0) {
-        this.log.info({ restarted: change.restarted }, 'member restarted: recovery pass to find replicas its lost writes and repairs left behind')
-        this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
-      }
-      return
-    }
-    this.rebuildRing()
-    this.scheduleRecovery(RECOVERY_DEBOUNCE_MS)
-  }
-
-  /**
-   * A peer's put landed here although this node's view does not make it a target: the writer's
-   * view differs (a membership change half heard). Recovery passes are the only thing that
-   * looks at copies off placement, and this node's may already have run, so one more: it hands
-   * the copy to targets holding an older version, and drops it here once every target holds it.
-   */
-  private storedFrom (oid: bigint, copies: number, from: string): void {
-    if (copies === 0 || from === this.self || this.stopping) return
-    if (this.placement(oid, copies).includes(this.self)) return
-    this.metrics.offPlacementPuts.inc()
-    this.recoveryLoop?.nudge()
-  }
-
-  /** (re)start recovery for the current epoch after `delayMs`; a run in progress is aborted (its work stays on disk) */
-  private scheduleRecovery (delayMs: number): void {
-    if (!this.stopping) this.recoveryLoop?.schedule(delayMs)
-  }
-
-  /** placement targets: this node and the live members seen serving objects (objectPeers.ts) */
-  private rebuildRing (): void {
-    const members = (this.membership?.view.members() ?? []).filter((m) => m.peerId === this.self || this.objectPeers?.has(m.peerId))
-    const ring = new Ring(members.length > 0 ? members.map((m) => ({ id: m.peerId, zone: m.zone })) : [{ id: this.self, zone: this.zone }])
-    // puts name the ring that placed them (a replica refuses another): a line per change lets a
-    // refused write be matched to the views of both ends
-    if (ring.hash !== this.ring.hash) this.log.info({ ring: ring.hash.toString(16), nodes: ring.nodes.length }, 'placement ring changed')
-    this.ring = ring
-  }
-
   // ---- ClusterIO ----
 
-  /** the nodes that hold data: the placement ring's (see rebuildRing), sorted by peer id */
-  members (): string[] { return this.ring.nodes.map((n) => n.id) }
-  zones (): number { return this.ring.zoneCount() }
-  placement (oid: bigint, copies: number): string[] { return this.ring.pick(oid, copies) }
-  ringHash (): bigint { return this.ring.hash }
+  /** the nodes that hold data: the placement ring's (viewReactions.ts), sorted by peer id */
+  members (): string[] { return this.reactions.ring.nodes.map((n) => n.id) }
+  zones (): number { return this.reactions.ring.zoneCount() }
+  placement (oid: bigint, copies: number): string[] { return this.reactions.ring.pick(oid, copies) }
+  ringHash (): bigint { return this.reactions.ring.hash }
   writeRefusal (): string | undefined { return this.quorum.refusal(this.membership.view.members().length) }
   now (): bigint { return this.clock.now() }
   observe (hlc: bigint): void {
