@@ -10,21 +10,17 @@ import { ObjResponseSchema, Status, type GetObject, type ListObjects, type ObjRe
 import type { ObjectHandler } from '../net/objectService.js'
 import { LIST_CHUNK_OIDS, MAX_OBJECT_SIZE, MAX_PURGE_HINT_OIDS } from '../net/constants.js'
 import { CorruptObjectError } from '../store/objectFile.js'
-import { AdmitError, ExistsError, StaleWriteError, type ObjectStoreApi } from '../store/objectStoreApi.js'
+import { AdmitError, ExistsError, StaleWriteError, type ObjectHeaders, type ObjectStoreApi } from '../store/objectStoreApi.js'
 import type { TombstoneIndex } from '../tombstones/tombstoneIndex.js'
 import { formatOid, isValidOid, vidToVdiOid, MAX_VID } from '../oid.js'
 import { MAX_COPIES } from '../vdi/inode.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from './metrics.js'
 import { Rejections } from './rejections.js'
-import { forEachLimit } from '../limit.js'
 
 function res (fields: Partial<Omit<ObjResponse, '$typeName'>>): ObjResponse {
   return create(ObjResponseSchema, fields)
 }
-
-/** header reads one list chunk keeps in flight (the object list with versions recovery asks for) */
-const HEADER_READS_IN_FLIGHT = 16
 
 /** what the handler asks of its node; each has a default that fits a node alone */
 export interface ObjectHandlerHooks {
@@ -204,17 +200,8 @@ export class NodeObjectHandler implements ObjectHandler {
     }
   }
 
-  async headers (oids: bigint[]): Promise<{ versions: bigint[], generations: number[] }> {
-    const versions = new Array<bigint>(oids.length).fill(0n)
-    const generations = new Array<number>(oids.length).fill(0)
-    // several header reads in flight: one after another, each read's file-system steps waited
-    // their turn on a busy event loop, and listing 200 objects took 1–3 s while a node joined
-    await forEachLimit(oids, HEADER_READS_IN_FLIGHT, undefined, async (oid, i) => {
-      const m = await this.store.stat(oid).catch(() => undefined)
-      versions[i] = m?.version ?? 0n
-      generations[i] = m?.generation ?? 0
-    })
-    return { versions, generations }
+  async headers (oids: bigint[]): Promise<ObjectHeaders> {
+    return await this.store.headersOf(oids)
   }
 
   async * list (req: ListObjects, from: string, hlc: bigint): AsyncIterable<bigint[]> {

@@ -9,7 +9,7 @@ import { MAX_VID, OidError, assertOid } from '../oid.js'
 import { encodeObject, type ObjectMeta } from './objectFile.js'
 import { KeyedMutex } from './keyedMutex.js'
 import { VidGenerations } from './vidGenerations.js'
-import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions, type RemoveOptions } from './objectStoreApi.js'
+import { admitOrThrow, judgePut, type ObjectHeaders, type ObjectStoreApi, type PutOptions, type RemoveOptions } from './objectStoreApi.js'
 
 /** what survives a simulated crash: every object whose put resolved, and none that was removed */
 export type MemDisk = Map<bigint, { meta: ObjectMeta, data: Uint8Array }>
@@ -71,6 +71,14 @@ export class MemObjectStore implements ObjectStoreApi {
       const m = this.disk.get(oid)?.meta
       if (m !== undefined) this.generations.note(oid, m.generation)
       return m === undefined ? undefined : { ...m }
+    })
+  }
+
+  async headersOf (oids: readonly bigint[]): Promise<ObjectHeaders> {
+    for (const oid of oids) assertOid(oid)
+    return await this.op(async () => {
+      const metas = oids.map((oid) => this.disk.get(oid)?.meta)
+      return { versions: metas.map((m) => m?.version ?? 0n), generations: metas.map((m) => m?.generation ?? 0) }
     })
   }
 

@@ -1,7 +1,9 @@
 // The local object store: one file per object under `<dir>/<oid hex>`, atomic writes
 // (temp file, fsync, rename, fsync dir), and the object list cache — the OidSet that is
-// exactly the set of object files on disk. The cache is rebuilt from a directory scan
-// at open and changed only after the disk operation that justifies the change succeeded.
+// exactly the set of object files on disk — and the header cache (src/store/headerCache.ts:
+// versions and generations of the objects written or read since open). Both change only
+// after the disk operation that justifies the change succeeded; the list is rebuilt from a
+// directory scan at open, the headers are read again as they are asked for.
 import { randomBytes } from 'node:crypto'
 import type { Dirent } from 'node:fs'
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises'
@@ -14,7 +16,9 @@ import { CorruptObjectError, HEADER_SIZE, decodeHeader, encodeObject, verifyData
 import type { ObjectMeta } from './objectFile.js'
 import { KeyedMutex } from './keyedMutex.js'
 import { VidGenerations } from './vidGenerations.js'
-import { admitOrThrow, judgePut, type ObjectStoreApi, type PutOptions, type RemoveOptions } from './objectStoreApi.js'
+import { HeaderCache } from './headerCache.js'
+import { admitOrThrow, judgePut, type ObjectHeaders, type ObjectStoreApi, type PutOptions, type RemoveOptions } from './objectStoreApi.js'
+import { forEachLimit } from '../limit.js'
 
 export { CorruptObjectError, HEADER_SIZE } from './objectFile.js'
 export type { ObjectMeta } from './objectFile.js'
@@ -28,6 +32,8 @@ export interface ObjectStoreOptions {
 }
 
 const TMP_PREFIX = '.tmp-'
+/** header reads one headersOf keeps in flight on a cache miss (one after another, each waited its turn on a busy event loop) */
+const HEADER_READS_IN_FLIGHT = 16
 const OID_NAME = /^[0-9a-f]{16}$/
 
 type State = 'new' | 'open' | 'closing' | 'closed'
@@ -44,6 +50,8 @@ export class ObjectStore implements ObjectStoreApi {
   private readonly removeConcurrency: number
   private readonly locks = new KeyedMutex<bigint>()
   private readonly generations = new VidGenerations()
+  /** version and generation of stored objects, so object lists with versions need no disk reads */
+  private readonly headers = new HeaderCache()
   private state: State = 'new'
   private strayCount = 0
   private inFlight = 0
@@ -64,6 +72,7 @@ export class ObjectStore implements ObjectStoreApi {
     if (this.state !== 'new') throw new Error(`object store ${this.dir} already opened`)
     await mkdir(this.dir, { recursive: true })
     this.cache.clear()
+    this.headers.clear()
     let strays = 0
     for (const entry of await readdir(this.dir, { withFileTypes: true })) {
       const kind = classify(entry)
@@ -105,6 +114,7 @@ export class ObjectStore implements ObjectStoreApi {
         throw err
       }
       this.cache.add(oid)
+      this.headers.set(oid, meta.version, meta.generation)
       this.generations.note(oid, meta.generation)
       // A failure here leaves the file visible (and cached) but not known durable; the
       // caller sees the error and must not acknowledge the write.
@@ -141,6 +151,37 @@ export class ObjectStore implements ObjectStoreApi {
   async stat (oid: bigint): Promise<ObjectMeta | undefined> {
     checkOid(oid)
     return await this.op(async () => await this.statFile(oid))
+  }
+
+  /**
+   * Each oid's version and generation (0n and 0 when it is not stored or unreadable), from the
+   * header cache; a miss reads the header under the oid's lock, so a put landing meanwhile
+   * cannot be overwritten in the cache by the older header read before it.
+   */
+  async headersOf (oids: readonly bigint[]): Promise<ObjectHeaders> {
+    for (const oid of oids) checkOid(oid)
+    return await this.op(async () => {
+      const versions = new Array<bigint>(oids.length).fill(0n)
+      const generations = new Array<number>(oids.length).fill(0)
+      const misses: number[] = []
+      oids.forEach((oid, i) => {
+        const h = this.headers.get(oid)
+        if (h === undefined) { misses.push(i); return }
+        versions[i] = h.version
+        generations[i] = h.generation
+      })
+      await forEachLimit(misses, HEADER_READS_IN_FLIGHT, undefined, async (i) => {
+        const oid = oids[i]
+        const m = await this.locks.run(oid, async () => {
+          const meta = await this.statFile(oid).catch(() => undefined)
+          if (meta !== undefined) this.headers.set(oid, meta.version, meta.generation)
+          return meta
+        })
+        versions[i] = m?.version ?? 0n
+        generations[i] = m?.generation ?? 0
+      })
+      return { versions, generations }
+    })
   }
 
   /** Returns whether a file was removed. */
@@ -320,10 +361,12 @@ export class ObjectStore implements ObjectStoreApi {
     } catch (err) {
       if (!isEnoent(err)) throw err
       this.cache.delete(oid) // already gone: the disk is the truth
+      this.headers.delete(oid)
       this.generations.removed(oid, this.cache)
       return false
     }
     this.cache.delete(oid)
+    this.headers.delete(oid)
     this.generations.removed(oid, this.cache)
     return true
   }

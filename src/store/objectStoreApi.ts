@@ -93,6 +93,9 @@ export function sameVersionOrder (a: Omit<ObjectMeta, 'oid'>, b: Omit<ObjectMeta
   return (a.checksum - b.checksum) || (a.length - b.length) || (a.generation - b.generation)
 }
 
+/** versions and generations, index for index with the oids asked about; 0n and 0 for an oid not stored (or unreadable) */
+export interface ObjectHeaders { versions: bigint[], generations: number[] }
+
 export interface ObjectStoreApi {
   /** exactly the oids stored; read-only to callers (take toBigUint64Array() for long work) */
   readonly cache: OidSet
@@ -104,6 +107,8 @@ export interface ObjectStoreApi {
   put (oid: bigint, data: Uint8Array, opts: PutOptions): Promise<ObjectMeta>
   get (oid: bigint): Promise<{ meta: ObjectMeta, data: Uint8Array } | undefined>
   stat (oid: bigint): Promise<ObjectMeta | undefined>
+  /** each oid's version and generation, for object lists: from memory where the store can, and never older than a put that resolved */
+  headersOf (oids: readonly bigint[]): Promise<ObjectHeaders>
   /** the highest generation of `vid` this process saw stored (written or read), without touching the disk; undefined when it saw none */
   generationOf (vid: number): number | undefined
   /** whether an object was removed */

@@ -340,6 +340,49 @@ describe.each(storeKits)('object store contract (%s)', (_name, kit) => {
     await again.close()
   })
 
+  it('headersOf: the version and generation of each oid as stored, through overwrites, every kind of removal and a restart; 0 for one not stored', async () => {
+    const s = await opened()
+    const ask = [o1, o2, inode, other, vidToDataOid(5, 9)]
+    await s.put(o1, data(1), { generation: 1, version: 10n })
+    await s.put(o2, data(2), { generation: 2, version: 20n })
+    await s.put(inode, data(3), { generation: 2, version: 30n })
+    await s.put(other, data(4), { generation: 7, version: 40n })
+    expect(await s.headersOf(ask)).toEqual({ versions: [10n, 20n, 30n, 40n, 0n], generations: [1, 2, 2, 7, 0] })
+    await s.put(o1, data(5), { generation: 3, version: 50n })
+    await expect(s.put(o2, data(6), { generation: 2, version: 5n })).rejects.toThrow(StaleWriteError)
+    await expect(s.put(inode, data(7), { generation: 2, version: 60n, admit: () => 'deleted' })).rejects.toThrow(AdmitError)
+    expect(await s.headersOf(ask)).toEqual({ versions: [50n, 20n, 30n, 40n, 0n], generations: [3, 2, 2, 7, 0] })
+    expect(await s.removeIf(o1, () => true)).toBe(true)
+    expect(await s.removeVid(6)).toBe(1)
+    expect(await s.headersOf(ask)).toEqual({ versions: [0n, 20n, 30n, 0n, 0n], generations: [0, 2, 2, 0, 0] })
+    await s.removeMany([o2])
+    await s.put(o1, data(8), { generation: 4, version: 70n })
+    const again = await kit.restart(s)
+    await again.open()
+    expect(await again.headersOf(ask)).toEqual({ versions: [70n, 0n, 30n, 0n, 0n], generations: [4, 0, 2, 0, 0] })
+    await again.remove(inode)
+    expect(await again.headersOf([inode, o1])).toEqual({ versions: [0n, 70n], generations: [0, 4] })
+    await expect(again.headersOf([1n << 60n])).rejects.toThrow(OidError)
+    await again.close()
+  })
+
+  it('headersOf racing puts never answers older than a put that resolved', async () => {
+    let s = await opened()
+    const oids = Array.from({ length: 64 }, (_, i) => vidToDataOid(5, i))
+    for (let round = 0; round < 4; round++) {
+      const old = BigInt(10 * round + 1)
+      const newer = old + 5n
+      for (const oid of oids) await s.put(oid, data(round), { generation: 1, version: old })
+      // a restart leaves nothing in memory: headersOf reads the disk while the newer puts land
+      s = await kit.restart(s)
+      await s.open()
+      const [early] = await Promise.all([s.headersOf(oids), ...oids.map(async (oid) => await s.put(oid, data(round + 100), { generation: 1, version: newer }))])
+      for (const v of early.versions) expect([old, newer]).toContain(v)
+      expect((await s.headersOf(oids)).versions).toEqual(oids.map(() => newer))
+    }
+    await s.close()
+  })
+
   it('a restart finds exactly the puts that resolved and not the removed objects', async () => {
     const s = await opened()
     await s.put(o1, data(1), { generation: 1, version: 1n })
