@@ -1,9 +1,10 @@
 // Sheepdog's VDI operations (dog vdi create/list/write/read/delete/discard) on top of
 // ClusterIO. A VDI is found by probing vids from sd_hash_vdi(name) (the walk: namespace.ts);
 // a create's inode write is arbitrated by the inode's first placement target, so of two
-// creates racing for one vid at most one wins.
+// creates racing for one vid at most one wins. One object's replica reads and writes (newest
+// version wins, every target or not acknowledged, waits for views to agree) are replicas.ts.
 import { Status, type ObjResponse } from '../wire/bellwether_pb.js'
-import { formatOid, formatVid, vidToDataOid, vidToVdiOid } from '../oid.js'
+import { formatVid, vidToDataOid, vidToVdiOid } from '../oid.js'
 import { makeDiscardRecords, type DeleteRec } from '../tombstones/record.js'
 import type { ClusterIO, DeleteOrigin } from './clusterIo.js'
 import {
@@ -11,19 +12,13 @@ import {
   validateGeometry, validateName, type Inode
 } from './inode.js'
 import { MAX_PROBES, classifySlot, walkChain, type Slot, type Walk } from './namespace.js'
+import { Replicas, StaleWrite, ViewMismatch } from './replicas.js'
 
 /** a create whose vid another create (of another name) took walks again, this many times in all */
 const CREATE_ATTEMPTS = 4
 const IO_PARALLELISM = 8
 /** replica bytes in flight for one VDI read or write: big objects go fewer at a time, so each transfer keeps a useful share of the link */
 const IO_WINDOW_BYTES = 32 * 1024 * 1024
-const WRITE_RETRIES = 3
-/**
- * A replica refused a write placed by another view (STATUS_VIEW_MISMATCH): views agree again
- * within a heartbeat or two, so the write waits and is placed again, for at most this long
- */
-const VIEW_WAIT_MS = 4000
-const VIEW_RETRY_MS = 250
 
 export interface CreateRequest { name: string, size: number, copies?: number, objectSize?: number, prealloc?: boolean }
 
@@ -39,8 +34,11 @@ export class VdiService {
   private readonly inodes = new Map<string, Inode>()
   /** told of every oid a write reached only some replicas of (the node queues a replica repair) */
   onPartialWrite?: (oid: bigint) => void
+  private readonly replicas: Replicas
 
-  constructor (private readonly io: ClusterIO, private readonly deletes: DeleteOrigin, private readonly defaultCopies = DEFAULT_COPIES, private readonly inodeCacheMax = INODE_CACHE_MAX) {}
+  constructor (private readonly io: ClusterIO, private readonly deletes: DeleteOrigin, private readonly defaultCopies = DEFAULT_COPIES, private readonly inodeCacheMax = INODE_CACHE_MAX) {
+    this.replicas = new Replicas(io, (oid) => { this.onPartialWrite?.(oid) })
+  }
 
   /** inodes cached now (bounded by inodeCacheMax) */
   get cachedInodes (): number { return this.inodes.size }
@@ -78,7 +76,7 @@ export class VdiService {
     this.remember(name, inode)
     if (req.prealloc === true) {
       const zero = new Uint8Array(objectSize)
-      await this.forEachObject(inode.objectSize * inode.copies, 0, objectCount(inode), async (idx) => { await this.writeReplicas(inode, vidToDataOid(inode.vid, idx), zero) })
+      await this.forEachObject(inode.objectSize * inode.copies, 0, objectCount(inode), async (idx) => { await this.replicas.place(inode, vidToDataOid(inode.vid, idx), zero) })
     }
     return inode
   }
@@ -102,7 +100,7 @@ export class VdiService {
    */
   async inodeOf (vid: number): Promise<Inode | undefined> {
     const errors: string[] = []
-    const best = await this.newest(vidToVdiOid(vid), this.io.members(), errors)
+    const best = await this.replicas.newest(vidToVdiOid(vid), this.io.members(), errors)
     if (best == null) {
       if (errors.length > 0) throw new VdiError(`VDI ${formatVid(vid)} unknown: no member that answered holds its inode, and some did not answer: ${errors.join('; ')}`, 'UNAVAILABLE')
       return undefined
@@ -136,33 +134,15 @@ export class VdiService {
       const from = Math.max(offset, objStart)
       const to = Math.min(offset + data.byteLength, objStart + inode.objectSize)
       const oid = vidToDataOid(inode.vid, idx)
-      let viewWaits = 0
-      for (let attempt = 1; ; attempt++) {
-        let content: Uint8Array
-        if (from === objStart && to === objStart + inode.objectSize) {
-          content = data.subarray(from - offset, to - offset)
-        } else {
-          // partial object: read-modify-write of the whole object, as objects are stored whole
-          content = new Uint8Array(inode.objectSize)
-          const cur = await this.readObject(inode, oid)
-          if (cur != null) content.set(cur.subarray(0, inode.objectSize))
-          content.set(data.subarray(from - offset, to - offset), from - objStart)
-        }
-        try {
-          await this.writeReplicas(inode, oid, content)
-          return
-        } catch (err) {
-          if (err instanceof ViewMismatch) {
-            // placed by a view some replica does not share: wait for views to agree, place again
-            if (++viewWaits > VIEW_WAIT_MS / VIEW_RETRY_MS) throw new VdiError(`write of ${formatOid(oid)}: ${err.message} (views did not agree within ${VIEW_WAIT_MS} ms)`, 'UNAVAILABLE')
-            await this.io.sleep(VIEW_RETRY_MS)
-            attempt--
-            continue
-          }
-          // a concurrent writer got a newer version in first: re-read and try again
-          if (!(err instanceof StaleWrite) || attempt >= WRITE_RETRIES) throw err
-        }
-      }
+      await this.replicas.write(inode, oid, async () => {
+        if (from === objStart && to === objStart + inode.objectSize) return data.subarray(from - offset, to - offset)
+        // partial object: read-modify-write of the whole object, as objects are stored whole
+        const content = new Uint8Array(inode.objectSize)
+        const cur = await this.replicas.read(inode, oid)
+        if (cur != null) content.set(cur.subarray(0, inode.objectSize))
+        content.set(data.subarray(from - offset, to - offset), from - objStart)
+        return content
+      })
     })
     return { written: data.byteLength, objects: last - first + 1 }
   }
@@ -175,7 +155,7 @@ export class VdiService {
     const first = Math.floor(offset / inode.objectSize)
     const last = Math.floor((offset + length - 1) / inode.objectSize)
     await this.forEachObject(inode.objectSize, first, last + 1, async (idx) => {
-      const data = await this.readObject(inode, vidToDataOid(inode.vid, idx))
+      const data = await this.replicas.read(inode, vidToDataOid(inode.vid, idx))
       if (data == null) return // never written: zeros, like a sparse Sheepdog VDI
       const objStart = idx * inode.objectSize
       const from = Math.max(offset, objStart)
@@ -281,7 +261,7 @@ export class VdiService {
     if (r.status === Status.DELETED) throw new VdiError(`write refused: ${r.error}`, 'DELETED')
     if (r.status !== Status.OK) throw new VdiError(`create of VDI '${inode.name}': ${targets[0]}, which arbitrates vid ${formatVid(inode.vid)}, answered ${Status[r.status]} ${r.error}`, 'UNAVAILABLE')
     try {
-      await this.storeOn(targets.slice(1), obj, targets.length)
+      await this.replicas.storeOn(targets.slice(1), obj, targets.length)
     } catch (err) {
       // replicas holding a newer inode: a create the arbiter never saw (views that disagreed)
       if (err instanceof StaleWrite) throw new VdiError(`create of VDI '${inode.name}': other replicas of vid ${formatVid(inode.vid)} hold a newer inode`, 'UNAVAILABLE')
@@ -294,109 +274,8 @@ export class VdiService {
   /** newest copy of a vid's inode among live members; throws UNAVAILABLE when some member could not answer and none had it */
   private async fetchInode (vid: number): Promise<Inode | undefined> {
     const oid = vidToVdiOid(vid)
-    const best = await this.newest(oid, this.io.members())
+    const best = await this.replicas.newest(oid, this.io.members())
     return best == null ? undefined : decodeInode(best.data, this.io.maxObjectSize)
-  }
-
-  private async readObject (inode: Inode, oid: bigint): Promise<Uint8Array | undefined> {
-    const targets = this.io.placement(oid, inode.copies)
-    const errors: string[] = []
-    // the data from the first target and the versions of the others, in one round trip: a
-    // target back from an absence may hold a stale version until its recovery has run, and
-    // the newest version must win the read, not the first answer
-    const answers = await Promise.allSettled(targets.map(async (p, i) => await this.io.get(p, oid, i > 0, inode.objectSize)))
-    let newest: { i: number, version: bigint } | undefined
-    for (let i = 0; i < answers.length; i++) {
-      const a = answers[i]
-      if (a.status === 'rejected') { errors.push(`${targets[i]}: ${String(a.reason?.message ?? a.reason)}`); continue }
-      const r = a.value
-      if (r.status === Status.DELETED) throw new VdiError(`object ${formatOid(oid)} is deleted`, 'DELETED')
-      if (r.status === Status.OK) {
-        if (newest == null || r.version > newest.version) newest = { i, version: r.version }
-      } else if (r.status !== Status.NOT_FOUND) {
-        errors.push(`${targets[i]}: ${r.error}`)
-      }
-    }
-    if (newest != null) {
-      const first = answers[0]
-      const peer = targets[newest.i]
-      try {
-        const got = newest.i === 0 && first.status === 'fulfilled' ? first.value : await this.io.get(peer, oid, false, inode.objectSize)
-        if (got.status === Status.OK && got.version >= newest.version) return got.data
-        if (got.status === Status.DELETED) throw new VdiError(`object ${formatOid(oid)} is deleted`, 'DELETED')
-        errors.push(`${peer}: ${got.error !== '' ? got.error : Status[got.status]} while reading the newest version`)
-      } catch (err) {
-        if (err instanceof VdiError) throw err
-        errors.push(`${peer}: ${(err as Error).message}`)
-      }
-    }
-    // placement may have moved since the write (a view change before recovery ran): ask everyone else
-    const others = this.io.members().filter((p) => !targets.includes(p))
-    const best = await this.newest(oid, others, errors, inode.objectSize)
-    if (best != null) return best.data
-    if (errors.length > 0) throw new VdiError(`object ${formatOid(oid)} unreadable: ${errors.join('; ')}`, 'UNAVAILABLE')
-    return undefined
-  }
-
-  /** expectBytes: how big the object is (an inode: small, so the plain request deadline) */
-  private async newest (oid: bigint, peers: string[], errors: string[] = [], expectBytes = 0): Promise<ObjResponse | undefined> {
-    const answers = await Promise.allSettled(peers.map(async (p) => await this.io.get(p, oid, false, expectBytes)))
-    let best: ObjResponse | undefined
-    answers.forEach((a, i) => {
-      if (a.status === 'rejected') { errors.push(`${peers[i]}: ${String(a.reason?.message ?? a.reason)}`); return }
-      const r = a.value
-      if (r.status === Status.OK && (best == null || r.version > best.version)) best = r
-      else if (r.status !== Status.OK && r.status !== Status.NOT_FOUND && r.status !== Status.DELETED) errors.push(`${peers[i]}: ${r.error}`)
-    })
-    if (best == null && errors.length > 0 && peers.length > 0 && errors.length === peers.length) {
-      throw new VdiError(`no member answered for ${formatOid(oid)}: ${errors.join('; ')}`, 'UNAVAILABLE')
-    }
-    return best
-  }
-
-  /** a write is acknowledged only when every placement target stored it */
-  private async writeReplicas (inode: Inode, oid: bigint, data: Uint8Array): Promise<void> {
-    const refused = this.io.writeRefusal()
-    if (refused != null) throw new VdiError(`write of ${formatOid(oid)} refused: ${refused}`, 'UNAVAILABLE')
-    const targets = this.io.placement(oid, inode.copies)
-    if (targets.length === 0) throw new VdiError('no live members to place the object on', 'UNAVAILABLE')
-    await this.storeOn(targets, { oid, generation: inode.generation, version: this.io.now(), data, copies: inode.copies }, targets.length)
-  }
-
-  /** puts `obj` on every one of `targets` (of `replicas` in all, for the message) */
-  private async storeOn (targets: string[], obj: { oid: bigint, generation: number, version: bigint, data: Uint8Array, copies: number }, replicas: number): Promise<void> {
-    const oid = obj.oid
-    const answers = await Promise.allSettled(targets.map(async (p) => await this.io.put(p, obj)))
-    const failures: string[] = []
-    let stale = false
-    let views = 0
-    answers.forEach((a, i) => {
-      if (a.status === 'rejected') { failures.push(`${targets[i]}: ${String(a.reason?.message ?? a.reason)}`); return }
-      const r = a.value
-      if (r.status === Status.OK) return
-      if (r.status === Status.DELETED) throw new VdiError(`write refused: ${r.error}`, 'DELETED')
-      if (r.status === Status.VIEW_MISMATCH) views++
-      if (r.status === Status.STALE) {
-        stale = true
-        // the retry's version must pass the stored one, whatever our clock said (a peer's clock
-        // ahead of ours within the drift bound); a version past that bound stays unobserved
-        try { this.io.observe(r.version) } catch {}
-      }
-      failures.push(`${targets[i]}: ${Status[r.status]} ${r.error}`)
-    })
-    const staleAnswers = answers.filter((a) => a.status === 'fulfilled' && a.value.status === Status.STALE).length
-    // refused by views only (or as stale): nothing is lost by placing it again with a newer version
-    if (views > 0 && failures.length === views + staleAnswers) {
-      // the replicas that took it hold a version the others lack until the write is placed again
-      if (failures.length < answers.length) this.onPartialWrite?.(oid)
-      throw new ViewMismatch(failures.join('; '))
-    }
-    if (stale && failures.length === staleAnswers) throw new StaleWrite(oid)
-    if (failures.length > 0) {
-      // some replicas may hold this version and others not: not acknowledged, but repaired
-      this.onPartialWrite?.(oid)
-      throw new VdiError(`write of ${formatOid(oid)} failed on ${failures.length}/${replicas} replicas: ${failures.join('; ')}`, 'UNAVAILABLE')
-    }
   }
 
   /** fn over object indexes [from, to), as many at once as IO_WINDOW_BYTES allows for `bytesEach` bytes an object */
@@ -414,9 +293,3 @@ export class VdiService {
     if (failed != null) throw failed
   }
 }
-
-class StaleWrite extends Error {
-  constructor (oid: bigint) { super(`a newer version of ${formatOid(oid)} exists`) }
-}
-
-class ViewMismatch extends Error {}
