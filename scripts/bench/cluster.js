@@ -5,8 +5,9 @@
 // Every cluster registers its own cleanup: the processes and its data dir go away even when
 // the run fails or is interrupted.
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdir, readFile, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
 import { api, onCleanup, sleep } from './lib.js'
 import { binPath, freePorts, spawnNode, stopProcess } from '../../dist/cluster/launcher.js'
 import {
@@ -137,14 +138,25 @@ async function waitForMembers (cluster, want, timeoutMs) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const seen = await Promise.all(cluster.nodes.map(async (n) => {
-      try { return (await api(`${n.apiUrl}/status`, { timeoutMs: 2000 })).members.length } catch { return 0 }
+      try { return (await api(`${n.apiUrl}/status`, { timeoutMs: 2000 })).members.length } catch { return NO_ANSWER }
     }))
-    if (seen.every((s) => s >= want)) return
+    if (seen.every((s) => s !== NO_ANSWER && s >= want)) return
     if (Date.now() > deadline) {
-      throw new Error(`${cluster.pubsub} cluster did not form within ${timeoutMs / 1000} s: members seen ${seen.join(',')}; logs in ${cluster.dir}/node-*/node.log`)
+      const kept = await keepLogs(cluster)
+      throw new Error(`${cluster.pubsub} cluster did not form within ${timeoutMs / 1000} s: members seen ${seen.join(',')} (${NO_ANSWER}: /status not answered within 2 s); node logs kept in ${kept}`)
     }
     await sleep(200)
   }
+}
+
+const NO_ANSWER = '-'
+
+/** copies the nodes' logs out of the run's temp dir (which cleanup removes), so a failure can be read afterwards; returns where */
+async function keepLogs (cluster) {
+  const dest = join(tmpdir(), `bellwether-bench-logs-${process.pid}`, basename(cluster.dir))
+  await mkdir(dest, { recursive: true })
+  await Promise.all(cluster.nodes.map(async (n) => await copyFile(n.logFile, join(dest, `node-${n.index}.log`)).catch(() => {})))
+  return dest
 }
 
 /**
