@@ -16,18 +16,13 @@ const MIN_SLOTS = 64
 export interface CachedHeader { version: bigint, generation: number }
 
 export class HeaderCache {
-  private keys: BigUint64Array
-  private versions: BigUint64Array
-  private generations: Uint32Array
-  private used: Uint8Array
+  private keys = new BigUint64Array(MIN_SLOTS)
+  private versions = new BigUint64Array(MIN_SLOTS)
+  private generations = new Uint32Array(MIN_SLOTS)
+  private used = new Uint8Array(MIN_SLOTS)
   private count = 0
 
-  constructor (private readonly limit = MAX_CACHED_HEADERS) {
-    this.keys = new BigUint64Array(MIN_SLOTS)
-    this.versions = new BigUint64Array(MIN_SLOTS)
-    this.generations = new Uint32Array(MIN_SLOTS)
-    this.used = new Uint8Array(MIN_SLOTS)
-  }
+  constructor (private readonly limit = MAX_CACHED_HEADERS) {}
 
   get size (): number { return this.count }
 
@@ -72,10 +67,7 @@ export class HeaderCache {
   }
 
   clear (): void {
-    this.keys = new BigUint64Array(MIN_SLOTS)
-    this.versions = new BigUint64Array(MIN_SLOTS)
-    this.generations = new Uint32Array(MIN_SLOTS)
-    this.used = new Uint8Array(MIN_SLOTS)
+    this.allocate(MIN_SLOTS)
     this.count = 0
   }
 
@@ -100,10 +92,7 @@ export class HeaderCache {
 
   private resize (slots: number): void {
     const { keys, versions, generations, used } = this
-    this.keys = new BigUint64Array(slots)
-    this.versions = new BigUint64Array(slots)
-    this.generations = new Uint32Array(slots)
-    this.used = new Uint8Array(slots)
+    this.allocate(slots)
     for (let k = 0; k < keys.length; k++) {
       if (used[k] !== 1) continue
       const i = this.slotFor(keys[k])
@@ -112,6 +101,13 @@ export class HeaderCache {
       this.versions[i] = versions[k]
       this.generations[i] = generations[k]
     }
+  }
+
+  private allocate (slots: number): void {
+    this.keys = new BigUint64Array(slots)
+    this.versions = new BigUint64Array(slots)
+    this.generations = new Uint32Array(slots)
+    this.used = new Uint8Array(slots)
   }
 }
 

@@ -3,15 +3,14 @@
 // exactly the set of object files on disk — and the header cache (src/store/headerCache.ts:
 // versions and generations of the objects written or read since open). Both change only
 // after the disk operation that justifies the change succeeded; the list is rebuilt from a
-// directory scan at open, the headers are read again as they are asked for.
+// directory scan at open (objectDir.ts), the headers are read again as they are asked for.
 import { randomBytes } from 'node:crypto'
-import type { Dirent } from 'node:fs'
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, rename, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OidSet } from '../idset.js'
 import { syncDir, writeFileDurable } from './atomicFile.js'
-import { MAX_VID, OidError, assertOid, formatOid, isValidOid, parseOid } from '../oid.js'
+import { MAX_VID, OidError, assertOid, formatOid } from '../oid.js'
 import { CorruptObjectError, HEADER_SIZE, decodeHeader, encodeObject, verifyData } from './objectFile.js'
 import type { ObjectMeta } from './objectFile.js'
 import { KeyedMutex } from './keyedMutex.js'
@@ -19,6 +18,7 @@ import { VidGenerations } from './vidGenerations.js'
 import { HeaderCache } from './headerCache.js'
 import { admitOrThrow, judgePut, type ObjectHeaders, type ObjectStoreApi, type PutOptions, type RemoveOptions } from './objectStoreApi.js'
 import { forEachLimit } from '../limit.js'
+import { TMP_PREFIX, scanObjectDir } from './objectDir.js'
 
 export { CorruptObjectError, HEADER_SIZE } from './objectFile.js'
 export type { ObjectMeta } from './objectFile.js'
@@ -31,10 +31,8 @@ export interface ObjectStoreOptions {
   removeConcurrency?: number
 }
 
-const TMP_PREFIX = '.tmp-'
 /** header reads one headersOf keeps in flight on a cache miss (one after another, each waited its turn on a busy event loop) */
 const HEADER_READS_IN_FLIGHT = 16
-const OID_NAME = /^[0-9a-f]{16}$/
 
 type State = 'new' | 'open' | 'closing' | 'closed'
 
@@ -73,18 +71,9 @@ export class ObjectStore implements ObjectStoreApi {
     await mkdir(this.dir, { recursive: true })
     this.cache.clear()
     this.headers.clear()
-    let strays = 0
-    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
-      const kind = classify(entry)
-      if (kind === 'tmp') {
-        // Left by a put that crashed before its rename: never acknowledged, safe to drop.
-        await unlink(join(this.dir, entry.name)).catch(ignoreEnoent)
-      } else if (kind === 'stray') {
-        strays++
-      } else {
-        this.cache.add(kind)
-      }
-    }
+    const { temps, strays } = await scanObjectDir(this.dir, this.cache)
+    // Left by puts that crashed before their rename: never acknowledged, safe to drop.
+    for (const name of temps) await unlink(join(this.dir, name)).catch(ignoreEnoent)
     this.strayCount = strays
     this.state = 'open'
   }
@@ -94,7 +83,7 @@ export class ObjectStore implements ObjectStoreApi {
   }
 
   async put (oid: bigint, data: Uint8Array, opts: PutOptions): Promise<ObjectMeta> {
-    checkOid(oid)
+    assertOid(oid)
     const { header, meta } = encodeObject(opts, data)
     return await this.op(async () => await this.locks.run(oid, async () => {
       admitOrThrow(oid, meta, opts)
@@ -128,7 +117,7 @@ export class ObjectStore implements ObjectStoreApi {
    * atomically and an open handle pins the inode, so a read sees one whole version.
    */
   async get (oid: bigint): Promise<{ meta: ObjectMeta, data: Uint8Array } | undefined> {
-    checkOid(oid)
+    assertOid(oid)
     return await this.op(async () => {
       const buf = await this.readWhole(oid)
       if (buf === undefined) return undefined
@@ -149,7 +138,7 @@ export class ObjectStore implements ObjectStoreApi {
   generationOf (vid: number): number | undefined { return this.generations.of(vid) }
 
   async stat (oid: bigint): Promise<ObjectMeta | undefined> {
-    checkOid(oid)
+    assertOid(oid)
     return await this.op(async () => await this.statFile(oid))
   }
 
@@ -159,7 +148,7 @@ export class ObjectStore implements ObjectStoreApi {
    * cannot be overwritten in the cache by the older header read before it.
    */
   async headersOf (oids: readonly bigint[]): Promise<ObjectHeaders> {
-    for (const oid of oids) checkOid(oid)
+    for (const oid of oids) assertOid(oid)
     return await this.op(async () => {
       const versions = new Array<bigint>(oids.length).fill(0n)
       const generations = new Array<number>(oids.length).fill(0)
@@ -186,7 +175,7 @@ export class ObjectStore implements ObjectStoreApi {
 
   /** Returns whether a file was removed. */
   async remove (oid: bigint): Promise<boolean> {
-    checkOid(oid)
+    assertOid(oid)
     return await this.op(async () => {
       const removed = await this.locks.run(oid, async () => await this.unlinkLocked(oid))
       if (removed) await this.syncDir()
@@ -226,7 +215,7 @@ export class ObjectStore implements ObjectStoreApi {
    * strength). Corrupt objects are removed. Returns whether a file was removed.
    */
   async removeIf (oid: bigint, pred: (meta: ObjectMeta) => boolean, opts?: RemoveOptions): Promise<boolean> {
-    checkOid(oid)
+    assertOid(oid)
     return await this.op(async () => {
       const removed = await this.locks.run(oid, async () => await this.removeIfLocked(oid, pred))
       if (removed) await this.syncRemovals(opts)
@@ -247,10 +236,7 @@ export class ObjectStore implements ObjectStoreApi {
   async scanDisk (): Promise<OidSet> {
     return await this.op(async () => {
       const found = new OidSet()
-      for (const entry of await readdir(this.dir, { withFileTypes: true })) {
-        const kind = classify(entry)
-        if (typeof kind === 'bigint') found.add(kind)
-      }
+      await scanObjectDir(this.dir, found)
       return found
     })
   }
@@ -383,7 +369,7 @@ export class ObjectStore implements ObjectStoreApi {
       for (let next = it.next(); next.done !== true; next = it.next()) {
         const oid = next.value
         try {
-          checkOid(oid)
+          assertOid(oid)
           if (await this.locks.run(oid, async () => await fn(oid))) removed++
         } catch (err) {
           errors.push(err)
@@ -395,24 +381,6 @@ export class ObjectStore implements ObjectStoreApi {
     if (errors.length > 0) throw errors[0]
     return removed
   }
-}
-
-/** A directory entry is an object (its oid), a temp file, or a stray. */
-function classify (entry: Dirent): bigint | 'tmp' | 'stray' {
-  if (!entry.isFile()) return 'stray'
-  if (entry.name.startsWith(TMP_PREFIX)) return 'tmp'
-  if (!OID_NAME.test(entry.name)) return 'stray'
-  try {
-    const oid = parseOid(entry.name)
-    // Only the canonical spelling counts, so one oid can never have two files.
-    return isValidOid(oid) && formatOid(oid) === entry.name ? oid : 'stray'
-  } catch {
-    return 'stray'
-  }
-}
-
-function checkOid (oid: bigint): void {
-  assertOid(oid)
 }
 
 function withOid (err: unknown, oid: bigint): unknown {
