@@ -39,6 +39,7 @@ import { nodeRecoveryIO } from './recoveryIo.js'
 import { ObjectPeers } from './objectPeers.js'
 import { RecoveryLoop } from './recoveryLoop.js'
 import { ViewReactions } from './viewReactions.js'
+import { busyReasons } from './busy.js'
 import { WriteQuorum } from './quorum.js'
 import { PeriodicTasks } from './periodic.js'
 import { DeleteGossip } from '../net/deleteGossip.js'
@@ -294,23 +295,16 @@ export class BellwetherNode implements ClusterIO {
     return undefined
   }
 
-  /** why busy() is true, in words an operator can act on (`cluster wait` prints them) */
+  /** why busy() is true, in words an operator can act on (busy.ts) */
   busyReasons (): string[] {
-    const out: string[] = []
-    const down = this.unavailable()
-    if (down != null) out.push(`refusing object reads and writes: ${down}`)
-    const p = this.recovery.progress
-    if (this.deleteGossip.topic.pending > 0) out.push(`${this.deleteGossip.topic.pending} delete batches waiting for a gossip mesh`)
-    if (this.aeScheduler.active > 0) out.push(`${this.aeScheduler.active} anti-entropy sessions running`)
-    if (p.running) out.push(`recovery of epoch ${p.epoch} running (${p.recovered}/${p.toRecover} recovered)`)
-    if (this.recoveryLoop?.scheduled === true) {
-      const why = p.finishedAt === 0
-        ? 'after a view change'
-        : `last pass: ${p.failed} failed, ${p.peerFailures} peer failures, ${p.pendingDrops} copies kept until their new holders confirm`
-      out.push(`recovery scheduled (${why})`)
-    }
-    if (this.repair.pending > 0) out.push(`${this.repair.pending} objects waiting for replica repair`)
-    return out
+    return busyReasons({
+      unavailable: this.unavailable(),
+      recovery: this.recovery.progress,
+      recoveryScheduled: this.recoveryLoop?.scheduled === true,
+      gossipPending: this.deleteGossip.topic.pending,
+      aeSessions: this.aeScheduler.active,
+      repairPending: this.repair.pending
+    })
   }
 
   multiaddrs (): string[] {
