@@ -4,7 +4,7 @@
 // The members topic's validator calls it, so a rejected heartbeat is never forwarded and costs
 // its author gossipsub score.
 import { multiaddr } from '@multiformats/multiaddr'
-import { MAX_ADDRS, MAX_ADDR_LENGTH, MAX_API_LENGTH, MAX_PEER_ID_LENGTH } from './constants.js'
+import { MAX_ADDRS, MAX_ADDR_LENGTH, MAX_API_LENGTH, MAX_MEMBER_COUNT, MAX_PEER_ID_LENGTH } from './constants.js'
 
 export interface HeartbeatFields {
   peerId: string
@@ -13,6 +13,8 @@ export interface HeartbeatFields {
   zone: number
   epoch: bigint
   hlc: bigint
+  /** members the sender does not hear straight from (absent: not judged) */
+  unheard?: number
   log?: { maxHlc: bigint, ack: bigint, gcHorizon: bigint, now: bigint }
 }
 
@@ -43,6 +45,7 @@ export function checkHeartbeat (hb: HeartbeatFields, ctx: HeartbeatContext): str
   const api = checkApi(hb.api)
   if (api !== undefined) return `api ${short(hb.api)}: ${api}`
   if (!Number.isInteger(hb.zone) || hb.zone < 0 || hb.zone > 0xffffffff) return `zone ${String(hb.zone)} is not a u32`
+  if (hb.unheard !== undefined && (!Number.isInteger(hb.unheard) || hb.unheard < 0 || hb.unheard > MAX_MEMBER_COUNT)) return `unheard ${String(hb.unheard)} is not a member count (at most ${MAX_MEMBER_COUNT})`
   const epoch = ctx.checkEpoch(hb.epoch)
   if (epoch !== undefined) return epoch
   const clocks: Array<[string, bigint]> = [['hlc', hb.hlc]]

@@ -19,6 +19,8 @@ import { checkHeartbeat } from './heartbeatCheck.js'
 import { Rejections } from '../node/rejections.js'
 import { systemTime, type TimerHandle, type Timers } from '../time.js'
 import { DEFAULT_RATE, heartbeatIntervalMs, type RateParams } from './rate.js'
+import { HeartbeatRelay, countUnheard, newsKey } from './relay.js'
+import { watchDirectCopies } from '../net/directCopies.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
 export interface LocalState {
@@ -33,6 +35,8 @@ export interface PeerState {
   objects: bigint
   log: { count: bigint, fingerprint: bigint, maxHlc: bigint, ack: bigint, gcHorizon: bigint, floorHash: bigint }
   busy: boolean
+  /** live members the sender does not hear straight from (src/membership/relay.ts) */
+  unheard: number
   heardAt: number
   /** the sender's clock when it sent the heartbeat (the time its summary describes) */
   hlc: bigint
@@ -87,6 +91,13 @@ export class MembershipService {
   private readonly backoff = new Map<string, { next: number, delay: number }>()
   private dialing = 0
   private stopped = false
+  /** which accepted heartbeats go on to the mesh (src/membership/relay.ts) */
+  private readonly relay = new HeartbeatRelay()
+  /** per member: when a copy of its heartbeat last came straight from it */
+  private readonly direct = new Map<string, number>()
+  /** members this node does not hear straight from, as of its last tick */
+  private unheard = 0
+  private unwatch: (() => void) | undefined
   private readonly rejections: Rejections
 
   readonly view: MembershipView
@@ -128,6 +139,10 @@ export class MembershipService {
       this.view.anchorEpochs()
     }
     this.topic.start()
+    this.unwatch = watchDirectCopies(this.host.services.pubsub, TOPIC_MEMBERS, (author) => {
+      // members only: the map stays bounded by the view (forget drops the evicted)
+      if (this.view.member(author) !== undefined) this.direct.set(author, this.now())
+    })
     const beat = (): void => {
       if (this.stopped) return
       void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
@@ -143,6 +158,7 @@ export class MembershipService {
         const gone = this.view.takeForgotten()
         if (gone.length > 0) this.forget(gone)
         this.checkJoined()
+        this.checkUnheard()
       } catch (err) {
         this.log.error({ err: String((err as Error)?.stack ?? err) }, 'membership tick failed')
       }
@@ -157,6 +173,7 @@ export class MembershipService {
     this.timers = []
     this.time.clearTimeout(this.beatTimer)
     this.time.clearTimeout(this.changeBeat)
+    this.unwatch?.()
     // tell the others at once instead of letting them wait out the failure timeout
     await this.beat(true).catch(() => {})
     this.topic.stop()
@@ -183,7 +200,8 @@ export class MembershipService {
       leaving,
       hlc: this.clock.now(),
       busy: this.state.busy(),
-      incarnation: this.self.incarnation
+      incarnation: this.self.incarnation,
+      unheard: this.unheard
     })
     const bytes = toBinary(HeartbeatSchema, hb)
     this.metrics.gossipBytes.inc({ topic: 'members', direction: 'out' }, bytes.byteLength)
@@ -191,16 +209,23 @@ export class MembershipService {
   }
 
   /** every bound on a heartbeat (src/membership/heartbeatCheck.ts): a 'reject' is never
-   *  forwarded, costs its author gossipsub score, and is counted and logged */
-  private validate (data: Uint8Array, from: string): 'accept' | 'reject' | 'ignore' {
+   *  forwarded, costs its author gossipsub score, and is counted and logged; a valid one is
+   *  relayed only when src/membership/relay.ts says so, and delivered here either way */
+  private validate (data: Uint8Array, from: string): 'accept' | 'local' | 'reject' {
     let why: string | undefined
+    let hb: Heartbeat | undefined
     try {
-      why = this.check(fromBinary(HeartbeatSchema, data), from)
+      hb = fromBinary(HeartbeatSchema, data)
+      why = this.check(hb, from)
     } catch (err) {
       why = `malformed: ${String((err as Error)?.message ?? err)}`
     }
-    if (why === undefined) return 'accept'
-    this.rejections.note('heartbeat', why, { from })
+    if (why === undefined && hb !== undefined) {
+      const relayed = this.relay.decide(hb.peerId, newsKey(hb), this.someoneMisses(hb.peerId, hb.unheard))
+      if (relayed) this.metrics.heartbeatsRelayed.inc()
+      return relayed ? 'accept' : 'local'
+    }
+    this.rejections.note('heartbeat', why ?? 'malformed', { from })
     return 'reject'
   }
 
@@ -243,6 +268,7 @@ export class MembershipService {
       objects: hb.objects,
       log: { count: l?.count ?? 0n, fingerprint: l?.fingerprint ?? 0n, maxHlc: l?.maxHlc ?? 0n, ack: l?.ack ?? 0n, gcHorizon: l?.gcHorizon ?? 0n, floorHash: l?.floorHash ?? 0n },
       busy: hb.busy,
+      unheard: hb.unheard,
       heardAt: now,
       hlc: hb.hlc
     })
@@ -260,6 +286,29 @@ export class MembershipService {
       memberCount: hb.memberCount
     }, now))
     this.checkJoined()
+  }
+
+  /** live members this node has not heard straight from lately (as of its last tick) */
+  get unheardMembers (): number { return this.unheard }
+
+  /** this node, the author of the beat at hand, or another live member misses members */
+  private someoneMisses (author: string, authorUnheard: number): boolean {
+    if (this.unheard > 0 || authorUnheard > 0) return true
+    for (const [id, p] of this.peers) {
+      if (p.unheard > 0 && id !== author && this.view.status(id) === 'alive') return true
+    }
+    return false
+  }
+
+  /** recount the members not heard straight from; a change between none and some is told at once */
+  private checkUnheard (): void {
+    const now = this.now()
+    const others = this.view.members().filter((m) => m.peerId !== this.self.peerId).map((m) => m.peerId)
+    const n = countUnheard(others, this.direct, (p) => this.view.failAfter(p), now)
+    const changed = (n > 0) !== (this.unheard > 0)
+    this.unheard = n
+    this.metrics.unheardMembers.set(n)
+    if (changed) this.beatSoon()
   }
 
   /** joined = agreed on the member set with a peer, and latched: a later partition does not un-join */
@@ -311,11 +360,13 @@ export class MembershipService {
   }
 
   /** per-peer state held here, by map (status and the bounded-state test read it) */
-  peerStateSizes (): { heartbeats: number, backoffs: number } {
-    return { heartbeats: this.peers.size, backoffs: this.backoff.size }
+  peerStateSizes (): { heartbeats: number, backoffs: number, relays: number, direct: number } {
+    return { heartbeats: this.peers.size, backoffs: this.backoff.size, relays: this.relay.size, direct: this.direct.size }
   }
 
   private forget (ids: string[]): void {
+    this.relay.forget(ids)
+    for (const id of ids) this.direct.delete(id)
     for (const id of ids) {
       this.peers.delete(id)
       this.backoff.delete(id)

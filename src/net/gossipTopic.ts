@@ -8,10 +8,11 @@ import { TopicValidatorResult, type Message, type PeerId } from '@libp2p/interfa
 import type { Logger } from 'pino'
 import type { Host } from './host.js'
 
-export type Verdict = 'accept' | 'reject' | 'ignore'
+/** 'local': valid, delivered to this node, not forwarded (src/membership/relay.ts) */
+export type Verdict = 'accept' | 'local' | 'reject' | 'ignore'
 
 export interface TopicHandler {
-  /** decide before forwarding; `from` is the message's signed author. 'reject' penalises the forwarder in gossipsub's scoring. Must not block (gossipsub wants a verdict within ~100 ms) and must not throw. */
+  /** decide before forwarding; `from` is the message's signed author. 'reject' penalises the forwarder in gossipsub's scoring; 'local' delivers without forwarding. Must not block (gossipsub wants a verdict within ~100 ms) and must not throw. */
   validate (data: Uint8Array, from: string): Verdict | Promise<Verdict>
   /** an accepted message from another node */
   deliver (data: Uint8Array, from: string): void
@@ -42,9 +43,13 @@ export class GossipTopic {
   private readonly onMessage = (evt: CustomEvent<Message>): void => {
     const msg = evt.detail
     if (msg.topic !== this.topic || msg.type !== 'signed') return
+    this.received(msg.data, msg.from.toString())
+  }
+
+  private received (data: Uint8Array, from: string): void {
     this.counters.received++
-    this.counters.bytesIn += msg.data.byteLength
-    this.handler.deliver(msg.data, msg.from.toString())
+    this.counters.bytesIn += data.byteLength
+    this.handler.deliver(data, from)
   }
 
   private readonly onSubscriptionChange = (): void => { void this.flush() }
@@ -71,6 +76,11 @@ export class GossipTopic {
         verdict = 'ignore'
       }
       if (verdict === 'reject') this.counters.rejected++
+      if (verdict === 'local') {
+        // gossipsub forwards nothing it was told to ignore, and does not score its sender for it
+        this.received(msg.data, msg.from.toString())
+        return TopicValidatorResult.Ignore
+      }
       return verdict === 'accept' ? TopicValidatorResult.Accept : verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore
     })
     ps.addEventListener('message', this.onMessage)

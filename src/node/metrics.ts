@@ -33,6 +33,8 @@ export class NodeMetrics {
   readonly unhandled = this.counter('bw_unhandled_errors_total', 'errors no handler or timer caught, stopped by the process guard (each is a bug): type rejection or exception', ['type'])
   readonly gossipBytes = this.counter('bw_gossip_bytes_total', 'gossip payload bytes', ['topic', 'direction'])
   readonly staleConnections = this.counter('bw_stale_connections_total', 'connections hung up because their member sent no heartbeat on them for STALE_CONNECTION_MS (the redialer makes fresh ones)')
+  readonly heartbeatsRelayed = this.counter('bw_heartbeats_relayed_total', 'membership heartbeats of other members this node passed on to its gossip mesh: news, or while some member misses members (src/membership/relay.ts); the others are delivered here only')
+  readonly unheardMembers = this.gauge('bw_unheard_members', 'live members this node has not heard straight from lately (their heartbeats reach it only through others, or not at all)')
   readonly gossipHeartbeats = this.counter('bw_gossip_heartbeats_total', 'gossipsub heartbeats run here: a message leaves the gossip cache GOSSIP_MCACHE_LENGTH heartbeats after it arrived')
   readonly offPlacementPuts = this.counter('bw_off_placement_puts_total', 'peer puts stored here although this node is no placement target in its own view (a writer with another view); each nudges a recovery pass')
   readonly objectRequests = this.counter('bw_object_requests_total', 'object protocol requests served', ['op', 'status'])

@@ -28,6 +28,10 @@ export interface PeerStateCounts {
   known: number
   heartbeats: number
   backoffs: number
+  /** members whose heartbeat relaying is tracked (src/membership/relay.ts) */
+  relays: number
+  /** members whose last heartbeat straight from them is kept (src/membership/relay.ts) */
+  direct: number
   synced: number
   connected: number
   up: number
@@ -193,6 +197,8 @@ export function peerStateCounts (membership: MembershipService, replica: DeleteR
   return {
     heartbeats: m.heartbeats,
     backoffs: m.backoffs,
+    relays: m.relays,
+    direct: m.direct,
     synced: r.syncedAt,
     connected: r.connectedAt,
     up: r.up,

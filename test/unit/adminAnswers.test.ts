@@ -25,7 +25,7 @@ describe('admin API answers', () => {
       gc: { ack: 0x20n, horizon: 0n, floor: 1, floorHash: 0xffn, folded: 2 },
       ae: { active: 1, stuck: 0, totals: { started: 4, completed: 3, failed: 1, bytesIn: 100, bytesOut: 200, recordsLearned: 5, recordsSent: 6 } },
       partitioned: ['p9'],
-      peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
+      peerState: { known: 1, heartbeats: 1, backoffs: 0, relays: 1, direct: 1, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
       recovery: progress,
       startedAt: Date.parse('2026-01-01T00:00:00.000Z')
     }
@@ -50,7 +50,7 @@ describe('admin API answers', () => {
       gc: { ack: '0000000000000020', horizon: '0000000000000000', floor: 1, floorHash: '00000000000000ff' },
       ae: { active: 1, stuck: 0, started: 4, completed: 3, failed: 1, bytesIn: 100, bytesOut: 200, recordsLearned: 5, recordsSent: 6 },
       partitioned: ['p9'],
-      peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
+      peerState: { known: 1, heartbeats: 1, backoffs: 0, relays: 1, direct: 1, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
       chaosEnabled: false,
       recovery: { running: false, epoch: '5', toRecover: 3, recovered: 2, failed: 1, peerFailures: 0, deletedSkipped: 4, lastCompleteEpoch: '4' },
       startedAt: '2026-01-01T00:00:00.000Z',

@@ -286,7 +286,7 @@ describe('cluster wait judgement', () => {
     gc: { ack: '0', horizon: '0', floor: 0, floorHash: '0' },
     ae: { active: 0, stuck: 0, started: 0, completed: 0, failed: 0, bytesIn: 0, bytesOut: 0, recordsLearned: 0, recordsSent: 0 },
     partitioned: [],
-    peerState: { known: 1, heartbeats: 1, backoffs: 0, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
+    peerState: { known: 1, heartbeats: 1, backoffs: 0, relays: 1, direct: 1, synced: 1, connected: 1, up: 1, floorHashes: 1, objectPeers: 1, gcSynced: 1, gcAcks: 1, aeSlots: 1 },
     chaosEnabled: false,
     recovery: { running: false, epoch: '3', toRecover: 0, recovered: 0, failed: 0, peerFailures: 0, deletedSkipped: 0, lastCompleteEpoch: '3' },
     startedAt: '',
