@@ -20,6 +20,7 @@ import { Rejections } from '../node/rejections.js'
 import { systemTime, type TimerHandle, type Timers } from '../time.js'
 import { DEFAULT_RATE, heartbeatIntervalMs, type RateParams } from './rate.js'
 import { HeartbeatRelay, countUnheard, newsKey } from './relay.js'
+import { MAX_MEMBER_COUNT } from './constants.js'
 import { watchDirectCopies } from '../net/directCopies.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
@@ -201,7 +202,8 @@ export class MembershipService {
       hlc: this.clock.now(),
       busy: this.state.busy(),
       incarnation: this.self.incarnation,
-      unheard: this.unheard
+      // the bound receivers enforce: only whether there are any matters to them
+      unheard: Math.min(this.unheard, MAX_MEMBER_COUNT)
     })
     const bytes = toBinary(HeartbeatSchema, hb)
     this.metrics.gossipBytes.inc({ topic: 'members', direction: 'out' }, bytes.byteLength)

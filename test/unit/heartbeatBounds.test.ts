@@ -12,7 +12,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { HeartbeatSchema, LogSummarySchema } from '../../src/wire/bellwether_pb.js'
 import { InvalidHeartbeatError, MembershipView, computeMembersHash, type HeartbeatIn, type MemberInfo } from '../../src/membership/view.js'
-import { MAX_ADDRS, MAX_API_LENGTH, MAX_EPOCH, MAX_EPOCH_LEAD } from '../../src/membership/constants.js'
+import { MAX_ADDRS, MAX_API_LENGTH, MAX_EPOCH, MAX_EPOCH_LEAD, MAX_MEMBER_COUNT } from '../../src/membership/constants.js'
 import { checkAddr, checkApi, checkHeartbeat, type HeartbeatFields } from '../../src/membership/heartbeatCheck.js'
 import { HybridClock, DEFAULT_MAX_DRIFT_MS, makeHlc } from '../../src/hlc.js'
 import { MembershipService } from '../../src/membership/membership.js'
@@ -109,6 +109,9 @@ describe('heartbeat field checks', () => {
     expect(check({ api: 'http://h:1/path' })).toMatch(/http:\/\/host:port/)
     expect(check({ api: '' })).toMatch(/http:\/\/host:port/)
     expect(check({ zone: -1 })).toMatch(/zone/)
+    expect(check({ unheard: MAX_MEMBER_COUNT })).toBeUndefined()
+    expect(check({ unheard: MAX_MEMBER_COUNT + 1 })).toMatch(/^unheard 1025 is not a member count/)
+    expect(check({ unheard: 0xffffffff })).toMatch(/^unheard/)
     expect(check({ epoch: U64_MAX })).toMatch(/ceiling/)
     expect(check({ hlc: U64_MAX })).toMatch(/^hlc .*ahead/)
     expect(check({ log: { maxHlc: 0n, ack: U64_MAX, gcHorizon: 0n, now: 0n } })).toMatch(/^log.ack/)
