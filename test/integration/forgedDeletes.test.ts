@@ -71,8 +71,9 @@ describe('forged and out-of-range deletes from a member', { timeout: 300_000 }, 
       expect(n.tombstones.deletedGeneration(vid)).toBeUndefined()
       expect(n.store.cache.countVid(vid)).toBe(5)
       const res = await fetch(`${c.node(i).apiUrl}/vdi/live/data?offset=0&length=${OBJ * 4}`)
-      expect(res.status).toBe(200)
-      expect(new Uint8Array(await res.arrayBuffer()).every((b) => b === 7)).toBe(true)
+      const body = new Uint8Array(await res.arrayBuffer())
+      expect(res.status, `read of the live VDI through node ${i}: ${new TextDecoder().decode(body.subarray(0, 300))}`).toBe(200)
+      expect(body.every((b) => b === 7)).toBe(true)
     }
   }
 
