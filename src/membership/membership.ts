@@ -1,17 +1,16 @@
 // Membership glue: gossips this node's heartbeat, feeds peers' heartbeats and time into
 // the pure MembershipView, keeps the peer store filled with members' addresses, and keeps
-// dialing known members it is not connected to — bootstrap dials only once, so without
-// this a healed partition would never reconnect. Built like the net services (js-libp2p's
+// dialing known members it is not connected to (src/membership/redial.ts) — bootstrap dials
+// only once, so without this a healed partition would never reconnect. Built like the net services (js-libp2p's
 // ping): components + init, start/stop, a logger scoped to this component.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
-import type { Connection } from '@libp2p/interface'
 import { HeartbeatSchema, LogSummarySchema, type Heartbeat } from '../wire/bellwether_pb.js'
 import { GossipTopic } from '../net/gossipTopic.js'
 import type { Host } from '../net/host.js'
-import { DIAL_TIMEOUT_MS, FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, STALE_CONNECTION_MS, TOPIC_MEMBERS } from '../net/constants.js'
+import { FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
 import type { MemberInfo, MembershipView, ViewChange } from './view.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from '../node/metrics.js'
@@ -22,6 +21,7 @@ import { DEFAULT_RATE, heartbeatIntervalMs, type RateParams } from './rate.js'
 import { HeartbeatRelay, countUnheard, newsKey } from './relay.js'
 import { MAX_MEMBER_COUNT } from './constants.js'
 import { watchDirectCopies } from '../net/directCopies.js'
+import { Redialer } from './redial.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
 export interface LocalState {
@@ -65,10 +65,8 @@ export interface MembershipInit {
   rate?: RateParams
 }
 
-const MAX_BACKOFF_MS = 4_000
 /** a view change's heartbeat waits this long, so the changes of one burst share it */
 const CHANGE_BEAT_DELAY_MS = 100
-const MAX_PARALLEL_DIALS = 8
 
 export class MembershipService {
   readonly topic: GossipTopic
@@ -89,8 +87,6 @@ export class MembershipService {
   private beatTimer: TimerHandle | undefined
   /** the heartbeat a view change asked for, not sent yet */
   private changeBeat: TimerHandle | undefined
-  private readonly backoff = new Map<string, { next: number, delay: number }>()
-  private dialing = 0
   private stopped = false
   /** which accepted heartbeats go on to the mesh (src/membership/relay.ts) */
   private readonly relay = new HeartbeatRelay()
@@ -100,6 +96,7 @@ export class MembershipService {
   private unheard = 0
   private unwatch: (() => void) | undefined
   private readonly rejections: Rejections
+  private readonly redialer: Redialer
 
   readonly view: MembershipView
   readonly rate: RateParams
@@ -126,6 +123,7 @@ export class MembershipService {
     this.onChange = init.onChange
     this.rate = init.rate ?? { ...DEFAULT_RATE, baseIntervalMs: HEARTBEAT_INTERVAL_MS, baseFailAfterMs: FAIL_AFTER_MS }
     this.rejections = new Rejections(this.metrics, this.log)
+    this.redialer = new Redialer({ host: this.host, view: this.view, metrics: this.metrics, log: this.log, now: () => this.now() }, this.self.peerId, this.bootstrap)
     this.topic = new GossipTopic(this.host, TOPIC_MEMBERS, {
       validate: (data, from) => this.validate(data, from),
       deliver: (data, from) => this.deliver(data, from)
@@ -164,8 +162,8 @@ export class MembershipService {
         this.log.error({ err: String((err as Error)?.stack ?? err) }, 'membership tick failed')
       }
     }, Math.max(200, FAIL_AFTER_MS / 10)))
-    this.timers.push(this.time.setInterval(() => { this.redial() }, REDIAL_INTERVAL_MS))
-    this.redial()
+    this.timers.push(this.time.setInterval(() => { if (!this.stopped) this.redialer.tick() }, REDIAL_INTERVAL_MS))
+    this.redialer.tick()
   }
 
   async stop (): Promise<void> {
@@ -363,7 +361,7 @@ export class MembershipService {
 
   /** per-peer state held here, by map (status and the bounded-state test read it) */
   peerStateSizes (): { heartbeats: number, backoffs: number, relays: number, direct: number } {
-    return { heartbeats: this.peers.size, backoffs: this.backoff.size, relays: this.relay.size, direct: this.direct.size }
+    return { heartbeats: this.peers.size, backoffs: this.redialer.backoffs, relays: this.relay.size, direct: this.direct.size }
   }
 
   private forget (ids: string[]): void {
@@ -371,7 +369,7 @@ export class MembershipService {
     for (const id of ids) this.direct.delete(id)
     for (const id of ids) {
       this.peers.delete(id)
-      this.backoff.delete(id)
+      this.redialer.forget(id)
       // the peer store would otherwise keep its addresses (and libp2p dial them) for ever
       this.host.peerStore.delete(peerIdFromString(id)).catch((err) => {
         this.log.debug({ peer: id, err: String((err as Error)?.message ?? err) }, 'peer store entry not deleted')
@@ -383,53 +381,7 @@ export class MembershipService {
 
   /** forget dial backoffs and dial every known member now (after a heal) */
   redialNow (): void {
-    this.backoff.clear()
-    this.redial()
-  }
-
-  /** a dead member we are still connected to, silent past STALE_CONNECTION_MS on connections that old: hang up */
-  private hangUpIfSilent (peer: string, conns: Connection[], now: number): void {
-    const heard = this.view.lastHeard(peer)
-    if (heard === undefined || this.view.status(peer) !== 'dead' || now - heard < STALE_CONNECTION_MS) return
-    // libp2p stamps connections with the system clock, whatever clock this service runs on
-    const wall = Date.now()
-    if (conns.some((c) => wall - c.timeline.open < STALE_CONNECTION_MS)) return
-    this.metrics.staleConnections.inc(conns.length)
-    this.log.info({ peer, silentMs: now - heard, connections: conns.length }, 'member silent on an open connection: hanging up to redial')
-    for (const c of conns) c.abort(new Error(`no heartbeat for ${now - heard} ms on an open connection`))
-  }
-
-  private redial (): void {
-    if (this.stopped) return
-    const now = this.now()
-    const targets: Array<{ id: string, addrs: string[] }> = []
-    for (const m of this.view.known()) {
-      if (m.peerId !== this.self.peerId) targets.push({ id: m.peerId, addrs: m.addrs })
-    }
-    for (const b of this.bootstrap) {
-      const id = b.split('/p2p/')[1]
-      if (id != null && id !== this.self.peerId && this.view.member(id) == null) targets.push({ id, addrs: [b.split('/p2p/')[0]] })
-    }
-    for (const t of targets) {
-      if (this.dialing >= MAX_PARALLEL_DIALS) return
-      const conns = this.host.getConnections(peerIdFromString(t.id))
-      if (conns.length > 0) {
-        this.backoff.delete(t.id)
-        this.hangUpIfSilent(t.id, conns, now)
-        continue
-      }
-      const b = this.backoff.get(t.id)
-      if (b != null && b.next > now) continue
-      const addrs = t.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${t.id}`))
-      if (addrs.length === 0) continue
-      this.dialing++
-      this.host.dial(addrs, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(() => {
-        this.backoff.delete(t.id)
-      }, (err) => {
-        const delay = Math.min(MAX_BACKOFF_MS, (b?.delay ?? 500) * 2)
-        this.backoff.set(t.id, { next: this.now() + delay, delay })
-        this.log.debug({ peer: t.id, err: String((err as Error).message ?? err) }, 'redial failed')
-      }).finally(() => { this.dialing-- })
-    }
+    this.redialer.clearBackoffs()
+    if (!this.stopped) this.redialer.tick()
   }
 }
