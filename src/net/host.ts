@@ -16,6 +16,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { fastMsgId } from './fastMsgId.js'
 import { installKeyCache } from './keyCache.js'
+import { installYamuxWindowRule } from './yamuxWindow.js'
 import {
   DELETES_INVALID_MESSAGE_WEIGHT, GOSSIP_D, GOSSIP_D_HI, GOSSIP_D_LAZY, GOSSIP_D_LO, GOSSIP_FACTOR, GOSSIP_HEARTBEAT_MS,
   GOSSIP_MCACHE_LENGTH, INVALID_MESSAGE_DECAY, MEMBERS_INVALID_MESSAGE_WEIGHT, PNET_HANDSHAKE_MS, TOPIC_DELETES, TOPIC_MEMBERS
@@ -66,6 +67,8 @@ function rejectOnlyScore (weight: number): ReturnType<typeof createTopicScorePar
 export async function createHost (init: HostInit): Promise<Host> {
   // one key import per key, not per signature (src/net/keyCache.ts)
   installKeyCache(init.privateKey)
+  // window updates at half the window, not one per incoming message (src/net/yamuxWindow.ts)
+  installYamuxWindowRule()
   const { host, port } = splitHostPort(init.listen)
   const pubsub = init.pubsub === 'floodsub'
     ? floodsub()
