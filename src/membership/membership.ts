@@ -10,7 +10,7 @@ import type { Logger } from 'pino'
 import { HeartbeatSchema, LogSummarySchema, type Heartbeat } from '../wire/bellwether_pb.js'
 import { GossipTopic } from '../net/gossipTopic.js'
 import type { Host } from '../net/host.js'
-import { FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
+import { FAIL_AFTER_MS, GOSSIP_D_LAZY, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
 import type { MemberInfo, MembershipView, ViewChange } from './view.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from '../node/metrics.js'
@@ -21,6 +21,7 @@ import { DEFAULT_RATE, heartbeatIntervalMs, type RateParams } from './rate.js'
 import { HeartbeatRelay, countUnheard, newsKey } from './relay.js'
 import { MAX_MEMBER_COUNT } from './constants.js'
 import { watchDirectCopies } from '../net/directCopies.js'
+import { lazyGossipSwitch } from '../net/lazyGossip.js'
 import { Redialer } from './redial.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
@@ -95,6 +96,9 @@ export class MembershipService {
   /** members this node does not hear straight from, as of its last tick */
   private unheard = 0
   private unwatch: (() => void) | undefined
+  /** IHAVE gossip on or off (src/net/lazyGossip.ts); undefined: this pubsub has none */
+  private lazyGossip: ((on: boolean) => void) | undefined
+  private lazyOn: boolean | undefined
   private readonly rejections: Rejections
   private readonly redialer: Redialer
 
@@ -138,6 +142,7 @@ export class MembershipService {
       this.view.anchorEpochs()
     }
     this.topic.start()
+    this.lazyGossip = lazyGossipSwitch(this.host.services.pubsub, GOSSIP_D_LAZY)
     this.unwatch = watchDirectCopies(this.host.services.pubsub, TOPIC_MEMBERS, (author) => {
       // members only: the map stays bounded by the view (forget drops the evicted)
       if (this.view.member(author) !== undefined) this.direct.set(author, this.now())
@@ -309,6 +314,12 @@ export class MembershipService {
     this.unheard = n
     this.metrics.unheardMembers.set(n)
     if (changed) this.beatSoon()
+    // IHAVE is a path around the mesh for as long as relays are (src/net/constants.ts GOSSIP_D_LAZY)
+    const missing = this.someoneMisses(this.self.peerId, 0)
+    if (missing !== this.lazyOn) {
+      this.lazyOn = missing
+      this.lazyGossip?.(missing)
+    }
   }
 
   /** joined = agreed on the member set with a peer, and latched: a later partition does not un-join */

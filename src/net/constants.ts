@@ -66,19 +66,30 @@ export const DIAL_TIMEOUT_MS = 3000
  */
 export const GOSSIP_HEARTBEAT_MS = 1000
 /**
- * gossipsub mesh degree (D, its bounds Dlo/Dhi) and gossip targets per heartbeat (Dlazy).
- * Each node hears every message once from its publisher (flood publish) and once more from
- * each mesh peer that forwards it: D = 4 instead of gossipsub's 6 cuts the copies an idle
- * node receives from up to 7 to up to 5. Dhi stays at twice D so meshes in a cluster where
- * every node dials every member are not pruned on every heartbeat.
+ * gossipsub mesh degree (D, its bounds Dlo/Dhi). Each node hears every message once from its
+ * publisher (flood publish) and once more from each mesh peer that forwards it: D = 4 instead
+ * of gossipsub's 6 cuts the copies an idle node receives from up to 7 to up to 5. Dhi stays at
+ * twice D so meshes in a cluster where every node dials every member are not pruned on every
+ * heartbeat.
  */
 export const GOSSIP_D = 4
 export const GOSSIP_D_LO = 3
 export const GOSSIP_D_HI = 8
+/**
+ * IHAVE gossip targets per gossipsub heartbeat while some member misses members, and none
+ * otherwise (src/net/lazyGossip.ts, switched by membership). gossipsub sends IHAVE to
+ * max(Dlazy, factor × non-mesh peers) peers a heartbeat, listing the messages of its last few
+ * heartbeats, so a peer the message missed can ask for it (IWANT). In a whole cluster every
+ * message already reaches every member from its publisher (flood publish): with IHAVE always
+ * on, frames nobody answered were 30 of an idle node's 75 socket writes in 10 s, and turning
+ * them off cut its CPU by a fifth (issue 14, docs/BENCHMARKS.md "Sixth pass"). While a member
+ * misses members (a cut between two nodes, a node that just started) IHAVE is a path around
+ * the mesh, which may lack a node for a while (gossipsub keeps a pruned peer out for a minute).
+ */
 export const GOSSIP_D_LAZY = 3
 /**
- * gossipsub sends IHAVE to max(Dlazy, factor × non-mesh peers) peers a heartbeat; with its
- * 0.25 the per-node cost grew with the cluster (11 targets at 50 nodes). 0: Dlazy whatever N.
+ * the share of non-mesh peers IHAVE goes to past Dlazy: with gossipsub's 0.25 the per-node
+ * cost grew with the cluster (11 targets at 50 nodes). 0: Dlazy whatever N.
  */
 export const GOSSIP_FACTOR = 0
 /**

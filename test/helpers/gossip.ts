@@ -1,6 +1,7 @@
 // For tests in which anti-entropy, not gossip, must carry a delete record to a node that missed
 // it: gossipsub keeps a message in a node's cache for GOSSIP_MCACHE_LENGTH of that node's
-// heartbeats, and a peer that (re)connects meanwhile can still fetch it (IHAVE/IWANT). Once
+// heartbeats, and a peer that (re)connects meanwhile can still fetch it (IHAVE/IWANT, sent while
+// some member misses members: src/net/lazyGossip.ts). Once
 // every node holding the message has run that many heartbeats since it got it, gossip can no
 // longer deliver it to anyone. Works for in-process and process nodes alike (GET /metrics).
 import { GOSSIP_MCACHE_LENGTH } from '../../src/net/constants.js'

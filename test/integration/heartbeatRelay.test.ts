@@ -3,10 +3,12 @@
 // member hears every beat from its author, so relays are only news. Bridge partition (nodes 0
 // and 4 cut off from each other, both still reaching 1, 2 and 3): both report the other as
 // unheard, every node relays, and neither declares the other dead however long the cut lasts,
-// as when every beat was relayed. Healed: the reports stop and so does the relaying.
+// as when every beat was relayed. Healed: the reports stop and so does the relaying. IHAVE
+// gossip (src/net/lazyGossip.ts) follows the same reports: off in a whole cluster, on during the cut.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { InprocCluster, waitFor } from '../helpers/inproc.js'
+import { GOSSIP_D_LAZY } from '../../src/net/constants.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
@@ -19,6 +21,8 @@ describe('heartbeat relaying', { timeout: 120_000 }, () => {
   const relayed = async (): Promise<number> => (await Promise.all(all.map(async (i) => (await c.node(i).node.metrics.heartbeatsRelayed.get()).values[0]?.value ?? 0))).reduce((a, b) => a + b, 0)
   const delivered = (): number => all.map((i) => c.node(i).node.membership.topic.counters.received).reduce((a, b) => a + b, 0)
   const unheard = (): number[] => all.map((i) => c.node(i).node.membership.unheardMembers)
+  /** each node's gossipsub IHAVE target count as gossipsub itself will read it on its next heartbeat */
+  const ihaveTargets = (): number[] => all.map((i) => (c.node(i).node.libp2p.services.pubsub as unknown as { opts: { Dlazy: number } }).opts.Dlazy)
 
   it('relays almost nothing in a whole cluster: every member hears every beat from its author', async () => {
     await waitFor(() => unheard().every((n) => n === 0), 20_000, 'every node to hear every member straight from it')
@@ -29,6 +33,7 @@ describe('heartbeat relaying', { timeout: 120_000 }, () => {
     expect(d, 'heartbeats delivered in 6 s').toBeGreaterThan(40)
     // every beat was relayed before (r = d); a late beat under load may flip a report for a moment
     expect(r, `heartbeats relayed of ${d} delivered`).toBeLessThan(d / 4)
+    expect(ihaveTargets(), 'IHAVE targets per gossipsub heartbeat, whole cluster').toEqual([0, 0, 0, 0, 0])
   })
 
   it('keeps a cut-off pair alive to each other through the others, for longer than the failure timeout', async () => {
@@ -39,6 +44,8 @@ describe('heartbeat relaying', { timeout: 120_000 }, () => {
     try {
       await waitFor(() => direct() === 0, 10_000, 'nodes 0 and 4 to hang up on each other')
       await waitFor(() => unheard()[0]! >= 1 && unheard()[4]! >= 1, 10_000, 'nodes 0 and 4 to report each other unheard')
+      // every node hears the reports (nodes 1-3 from 0 and 4) and gossips IHAVE again
+      await waitFor(() => ihaveTargets().every((n) => n === GOSSIP_D_LAZY), 10_000, `every node to gossip IHAVE during the cut (${ihaveTargets().join(', ')})`)
       const r0 = await relayed()
       const failAfter = Math.max(c.node(0).node.membership.view.failAfter(p4), c.node(4).node.membership.view.failAfter(p0))
       const until = Date.now() + 2 * failAfter
@@ -57,6 +64,7 @@ describe('heartbeat relaying', { timeout: 120_000 }, () => {
     }
     await waitFor(() => direct() > 0, 30_000, 'nodes 0 and 4 to reconnect')
     await waitFor(() => unheard().every((n) => n === 0), 20_000, 'every node to hear every member straight from it again')
+    await waitFor(() => ihaveTargets().every((n) => n === 0), 10_000, `IHAVE off again on every node (${ihaveTargets().join(', ')})`)
     // the reports are gone, so relaying stops: news only from here on
     await sleep(1000)
     const r1 = await relayed()
