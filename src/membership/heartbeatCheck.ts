@@ -1,6 +1,7 @@
 // What a heartbeat may say, judged before anything of it is used (issue 11: bound and validate
 // zone, addresses, API and every number where the bytes enter). Pure: the caller passes the
-// receiver's clock and epoch judgements; the answer is a reason to reject, or nothing.
+// receiver's clock and epoch judgements; the answer is a reason to reject, or nothing (addresses
+// already found valid are remembered, which changes no answer).
 // The members topic's validator calls it, so a rejected heartbeat is never forwarded and costs
 // its author gossipsub score.
 import { multiaddr } from '@multiformats/multiaddr'
@@ -39,7 +40,7 @@ export function checkHeartbeat (hb: HeartbeatFields, ctx: HeartbeatContext): str
   if (hb.peerId.length === 0 || hb.peerId.length > MAX_PEER_ID_LENGTH) return `peer id of ${hb.peerId.length} characters`
   if (hb.addrs.length > MAX_ADDRS) return `${hb.addrs.length} addresses (at most ${MAX_ADDRS})`
   for (const a of hb.addrs) {
-    const why = checkAddr(a, hb.peerId)
+    const why = checkAddrOnce(a, hb.peerId)
     if (why !== undefined) return `address ${short(a)}: ${why}`
   }
   const api = checkApi(hb.api)
@@ -55,6 +56,27 @@ export function checkHeartbeat (hb: HeartbeatFields, ctx: HeartbeatContext): str
     if (why !== undefined) return `${name} ${why}`
   }
   return undefined
+}
+
+/**
+ * Addresses found valid, per announcing peer. A member announces the same few addresses on
+ * every heartbeat, and parsing them was a tenth of the validator's time on an idle node (issue
+ * 14). The answer depends on nothing else, so remembering it changes no verdict; bounded, the
+ * oldest forgotten first, and only valid ones kept (a peer sending junk gains nothing by it).
+ */
+const validAddrs = new Set<string>()
+export const MAX_REMEMBERED_ADDRS = 4096
+
+function checkAddrOnce (a: string, peerId: string): string | undefined {
+  if (a.length > MAX_ADDR_LENGTH || peerId.length > MAX_PEER_ID_LENGTH) return checkAddr(a, peerId)
+  const key = `${peerId} ${a}`
+  if (validAddrs.has(key)) return undefined
+  const why = checkAddr(a, peerId)
+  if (why === undefined) {
+    if (validAddrs.size >= MAX_REMEMBERED_ADDRS) validAddrs.delete(validAddrs.values().next().value!)
+    validAddrs.add(key)
+  }
+  return why
 }
 
 /** a TCP multiaddr over ip4/ip6/dns, optionally ending in this peer's /p2p id */

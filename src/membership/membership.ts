@@ -91,6 +91,8 @@ export class MembershipService {
   private stopped = false
   /** which accepted heartbeats go on to the mesh (src/membership/relay.ts) */
   private readonly relay = new HeartbeatRelay()
+  /** the last heartbeat the validator decoded and passed, so its delivery does not decode it again */
+  private validated: { data: Uint8Array, hb: Heartbeat } | undefined
   /** per member: when a copy of its heartbeat last came straight from it */
   private readonly direct = new Map<string, number>()
   /** members this node does not hear straight from, as of its last tick */
@@ -226,6 +228,7 @@ export class MembershipService {
       why = `malformed: ${String((err as Error)?.message ?? err)}`
     }
     if (why === undefined && hb !== undefined) {
+      this.validated = { data, hb }
       const relayed = this.relay.decide(hb.peerId, newsKey(hb), this.someoneMisses(hb.peerId, hb.unheard))
       if (relayed) this.metrics.heartbeatsRelayed.inc()
       return relayed ? 'accept' : 'local'
@@ -252,7 +255,12 @@ export class MembershipService {
   }
 
   private apply (data: Uint8Array, from: string): void {
-    const hb = fromBinary(HeartbeatSchema, data)
+    // delivery follows its validation at once (gossipsub dispatches a valid message before it
+    // validates the next), so the decoded beat is usually at hand; matched by identity, as the
+    // same bytes gossipsub validated
+    const v = this.validated
+    this.validated = undefined
+    const hb = v !== undefined && v.data === data ? v.hb : fromBinary(HeartbeatSchema, data)
     // judged again against the state as it is now (the view may have moved since the
     // validator ran): a heartbeat is applied whole or not at all
     const why = this.check(hb, from)

@@ -13,7 +13,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { HeartbeatSchema, LogSummarySchema } from '../../src/wire/bellwether_pb.js'
 import { InvalidHeartbeatError, MembershipView, computeMembersHash, type HeartbeatIn, type MemberInfo } from '../../src/membership/view.js'
 import { MAX_ADDRS, MAX_API_LENGTH, MAX_EPOCH, MAX_EPOCH_LEAD, MAX_MEMBER_COUNT } from '../../src/membership/constants.js'
-import { checkAddr, checkApi, checkHeartbeat, type HeartbeatFields } from '../../src/membership/heartbeatCheck.js'
+import { MAX_REMEMBERED_ADDRS, checkAddr, checkApi, checkHeartbeat, type HeartbeatFields } from '../../src/membership/heartbeatCheck.js'
 import { HybridClock, DEFAULT_MAX_DRIFT_MS, makeHlc } from '../../src/hlc.js'
 import { MembershipService } from '../../src/membership/membership.js'
 import { systemTime } from '../../src/time.js'
@@ -117,6 +117,19 @@ describe('heartbeat field checks', () => {
     expect(check({ log: { maxHlc: 0n, ack: U64_MAX, gcHorizon: 0n, now: 0n } })).toMatch(/^log.ack/)
     expect(checkAddr('/ip4/127.0.0.1/tcp/1', 'P')).toBeUndefined()
     expect(checkApi('http://127.0.0.1:1')).toBeUndefined()
+  })
+
+  it('an address remembered as valid for one peer is judged afresh for another', () => {
+    const mine = '/ip4/127.0.7.9/tcp/7001/p2p/P1'
+    expect(check({ addrs: [mine] })).toBeUndefined()
+    expect(check({ addrs: [mine] })).toBeUndefined()
+    // the same string announced by P2 names another peer's id: rejected, remembered or not
+    expect(checkHeartbeat({ ...ok, peerId: 'P2', addrs: [mine] }, { ...ctx, from: 'P2' })).toMatch(/unexpected parts|not a multiaddr/)
+    // past the bound the oldest is forgotten and judged again, with the same answer
+    for (let i = 0; i <= MAX_REMEMBERED_ADDRS; i++) expect(check({ addrs: [`/ip4/10.0.${i >> 8}.${i & 255}/tcp/1`] })).toBeUndefined()
+    expect(check({ addrs: [mine] })).toBeUndefined()
+    expect(check({ addrs: ['/ip4/127.0.0.1/udp/1'] })).toMatch(/not a TCP address/)
+    expect(check({ addrs: ['/ip4/127.0.0.1/udp/1'] })).toMatch(/not a TCP address/)
   })
 })
 
