@@ -1,9 +1,9 @@
-// Yamux window updates at half the window (src/net/yamuxWindow.ts), through two real yamux
+// Yamux window updates once half the window or 64 KiB is consumed (src/net/yamuxWindow.ts), through two real yamux
 // muxers joined back to back in memory: the frames one side sends are counted by type. The
 // first test runs before the rule is installed and shows the per-message updates it removes.
 import { describe, expect, it } from 'vitest'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { deferWindowUpdate, installYamuxWindowRule } from '../../src/net/yamuxWindow.js'
+import { WINDOW_UPDATE_BYTES, deferWindowUpdate, installYamuxWindowRule } from '../../src/net/yamuxWindow.js'
 
 const WINDOW_UPDATE = 1
 const ESTABLISHED = 3
@@ -81,7 +81,7 @@ describe('yamux window updates', () => {
     expect(r.windowUpdates).toBeGreaterThanOrEqual(90)
   })
 
-  it('with the half-window rule, 100 small messages cost at most the opening ACK', async () => {
+  it('with the rule, 100 small messages (40 KB) cost at most the opening ACK', async () => {
     installYamuxWindowRule()
     installYamuxWindowRule() // idempotent: a second host in the process must not wrap it twice
     const r = await transfer(small(100))
@@ -94,17 +94,20 @@ describe('yamux window updates', () => {
     const chunks = Array.from({ length: 64 }, (_, i) => new Uint8Array(64 * 1024).fill(i))
     const r = await transfer(chunks)
     expect(r.received).toBe(4 * 1024 * 1024)
-    // at most one update per half window consumed (unpatched: two per 64 KiB write, 128)
-    expect(r.windowUpdates).toBeGreaterThanOrEqual(2)
-    expect(r.windowUpdates).toBeLessThanOrEqual(32)
+    // one update per 64 KiB consumed and the opening ACK at most (unpatched: two per 64 KiB write, 128)
+    expect(r.windowUpdates).toBeGreaterThanOrEqual(32)
+    expect(r.windowUpdates).toBeLessThanOrEqual(65)
   })
 
-  it('defers only past the handshake and below half the window', () => {
+  it('defers only past the handshake, below 64 KiB and below half the window', () => {
     const w = 256 * 1024
     expect(deferWindowUpdate({ state: ESTABLISHED, recvWindow: w, recvWindowCapacity: w })).toBe(true)
-    expect(deferWindowUpdate({ state: ESTABLISHED, recvWindow: w, recvWindowCapacity: w / 2 + 1 })).toBe(true)
-    expect(deferWindowUpdate({ state: ESTABLISHED, recvWindow: w, recvWindowCapacity: w / 2 })).toBe(false)
+    expect(deferWindowUpdate({ state: ESTABLISHED, recvWindow: w, recvWindowCapacity: w - WINDOW_UPDATE_BYTES + 1 })).toBe(true)
+    expect(deferWindowUpdate({ state: ESTABLISHED, recvWindow: w, recvWindowCapacity: w - WINDOW_UPDATE_BYTES })).toBe(false)
     expect(deferWindowUpdate({ state: ESTABLISHED, recvWindow: w, recvWindowCapacity: 0 })).toBe(false)
+    // a window under 128 KiB (none in yamux today) is granted at half
+    expect(deferWindowUpdate({ state: ESTABLISHED, recvWindow: 64 * 1024, recvWindowCapacity: 32 * 1024 + 1 })).toBe(true)
+    expect(deferWindowUpdate({ state: ESTABLISHED, recvWindow: 64 * 1024, recvWindowCapacity: 32 * 1024 })).toBe(false)
     // SYN (Init) and ACK (SYNReceived) are due at once, whatever was consumed; SYNSent too
     for (const state of [0, 1, 2]) expect(deferWindowUpdate({ state, recvWindow: w, recvWindowCapacity: w })).toBe(false)
   })
