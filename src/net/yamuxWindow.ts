@@ -2,7 +2,7 @@
 // package.json) sends a WINDOW_UPDATE frame after every chunk its reader takes, however small: on
 // a long-lived gossipsub stream every incoming message, each heartbeat included, is answered by
 // one more frame the other way. Each such frame is a noise-encrypted socket write on one side and
-// a read and decryption on the other; on an idle node of ten they were 67 of its 150 socket writes
+// a read and decryption on the other; on an idle node of ten they were 67 of its 151 socket writes
 // in 10 s (strace, issue 14). hashicorp/yamux and rust-yamux grant credit once half the window
 // has been consumed; this grants it once half the window or 64 KiB (yamux's largest frame) has
 // been, whichever comes first. A sender never stalls, having at least half its window left when
