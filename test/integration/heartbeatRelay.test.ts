@@ -33,7 +33,8 @@ describe('heartbeat relaying', { timeout: 120_000 }, () => {
     expect(d, 'heartbeats delivered in 6 s').toBeGreaterThan(40)
     // every beat was relayed before (r = d); a late beat under load may flip a report for a moment
     expect(r, `heartbeats relayed of ${d} delivered`).toBeLessThan(d / 4)
-    expect(ihaveTargets(), 'IHAVE targets per gossipsub heartbeat, whole cluster').toEqual([0, 0, 0, 0, 0])
+    // switched on the 500 ms tick from the last reports, which a late beat may flip for a moment
+    await waitFor(() => ihaveTargets().every((n) => n === 0), 10_000, `IHAVE off on every node in a whole cluster (${ihaveTargets().join(', ')})`)
   })
 
   it('keeps a cut-off pair alive to each other through the others, for longer than the failure timeout', async () => {
