@@ -98,8 +98,11 @@ export class InprocCluster {
       const running = this.running()
       const ids = running.map((n) => n.peerId).sort().join()
       const epochs = new Set(running.map((n) => n.node.membership.view.epoch))
-      return epochs.size === 1 && running.every((n) => n.node.members().slice().sort().join() === ids)
-    }, timeoutMs, 'membership to converge')
+      // and joined: a node serves client I/O only once a peer's heartbeat agreed on the member
+      // set, which can come a beat after the views agree (CI saw a write answered 503
+      // "joining" right after the views did)
+      return epochs.size === 1 && running.every((n) => n.node.members().slice().sort().join() === ids && n.node.membership.joinedAt !== undefined)
+    }, timeoutMs, 'membership to converge and every node to join')
   }
 
   async api (i: number, method: string, path: string, body?: unknown): Promise<{ status: number, json: any }> {
