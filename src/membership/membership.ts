@@ -10,7 +10,7 @@ import type { Logger } from 'pino'
 import { HeartbeatSchema, LogSummarySchema, type Heartbeat } from '../wire/bellwether_pb.js'
 import { GossipTopic } from '../net/gossipTopic.js'
 import type { Host } from '../net/host.js'
-import { FAIL_AFTER_MS, GOSSIP_D_LAZY, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
+import { FAIL_AFTER_MS, HEARTBEAT_INTERVAL_MS, JOIN_TIMEOUT_MS, REDIAL_INTERVAL_MS, TOPIC_MEMBERS } from '../net/constants.js'
 import type { MemberInfo, MembershipView, ViewChange } from './view.js'
 import type { HybridClock } from '../hlc.js'
 import type { NodeMetrics } from '../node/metrics.js'
@@ -18,10 +18,9 @@ import { checkHeartbeat } from './heartbeatCheck.js'
 import { Rejections } from '../node/rejections.js'
 import { systemTime, type TimerHandle, type Timers } from '../time.js'
 import { DEFAULT_RATE, heartbeatIntervalMs, type RateParams } from './rate.js'
-import { HeartbeatRelay, countUnheard, newsKey } from './relay.js'
+import { HeartbeatRelay, newsKey } from './relay.js'
 import { MAX_MEMBER_COUNT } from './constants.js'
-import { watchDirectCopies } from '../net/directCopies.js'
-import { lazyGossipSwitch } from '../net/lazyGossip.js'
+import { Hearing } from './hearing.js'
 import { Redialer } from './redial.js'
 
 /** What the heartbeat reports about this node; read on every beat, so it must be cheap. */
@@ -93,14 +92,8 @@ export class MembershipService {
   private readonly relay = new HeartbeatRelay()
   /** the last heartbeat the validator decoded and passed, so its delivery does not decode it again */
   private validated: { data: Uint8Array, hb: Heartbeat } | undefined
-  /** per member: when a copy of its heartbeat last came straight from it */
-  private readonly direct = new Map<string, number>()
-  /** members this node does not hear straight from, as of its last tick */
-  private unheard = 0
-  private unwatch: (() => void) | undefined
-  /** IHAVE gossip on or off (src/net/lazyGossip.ts); undefined: this pubsub has none */
-  private lazyGossip: ((on: boolean) => void) | undefined
-  private lazyOn: boolean | undefined
+  /** which members this node hears straight from (src/membership/hearing.ts) */
+  private readonly hearing: Hearing
   private readonly rejections: Rejections
   private readonly redialer: Redialer
 
@@ -129,6 +122,7 @@ export class MembershipService {
     this.onChange = init.onChange
     this.rate = init.rate ?? { ...DEFAULT_RATE, baseIntervalMs: HEARTBEAT_INTERVAL_MS, baseFailAfterMs: FAIL_AFTER_MS }
     this.rejections = new Rejections(this.metrics, this.log)
+    this.hearing = new Hearing({ view: this.view, peers: this.peers, now: () => this.now(), report: (n) => this.metrics.unheardMembers.set(n) }, this.self.peerId)
     this.redialer = new Redialer({ host: this.host, view: this.view, metrics: this.metrics, log: this.log, now: () => this.now() }, this.self.peerId, this.bootstrap)
     this.topic = new GossipTopic(this.host, TOPIC_MEMBERS, {
       validate: (data, from) => this.validate(data, from),
@@ -144,11 +138,7 @@ export class MembershipService {
       this.view.anchorEpochs()
     }
     this.topic.start()
-    this.lazyGossip = lazyGossipSwitch(this.host.services.pubsub, GOSSIP_D_LAZY)
-    this.unwatch = watchDirectCopies(this.host.services.pubsub, TOPIC_MEMBERS, (author) => {
-      // members only: the map stays bounded by the view (forget drops the evicted)
-      if (this.view.member(author) !== undefined) this.direct.set(author, this.now())
-    })
+    this.hearing.start(this.host.services.pubsub)
     const beat = (): void => {
       if (this.stopped) return
       void this.beat(false).catch((err) => { this.log.warn({ err: String((err as Error)?.message ?? err) }, 'heartbeat not sent') })
@@ -164,12 +154,20 @@ export class MembershipService {
         const gone = this.view.takeForgotten()
         if (gone.length > 0) this.forget(gone)
         this.checkJoined()
-        this.checkUnheard()
+        // a change between none and some unheard is told at once
+        if (this.hearing.recount()) this.beatSoon()
       } catch (err) {
         this.log.error({ err: String((err as Error)?.stack ?? err) }, 'membership tick failed')
       }
     }, Math.max(200, FAIL_AFTER_MS / 10)))
-    this.timers.push(this.time.setInterval(() => { if (!this.stopped) this.redialer.tick() }, REDIAL_INTERVAL_MS))
+    this.timers.push(this.time.setInterval(() => {
+      if (this.stopped) return
+      try {
+        this.redialer.tick()
+      } catch (err) {
+        this.log.error({ err: String((err as Error)?.stack ?? err) }, 'redial round failed')
+      }
+    }, REDIAL_INTERVAL_MS))
     this.redialer.tick()
   }
 
@@ -179,7 +177,7 @@ export class MembershipService {
     this.timers = []
     this.time.clearTimeout(this.beatTimer)
     this.time.clearTimeout(this.changeBeat)
-    this.unwatch?.()
+    this.hearing.stop()
     // tell the others at once instead of letting them wait out the failure timeout
     await this.beat(true).catch(() => {})
     this.topic.stop()
@@ -208,7 +206,7 @@ export class MembershipService {
       busy: this.state.busy(),
       incarnation: this.self.incarnation,
       // the bound receivers enforce: only whether there are any matters to them
-      unheard: Math.min(this.unheard, MAX_MEMBER_COUNT)
+      unheard: Math.min(this.hearing.unheardMembers, MAX_MEMBER_COUNT)
     })
     const bytes = toBinary(HeartbeatSchema, hb)
     this.metrics.gossipBytes.inc({ topic: 'members', direction: 'out' }, bytes.byteLength)
@@ -229,7 +227,7 @@ export class MembershipService {
     }
     if (why === undefined && hb !== undefined) {
       this.validated = { data, hb }
-      const relayed = this.relay.decide(hb.peerId, newsKey(hb), this.someoneMisses(hb.peerId, hb.unheard))
+      const relayed = this.relay.decide(hb.peerId, newsKey(hb), this.hearing.someoneMisses(hb.peerId, hb.unheard))
       if (relayed) this.metrics.heartbeatsRelayed.inc()
       return relayed ? 'accept' : 'local'
     }
@@ -302,33 +300,7 @@ export class MembershipService {
   }
 
   /** live members this node has not heard straight from lately (as of its last tick) */
-  get unheardMembers (): number { return this.unheard }
-
-  /** this node, the author of the beat at hand, or another live member misses members */
-  private someoneMisses (author: string, authorUnheard: number): boolean {
-    if (this.unheard > 0 || authorUnheard > 0) return true
-    for (const [id, p] of this.peers) {
-      if (p.unheard > 0 && id !== author && this.view.status(id) === 'alive') return true
-    }
-    return false
-  }
-
-  /** recount the members not heard straight from; a change between none and some is told at once */
-  private checkUnheard (): void {
-    const now = this.now()
-    const others = this.view.members().filter((m) => m.peerId !== this.self.peerId).map((m) => m.peerId)
-    const n = countUnheard(others, this.direct, (p) => this.view.failAfter(p), now)
-    const changed = (n > 0) !== (this.unheard > 0)
-    this.unheard = n
-    this.metrics.unheardMembers.set(n)
-    if (changed) this.beatSoon()
-    // IHAVE is a path around the mesh for as long as relays are (src/net/constants.ts GOSSIP_D_LAZY)
-    const missing = this.someoneMisses(this.self.peerId, 0)
-    if (missing !== this.lazyOn) {
-      this.lazyOn = missing
-      this.lazyGossip?.(missing)
-    }
-  }
+  get unheardMembers (): number { return this.hearing.unheardMembers }
 
   /** joined = agreed on the member set with a peer, and latched: a later partition does not un-join */
   private checkJoined (): void {
@@ -380,12 +352,12 @@ export class MembershipService {
 
   /** per-peer state held here, by map (status and the bounded-state test read it) */
   peerStateSizes (): { heartbeats: number, backoffs: number, relays: number, direct: number } {
-    return { heartbeats: this.peers.size, backoffs: this.redialer.backoffs, relays: this.relay.size, direct: this.direct.size }
+    return { heartbeats: this.peers.size, backoffs: this.redialer.backoffs, relays: this.relay.size, direct: this.hearing.size }
   }
 
   private forget (ids: string[]): void {
     this.relay.forget(ids)
-    for (const id of ids) this.direct.delete(id)
+    this.hearing.forget(ids)
     for (const id of ids) {
       this.peers.delete(id)
       this.redialer.forget(id)
